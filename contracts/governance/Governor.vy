@@ -14,6 +14,12 @@
         critical. A proposal with any critical action needs the critical
         quorum, votes for the critical voting period and waits the critical
         timelock delay.
+        Each action is its own timelock operation, chained to the one before
+        by `predecessor`: snekmate's batch entry points size memory for 255
+        payloads of 1 KiB and cost about 1.65M gas per queue or execute,
+        single operations cost a few tens of thousands. `execute` runs
+        them all in one transaction, so a proposal still succeeds or
+        reverts as a whole.
 @custom:security A proposal's quorum and voting period are fixed when it is
         created, so a later policy change cannot move the goalposts of a
         vote in progress. Queued proposals expire after the grace period.
@@ -33,21 +39,10 @@ interface IVotes:
 
 
 interface ITimelock:
-    def schedule_batch(
-        targets: DynArray[address, MAX_ACTIONS],
-        amounts: DynArray[uint256, MAX_ACTIONS],
-        payloads: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
-        predecessor: bytes32,
-        salt: bytes32,
-        delay: uint256,
+    def schedule(
+        target: address, amount: uint256, payload: Bytes[MAX_CALLDATA], predecessor: bytes32, salt: bytes32, delay: uint256
     ): nonpayable
-    def execute_batch(
-        targets: DynArray[address, MAX_ACTIONS],
-        amounts: DynArray[uint256, MAX_ACTIONS],
-        payloads: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
-        predecessor: bytes32,
-        salt: bytes32,
-    ): payable
+    def execute(target: address, amount: uint256, payload: Bytes[MAX_CALLDATA], predecessor: bytes32, salt: bytes32): payable
     def get_minimum_delay() -> uint256: view
 
 
@@ -517,7 +512,11 @@ def queue(
         delay = max(delay, self.critical_delay)
     eta: uint256 = block.timestamp + delay
     self._proposals[proposal_id].eta = eta
-    extcall timelock.schedule_batch(targets, values, calldatas, empty(bytes32), self._salt(descriptionHash), delay)
+    predecessor: bytes32 = empty(bytes32)
+    for i: uint256 in range(len(targets), bound=MAX_ACTIONS):
+        salt: bytes32 = self._salt(descriptionHash, i)
+        extcall timelock.schedule(targets[i], values[i], calldatas[i], predecessor, salt, delay)
+        predecessor = self._operation_id(targets[i], values[i], calldatas[i], predecessor, salt)
     log ProposalQueued(proposalId=proposal_id, etaSeconds=eta)
     return proposal_id
 
@@ -541,7 +540,16 @@ def execute(
     assert block.timestamp >= self._proposals[proposal_id].eta, "Governor: timelock delay not passed"
     # Marked before the external call: a reentrant execute finds it Executed.
     self._proposals[proposal_id].executed = True
-    extcall timelock.execute_batch(targets, values, calldatas, empty(bytes32), self._salt(descriptionHash), value=msg.value)
+    predecessor: bytes32 = empty(bytes32)
+    for i: uint256 in range(len(targets), bound=MAX_ACTIONS):
+        salt: bytes32 = self._salt(descriptionHash, i)
+        # The treasury (timelock) pays each action's value; ETH sent with
+        # this call is forwarded with the first action.
+        forwarded: uint256 = 0
+        if i == 0:
+            forwarded = msg.value
+        extcall timelock.execute(targets[i], values[i], calldatas[i], predecessor, salt, value=forwarded)
+        predecessor = self._operation_id(targets[i], values[i], calldatas[i], predecessor, salt)
     log ProposalExecuted(proposalId=proposal_id)
     return proposal_id
 
@@ -688,9 +696,20 @@ def _hash_proposal(
 
 @internal
 @view
-def _salt(description_hash: bytes32) -> bytes32:
-    # OpenZeppelin's GovernorTimelockControl salt: bytes20(governor) ^ descriptionHash.
-    return convert((convert(self, uint256) << 96) ^ convert(description_hash, uint256), bytes32)
+def _salt(description_hash: bytes32, index: uint256) -> bytes32:
+    # OpenZeppelin's GovernorTimelockControl salt, bytes20(governor) ^ descriptionHash,
+    # plus the action index so each action is a distinct operation.
+    base: uint256 = (convert(self, uint256) << 96) ^ convert(description_hash, uint256)
+    return keccak256(abi_encode(base, index))
+
+
+@internal
+@pure
+def _operation_id(
+    target: address, amount: uint256, payload: Bytes[MAX_CALLDATA], predecessor: bytes32, salt: bytes32
+) -> bytes32:
+    # snekmate timelock_controller._hash_operation
+    return keccak256(abi_encode(target, amount, payload, predecessor, salt))
 
 
 @internal

@@ -1,0 +1,42 @@
+# One command sets up and runs each job; set-up is idempotent and quick when done.
+#   make demo   the end-to-end demo on the embedded chain
+#   make test   the whole test suite (anvil tests included)
+#   make bench  gas tables from real transactions
+
+PYTHON ?= python3.11
+VENV := .venv
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# Ape keeps its data (compiled artifacts aside) inside the project checkout.
+export APE_DATA_FOLDER ?= $(CURDIR)/.cache/ape
+
+.PHONY: setup compile demo test bench lint clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade "pip>=24"
+	$(VENV)/bin/pip install --quiet -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+compile: setup
+	ape compile
+
+demo: compile
+	ape run demo
+
+test: compile
+	ape test tests/ -p no:cacheprovider
+
+bench: compile
+	ape run bench_governance
+
+lint: setup
+	ruff check offchain scripts tests
+
+clean:
+	rm -rf $(VENV) node_modules .build .cache

@@ -1,0 +1,130 @@
+"""Proposal building and lifecycle on the Governor: used by `ape run dao`, the demo and tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from eth_utils import keccak
+
+from offchain.errors import ProposalError
+
+
+class ProposalState(IntEnum):
+    """IGovernor.ProposalState."""
+
+    Pending = 0
+    Active = 1
+    Canceled = 2
+    Defeated = 3
+    Succeeded = 4
+    Queued = 5
+    Expired = 6
+    Executed = 7
+
+
+class Support(IntEnum):
+    """Vote types of Bravo counting."""
+
+    Against = 0
+    For = 1
+    Abstain = 2
+
+
+@dataclass(frozen=True)
+class Action:
+    """One call the timelock makes if the proposal passes."""
+
+    target: str
+    value: int
+    calldata: bytes
+
+
+@dataclass
+class Proposal:
+    """A proposal as the Governor hashes it: actions plus description."""
+
+    description: str
+    actions: list[Action] = field(default_factory=list)
+
+    def call(self, contract, method: str, *args, value: int = 0) -> "Proposal":
+        """Adds `contract.method(*args)` (with `value` wei from the treasury)."""
+        handler = getattr(contract, method, None)
+        if handler is None:
+            raise ProposalError(f"{contract.contract_type.name} has no method '{method}'")
+        calldata = bytes(handler.encode_input(*args))
+        self.actions.append(Action(str(contract.address), value, calldata))
+        return self
+
+    def transfer_eth(self, receiver: str, value: int) -> "Proposal":
+        """Adds a plain ETH transfer from the treasury (always a critical action)."""
+        self.actions.append(Action(str(receiver), value, b""))
+        return self
+
+    @property
+    def targets(self) -> list[str]:
+        return [a.target for a in self.actions]
+
+    @property
+    def values(self) -> list[int]:
+        return [a.value for a in self.actions]
+
+    @property
+    def calldatas(self) -> list[bytes]:
+        return [a.calldata for a in self.actions]
+
+    @property
+    def description_hash(self) -> bytes:
+        return keccak(text=self.description)
+
+    def args(self) -> tuple:
+        """(targets, values, calldatas, descriptionHash): the arguments of queue, execute, cancel."""
+        return self.targets, self.values, self.calldatas, self.description_hash
+
+    def id(self, governor) -> int:
+        return governor.hashProposal(*self.args())
+
+
+def propose(governor, proposal: Proposal, sender) -> int:
+    """Submits the proposal; returns its id."""
+    if not proposal.actions:
+        raise ProposalError("a proposal needs at least one action")
+    governor.propose(proposal.targets, proposal.values, proposal.calldatas, proposal.description, sender=sender)
+    return proposal.id(governor)
+
+
+def state(governor, proposal_id: int) -> ProposalState:
+    return ProposalState(governor.state(proposal_id))
+
+
+def find_proposal(governor, proposal_id: int, start_block: int = 0) -> Proposal:
+    """Rebuilds a proposal's actions from its `ProposalCreated` event.
+
+    Needed by queue and execute, which take the actions again rather than
+    reading them from storage (the IGovernor design keeps them off-chain).
+    """
+    for log in governor.ProposalCreated.range(start_block, None):
+        if log.proposalId == proposal_id:
+            actions = [
+                Action(str(t), int(v), bytes(c))
+                for t, v, c in zip(log.targets, log.values, log.calldatas, strict=True)
+            ]
+            return Proposal(description=log.description, actions=actions)
+    raise ProposalError(f"no ProposalCreated event for proposal {proposal_id} on this chain")
+
+
+def describe_state(governor, proposal_id: int) -> dict:
+    """A read-only summary of a proposal, for CLIs and the demo."""
+    against, for_votes, abstain = governor.proposalVotes(proposal_id)
+    return {
+        "id": proposal_id,
+        "state": state(governor, proposal_id).name,
+        "critical": governor.is_critical_proposal(proposal_id),
+        "proposer": str(governor.proposalProposer(proposal_id)),
+        "snapshot": governor.proposalSnapshot(proposal_id),
+        "deadline": governor.proposalDeadline(proposal_id),
+        "eta": governor.proposalEta(proposal_id),
+        "for": for_votes,
+        "against": against,
+        "abstain": abstain,
+    }
