@@ -150,6 +150,7 @@ def transfer(to: address, amount: uint256) -> bool:
     """
     @notice Moves `amount` tokens from the caller to `to`.
     """
+    assert to != empty(address), "GovernanceToken: transfer to the zero address"
     self._update(msg.sender, to, amount)
     return True
 
@@ -159,6 +160,7 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
     """
     @notice Moves `amount` tokens from `owner` to `to` using the caller's allowance.
     """
+    assert to != empty(address), "GovernanceToken: transfer to the zero address"
     erc20._spend_allowance(owner, msg.sender, amount)
     self._update(owner, to, amount)
     return True

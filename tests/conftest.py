@@ -1,0 +1,124 @@
+"""Role-named accounts and deployment factories shared by every test."""
+
+import os
+
+import pytest
+from hypothesis import settings
+
+from offchain.deploy import GovernanceConfig, deploy_governance
+
+ETH = 10**18
+
+# Small example counts by default; NC_HYPOTHESIS_PROFILE=thorough for a long run.
+settings.register_profile("default", max_examples=25, deadline=None, stateful_step_count=30)
+settings.register_profile("thorough", max_examples=500, deadline=None, stateful_step_count=100)
+settings.load_profile(os.environ.get("NC_HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session")
+def deployer(accounts):
+    return accounts[0]
+
+
+@pytest.fixture(scope="session")
+def alice(accounts):
+    return accounts[1]
+
+
+@pytest.fixture(scope="session")
+def bob(accounts):
+    return accounts[2]
+
+
+@pytest.fixture(scope="session")
+def carol(accounts):
+    return accounts[3]
+
+
+@pytest.fixture(scope="session")
+def mallory(accounts):
+    return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def worker(accounts):
+    return accounts[5]
+
+
+@pytest.fixture(scope="session")
+def app_builder(accounts):
+    return accounts[6]
+
+
+@pytest.fixture(scope="session")
+def governance_config():
+    return GovernanceConfig()
+
+
+@pytest.fixture(scope="module")
+def deploy_system(project, deployer):
+    """Factory: a fresh governance system with the given config."""
+
+    def factory(config: GovernanceConfig | None = None):
+        return deploy_governance(project, deployer, config)
+
+    return factory
+
+
+@pytest.fixture(scope="module")
+def system(deploy_system, governance_config, deployer, alice, bob, carol):
+    """Deployed, with alice 30M, bob 20M, carol 5M (self-delegated) and the deployer 45M undelegated."""
+    d = deploy_system(governance_config)
+    token = d.GovernanceToken
+    for holder, amount in ((alice, 30_000_000), (bob, 20_000_000), (carol, 5_000_000)):
+        token.transfer(holder, amount * ETH, sender=deployer)
+        token.invoke_transaction("delegate", holder, sender=holder)
+    from ape import chain
+
+    chain.mine(timestamp=chain.pending_timestamp + 1)
+    return d
+
+
+@pytest.fixture(scope="module")
+def token(system):
+    return system.GovernanceToken
+
+
+@pytest.fixture(scope="module")
+def timelock(system):
+    return system.Timelock
+
+
+@pytest.fixture(scope="module")
+def governor(system):
+    return system.Governor
+
+
+@pytest.fixture(scope="module")
+def govern(governor, alice, bob):
+    """Runs calls through a real proposal (alice and bob vote For): the only way to
+    reach a timelock-owned setter, since the embedded chain cannot impersonate."""
+    from offchain.governance import Proposal
+    from tests.utils.governance import pass_proposal
+
+    counter = iter(range(10**9))
+
+    def run(*calls, description: str | None = None):
+        proposal = Proposal(description or f"test proposal {next(counter)}")
+        for contract, method, *args in calls:
+            proposal.call(contract, method, *args)
+        return pass_proposal(governor, proposal, alice, [alice, bob])
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def minter(accounts):
+    return accounts[7]
+
+
+@pytest.fixture(scope="module")
+def minting(system, govern, minter):
+    """The `minter` account holds the minter role (granted by proposal)."""
+    govern((system.GovernanceToken, "set_minter", minter, True))
+    return minter
