@@ -10,7 +10,7 @@ from offchain.deploy import GovernanceConfig, deploy_governance
 ETH = 10**18
 
 # Small example counts by default; NC_HYPOTHESIS_PROFILE=thorough for a long run.
-settings.register_profile("default", max_examples=25, deadline=None, stateful_step_count=30)
+settings.register_profile("default", max_examples=25, deadline=None, stateful_step_count=25)
 settings.register_profile("thorough", max_examples=500, deadline=None, stateful_step_count=100)
 settings.load_profile(os.environ.get("NC_HYPOTHESIS_PROFILE", "default"))
 
