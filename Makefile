@@ -6,8 +6,6 @@
 PYTHON ?= python3.11
 VENV := .venv
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
-# Ape keeps its data (compiled artifacts aside) inside the project checkout.
-export APE_DATA_FOLDER ?= $(CURDIR)/.cache/ape
 
 .PHONY: setup compile demo test bench lint clean
 

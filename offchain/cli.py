@@ -52,7 +52,7 @@ def fmt_tokens(wei: int) -> str:
 def table(title: str, columns: Iterable[str], rows: Iterable[Iterable]) -> Table:
     t = Table(title=title, title_justify="left")
     for column in columns:
-        t.add_column(column)
+        t.add_column(column, overflow="fold")
     for row in rows:
         t.add_row(*[str(cell) for cell in row])
     return t
@@ -66,15 +66,15 @@ def quiet_ape() -> None:
 
 
 def user_errors(func: Callable) -> Callable:
-    """Turns this package's errors and contract reverts into one clear line and exit code 1."""
+    """Turns this package's errors and ape's (reverts, conversions, connections) into one line and exit 1."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from ape.exceptions import ContractLogicError
+        from ape.exceptions import ApeException
 
         try:
             return func(*args, **kwargs)
-        except (NeuralCommonsError, ContractLogicError) as exc:
+        except (NeuralCommonsError, ApeException) as exc:
             console.print(f"[red]error:[/red] {exc}")
             sys.exit(1)
 

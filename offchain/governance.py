@@ -128,3 +128,49 @@ def describe_state(governor, proposal_id: int) -> dict:
         "against": against,
         "abstain": abstain,
     }
+
+
+def parse_action(text: str, contracts: dict) -> tuple:
+    """Parses `Contract.method(arg, ...)` as typed on a command line.
+
+    Arguments: `0x` + 40 hex digits is an address; other `0x` hex is bytes;
+    `true`/`false`; integers, also written `5e18` or `1_000`; the name of a
+    deployed contract stands for its address; anything else is a string
+    (quotes optional). Returns (contract, method, args).
+    """
+    text = text.strip()
+    head, paren, rest = text.partition("(")
+    if not paren or not rest.endswith(")") or "." not in head:
+        raise ProposalError(f"cannot parse action '{text}': expected Contract.method(arg, ...)")
+    name, method = head.rsplit(".", 1)
+    if name not in contracts:
+        known = ", ".join(sorted(contracts))
+        raise ProposalError(f"unknown contract '{name}' in '{text}': deployed contracts are {known}")
+    body = rest[:-1].strip()
+    args = [_parse_arg(part.strip(), contracts) for part in body.split(",")] if body else []
+    return contracts[name], method, args
+
+
+def _parse_arg(token: str, contracts: dict):
+    if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
+        return token[1:-1]
+    lowered = token.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered.startswith("0x"):
+        if len(token) == 42:
+            return token
+        try:
+            return bytes.fromhex(token[2:])
+        except ValueError as exc:
+            raise ProposalError(f"'{token}' is neither an address nor hex bytes") from exc
+    if token in contracts:
+        return str(contracts[token].address)
+    number = token.replace("_", "")
+    if "e" in lowered and number.lower().split("e")[0].isdigit():
+        mantissa, exponent = number.lower().split("e", 1)
+        if exponent.isdigit():
+            return int(mantissa) * 10 ** int(exponent)
+    if number.isdigit():
+        return int(number)
+    return token
