@@ -7,6 +7,7 @@ and the test fixtures all build the same system.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from eth_utils import keccak
 from offchain.errors import DeploymentNotFound
 
 DAY = 86_400  # seconds
-DEPLOYMENTS_DIR = Path(__file__).resolve().parent.parent / "deployments"
+# Where deployments/<network>.json live; NC_DEPLOYMENTS_DIR moves them (tests use a temporary folder).
+DEPLOYMENTS_DIR = Path(os.environ.get("NC_DEPLOYMENTS_DIR", Path(__file__).resolve().parent.parent / "deployments"))
 
 PROPOSER_ROLE = keccak(text="PROPOSER_ROLE")
 EXECUTOR_ROLE = keccak(text="EXECUTOR_ROLE")

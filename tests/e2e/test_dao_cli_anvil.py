@@ -1,0 +1,71 @@
+"""`ape run deploy` and `ape run dao` as separate processes against a real anvil node:
+the terminal-governance path a DAO member uses."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.anvil import ROOT, running_anvil
+
+NETWORK = ["--network", "ethereum:local:foundry"]
+
+
+@pytest.fixture(scope="module")
+def anvil():
+    with running_anvil() as port:
+        yield port
+
+
+@pytest.fixture(scope="module")
+def ape_run(tmp_path_factory):
+    deployments = tmp_path_factory.mktemp("deployments")
+    env = {**os.environ, "NC_DEPLOYMENTS_DIR": str(deployments)}
+    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = subprocess.run(
+            ["ape", "run", *args, *NETWORK], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+        )
+        output = result.stdout + result.stderr
+        assert (result.returncode == 0) == ok, output
+        return output
+
+    run.deployments = deployments
+    return run
+
+
+def test_dao_cli__full_proposal_lifecycle_on_anvil(anvil, ape_run):
+    out = ape_run("deploy")
+    record = json.loads((ape_run.deployments / "ethereum-local-foundry.json").read_text())
+    assert set(record["contracts"]) == {"GovernanceToken", "Timelock", "Governor"}
+    assert record["chain_id"] == 31337
+    assert "wrote" in out
+
+    assert "100,000,000" in ape_run("dao", "delegate")
+    ape_run("dao", "advance", "10")
+    out = ape_run("dao", "propose", "Shorten voting", "--action", "Governor.setVotingPeriod(259200)")
+    proposal_id = re.search(r"proposal id: (\d+)", out).group(1)
+    assert "Pending" in out
+
+    out = ape_run("dao", "vote", proposal_id, "for", ok=False)
+    assert "error: Governor: vote not currently active" in out
+
+    ape_run("dao", "advance", str(86_400 + 1))
+    assert "voted for with 100,000,000 votes" in ape_run("dao", "vote", proposal_id, "for", "--reason", "faster")
+    ape_run("dao", "advance", str(5 * 86_400 + 1))
+    assert "Queued" in ape_run("dao", "queue", proposal_id)
+    ape_run("dao", "advance", str(2 * 86_400 + 1))
+    assert "Executed" in ape_run("dao", "execute", proposal_id)
+    assert "Executed" in ape_run("dao", "status")
+
+    out = ape_run("dao", "execute", proposal_id, ok=False)
+    assert "error: Governor: proposal not queued" in out
+
+
+def test_dao_cli__unknown_contract__one_line_error(anvil, ape_run):
+    out = ape_run("dao", "propose", "x", "--action", "Treasury.pay(1)", ok=False)
+    assert "error: unknown contract 'Treasury'" in out

@@ -1,0 +1,43 @@
+"""Command-line action parsing of `ape run dao propose` (no chain needed)."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from offchain.errors import ProposalError
+from offchain.governance import parse_action
+
+ADDRESS = "0x" + "ab" * 20
+CONTRACTS = {
+    "Governor": SimpleNamespace(address="0x" + "01" * 20),
+    "Timelock": SimpleNamespace(address="0x" + "02" * 20),
+}
+
+
+def test_parse__typed_arguments():
+    contract, method, args = parse_action(
+        f"Governor.f({ADDRESS}, 0x1234, true, 5e18, 1_000, Timelock, 'two words')", CONTRACTS
+    )
+    assert contract is CONTRACTS["Governor"]
+    assert method == "f"
+    assert args == [ADDRESS, b"\x12\x34", True, 5 * 10**18, 1000, "0x" + "02" * 20, "two words"]
+
+
+def test_parse__no_arguments():
+    assert parse_action("Governor.g()", CONTRACTS)[2] == []
+
+
+@pytest.mark.parametrize("text", ["Governor.f", "f(1)", "Governor.f(1"])
+def test_parse__malformed__clear_error(text):
+    with pytest.raises(ProposalError, match="expected Contract.method"):
+        parse_action(text, CONTRACTS)
+
+
+def test_parse__unknown_contract__lists_known():
+    with pytest.raises(ProposalError, match="deployed contracts are Governor, Timelock"):
+        parse_action("Treasury.f(1)", CONTRACTS)
+
+
+def test_parse__bad_hex__clear_error():
+    with pytest.raises(ProposalError, match="neither an address nor hex bytes"):
+        parse_action("Governor.f(0xZZ)", CONTRACTS)
