@@ -7,7 +7,7 @@ PYTHON ?= python3.11
 VENV := .venv
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup compile demo test bench lint clean
+.PHONY: setup compile demo test bench lint clean anvil
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -38,3 +38,7 @@ lint: setup
 
 clean:
 	rm -rf $(VENV) node_modules .build .cache
+
+# A real local node for `--network ethereum:local:foundry` (the host ape-config.yaml names).
+anvil: setup
+	anvil --port 8545

@@ -43,4 +43,11 @@ def governance_gas(project, accounts) -> list[tuple[str, int]]:
     record("queue (1 action)", governor.queue(*proposal.args(), sender=alice))
     advance_time(governor.proposalEta(proposal_id) - chain.pending_timestamp + 1)
     record("execute (1 action)", governor.execute(*proposal.args(), sender=alice))
+
+    # Why the Governor schedules one timelock operation per action: snekmate's
+    # batch entry point sizes memory for 255 payloads of 1 KiB.
+    bare = deployer.deploy(project.Timelock, 0, [deployer], [deployer], "0x" + "00" * 20)
+    salt, zero = b"\x01" * 32, b"\x00" * 32
+    record("timelock.schedule_batch (1 action)", bare.schedule_batch([alice], [0], [b""], zero, salt, 0, sender=deployer))
+    record("timelock.schedule (1 action)", bare.schedule(alice, 0, b"", zero, salt, 0, sender=deployer))
     return rows
