@@ -84,12 +84,7 @@ def deploy_governance(project, deployer, config: GovernanceConfig | None = None)
     config = config or GovernanceConfig()
     timelock = deployer.deploy(project.Timelock, config.timelock_delay, [], [], deployer)
     token = deployer.deploy(
-        project.GovernanceToken,
-        config.token_name,
-        config.token_symbol,
-        deployer,
-        config.initial_supply,
-        timelock,
+        project.GovernanceToken, config.token_name, config.token_symbol, deployer, config.initial_supply
     )
     governor = deployer.deploy(
         project.Governor,
@@ -108,6 +103,8 @@ def deploy_governance(project, deployer, config: GovernanceConfig | None = None)
     for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
         timelock.grantRole(role, governor, sender=deployer)
     timelock.renounceRole(DEFAULT_ADMIN_ROLE, deployer, sender=deployer)
+    # Owner and minter roles move from the deployer to the timelock together.
+    token.transfer_ownership(timelock, sender=deployer)
 
     return Deployment(
         network=network_label(chain.provider),

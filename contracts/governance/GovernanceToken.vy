@@ -17,7 +17,7 @@
 @custom:security Rounding always favours the contract: holders can never
         withdraw more than was deposited; the remainder stays as dust.
         The owner (the timelock) manages minters and the exclusion list;
-        the deployer keeps no power after the constructor.
+        the deploy script hands both over, so the deployer keeps no power.
 """
 
 from ethereum.ercs import IERC20
@@ -33,6 +33,9 @@ from snekmate.tokens import erc20
 initializes: erc20[ownable := ownable]
 
 from snekmate.utils import ecdsa
+
+from ..modules import revenue_accumulator
+initializes: revenue_accumulator
 
 # Exported from snekmate's ERC-20. Deliberately not exported: its
 # `transfer`, `transferFrom`, `mint`, `burn` and `burn_from` (they skip the
@@ -56,8 +59,11 @@ exports: (
     erc20.transfer_ownership,
 )
 
+# Deliberately not exported from the accumulator: its per-stream getters;
+# the token has one stream (REVENUE_STREAM) and its own views below.
 
-PRECISION: constant(uint256) = 10**36  # scale of revenue_per_token
+
+REVENUE_STREAM: constant(uint256) = 0  # the token's one stream in the accumulator
 MAX_VOTES: constant(uint256) = 2**208 - 1  # checkpoint value width (uint208)
 TIMEPOINT_SHIFT: constant(uint256) = 208  # bits below the timepoint in a packed checkpoint
 SEARCH_STEPS: constant(uint256) = 64  # binary-search bound: enough for 2**64 checkpoints
@@ -73,15 +79,12 @@ delegates: public(HashMap[address, address])
 _checkpoint_count: HashMap[uint256, uint256]
 _checkpoints: HashMap[uint256, HashMap[uint256, uint256]]
 
-# Holder revenue.
-revenue_per_token: public(uint256)  # wei per token, scaled by PRECISION
+# Holder revenue (accumulator state lives in revenue_accumulator).
 is_revenue_excluded: public(HashMap[address, bool])
 excluded_supply: public(uint256)  # sum of excluded balances
 undistributed_revenue: public(uint256)  # deposits made while no eligible holder existed
 total_revenue_deposited: public(uint256)
 total_revenue_withdrawn: public(uint256)
-_revenue_paid_per_token: HashMap[address, uint256]
-_revenue_owed: HashMap[address, uint256]
 
 
 event DelegateChanged:
@@ -118,28 +121,22 @@ def __init__(
     symbol_: String[5],
     initial_holder: address,
     initial_supply: uint256,
-    governance: address,
 ):
     """
-    @notice Mints `initial_supply` to `initial_holder` and hands ownership
-            (minter management, revenue exclusions) to `governance`.
+    @notice Mints `initial_supply` to `initial_holder`. The deployer is owner
+            and minter until it calls `transfer_ownership(timelock)`, which
+            moves both roles: the deploy script does so once the revenue
+            exclusions of the system's own contracts are set.
     @param name_ Token name (also the EIP-712 domain name).
     @param symbol_ Token symbol.
     @param initial_holder Receives the initial supply.
     @param initial_supply Initial supply in wei of token.
-    @param governance The timelock that governs this token.
     """
-    assert governance != empty(address), "GovernanceToken: governance is the zero address"
     ownable.__init__()
     erc20.__init__(name_, symbol_, 18, name_, "1")
+    revenue_accumulator.__init__()
     if initial_supply > 0:
         self._update(empty(address), initial_holder, initial_supply)
-    # snekmate made the deployer owner and minter; hand both to governance.
-    erc20.is_minter[msg.sender] = False
-    log erc20.RoleMinterChanged(minter=msg.sender, status=False)
-    ownable._transfer_ownership(governance)
-    erc20.is_minter[governance] = True
-    log erc20.RoleMinterChanged(minter=governance, status=True)
 
 
 # ---------------------------------------------------------------- ERC-20
@@ -300,13 +297,23 @@ def deposit_revenue():
     eligible: uint256 = erc20.totalSupply - self.excluded_supply
     if eligible == 0:
         self.undistributed_revenue += msg.value
-        log RevenueDeposited(sender=msg.sender, amount=msg.value, revenue_per_token=self.revenue_per_token)
+        log RevenueDeposited(
+            sender=msg.sender, amount=msg.value, revenue_per_token=revenue_accumulator.revenue_per_unit[REVENUE_STREAM]
+        )
         return
     amount: uint256 = msg.value + self.undistributed_revenue
     self.undistributed_revenue = 0
-    per_token: uint256 = self.revenue_per_token + amount * PRECISION // eligible
-    self.revenue_per_token = per_token
+    per_token: uint256 = revenue_accumulator._distribute(REVENUE_STREAM, amount, eligible)
     log RevenueDeposited(sender=msg.sender, amount=msg.value, revenue_per_token=per_token)
+
+
+@external
+@view
+def revenue_per_token() -> uint256:
+    """
+    @notice Accumulated revenue per token since deployment, in wei scaled by 1e36.
+    """
+    return revenue_accumulator.revenue_per_unit[REVENUE_STREAM]
 
 
 @external
@@ -315,7 +322,9 @@ def withdrawable_revenue(account: address) -> uint256:
     """
     @notice ETH `account` can withdraw now.
     """
-    return self._revenue_owed[account] + self._pending_revenue(account)
+    return revenue_accumulator.owed[account] + revenue_accumulator._pending(
+        REVENUE_STREAM, account, self._eligible_balance(account)
+    )
 
 
 @external
@@ -326,9 +335,8 @@ def withdraw_revenue() -> uint256:
     @return The amount sent, in wei.
     """
     self._settle_revenue(msg.sender)
-    amount: uint256 = self._revenue_owed[msg.sender]
+    amount: uint256 = revenue_accumulator._take_owed(msg.sender)
     assert amount > 0, "GovernanceToken: no revenue to withdraw"
-    self._revenue_owed[msg.sender] = 0
     self.total_revenue_withdrawn += amount
     log RevenueWithdrawn(account=msg.sender, amount=amount)
     raw_call(msg.sender, b"", value=amount)
@@ -388,16 +396,15 @@ def _update(sender: address, receiver: address, amount: uint256):
 
 @internal
 @view
-def _pending_revenue(account: address) -> uint256:
+def _eligible_balance(account: address) -> uint256:
     if self.is_revenue_excluded[account]:
         return 0
-    return erc20.balanceOf[account] * (self.revenue_per_token - self._revenue_paid_per_token[account]) // PRECISION
+    return erc20.balanceOf[account]
 
 
 @internal
 def _settle_revenue(account: address):
-    self._revenue_owed[account] += self._pending_revenue(account)
-    self._revenue_paid_per_token[account] = self.revenue_per_token
+    revenue_accumulator._settle(REVENUE_STREAM, account, self._eligible_balance(account))
 
 
 @internal

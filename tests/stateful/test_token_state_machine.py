@@ -30,7 +30,7 @@ index = st.integers(min_value=0, max_value=4)
 def standalone_token(project, accounts):
     """A token governed by a plain account, so rules can mint and exclude directly."""
     governance = accounts[8]
-    token = accounts[0].deploy(project.GovernanceToken, "Model", "MDL", accounts[0], 1_000 * ETH, governance)
+    token = governance.deploy(project.GovernanceToken, "Model", "MDL", accounts[0], 1_000 * ETH)
     return token, governance
 
 

@@ -17,11 +17,6 @@ def test_metadata(token):
     assert token.totalSupply() == 100_000_000 * ETH
 
 
-def test_constructor__zero_governance__reverts(project, deployer):
-    with ape.reverts("GovernanceToken: governance is the zero address"):
-        deployer.deploy(project.GovernanceToken, "X", "X", deployer, 1, ZERO)
-
-
 def test_constructor__hands_minting_and_ownership_to_governance(token, timelock, deployer):
     assert token.owner() == timelock.address
     assert token.is_minter(timelock)
