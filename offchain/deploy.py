@@ -44,6 +44,42 @@ class GovernanceConfig:
     grace_period: int = 14 * DAY  # seconds a queued proposal stays executable
 
 
+@dataclass(frozen=True)
+class MarketConfig:
+    """Initial market, registry and staking settings; changeable later only by proposal."""
+
+    protocol_fee_bps: int = 500  # charged on top of the model price
+    worker_bps: int = 7_000  # shares of each payment; the treasury gets the rest (5 %)
+    shareholders_bps: int = 2_000
+    holders_bps: int = 500
+    claim_timeout: int = 600  # seconds a claim is exclusive
+    challenge_window: int = 3_600  # seconds after fulfilment
+    challenge_bond: int = 10**16  # wei (0.01 ETH)
+    challenge_slash: int = 100 * 10**18  # tokens taken from a worker whose result is overturned
+    miss_slash: int = 10 * 10**18  # tokens taken from a worker that claimed and missed
+    callback_gas_price: int = 10**9  # wei per gas of consumer callback, prepaid to the finalizer
+    max_result_size: int = 1_024  # bytes
+    min_stake: int = 1_000 * 10**18  # tokens to be an active worker
+    unbonding_delay: int = 7 * DAY  # seconds
+    shares_base_uri: str = "nc://models/"
+
+    def market_params(self) -> tuple:
+        """The InferenceMarket's MarketParams struct, in field order."""
+        return (
+            self.protocol_fee_bps,
+            self.worker_bps,
+            self.shareholders_bps,
+            self.holders_bps,
+            self.claim_timeout,
+            self.challenge_window,
+            self.challenge_bond,
+            self.challenge_slash,
+            self.miss_slash,
+            self.callback_gas_price,
+            self.max_result_size,
+        )
+
+
 @dataclass
 class Deployment:
     """The deployed contracts of one network."""
@@ -76,42 +112,76 @@ def network_label(provider) -> str:
     return label
 
 
-def deploy_governance(project, deployer, config: GovernanceConfig | None = None) -> Deployment:
-    """Deploys token, timelock and governor; the Governor ends as the timelock's only
-    proposer, canceller and executor, and the deployer ends with no role at all."""
+def deploy_system(
+    project,
+    deployer,
+    governance: GovernanceConfig | None = None,
+    market: MarketConfig | None = None,
+) -> Deployment:
+    """Deploys and wires every contract, then hands all power to the timelock.
+
+    The deployer wires what needs wiring (timelock roles, minters, the
+    market's slashing right, revenue exclusions) and ends with no role at
+    all: the Governor is the timelock's only proposer, canceller and
+    executor, and the timelock owns every governed setter.
+    """
     from ape import chain
 
-    config = config or GovernanceConfig()
-    timelock = deployer.deploy(project.Timelock, config.timelock_delay, [], [], deployer)
+    governance = governance or GovernanceConfig()
+    market = market or MarketConfig()
+    timelock = deployer.deploy(project.Timelock, governance.timelock_delay, [], [], deployer)
     token = deployer.deploy(
-        project.GovernanceToken, config.token_name, config.token_symbol, deployer, config.initial_supply
+        project.GovernanceToken, governance.token_name, governance.token_symbol, deployer, governance.initial_supply
     )
     governor = deployer.deploy(
         project.Governor,
-        f"{config.token_name} Governor",
+        f"{governance.token_name} Governor",
         token,
         timelock,
-        config.voting_delay,
-        config.voting_period,
-        config.proposal_threshold,
-        config.quorum_bps,
-        config.critical_voting_period,
-        config.critical_quorum_bps,
-        config.critical_delay,
-        config.grace_period,
+        governance.voting_delay,
+        governance.voting_period,
+        governance.proposal_threshold,
+        governance.quorum_bps,
+        governance.critical_voting_period,
+        governance.critical_quorum_bps,
+        governance.critical_delay,
+        governance.grace_period,
     )
+    shares = deployer.deploy(project.ModelShares, market.shares_base_uri)
+    registry = deployer.deploy(project.ModelRegistry, timelock, shares)
+    workers = deployer.deploy(project.WorkerRegistry, token, market.min_stake, market.unbonding_delay)
+    inference = deployer.deploy(
+        project.InferenceMarket, timelock, registry, workers, shares, token, market.market_params()
+    )
+
+    # Wiring, while the deployer still holds the roles.
     for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
         timelock.grantRole(role, governor, sender=deployer)
-    timelock.renounceRole(DEFAULT_ADMIN_ROLE, deployer, sender=deployer)
-    # Owner and minter roles move from the deployer to the timelock together.
+    shares.set_minter(registry, True, sender=deployer)
+    workers.set_authorised(inference, True, sender=deployer)
+    # Staked tokens belong to workers: they must not soak up holder revenue.
+    token.set_revenue_excluded(workers, True, sender=deployer)
+
+    # Hand-over: owner and minter roles move together; the deployer renounces last.
     token.transfer_ownership(timelock, sender=deployer)
+    shares.transfer_ownership(timelock, sender=deployer)
+    workers.transfer_governance(timelock, sender=deployer)
+    timelock.renounceRole(DEFAULT_ADMIN_ROLE, deployer, sender=deployer)
 
     return Deployment(
         network=network_label(chain.provider),
         chain_id=chain.chain_id,
         deployer=str(deployer.address),
-        contracts={"GovernanceToken": token, "Timelock": timelock, "Governor": governor},
-        config=asdict(config),
+        contracts={
+            "GovernanceToken": token,
+            "Timelock": timelock,
+            "Governor": governor,
+            "ModelShares": shares,
+            "ModelRegistry": registry,
+            "WorkerRegistry": workers,
+            "InferenceMarket": inference,
+        },
+        config={"governance": asdict(governance), "market": asdict(market)},
     )
 
 

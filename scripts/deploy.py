@@ -10,7 +10,7 @@ from ape import project
 from ape.cli import ConnectedProviderCommand, account_option
 
 from offchain.cli import console, resolve_account, table, user_errors
-from offchain.deploy import GovernanceConfig, deploy_governance, save_deployment
+from offchain.deploy import GovernanceConfig, deploy_system, save_deployment
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -31,7 +31,7 @@ def cli(provider, account, timelock_delay, voting_delay, voting_period):
         if value is not None
     }
     config = GovernanceConfig(**overrides)
-    deployment = deploy_governance(project, deployer, config)
+    deployment = deploy_system(project, deployer, config)
     path = save_deployment(deployment)
     console.print(table(f"Deployed on {deployment.network}", ["contract", "address"], deployment.addresses().items()))
     console.print(f"wrote {path}")

@@ -5,7 +5,7 @@ import os
 import pytest
 from hypothesis import settings
 
-from offchain.deploy import GovernanceConfig, deploy_governance
+from offchain.deploy import GovernanceConfig, MarketConfig, deploy_system
 
 ETH = 10**18
 
@@ -55,20 +55,25 @@ def governance_config():
     return GovernanceConfig()
 
 
-@pytest.fixture(scope="module")
-def deploy_system(project, deployer):
-    """Factory: a fresh governance system with the given config."""
+@pytest.fixture(scope="session")
+def market_config():
+    return MarketConfig()
 
-    def factory(config: GovernanceConfig | None = None):
-        return deploy_governance(project, deployer, config)
+
+@pytest.fixture(scope="module")
+def new_system(project, deployer):
+    """Factory: a freshly deployed and wired system."""
+
+    def factory(governance: GovernanceConfig | None = None, market: MarketConfig | None = None):
+        return deploy_system(project, deployer, governance, market)
 
     return factory
 
 
 @pytest.fixture(scope="module")
-def system(deploy_system, governance_config, deployer, alice, bob, carol):
+def system(new_system, governance_config, market_config, deployer, alice, bob, carol):
     """Deployed, with alice 30M, bob 20M, carol 5M (self-delegated) and the deployer 45M undelegated."""
-    d = deploy_system(governance_config)
+    d = new_system(governance_config, market_config)
     token = d.GovernanceToken
     for holder, amount in ((alice, 30_000_000), (bob, 20_000_000), (carol, 5_000_000)):
         token.transfer(holder, amount * ETH, sender=deployer)

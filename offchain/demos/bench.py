@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from offchain.cli import ETH, advance_time
-from offchain.deploy import GovernanceConfig, deploy_governance
+from offchain.deploy import deploy_system
 from offchain.governance import Proposal, Support
 
 
@@ -12,7 +12,7 @@ def governance_gas(project, accounts) -> list[tuple[str, int]]:
     from ape import chain
 
     deployer, alice, bob, carol = accounts[:4]
-    d = deploy_governance(project, deployer, GovernanceConfig())
+    d = deploy_system(project, deployer)
     token, governor = d.GovernanceToken, d.Governor
     rows: list[tuple[str, int]] = []
 

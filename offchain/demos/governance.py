@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from offchain.cli import ETH, advance_time, console, fmt_eth, fmt_tokens, table
-from offchain.deploy import GovernanceConfig, deploy_governance
+from offchain.deploy import deploy_system
 from offchain.governance import Proposal, Support, propose, state
 
 
@@ -58,8 +58,7 @@ def _lifecycle(governor, proposal: Proposal, proposer, voters, summary: DemoSumm
 def run(project, accounts) -> DemoSummary:
     deployer, alice, bob, carol = accounts[:4]
     summary = DemoSummary()
-    config = GovernanceConfig()
-    d = deploy_governance(project, deployer, config)
+    d = deploy_system(project, deployer)
     token, timelock, governor = d.GovernanceToken, d.Timelock, d.Governor
     console.print(table("Deployed", ["contract", "address"], d.addresses().items()))
 

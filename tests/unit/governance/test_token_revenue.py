@@ -121,9 +121,9 @@ def test_exclusion__zero_address__reverts(token, govern):
 
 
 def test_deposit__no_eligible_supply__waits_for_next_deposit(project, deployer, alice):
-    from offchain.deploy import GovernanceConfig, deploy_governance
+    from offchain.deploy import GovernanceConfig, deploy_system
 
-    empty = deploy_governance(project, deployer, GovernanceConfig(initial_supply=0)).GovernanceToken
+    empty = deploy_system(project, deployer, GovernanceConfig(initial_supply=0)).GovernanceToken
     empty.deposit_revenue(sender=deployer, value=5 * ETH)
     assert empty.undistributed_revenue() == 5 * ETH
     assert empty.revenue_per_token() == 0

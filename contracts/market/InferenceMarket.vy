@@ -1,0 +1,813 @@
+# pragma version ~=0.4.3
+"""
+@title Neural Commons inference market
+@license MIT
+@notice Pay-per-inference with escrow. An app builder requests an inference
+        and escrows the model's price plus the protocol fee; a staked worker
+        claims it (exclusive until the claim timeout), runs the model and
+        posts the result hash with an EIP-712 `InferenceResult` signature
+        from its registered key (anyone may relay it). After the challenge
+        window anyone finalizes: the payment is split by governed basis
+        points into the worker, the model's shareholders (ModelShares), the
+        token holders (GovernanceToken revenue) and the treasury. Unfulfilled
+        requests are refunded in full after their deadline, and the claiming
+        worker's miss is recorded (and, by policy, slashed).
+
+        Request state is packed into three storage words so that claim +
+        fulfil + finalize in batches stay cheap:
+          core:  requester (160) | model id (24) | deadline (32) | state (8) | stamp (32)
+          hash:  the input hash until fulfilment, then the result hash
+                 (the input hash stays in the InferenceRequested event)
+          claim: worker (160) | escrowed payment (96)
+        `stamp` is the claim time while claimed and the fulfilment time once
+        fulfilled (zero after a challenge the worker won: the window is over).
+@custom:security Every function that moves ETH is @nonreentrant (one lock
+        for the contract). Payments are pulled (`withdraw`), except the
+        excess of a request, returned to its sender at once. A consumer
+        callback runs under the gas limit its requester paid for, cannot
+        return data, and cannot block settlement when it reverts.
+"""
+
+from snekmate.utils import ecdsa
+
+from snekmate.utils import eip712_domain_separator
+initializes: eip712_domain_separator
+
+from ..modules import fee_split
+
+exports: eip712_domain_separator.eip712Domain
+
+
+interface IModelRegistry:
+    def model_terms(model_id: uint256) -> (bool, uint256): view
+
+
+interface IWorkerRegistry:
+    def active_signer(worker: address) -> address: view
+    def slash(worker: address, amount: uint256, recipient: address) -> uint256: nonpayable
+    def record_outcomes(worker: address, fulfilled: uint256, missed: uint256): nonpayable
+
+
+interface IModelShares:
+    def credit_revenue(id: uint256): payable
+
+
+interface IRevenueToken:
+    def deposit_revenue(): payable
+
+
+MAX_BATCH: constant(uint256) = 100  # requests per batched call
+MAX_URI: constant(uint256) = 256  # bytes
+MAX_RESULT: constant(uint256) = 1_024  # bytes of canonical result a consumer can receive
+CALLBACK_RESERVE: constant(uint256) = 10_000  # gas kept back to finish settlement after a callback
+
+ADDRESS_MASK: constant(uint256) = 2**160 - 1
+MODEL_SHIFT: constant(uint256) = 160
+MODEL_MASK: constant(uint256) = 2**24 - 1
+DEADLINE_SHIFT: constant(uint256) = 184
+TIME_MASK: constant(uint256) = 2**32 - 1  # timestamps until 2106
+STATE_SHIFT: constant(uint256) = 216
+STATE_MASK: constant(uint256) = 2**8 - 1
+STAMP_SHIFT: constant(uint256) = 224
+ESCROW_SHIFT: constant(uint256) = 160
+ESCROW_LIMIT: constant(uint256) = 2**96  # wei
+
+# Request states; CALLBACK is a flag bit on top of the state.
+REQUESTED: constant(uint256) = 1
+CLAIMED: constant(uint256) = 2
+FULFILLED: constant(uint256) = 3
+CHALLENGED: constant(uint256) = 4
+FINALIZED: constant(uint256) = 5
+REFUNDED: constant(uint256) = 6
+CALLBACK: constant(uint256) = 128
+STATE_ONLY: constant(uint256) = 127
+
+_RESULT_TYPE_HASH: constant(bytes32) = keccak256(
+    "InferenceResult(uint256 requestId,uint256 modelId,bytes32 inputHash,bytes32 resultHash)"
+)
+_CALLBACK_SELECTOR: constant(bytes4) = method_id("on_inference_result(uint256,bytes32,bytes)", output_type=bytes4)
+
+
+struct MarketParams:
+    protocol_fee_bps: uint256  # charged on top of the model price
+    worker_bps: uint256  # shares of the payment; the treasury gets the rest
+    shareholders_bps: uint256
+    holders_bps: uint256
+    claim_timeout: uint256  # seconds a claim is exclusive
+    challenge_window: uint256  # seconds after fulfilment
+    challenge_bond: uint256  # wei a challenger posts
+    challenge_slash: uint256  # token wei taken from a worker whose result is overturned
+    miss_slash: uint256  # token wei taken from a worker that claimed and missed the deadline
+    callback_gas_price: uint256  # wei per gas of callback the requester prepays to the finalizer
+    max_result_size: uint256  # bytes, at most MAX_RESULT
+
+
+struct Fulfilment:
+    request_id: uint256
+    result_hash: bytes32
+    result_uri: String[MAX_URI]
+    signature: Bytes[65]
+
+
+struct Callback:
+    gas_limit: uint256
+    fee: uint256  # wei, paid to whoever finalizes
+
+
+struct Challenge:
+    challenger: address
+    bond: uint256
+    result_hash: bytes32
+
+
+struct RequestView:
+    requester: address
+    model_id: uint256
+    deadline: uint256
+    state: uint256
+    has_callback: bool
+    stamp: uint256
+    worker: address
+    payment: uint256
+    hash: bytes32  # input hash before fulfilment, result hash after
+
+
+governance: public(immutable(address))  # the timelock, which is also the treasury
+models: public(immutable(IModelRegistry))
+workers: public(immutable(IWorkerRegistry))
+shares: public(immutable(IModelShares))
+token: public(immutable(IRevenueToken))
+
+params: public(MarketParams)
+request_count: public(uint256)
+owed: public(HashMap[address, uint256])  # pull payments
+challenges: public(HashMap[uint256, Challenge])
+callbacks: public(HashMap[uint256, Callback])
+_core: HashMap[uint256, uint256]
+_hash: HashMap[uint256, bytes32]
+_claim_word: HashMap[uint256, uint256]
+_results: HashMap[uint256, Bytes[MAX_RESULT]]
+
+
+event InferenceRequested:
+    request_id: indexed(uint256)
+    model_id: indexed(uint256)
+    requester: indexed(address)
+    input_hash: bytes32
+    input_uri: String[MAX_URI]
+    deadline: uint256
+    payment: uint256
+    callback_gas_limit: uint256
+
+
+event InferenceClaimed:
+    request_id: indexed(uint256)
+    worker: indexed(address)
+
+
+event InferenceFulfilled:
+    request_id: indexed(uint256)
+    worker: indexed(address)
+    result_hash: bytes32
+    result_uri: String[MAX_URI]
+
+
+event InferenceChallenged:
+    request_id: indexed(uint256)
+    challenger: indexed(address)
+    result_hash: bytes32
+    bond: uint256
+
+
+event ChallengeResolved:
+    request_id: indexed(uint256)
+    worker_was_right: bool
+    slashed: uint256
+
+
+event InferenceFinalized:
+    request_id: indexed(uint256)
+    worker: indexed(address)
+    worker_amount: uint256
+    shareholders_amount: uint256
+    holders_amount: uint256
+    treasury_amount: uint256
+
+
+event InferenceRefunded:
+    request_id: indexed(uint256)
+    requester: indexed(address)
+    amount: uint256
+    missed_by: indexed(address)
+
+
+event CallbackDelivered:
+    request_id: indexed(uint256)
+    success: bool
+
+
+event Withdrawn:
+    account: indexed(address)
+    amount: uint256
+
+
+event ParamsChanged:
+    old_params: MarketParams
+    new_params: MarketParams
+
+
+@deploy
+def __init__(
+    governance_: address,
+    models_: IModelRegistry,
+    workers_: IWorkerRegistry,
+    shares_: IModelShares,
+    token_: IRevenueToken,
+    params_: MarketParams,
+):
+    """
+    @param governance_ The timelock: sets parameters, resolves challenges, receives the treasury share.
+    @param models_ ModelRegistry.
+    @param workers_ WorkerRegistry; this market must be authorised there.
+    @param shares_ ModelShares.
+    @param token_ GovernanceToken (holder revenue).
+    @param params_ Initial parameters.
+    """
+    eip712_domain_separator.__init__("InferenceMarket", "1")
+    governance = governance_
+    models = models_
+    workers = workers_
+    shares = shares_
+    token = token_
+    self._check_params(params_)
+    self.params = params_
+
+
+# ---------------------------------------------------------------- requests
+
+
+@external
+@view
+def quote(model_id: uint256, callback_gas_limit: uint256 = 0) -> uint256:
+    """
+    @notice What a request for `model_id` costs now: price, protocol fee and prepaid callback gas.
+    """
+    active: bool = False
+    price: uint256 = 0
+    active, price = staticcall models.model_terms(model_id)
+    assert active, "InferenceMarket: model not active"
+    return self._payment(price) + callback_gas_limit * self.params.callback_gas_price
+
+
+@external
+@payable
+@nonreentrant
+def request_inference(model_id: uint256, input_hash: bytes32, input_uri: String[MAX_URI], deadline: uint256) -> uint256:
+    """
+    @notice Requests an inference of `model_id` on the input whose keccak256 is
+            `input_hash`; escrows the payment and returns any excess.
+    @return The request id.
+    """
+    return self._request(model_id, input_hash, input_uri, deadline, 0, msg.value)
+
+
+@external
+@payable
+@nonreentrant
+def request_inference_with_callback(
+    model_id: uint256, input_hash: bytes32, input_uri: String[MAX_URI], deadline: uint256, callback_gas_limit: uint256
+) -> uint256:
+    """
+    @notice Like `request_inference`, for a contract that wants the canonical
+            result delivered to its `on_inference_result(uint256,bytes32,bytes)`
+            at finalization, with `callback_gas_limit` gas (prepaid).
+    @return The request id.
+    """
+    assert callback_gas_limit > 0, "InferenceMarket: callback gas limit is zero"
+    return self._request(model_id, input_hash, input_uri, deadline, callback_gas_limit, msg.value)
+
+
+# ---------------------------------------------------------------- claims
+
+
+@external
+def claim(request_id: uint256):
+    """
+    @notice The calling active worker takes the request, exclusively until the claim timeout.
+    """
+    self._check_active_worker(msg.sender)
+    self._claim(request_id, True)
+
+
+@external
+def claim_batch(request_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
+    """
+    @notice Claims every request in `request_ids` that is still claimable; skips the rest.
+    @return How many were claimed.
+    """
+    self._check_active_worker(msg.sender)
+    claimed: uint256 = 0
+    for request_id: uint256 in request_ids:
+        if self._claim(request_id, False):
+            claimed += 1
+    return claimed
+
+
+# ---------------------------------------------------------------- fulfilment
+
+
+@external
+def fulfill(
+    request_id: uint256,
+    result_hash: bytes32,
+    result_uri: String[MAX_URI],
+    signature: Bytes[65],
+    result: Bytes[MAX_RESULT] = b"",
+):
+    """
+    @notice Posts the claiming worker's signed result; anyone may relay it.
+            Requests with a callback also carry the canonical result bytes.
+    """
+    signer: address = staticcall workers.active_signer(self._address(self._claim_word[request_id]))
+    self._fulfil(request_id, result_hash, result_uri, signature, result, signer)
+
+
+@external
+def fulfill_batch(fulfilments: DynArray[Fulfilment, MAX_BATCH]):
+    """
+    @notice Posts many signed results at once (requests without callbacks). Reverts as a whole on any bad item.
+    """
+    cached_worker: address = empty(address)
+    signer: address = empty(address)
+    for item: Fulfilment in fulfilments:
+        worker: address = self._worker_of(item.request_id)
+        if worker != cached_worker:
+            cached_worker = worker
+            signer = staticcall workers.active_signer(worker)
+        self._fulfil(item.request_id, item.result_hash, item.result_uri, item.signature, b"", signer)
+
+
+# ---------------------------------------------------------------- challenges
+
+
+@external
+@payable
+@nonreentrant
+def challenge(request_id: uint256, result_hash: bytes32):
+    """
+    @notice An active worker disputes a fulfilled result within the window,
+            posting the governed bond and the result hash it computed.
+    """
+    core: uint256 = self._core[request_id]
+    assert (core >> STATE_SHIFT) & STATE_ONLY == FULFILLED, "InferenceMarket: request not fulfilled"
+    assert block.timestamp <= self._stamp(core) + self.params.challenge_window, "InferenceMarket: challenge window closed"
+    self._check_active_worker(msg.sender)
+    assert msg.sender != self._worker_of(request_id), "InferenceMarket: worker cannot challenge itself"
+    assert msg.value == self.params.challenge_bond, "InferenceMarket: wrong challenge bond"
+    assert result_hash != self._hash[request_id], "InferenceMarket: challenge repeats the result"
+    self._core[request_id] = self._with_state(core, CHALLENGED)
+    self.challenges[request_id] = Challenge(challenger=msg.sender, bond=msg.value, result_hash=result_hash)
+    log InferenceChallenged(request_id=request_id, challenger=msg.sender, result_hash=result_hash, bond=msg.value)
+
+
+@external
+@nonreentrant
+def resolve_challenge(request_id: uint256, worker_was_right: bool):
+    """
+    @notice Governance settles a dispute (after re-execution off-chain). If the
+            worker was right it takes the bond and the request can be finalized
+            at once; otherwise the worker is slashed to the challenger, the
+            challenger's bond returns and the requester is refunded in full.
+    """
+    assert msg.sender == governance, "InferenceMarket: caller is not governance"
+    core: uint256 = self._core[request_id]
+    assert (core >> STATE_SHIFT) & STATE_ONLY == CHALLENGED, "InferenceMarket: request not challenged"
+    disputed: Challenge = self.challenges[request_id]
+    worker: address = self._worker_of(request_id)
+    slashed: uint256 = 0
+    if worker_was_right:
+        self.owed[worker] += disputed.bond
+        # Back to fulfilled with stamp zero: the window is over.
+        self._core[request_id] = self._with_state(core, FULFILLED) & ~(TIME_MASK << STAMP_SHIFT)
+    else:
+        self.owed[disputed.challenger] += disputed.bond
+        self._refund_requester(request_id, core)
+        slashed = extcall workers.slash(worker, self.params.challenge_slash, disputed.challenger)
+    log ChallengeResolved(request_id=request_id, worker_was_right=worker_was_right, slashed=slashed)
+
+
+# ---------------------------------------------------------------- settlement
+
+
+@external
+@nonreentrant
+def finalize(request_id: uint256):
+    """
+    @notice Settles a fulfilled request after its challenge window; callable by anyone.
+    """
+    self._finalize_many([request_id], True)
+
+
+@external
+@nonreentrant
+def finalize_batch(request_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
+    """
+    @notice Settles every request in `request_ids` that is finalizable; skips the rest.
+    @return How many were finalized.
+    """
+    return self._finalize_many(request_ids, False)
+
+
+@external
+@nonreentrant
+def refund(request_id: uint256):
+    """
+    @notice After the deadline of an unfulfilled request, credits the requester
+            everything it paid; records the claiming worker's miss and slashes
+            it by the governed amount. Callable by anyone.
+    """
+    core: uint256 = self._core[request_id]
+    state: uint256 = (core >> STATE_SHIFT) & STATE_ONLY
+    assert state == REQUESTED or state == CLAIMED, "InferenceMarket: request not refundable"
+    assert block.timestamp > (core >> DEADLINE_SHIFT) & TIME_MASK, "InferenceMarket: deadline not passed"
+    self._refund_requester(request_id, core)
+    if state == CLAIMED:
+        worker: address = self._worker_of(request_id)
+        extcall workers.record_outcomes(worker, 0, 1)
+        miss_slash: uint256 = self.params.miss_slash
+        if miss_slash > 0:
+            extcall workers.slash(worker, miss_slash, governance)
+
+
+@external
+@nonreentrant
+def withdraw() -> uint256:
+    """
+    @notice Sends the caller everything the market owes it.
+    @return The amount sent, in wei.
+    """
+    amount: uint256 = self.owed[msg.sender]
+    assert amount > 0, "InferenceMarket: nothing to withdraw"
+    self.owed[msg.sender] = 0
+    log Withdrawn(account=msg.sender, amount=amount)
+    raw_call(msg.sender, b"", value=amount)
+    return amount
+
+
+@external
+@nonreentrant
+def sweep_treasury() -> uint256:
+    """
+    @notice Sends the treasury's share to the timelock; callable by anyone.
+    @return The amount sent, in wei.
+    """
+    amount: uint256 = self.owed[governance]
+    assert amount > 0, "InferenceMarket: nothing to withdraw"
+    self.owed[governance] = 0
+    log Withdrawn(account=governance, amount=amount)
+    raw_call(governance, b"", value=amount)
+    return amount
+
+
+# ---------------------------------------------------------------- views and governance
+
+
+@external
+@view
+def get_request(request_id: uint256) -> RequestView:
+    """
+    @notice The unpacked state of a request (state 0: unknown).
+    """
+    core: uint256 = self._core[request_id]
+    claim_word: uint256 = self._claim_word[request_id]
+    return RequestView(
+        requester=self._address(core),
+        model_id=(core >> MODEL_SHIFT) & MODEL_MASK,
+        deadline=(core >> DEADLINE_SHIFT) & TIME_MASK,
+        state=(core >> STATE_SHIFT) & STATE_ONLY,
+        has_callback=(core >> STATE_SHIFT) & CALLBACK != 0,
+        stamp=self._stamp(core),
+        worker=self._address(claim_word),
+        payment=claim_word >> ESCROW_SHIFT,
+        hash=self._hash[request_id],
+    )
+
+
+@external
+@view
+def result_of(request_id: uint256) -> Bytes[MAX_RESULT]:
+    """
+    @notice The canonical result bytes posted for a callback request.
+    """
+    return self._results[request_id]
+
+
+@external
+def set_params(new_params: MarketParams):
+    """
+    @notice Governance sets every market parameter at once.
+    """
+    assert msg.sender == governance, "InferenceMarket: caller is not governance"
+    self._check_params(new_params)
+    log ParamsChanged(old_params=self.params, new_params=new_params)
+    self.params = new_params
+
+
+# ---------------------------------------------------------------- internal
+
+
+@internal
+@view
+def _check_params(p: MarketParams):
+    assert fee_split._check_bps(p.worker_bps, p.shareholders_bps, p.holders_bps), "InferenceMarket: fee split above 100%"
+    assert p.protocol_fee_bps <= fee_split.BPS, "InferenceMarket: protocol fee above 100%"
+    assert p.claim_timeout > 0, "InferenceMarket: claim timeout is zero"
+    assert p.challenge_window > 0, "InferenceMarket: challenge window is zero"
+    assert p.max_result_size <= MAX_RESULT, "InferenceMarket: result size above bound"
+
+
+@internal
+@view
+def _check_active_worker(worker: address):
+    assert staticcall workers.active_signer(worker) != empty(address), "InferenceMarket: caller is not an active worker"
+
+
+@internal
+@view
+def _payment(price: uint256) -> uint256:
+    return price + price * self.params.protocol_fee_bps // fee_split.BPS
+
+
+@internal
+def _request(
+    model_id: uint256,
+    input_hash: bytes32,
+    input_uri: String[MAX_URI],
+    deadline: uint256,
+    callback_gas_limit: uint256,
+    paid: uint256,
+) -> uint256:
+    active: bool = False
+    price: uint256 = 0
+    active, price = staticcall models.model_terms(model_id)
+    assert active, "InferenceMarket: model not active"
+    assert input_hash != empty(bytes32), "InferenceMarket: empty input hash"
+    assert deadline > block.timestamp, "InferenceMarket: deadline passed"
+    assert deadline <= TIME_MASK, "InferenceMarket: deadline too far"
+    payment: uint256 = self._payment(price)
+    assert payment < ESCROW_LIMIT, "InferenceMarket: payment too large"
+    callback_fee: uint256 = callback_gas_limit * self.params.callback_gas_price
+    cost: uint256 = payment + callback_fee
+    assert paid >= cost, "InferenceMarket: insufficient payment"
+
+    request_id: uint256 = self.request_count + 1
+    self.request_count = request_id
+    state: uint256 = REQUESTED
+    if callback_gas_limit > 0:
+        state |= CALLBACK
+        self.callbacks[request_id] = Callback(gas_limit=callback_gas_limit, fee=callback_fee)
+    self._core[request_id] = (
+        convert(msg.sender, uint256)
+        | (model_id << MODEL_SHIFT)
+        | (deadline << DEADLINE_SHIFT)
+        | (state << STATE_SHIFT)
+    )
+    self._hash[request_id] = input_hash
+    self._claim_word[request_id] = payment << ESCROW_SHIFT
+    log InferenceRequested(
+        request_id=request_id,
+        model_id=model_id,
+        requester=msg.sender,
+        input_hash=input_hash,
+        input_uri=input_uri,
+        deadline=deadline,
+        payment=payment,
+        callback_gas_limit=callback_gas_limit,
+    )
+    if paid > cost:
+        raw_call(msg.sender, b"", value=paid - cost)
+    return request_id
+
+
+@internal
+def _claim(request_id: uint256, strict: bool) -> bool:
+    """
+    @dev Claims for msg.sender (already checked active). Unclaimable
+         requests revert when `strict`, else are skipped.
+    """
+    core: uint256 = self._core[request_id]
+    state: uint256 = (core >> STATE_SHIFT) & STATE_ONLY
+    now: uint256 = block.timestamp
+    previous: address = empty(address)
+    if state == CLAIMED:
+        if now <= self._stamp(core) + self.params.claim_timeout:
+            if strict:
+                raise "InferenceMarket: request already claimed"
+            return False
+        previous = self._worker_of(request_id)
+    elif state != REQUESTED:
+        if strict:
+            raise "InferenceMarket: request not open"
+        return False
+    if now > (core >> DEADLINE_SHIFT) & TIME_MASK:
+        if strict:
+            raise "InferenceMarket: request expired"
+        return False
+    core = self._with_state(core, CLAIMED)
+    self._core[request_id] = (core & ~(TIME_MASK << STAMP_SHIFT)) | (now << STAMP_SHIFT)
+    self._claim_word[request_id] = (self._claim_word[request_id] & ~ADDRESS_MASK) | convert(msg.sender, uint256)
+    log InferenceClaimed(request_id=request_id, worker=msg.sender)
+    if previous != empty(address):
+        # The earlier claimant let its exclusive claim time out.
+        extcall workers.record_outcomes(previous, 0, 1)
+    return True
+
+
+@internal
+def _fulfil(
+    request_id: uint256,
+    result_hash: bytes32,
+    result_uri: String[MAX_URI],
+    signature: Bytes[65],
+    result: Bytes[MAX_RESULT],
+    signer: address,
+):
+    """
+    @dev `signer` is the active signer of the claiming worker (zero if it is not active).
+    """
+    core: uint256 = self._core[request_id]
+    assert (core >> STATE_SHIFT) & STATE_ONLY == CLAIMED, "InferenceMarket: request not claimed"
+    assert block.timestamp <= (core >> DEADLINE_SHIFT) & TIME_MASK, "InferenceMarket: request expired"
+    assert result_hash != empty(bytes32), "InferenceMarket: empty result hash"
+    assert signer != empty(address), "InferenceMarket: worker is not active"
+    struct_hash: bytes32 = keccak256(
+        abi_encode(_RESULT_TYPE_HASH, request_id, (core >> MODEL_SHIFT) & MODEL_MASK, self._hash[request_id], result_hash)
+    )
+    recovered: address = ecdsa._recover_sig(eip712_domain_separator._hash_typed_data_v4(struct_hash), signature)
+    assert recovered == signer, "InferenceMarket: invalid signature"
+    if (core >> STATE_SHIFT) & CALLBACK != 0:
+        assert len(result) > 0, "InferenceMarket: callback request needs the result"
+        assert len(result) <= self.params.max_result_size, "InferenceMarket: result too large"
+        assert keccak256(result) == result_hash, "InferenceMarket: result does not match hash"
+        self._results[request_id] = result
+    self._hash[request_id] = result_hash
+    core = self._with_state(core, FULFILLED)
+    self._core[request_id] = (core & ~(TIME_MASK << STAMP_SHIFT)) | (block.timestamp << STAMP_SHIFT)
+    log InferenceFulfilled(
+        request_id=request_id,
+        worker=self._address(self._claim_word[request_id]),
+        result_hash=result_hash,
+        result_uri=result_uri,
+    )
+
+
+@internal
+def _finalize_many(request_ids: DynArray[uint256, MAX_BATCH], strict: bool) -> uint256:
+    """
+    @dev Settles each finalizable request; credits are summed over runs of
+         the same worker and model so a batch makes few storage writes and
+         external calls.
+    """
+    worker_bps: uint256 = self.params.worker_bps
+    shareholders_bps: uint256 = self.params.shareholders_bps
+    holders_bps: uint256 = self.params.holders_bps
+    window: uint256 = self.params.challenge_window
+    now: uint256 = block.timestamp
+
+    run_worker: address = empty(address)
+    run_worker_amount: uint256 = 0
+    run_worker_count: uint256 = 0
+    run_model: uint256 = 0
+    run_model_amount: uint256 = 0
+    holders_total: uint256 = 0
+    treasury_total: uint256 = 0
+    finalized: uint256 = 0
+
+    for request_id: uint256 in request_ids:
+        core: uint256 = self._core[request_id]
+        if (core >> STATE_SHIFT) & STATE_ONLY != FULFILLED:
+            if strict:
+                raise "InferenceMarket: request not fulfilled"
+            continue
+        if now <= self._stamp(core) + window:
+            if strict:
+                raise "InferenceMarket: challenge window open"
+            continue
+        self._core[request_id] = self._with_state(core, FINALIZED)
+        claim_word: uint256 = self._claim_word[request_id]
+        worker: address = self._address(claim_word)
+        model_id: uint256 = (core >> MODEL_SHIFT) & MODEL_MASK
+        split: fee_split.Split = fee_split._split(claim_word >> ESCROW_SHIFT, worker_bps, shareholders_bps, holders_bps)
+        log InferenceFinalized(
+            request_id=request_id,
+            worker=worker,
+            worker_amount=split.worker,
+            shareholders_amount=split.shareholders,
+            holders_amount=split.holders,
+            treasury_amount=split.treasury,
+        )
+        finalized += 1
+
+        if worker != run_worker:
+            self._credit_worker(run_worker, run_worker_amount, run_worker_count)
+            run_worker = worker
+            run_worker_amount = 0
+            run_worker_count = 0
+        run_worker_amount += split.worker
+        run_worker_count += 1
+        if model_id != run_model:
+            self._credit_model(run_model, run_model_amount)
+            run_model = model_id
+            run_model_amount = 0
+        run_model_amount += split.shareholders
+        holders_total += split.holders
+        treasury_total += split.treasury
+
+        if (core >> STATE_SHIFT) & CALLBACK != 0:
+            self._deliver(request_id)
+
+    self._credit_worker(run_worker, run_worker_amount, run_worker_count)
+    self._credit_model(run_model, run_model_amount)
+    if treasury_total > 0:
+        self.owed[governance] += treasury_total
+    if holders_total > 0:
+        extcall token.deposit_revenue(value=holders_total)
+    return finalized
+
+
+@internal
+def _credit_worker(worker: address, amount: uint256, count: uint256):
+    if count == 0:
+        return
+    if amount > 0:
+        self.owed[worker] += amount
+    extcall workers.record_outcomes(worker, count, 0)
+
+
+@internal
+def _credit_model(model_id: uint256, amount: uint256):
+    if amount > 0:
+        extcall shares.credit_revenue(model_id, value=amount)
+
+
+@internal
+def _deliver(request_id: uint256):
+    """
+    @dev Calls the requester's `on_inference_result` with the gas it paid for.
+         The finalizer must leave enough gas for that (63/64 rule), so it
+         cannot starve the callback; a revert is recorded, not propagated.
+    """
+    callback: Callback = self.callbacks[request_id]
+    assert msg.gas >= callback.gas_limit * 64 // 63 + CALLBACK_RESERVE, "InferenceMarket: insufficient gas for callback"
+    self.owed[msg.sender] += callback.fee
+    consumer: address = self._address(self._core[request_id])
+    success: bool = raw_call(
+        consumer,
+        abi_encode(request_id, self._hash[request_id], self._results[request_id], method_id=_CALLBACK_SELECTOR),
+        gas=callback.gas_limit,
+        max_outsize=0,
+        revert_on_failure=False,
+    )
+    log CallbackDelivered(request_id=request_id, success=success)
+
+
+@internal
+def _refund_requester(request_id: uint256, core: uint256):
+    requester: address = self._address(core)
+    amount: uint256 = self._claim_word[request_id] >> ESCROW_SHIFT
+    if (core >> STATE_SHIFT) & CALLBACK != 0:
+        amount += self.callbacks[request_id].fee
+    self.owed[requester] += amount
+    self._core[request_id] = self._with_state(core, REFUNDED)
+    log InferenceRefunded(
+        request_id=request_id,
+        requester=requester,
+        amount=amount,
+        missed_by=self._address(self._claim_word[request_id]),
+    )
+
+
+@internal
+@view
+def _worker_of(request_id: uint256) -> address:
+    return self._address(self._claim_word[request_id])
+
+
+@internal
+@pure
+def _address(word: uint256) -> address:
+    # The low 160 bits of a packed word.
+    return convert(convert(word & ADDRESS_MASK, uint160), address)
+
+
+@internal
+@pure
+def _stamp(core: uint256) -> uint256:
+    return core >> STAMP_SHIFT
+
+
+@internal
+@pure
+def _with_state(core: uint256, state: uint256) -> uint256:
+    # Keeps the CALLBACK flag, replaces the state.
+    return (core & ~(STATE_ONLY << STATE_SHIFT)) | (state << STATE_SHIFT)

@@ -1,0 +1,69 @@
+# pragma version ~=0.4.3
+"""
+@title Example on-chain consumer: records predicted classes
+@license MIT
+@notice A contract that buys inferences and acts on them on-chain. It
+        requests through the market with a callback; at finalization the
+        market delivers the canonical result, whose first 32 bytes are the
+        predicted class index (the `class-index` canonical encoding of the
+        classifier models), and this contract records it.
+"""
+
+interface IInferenceMarket:
+    def request_inference_with_callback(
+        model_id: uint256, input_hash: bytes32, input_uri: String[256], deadline: uint256, callback_gas_limit: uint256
+    ) -> uint256: payable
+    def withdraw() -> uint256: nonpayable
+
+
+market: public(immutable(IInferenceMarket))
+owner: public(immutable(address))
+
+predicted_class: public(HashMap[uint256, uint256])
+has_prediction: public(HashMap[uint256, bool])
+result_hash: public(HashMap[uint256, bytes32])
+
+
+event PredictionRecorded:
+    request_id: indexed(uint256)
+    predicted_class: uint256
+    result_hash: bytes32
+
+
+@deploy
+def __init__(market_: IInferenceMarket):
+    market = market_
+    owner = msg.sender
+
+
+@external
+@payable
+def request(model_id: uint256, input_hash: bytes32, input_uri: String[256], deadline: uint256, callback_gas_limit: uint256) -> uint256:
+    """
+    @notice Pays for an inference whose result comes back to `on_inference_result`.
+    """
+    assert msg.sender == owner, "PredictionConsumer: caller is not the owner"
+    return extcall market.request_inference_with_callback(
+        model_id, input_hash, input_uri, deadline, callback_gas_limit, value=msg.value
+    )
+
+
+@external
+def on_inference_result(request_id: uint256, result_hash_: bytes32, result: Bytes[1_024]):
+    """
+    @notice Called by the market at finalization with the canonical result.
+    """
+    assert msg.sender == market.address, "PredictionConsumer: caller is not the market"
+    assert len(result) >= 32, "PredictionConsumer: result too short"
+    predicted: uint256 = convert(slice(result, 0, 32), uint256)
+    self.predicted_class[request_id] = predicted
+    self.has_prediction[request_id] = True
+    self.result_hash[request_id] = result_hash_
+    log PredictionRecorded(request_id=request_id, predicted_class=predicted, result_hash=result_hash_)
+
+
+@external
+@payable
+def __default__():
+    # Accepts the excess a request returns and refunds withdrawn from the market.
+    pass

@@ -1,0 +1,308 @@
+# pragma version ~=0.4.3
+"""
+@title Neural Commons worker registry
+@license MIT
+@notice Workers stake governance tokens (a governed minimum), register the
+        key that signs their results and the endpoint that serves them,
+        unbond with a governed delay and withdraw. Contracts that
+        governance authorises (the market; later data and training) slash
+        stake, sending it where they say, and record reputation: fulfilled,
+        missed, slashed, readable by anyone.
+@custom:security Unbonding stake stays slashable until withdrawn, so a
+        worker cannot escape a pending challenge by unbonding. Governance
+        excludes this contract from token revenue, so staked tokens do not
+        trap holder revenue.
+"""
+
+from ethereum.ercs import IERC20
+
+
+MAX_ENDPOINT: constant(uint256) = 256  # bytes
+
+
+struct Worker:
+    stake: uint256  # governance tokens, wei
+    signer: address  # signs InferenceResult attestations
+    withdrawable_at: uint256  # zero while bonded; set by unbond
+    endpoint: String[MAX_ENDPOINT]
+
+
+governance: public(address)  # the deployer while wiring, then the timelock
+token: public(immutable(IERC20))
+
+workers: public(HashMap[address, Worker])
+fulfilled: public(HashMap[address, uint256])
+missed: public(HashMap[address, uint256])
+slashed: public(HashMap[address, uint256])  # times slashed
+is_authorised: public(HashMap[address, bool])
+min_stake: public(uint256)
+unbonding_delay: public(uint256)  # seconds
+
+
+event WorkerRegistered:
+    worker: indexed(address)
+    signer: indexed(address)
+    stake: uint256
+    endpoint: String[MAX_ENDPOINT]
+
+
+event StakeAdded:
+    worker: indexed(address)
+    amount: uint256
+    stake: uint256
+
+
+event SignerChanged:
+    worker: indexed(address)
+    old_signer: indexed(address)
+    new_signer: indexed(address)
+
+
+event EndpointChanged:
+    worker: indexed(address)
+    endpoint: String[MAX_ENDPOINT]
+
+
+event UnbondingStarted:
+    worker: indexed(address)
+    stake: uint256
+    withdrawable_at: uint256
+
+
+event StakeWithdrawn:
+    worker: indexed(address)
+    amount: uint256
+
+
+event Slashed:
+    worker: indexed(address)
+    amount: uint256
+    recipient: indexed(address)
+    slasher: indexed(address)
+
+
+event ReputationRecorded:
+    worker: indexed(address)
+    fulfilled: uint256
+    missed: uint256
+
+
+event AuthorisationSet:
+    account: indexed(address)
+    authorised: bool
+
+
+event GovernanceTransferred:
+    old_governance: indexed(address)
+    new_governance: indexed(address)
+
+
+event MinStakeSet:
+    old_min_stake: uint256
+    new_min_stake: uint256
+
+
+event UnbondingDelaySet:
+    old_delay: uint256
+    new_delay: uint256
+
+
+@deploy
+def __init__(token_: IERC20, min_stake_: uint256, unbonding_delay_: uint256):
+    """
+    @notice The deployer governs until it authorises the market and calls
+            `transfer_governance(timelock)`, as the deploy script does.
+    @param token_ The governance token workers stake.
+    @param min_stake_ Minimum stake of an active worker, in token wei.
+    @param unbonding_delay_ Seconds between unbond and withdraw.
+    """
+    self.governance = msg.sender
+    token = token_
+    self.min_stake = min_stake_
+    self.unbonding_delay = unbonding_delay_
+
+
+@external
+def register(signer: address, endpoint: String[MAX_ENDPOINT], amount: uint256):
+    """
+    @notice Stakes `amount` (approve this contract first) and registers the
+            attestation signer and endpoint of the caller.
+    """
+    assert self.workers[msg.sender].signer == empty(address), "WorkerRegistry: already registered"
+    assert signer != empty(address), "WorkerRegistry: signer is the zero address"
+    assert amount >= self.min_stake, "WorkerRegistry: stake below minimum"
+    self.workers[msg.sender] = Worker(stake=amount, signer=signer, withdrawable_at=0, endpoint=endpoint)
+    log WorkerRegistered(worker=msg.sender, signer=signer, stake=amount, endpoint=endpoint)
+    assert extcall token.transferFrom(msg.sender, self, amount, default_return_value=True)
+
+
+@external
+def add_stake(amount: uint256):
+    """
+    @notice Adds `amount` to the caller's stake.
+    """
+    self._check_registered(msg.sender)
+    assert self.workers[msg.sender].withdrawable_at == 0, "WorkerRegistry: worker is unbonding"
+    stake: uint256 = self.workers[msg.sender].stake + amount
+    self.workers[msg.sender].stake = stake
+    log StakeAdded(worker=msg.sender, amount=amount, stake=stake)
+    assert extcall token.transferFrom(msg.sender, self, amount, default_return_value=True)
+
+
+@external
+def set_signer(signer: address):
+    """
+    @notice Rotates the caller's attestation key. Results signed by the old key no longer verify.
+    """
+    self._check_registered(msg.sender)
+    assert signer != empty(address), "WorkerRegistry: signer is the zero address"
+    log SignerChanged(worker=msg.sender, old_signer=self.workers[msg.sender].signer, new_signer=signer)
+    self.workers[msg.sender].signer = signer
+
+
+@external
+def set_endpoint(endpoint: String[MAX_ENDPOINT]):
+    """
+    @notice Changes the URL where the caller serves results.
+    """
+    self._check_registered(msg.sender)
+    self.workers[msg.sender].endpoint = endpoint
+    log EndpointChanged(worker=msg.sender, endpoint=endpoint)
+
+
+@external
+def unbond():
+    """
+    @notice Stops the caller working at once; its stake is withdrawable after the delay.
+    """
+    self._check_registered(msg.sender)
+    assert self.workers[msg.sender].withdrawable_at == 0, "WorkerRegistry: already unbonding"
+    withdrawable_at: uint256 = block.timestamp + self.unbonding_delay
+    self.workers[msg.sender].withdrawable_at = withdrawable_at
+    log UnbondingStarted(worker=msg.sender, stake=self.workers[msg.sender].stake, withdrawable_at=withdrawable_at)
+
+
+@external
+def withdraw():
+    """
+    @notice Returns the caller's stake after the unbonding delay and deregisters it.
+    """
+    self._check_registered(msg.sender)
+    withdrawable_at: uint256 = self.workers[msg.sender].withdrawable_at
+    assert withdrawable_at != 0, "WorkerRegistry: not unbonding"
+    assert block.timestamp >= withdrawable_at, "WorkerRegistry: unbonding delay not passed"
+    amount: uint256 = self.workers[msg.sender].stake
+    self.workers[msg.sender] = empty(Worker)
+    log StakeWithdrawn(worker=msg.sender, amount=amount)
+    assert extcall token.transfer(msg.sender, amount, default_return_value=True)
+
+
+@external
+def slash(worker: address, amount: uint256, recipient: address) -> uint256:
+    """
+    @notice Authorised contracts take up to `amount` of a worker's stake
+            (bonded or unbonding) and send it to `recipient`.
+    @return What was taken (less than `amount` when the stake is smaller).
+    """
+    assert self.is_authorised[msg.sender], "WorkerRegistry: caller is not authorised"
+    assert recipient != empty(address), "WorkerRegistry: recipient is the zero address"
+    stake: uint256 = self.workers[worker].stake
+    taken: uint256 = min(amount, stake)
+    self.workers[worker].stake = stake - taken
+    self.slashed[worker] += 1
+    log Slashed(worker=worker, amount=taken, recipient=recipient, slasher=msg.sender)
+    if taken > 0:
+        assert extcall token.transfer(recipient, taken, default_return_value=True)
+    return taken
+
+
+@external
+def record_outcomes(worker: address, fulfilled_: uint256, missed_: uint256):
+    """
+    @notice Authorised contracts add to a worker's fulfilled and missed counts.
+    """
+    assert self.is_authorised[msg.sender], "WorkerRegistry: caller is not authorised"
+    total_fulfilled: uint256 = self.fulfilled[worker] + fulfilled_
+    total_missed: uint256 = self.missed[worker] + missed_
+    self.fulfilled[worker] = total_fulfilled
+    self.missed[worker] = total_missed
+    log ReputationRecorded(worker=worker, fulfilled=total_fulfilled, missed=total_missed)
+
+
+@external
+@view
+def is_active(worker: address) -> bool:
+    """
+    @notice Registered, bonded and staked at least the minimum.
+    """
+    return self._active_signer(worker) != empty(address)
+
+
+@external
+@view
+def active_signer(worker: address) -> address:
+    """
+    @notice The worker's attestation key if it is active, else the zero address.
+    """
+    return self._active_signer(worker)
+
+
+@external
+def set_authorised(account: address, authorised: bool):
+    """
+    @notice Governance lets a contract slash and record reputation.
+    """
+    self._check_governance()
+    self.is_authorised[account] = authorised
+    log AuthorisationSet(account=account, authorised=authorised)
+
+
+@external
+def transfer_governance(new_governance: address):
+    """
+    @notice Hands every governed setter to `new_governance`.
+    """
+    self._check_governance()
+    assert new_governance != empty(address), "WorkerRegistry: governance is the zero address"
+    log GovernanceTransferred(old_governance=self.governance, new_governance=new_governance)
+    self.governance = new_governance
+
+
+@external
+def set_min_stake(min_stake_: uint256):
+    """
+    @notice Governance sets the minimum stake of an active worker.
+    """
+    self._check_governance()
+    log MinStakeSet(old_min_stake=self.min_stake, new_min_stake=min_stake_)
+    self.min_stake = min_stake_
+
+
+@external
+def set_unbonding_delay(delay: uint256):
+    """
+    @notice Governance sets the seconds between unbond and withdraw.
+    """
+    self._check_governance()
+    log UnbondingDelaySet(old_delay=self.unbonding_delay, new_delay=delay)
+    self.unbonding_delay = delay
+
+
+@internal
+@view
+def _active_signer(worker: address) -> address:
+    if self.workers[worker].withdrawable_at != 0 or self.workers[worker].stake < self.min_stake:
+        return empty(address)
+    return self.workers[worker].signer
+
+
+@internal
+@view
+def _check_registered(worker: address):
+    assert self.workers[worker].signer != empty(address), "WorkerRegistry: not registered"
+
+
+@internal
+@view
+def _check_governance():
+    assert msg.sender == self.governance, "WorkerRegistry: caller is not governance"
