@@ -127,3 +127,72 @@ def minting(system, govern, minter):
     """The `minter` account holds the minter role (granted by proposal)."""
     govern((system.GovernanceToken, "set_minter", minter, True))
     return minter
+
+
+# ---------------------------------------------------------------- market fixtures
+
+MIN_STAKE = 1_000 * ETH
+MODEL_PRICE = 10**15  # wei per inference (0.001 ETH)
+
+
+@pytest.fixture(scope="session")
+def author(accounts):
+    """Registers models; holds 60 % of their shares."""
+    return accounts[8]
+
+
+@pytest.fixture(scope="session")
+def dave(accounts):
+    """Holds 40 % of the model's shares."""
+    return accounts[9]
+
+
+@pytest.fixture(scope="session")
+def signer_key(worker):
+    """The worker attests with its own account key."""
+    return worker.private_key
+
+
+@pytest.fixture(scope="module")
+def market(system):
+    return system.InferenceMarket
+
+
+@pytest.fixture(scope="module")
+def models(system):
+    return system.ModelRegistry
+
+
+@pytest.fixture(scope="module")
+def shares(system):
+    return system.ModelShares
+
+
+@pytest.fixture(scope="module")
+def workers(system):
+    return system.WorkerRegistry
+
+
+def stake_worker(token, workers, deployer, account, signer=None, amount=MIN_STAKE):
+    """Funds `account` with tokens, approves and registers it as a worker."""
+    token.transfer(account, amount, sender=deployer)
+    token.approve(workers, amount, sender=account)
+    workers.register(signer or account, f"http://{account.address[:8]}.example", amount, sender=account)
+
+
+@pytest.fixture(scope="module")
+def model_id(system, govern, author, dave):
+    """An approved model: price 0.001 ETH, shares 600 author / 400 dave."""
+    registry = system.ModelRegistry
+    registry.register_model(
+        b"\x11" * 32, b"\x22" * 32, "ipfs://digits", MODEL_PRICE, [author, dave], [600, 400], sender=author
+    )
+    model = registry.model_count()
+    govern((registry, "approve_model", model))
+    return model
+
+
+@pytest.fixture(scope="module")
+def staked_worker(system, deployer, worker):
+    stake_worker(system.GovernanceToken, system.WorkerRegistry, deployer, worker)
+    return worker

@@ -1,0 +1,485 @@
+"""InferenceMarket: escrow, claims, attested fulfilment, challenges, settlement, refunds."""
+
+import ape
+import pytest
+from ape import chain
+from eth_utils import keccak
+
+from tests.conftest import MODEL_PRICE, stake_worker
+from tests.utils.market import (
+    CHALLENGED,
+    CLAIMED,
+    FINALIZED,
+    FULFILLED,
+    INPUT_HASH,
+    REFUNDED,
+    REQUESTED,
+    RESULT_HASH,
+    fulfil,
+    past,
+    past_window,
+    request,
+    signature,
+)
+
+PAYMENT = MODEL_PRICE * 105 // 100  # price + 5 % protocol fee
+ETH = 10**18
+
+
+@pytest.fixture
+def rid(market, model_id, app_builder, staked_worker):
+    return request(market, model_id, app_builder)
+
+
+@pytest.fixture
+def claimed(market, rid, staked_worker):
+    market.claim(rid, sender=staked_worker)
+    return rid
+
+
+@pytest.fixture
+def fulfilled(market, claimed, staked_worker, signer_key):
+    fulfil(market, claimed, staked_worker, signer_key)
+    return claimed
+
+
+@pytest.fixture
+def second_worker(system, deployer, mallory):
+    stake_worker(system.GovernanceToken, system.WorkerRegistry, deployer, mallory)
+    return mallory
+
+
+# ---------------------------------------------------------------- request
+
+
+def test_request__escrows_payment_and_logs(market, model_id, app_builder):
+    deadline = chain.pending_timestamp + 600
+    tx = market.request_inference(model_id, INPUT_HASH, "data:,x", deadline, sender=app_builder, value=PAYMENT)
+    request_id = market.request_count()
+    state = market.get_request(request_id)
+    assert (state.requester, state.model_id, state.deadline, state.state) == (
+        app_builder.address, model_id, deadline, REQUESTED)
+    assert state.payment == PAYMENT
+    assert bytes(state.hash) == INPUT_HASH
+    assert market.balance == PAYMENT
+    log = tx.decode_logs(market.InferenceRequested)[0]
+    assert (log.request_id, log.model_id, log.requester, bytes(log.input_hash), log.input_uri, log.payment) == (
+        request_id, model_id, app_builder.address, INPUT_HASH, "data:,x", PAYMENT)
+
+
+def test_request__excess__returned(market, model_id, app_builder):
+    before = app_builder.balance
+    tx = market.request_inference(
+        model_id, INPUT_HASH, "", chain.pending_timestamp + 600, sender=app_builder, value=PAYMENT + 5 * ETH
+    )
+    assert app_builder.balance == before - PAYMENT - tx.total_fees_paid
+    assert market.balance == PAYMENT
+
+
+def test_quote__price_plus_fee(market, model_id):
+    assert market.quote(model_id) == PAYMENT
+    assert market.quote(model_id, 100_000) == PAYMENT + 100_000 * 10**9
+
+
+@pytest.mark.parametrize(
+    "kwargs,reason",
+    [
+        ({"value": PAYMENT - 1}, "InferenceMarket: insufficient payment"),
+        ({"input_hash": b"\x00" * 32}, "InferenceMarket: empty input hash"),
+        ({"deadline": 1}, "InferenceMarket: deadline passed"),
+        ({"deadline": 2**32}, "InferenceMarket: deadline too far"),
+    ],
+)
+def test_request__bad_input__reverts(market, model_id, app_builder, kwargs, reason):
+    with ape.reverts(reason):
+        request(market, model_id, app_builder, **kwargs)
+
+
+def test_request__pending_model__reverts(market, models, author, app_builder):
+    models.register_model(b"\x01" * 32, b"\x02" * 32, "", 1, [author], [1], sender=author)
+    with ape.reverts("InferenceMarket: model not active"):
+        request(market, models.model_count(), app_builder, value=10**18)
+    with ape.reverts("InferenceMarket: model not active"):
+        market.quote(models.model_count())
+
+
+def test_request_with_callback__zero_gas__reverts(market, model_id, app_builder):
+    with ape.reverts("InferenceMarket: callback gas limit is zero"):
+        market.request_inference_with_callback(
+            model_id, INPUT_HASH, "", chain.pending_timestamp + 60, 0, sender=app_builder, value=PAYMENT
+        )
+
+
+# ---------------------------------------------------------------- claim
+
+
+def test_claim__by_active_worker__exclusive(market, rid, staked_worker, second_worker):
+    tx = market.claim(rid, sender=staked_worker)
+    state = market.get_request(rid)
+    assert (state.state, state.worker, state.stamp) == (CLAIMED, staked_worker.address, chain.blocks.head.timestamp)
+    assert tx.decode_logs(market.InferenceClaimed)[0].worker == staked_worker.address
+    with ape.reverts("InferenceMarket: request already claimed"):
+        market.claim(rid, sender=second_worker)
+
+
+def test_claim__after_timeout__another_worker_takes_it_and_miss_recorded(market, workers, rid, staked_worker, second_worker):
+    market.claim(rid, sender=staked_worker)
+    chain.mine(timestamp=chain.pending_timestamp + market.params().claim_timeout + 1)
+    market.claim(rid, sender=second_worker)
+    assert market.get_request(rid).worker == second_worker.address
+    assert workers.missed(staked_worker) == 1
+
+
+def test_claim__not_a_worker__reverts(market, rid, mallory):
+    with ape.reverts("InferenceMarket: caller is not an active worker"):
+        market.claim(rid, sender=mallory)
+
+
+def test_claim__unknown_or_settled__reverts(market, fulfilled, staked_worker):
+    with ape.reverts("InferenceMarket: request not open"):
+        market.claim(fulfilled, sender=staked_worker)
+    with ape.reverts("InferenceMarket: request not open"):
+        market.claim(999, sender=staked_worker)
+
+
+def test_claim__after_deadline__reverts(market, rid, staked_worker):
+    past(market.get_request(rid).deadline)
+    with ape.reverts("InferenceMarket: request expired"):
+        market.claim(rid, sender=staked_worker)
+
+
+def test_claim_batch__skips_what_is_taken(market, model_id, app_builder, staked_worker, second_worker):
+    ids = [request(market, model_id, app_builder) for _ in range(3)]
+    market.claim(ids[1], sender=second_worker)
+    tx = market.claim_batch(ids + [999], sender=staked_worker)
+    assert len(tx.decode_logs(market.InferenceClaimed)) == 2
+    assert [market.get_request(i).worker for i in ids] == [
+        staked_worker.address, second_worker.address, staked_worker.address]
+
+
+# ---------------------------------------------------------------- fulfil
+
+
+def test_fulfill__relayed_signature__fulfilled(market, claimed, staked_worker, signer_key, mallory):
+    tx = fulfil(market, claimed, staked_worker, signer_key, sender=mallory)
+    state = market.get_request(claimed)
+    assert (state.state, bytes(state.hash)) == (FULFILLED, RESULT_HASH)
+    log = tx.decode_logs(market.InferenceFulfilled)[0]
+    assert (log.worker, bytes(log.result_hash), log.result_uri) == (staked_worker.address, RESULT_HASH, "http://worker/r")
+
+
+def _fulfil_with(market, request_id, sig, sender):
+    return market.fulfill(request_id, RESULT_HASH, "", sig, sender=sender)
+
+
+@pytest.mark.parametrize(
+    "knob",
+    [{"chain_id": 1}, {"market_address": "0x" + "12" * 20}, {"model_id": 99}, {"input_hash": b"\x05" * 32},
+     {"result_hash": b"\x06" * 32}],
+)
+def test_fulfill__signature_for_something_else__reverts(market, claimed, signer_key, mallory, knob):
+    sig = signature(market, claimed, signer_key, **knob)
+    with ape.reverts("InferenceMarket: invalid signature"):
+        _fulfil_with(market, claimed, sig, mallory)
+
+
+def test_fulfill__signature_of_other_request__reverts(market, model_id, app_builder, claimed, staked_worker, signer_key):
+    other = request(market, model_id, app_builder)
+    market.claim(other, sender=staked_worker)
+    sig = signature(market, other, signer_key)
+    with ape.reverts("InferenceMarket: invalid signature"):
+        _fulfil_with(market, claimed, sig, staked_worker)
+
+
+def test_fulfill__signer_not_the_claimant__reverts(market, claimed, mallory):
+    sig = signature(market, claimed, mallory.private_key)
+    with ape.reverts("InferenceMarket: invalid signature"):
+        _fulfil_with(market, claimed, sig, mallory)
+
+
+def test_fulfill__unbonded_worker__reverts(market, workers, claimed, staked_worker, signer_key):
+    sig = signature(market, claimed, signer_key)
+    workers.unbond(sender=staked_worker)
+    with ape.reverts("InferenceMarket: worker is not active"):
+        _fulfil_with(market, claimed, sig, staked_worker)
+
+
+def test_fulfill__not_claimed__reverts(market, rid, signer_key, staked_worker):
+    with ape.reverts("InferenceMarket: request not claimed"):
+        _fulfil_with(market, rid, signature(market, rid, signer_key), staked_worker)
+
+
+def test_fulfill__after_deadline__reverts(market, claimed, signer_key, staked_worker):
+    sig = signature(market, claimed, signer_key)
+    past(market.get_request(claimed).deadline)
+    with ape.reverts("InferenceMarket: request expired"):
+        _fulfil_with(market, claimed, sig, staked_worker)
+
+
+def test_fulfill__empty_result_hash__reverts(market, claimed, signer_key, staked_worker):
+    sig = signature(market, claimed, signer_key, result_hash=b"\x00" * 32)
+    with ape.reverts("InferenceMarket: empty result hash"):
+        market.fulfill(claimed, b"\x00" * 32, "", sig, sender=staked_worker)
+
+
+def test_fulfill__replayed__reverts(market, fulfilled, signer_key, staked_worker):
+    with ape.reverts("InferenceMarket: request not claimed"):
+        fulfil(market, fulfilled, staked_worker, signer_key)
+
+
+def test_fulfill_batch__many_at_once(market, model_id, app_builder, staked_worker, signer_key):
+    ids = [request(market, model_id, app_builder) for _ in range(3)]
+    market.claim_batch(ids, sender=staked_worker)
+    items = [(i, RESULT_HASH, "", signature(market, i, signer_key)) for i in ids]
+    tx = market.fulfill_batch(items, sender=staked_worker)
+    assert len(tx.decode_logs(market.InferenceFulfilled)) == 3
+    assert all(market.get_request(i).state == FULFILLED for i in ids)
+
+
+def test_fulfill_batch__one_bad_signature__reverts_all(market, model_id, app_builder, staked_worker, signer_key, mallory):
+    ids = [request(market, model_id, app_builder) for _ in range(2)]
+    market.claim_batch(ids, sender=staked_worker)
+    items = [(ids[0], RESULT_HASH, "", signature(market, ids[0], signer_key)),
+             (ids[1], RESULT_HASH, "", signature(market, ids[1], mallory.private_key))]
+    with ape.reverts("InferenceMarket: invalid signature"):
+        market.fulfill_batch(items, sender=staked_worker)
+    assert market.get_request(ids[0]).state == CLAIMED
+
+
+# ---------------------------------------------------------------- finalize and the split
+
+
+def test_finalize__splits_exactly_to_the_wei(market, token, shares, fulfilled, staked_worker, model_id, author, dave,
+                                             system, mallory):
+    past_window(market)
+    holders_before = token.balance
+    tx = market.finalize(fulfilled, sender=mallory)
+    worker_cut = PAYMENT * 7_000 // 10_000
+    share_cut = PAYMENT * 2_000 // 10_000
+    holder_cut = PAYMENT * 500 // 10_000
+    treasury_cut = PAYMENT - worker_cut - share_cut - holder_cut
+    log = tx.decode_logs(market.InferenceFinalized)[0]
+    assert (log.worker_amount, log.shareholders_amount, log.holders_amount, log.treasury_amount) == (
+        worker_cut, share_cut, holder_cut, treasury_cut)
+    assert market.owed(staked_worker) == worker_cut
+    assert market.owed(system.Timelock) == treasury_cut
+    assert token.balance == holders_before + holder_cut
+    assert shares.withdrawable_revenue(author, [model_id]) == share_cut * 600 // 1000
+    assert shares.withdrawable_revenue(dave, [model_id]) == share_cut * 400 // 1000
+    assert market.get_request(fulfilled).state == FINALIZED
+    assert system.WorkerRegistry.fulfilled(staked_worker) == 1
+    assert market.balance == worker_cut + treasury_cut
+
+
+def test_finalize__rounding_dust_goes_to_treasury(market, models, model_id, author, app_builder, staked_worker,
+                                                  signer_key):
+    models.set_price(model_id, 7, sender=author)
+    rid = request(market, model_id, app_builder)  # payment 7 wei (fee rounds to 0)
+    market.claim(rid, sender=staked_worker)
+    fulfil(market, rid, staked_worker, signer_key)
+    past_window(market)
+    log = market.finalize(rid, sender=app_builder).decode_logs(market.InferenceFinalized)[0]
+    assert (log.worker_amount, log.shareholders_amount, log.holders_amount, log.treasury_amount) == (4, 1, 0, 2)
+
+
+def test_finalize__inside_window__reverts(market, fulfilled, mallory):
+    with ape.reverts("InferenceMarket: challenge window open"):
+        market.finalize(fulfilled, sender=mallory)
+
+
+def test_finalize__not_fulfilled__reverts(market, claimed, mallory):
+    with ape.reverts("InferenceMarket: request not fulfilled"):
+        market.finalize(claimed, sender=mallory)
+
+
+def test_finalize__twice__reverts(market, fulfilled, mallory):
+    past_window(market)
+    market.finalize(fulfilled, sender=mallory)
+    with ape.reverts("InferenceMarket: request not fulfilled"):
+        market.finalize(fulfilled, sender=mallory)
+
+
+def test_finalize_batch__skips_unready(market, model_id, app_builder, staked_worker, signer_key, mallory):
+    ids = [request(market, model_id, app_builder) for _ in range(3)]
+    market.claim_batch(ids, sender=staked_worker)
+    fulfil(market, ids[0], staked_worker, signer_key)
+    fulfil(market, ids[2], staked_worker, signer_key)
+    past_window(market)
+    tx = market.finalize_batch(ids, sender=mallory)
+    assert [log.request_id for log in tx.decode_logs(market.InferenceFinalized)] == [ids[0], ids[2]]
+    assert market.owed(staked_worker) == 2 * (PAYMENT * 7_000 // 10_000)
+
+
+def test_withdraw__pays_worker_once(market, fulfilled, staked_worker, mallory):
+    past_window(market)
+    market.finalize(fulfilled, sender=mallory)
+    owed = market.owed(staked_worker)
+    before = staked_worker.balance
+    tx = market.withdraw(sender=staked_worker)
+    assert staked_worker.balance == before + owed - tx.total_fees_paid
+    assert tx.decode_logs(market.Withdrawn)[0].amount == owed
+    with ape.reverts("InferenceMarket: nothing to withdraw"):
+        market.withdraw(sender=staked_worker)
+
+
+def test_sweep_treasury__sends_share_to_timelock(market, fulfilled, mallory, system):
+    past_window(market)
+    market.finalize(fulfilled, sender=mallory)
+    owed = market.owed(system.Timelock)
+    before = system.Timelock.balance
+    market.sweep_treasury(sender=mallory)
+    assert system.Timelock.balance == before + owed
+    with ape.reverts("InferenceMarket: nothing to withdraw"):
+        market.sweep_treasury(sender=mallory)
+
+
+# ---------------------------------------------------------------- refunds
+
+
+def test_refund__unclaimed_after_deadline__full_refund(market, rid, app_builder, mallory):
+    past(market.get_request(rid).deadline)
+    tx = market.refund(rid, sender=mallory)
+    assert market.owed(app_builder) == PAYMENT
+    assert market.get_request(rid).state == REFUNDED
+    log = tx.decode_logs(market.InferenceRefunded)[0]
+    assert (log.requester, log.amount) == (app_builder.address, PAYMENT)
+
+
+def test_refund__claimed_and_missed__records_miss_and_slashes(market, workers, token, claimed, staked_worker,
+                                                              system, mallory):
+    stake = workers.workers(staked_worker).stake
+    treasury_tokens = token.balanceOf(system.Timelock)
+    past(market.get_request(claimed).deadline)
+    market.refund(claimed, sender=mallory)
+    assert workers.missed(staked_worker) == 1
+    assert workers.slashed(staked_worker) == 1
+    assert workers.workers(staked_worker).stake == stake - 10 * ETH
+    assert token.balanceOf(system.Timelock) == treasury_tokens + 10 * ETH
+
+
+def test_refund__before_deadline__reverts(market, rid, mallory):
+    with ape.reverts("InferenceMarket: deadline not passed"):
+        market.refund(rid, sender=mallory)
+
+
+def test_refund__fulfilled__reverts(market, fulfilled, mallory):
+    past(market.get_request(fulfilled).deadline)
+    with ape.reverts("InferenceMarket: request not refundable"):
+        market.refund(fulfilled, sender=mallory)
+
+
+# ---------------------------------------------------------------- challenges
+
+
+WRONG = keccak(b"the honest answer")
+
+
+def test_challenge__posts_bond(market, fulfilled, second_worker):
+    tx = market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    assert market.get_request(fulfilled).state == CHALLENGED
+    assert market.challenges(fulfilled).challenger == second_worker.address
+    assert tx.decode_logs(market.InferenceChallenged)[0].bond == 10**16
+    with ape.reverts("InferenceMarket: request not fulfilled"):
+        market.finalize(fulfilled, sender=second_worker)
+
+
+@pytest.mark.parametrize(
+    "case,reason",
+    [
+        ("bond", "InferenceMarket: wrong challenge bond"),
+        ("same", "InferenceMarket: challenge repeats the result"),
+        ("self", "InferenceMarket: worker cannot challenge itself"),
+        ("outsider", "InferenceMarket: caller is not an active worker"),
+        ("late", "InferenceMarket: challenge window closed"),
+    ],
+)
+def test_challenge__invalid__reverts(market, fulfilled, second_worker, staked_worker, mallory, app_builder, case, reason):
+    sender, value, result = second_worker, 10**16, WRONG
+    if case == "bond":
+        value = 1
+    elif case == "same":
+        result = RESULT_HASH
+    elif case == "self":
+        sender = staked_worker
+    elif case == "outsider":
+        sender = app_builder
+    elif case == "late":
+        past_window(market)
+    with ape.reverts(reason):
+        market.challenge(fulfilled, result, sender=sender, value=value)
+
+
+def test_challenge__not_fulfilled__reverts(market, claimed, second_worker):
+    with ape.reverts("InferenceMarket: request not fulfilled"):
+        market.challenge(claimed, WRONG, sender=second_worker, value=10**16)
+
+
+def test_resolve__worker_right__takes_bond_and_finalizes_at_once(market, govern, fulfilled, second_worker,
+                                                                 staked_worker, mallory):
+    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    govern((market, "resolve_challenge", fulfilled, True))
+    assert market.owed(staked_worker) == 10**16
+    market.finalize(fulfilled, sender=mallory)
+    assert market.owed(staked_worker) == 10**16 + PAYMENT * 7_000 // 10_000
+
+
+def test_resolve__challenger_right__slashes_worker_refunds_requester(market, govern, token, workers, fulfilled,
+                                                                    second_worker, staked_worker, app_builder):
+    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    challenger_tokens = token.balanceOf(second_worker)
+    tx = govern((market, "resolve_challenge", fulfilled, False))
+    assert tx.decode_logs(market.ChallengeResolved)[0].slashed == 100 * ETH
+    assert token.balanceOf(second_worker) == challenger_tokens + 100 * ETH
+    assert market.owed(second_worker) == 10**16
+    assert market.owed(app_builder) == PAYMENT
+    assert market.get_request(fulfilled).state == REFUNDED
+    assert workers.slashed(staked_worker) == 1
+
+
+def test_resolve__by_non_governance__reverts(market, fulfilled, second_worker):
+    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    with ape.reverts("InferenceMarket: caller is not governance"):
+        market.resolve_challenge(fulfilled, False, sender=second_worker)
+
+
+def test_resolve__not_challenged__reverts(market, govern, fulfilled):
+    with ape.reverts("InferenceMarket: request not challenged"):
+        govern((market, "resolve_challenge", fulfilled, True))
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def _params(market, **changes):
+    current = market.params()
+    fields = ["protocol_fee_bps", "worker_bps", "shareholders_bps", "holders_bps", "claim_timeout",
+              "challenge_window", "challenge_bond", "challenge_slash", "miss_slash", "callback_gas_price",
+              "max_result_size"]
+    return tuple(changes.get(f, getattr(current, f)) for f in fields)
+
+
+def test_set_params__by_governance__changes_and_logs(market, govern):
+    tx = govern((market, "set_params", _params(market, worker_bps=6_000, claim_timeout=60)))
+    assert market.params().worker_bps == 6_000
+    log = tx.decode_logs(market.ParamsChanged)[0]
+    assert (log.old_params[1], log.new_params[1]) == (7_000, 6_000)  # worker_bps
+
+
+def test_set_params__direct__reverts(market, deployer):
+    with ape.reverts("InferenceMarket: caller is not governance"):
+        market.set_params(_params(market), sender=deployer)
+
+
+@pytest.mark.parametrize(
+    "changes,reason",
+    [
+        ({"worker_bps": 9_000}, "InferenceMarket: fee split above 100%"),
+        ({"protocol_fee_bps": 10_001}, "InferenceMarket: protocol fee above 100%"),
+        ({"claim_timeout": 0}, "InferenceMarket: claim timeout is zero"),
+        ({"challenge_window": 0}, "InferenceMarket: challenge window is zero"),
+        ({"max_result_size": 1_025}, "InferenceMarket: result size above bound"),
+    ],
+)
+def test_set_params__incoherent__reverts(market, govern, changes, reason):
+    with ape.reverts(reason):
+        govern((market, "set_params", _params(market, **changes)))

@@ -1,0 +1,55 @@
+"""Request, claim, fulfil and finalize helpers for market tests."""
+
+from __future__ import annotations
+
+from ape import chain
+from eth_utils import keccak
+
+from offchain.attestation import ResultClaim, sign_result
+
+INPUT = b"pixels of a handwritten seven"
+INPUT_HASH = keccak(INPUT)
+RESULT = (7).to_bytes(32, "big") + b"probabilities"
+RESULT_HASH = keccak(RESULT)
+
+REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = range(1, 7)
+
+
+def request(market, model_id, requester, *, input_hash=INPUT_HASH, deadline=None, value=None, uri="data:,seven"):
+    deadline = chain.pending_timestamp + 3_600 if deadline is None else deadline
+    value = market.quote(model_id) if value is None else value
+    market.request_inference(model_id, input_hash, uri, deadline, sender=requester, value=value)
+    return market.request_count()
+
+
+def signature(market, request_id, key, *, result_hash=RESULT_HASH, chain_id=None, market_address=None,
+              model_id=None, input_hash=None):
+    """Signs what the contract will check, with knobs to sign something else."""
+    state = market.get_request(request_id)
+    claim = ResultClaim(
+        request_id=request_id,
+        model_id=state.model_id if model_id is None else model_id,
+        input_hash=bytes(state.hash) if input_hash is None else input_hash,
+        result_hash=result_hash,
+    )
+    return sign_result(
+        key,
+        claim,
+        chain_id=chain.chain_id if chain_id is None else chain_id,
+        market=str(market.address) if market_address is None else market_address,
+    )
+
+
+def fulfil(market, request_id, worker, key, *, result_hash=RESULT_HASH, sender=None, result=b""):
+    sig = signature(market, request_id, key, result_hash=result_hash)
+    if result:
+        return market.fulfill(request_id, result_hash, "http://worker/r", sig, result, sender=sender or worker)
+    return market.fulfill(request_id, result_hash, "http://worker/r", sig, sender=sender or worker)
+
+
+def past_window(market) -> None:
+    chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
+
+
+def past(timestamp: int) -> None:
+    chain.mine(timestamp=max(chain.pending_timestamp, timestamp + 1))
