@@ -1,0 +1,226 @@
+"""InferenceMarket under random requests, claims, fulfilments, challenges and
+their resolution, finalizations (batched), refunds, share transfers and
+withdrawals, checked against a model of what every party is owed.
+
+After every step:
+- the market's ETH equals open escrows + challenge bonds + everything owed;
+- ModelShares holds exactly the shareholders' cuts not yet withdrawn, and
+  what holders can withdraw never exceeds it;
+- what the market owes each party equals the model (nobody paid twice);
+- every request's on-chain state equals the model's.
+
+The market here is a second deployment governed by a plain account (which is
+also its treasury), so challenges can be resolved without a week of voting.
+"""
+
+import ape
+import pytest
+from ape import chain
+from eth_utils import keccak
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from offchain.deploy import MarketConfig
+from tests.conftest import MIN_STAKE
+from tests.utils.market import RESULT_HASH, signature
+
+REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = range(1, 7)
+OPEN = (REQUESTED, CLAIMED, FULFILLED, CHALLENGED)
+pick = st.integers(min_value=0, max_value=10**6)
+
+
+@pytest.fixture(scope="module")
+def lone_market(project, system, model_id, deployer, accounts):
+    """A market, and its own worker registry, governed by accounts[9]."""
+    gov = accounts[9]
+    token = system.GovernanceToken
+    config = MarketConfig(miss_slash=0)
+    registry = gov.deploy(project.WorkerRegistry, token, MIN_STAKE, 86_400)
+    market = gov.deploy(
+        project.InferenceMarket, gov, system.ModelRegistry, registry, system.ModelShares, token,
+        config.market_params(),
+    )
+    registry.set_authorised(market, True, sender=gov)
+    for w in (accounts[5], accounts[4]):
+        token.transfer(w, 10 * MIN_STAKE, sender=deployer)
+        token.approve(registry, 10 * MIN_STAKE, sender=w)
+        registry.register(w, "", 10 * MIN_STAKE, sender=w)
+    return market, gov, [accounts[5], accounts[4]], [accounts[6], accounts[1]]
+
+
+def test_market_state_machine(lone_market, model_id, shares, author, dave):
+    market, gov, workers, requesters = lone_market
+    holders = [author, dave]
+    params = market.params()
+    party_accounts = [*workers, *requesters, gov]
+    parties = [a.address for a in party_accounts]
+
+    class MarketMachine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self.snapshot = chain.snapshot()
+            self.requests = {}  # id -> dict(state, payment, requester, worker, deadline, stamp, bond, challenger)
+            self.owed = dict.fromkeys(parties, 0)
+            self.shares_eth = shares.balance  # ETH ModelShares should hold
+
+        def teardown(self):
+            chain.restore(self.snapshot)
+
+        def _choose(self, n, states):
+            ids = [i for i, r in self.requests.items() if r["state"] in states]
+            return ids[n % len(ids)] if ids else None
+
+        @rule(r=st.integers(0, 1), ttl=st.integers(60, 7_200))
+        def request(self, r, ttl):
+            requester = requesters[r]
+            payment = market.quote(model_id)
+            deadline = chain.pending_timestamp + ttl
+            market.request_inference(model_id, keccak(b"x"), "", deadline, sender=requester, value=payment)
+            rid = market.request_count()
+            self.requests[rid] = dict(state=REQUESTED, payment=payment, requester=requester.address, worker=None,
+                                      deadline=deadline, stamp=0, bond=0, challenger=None)
+
+        @rule(n=pick, w=st.integers(0, 1))
+        def claim(self, n, w):
+            rid = self._choose(n, (REQUESTED, CLAIMED))
+            if rid is None:
+                return
+            req, now = self.requests[rid], chain.pending_timestamp
+            ok = now <= req["deadline"] and (
+                req["state"] == REQUESTED or now > req["stamp"] + params.claim_timeout)
+            if not ok:
+                with ape.reverts():
+                    market.claim(rid, sender=workers[w])
+                return
+            market.claim(rid, sender=workers[w])
+            req.update(state=CLAIMED, worker=workers[w].address, stamp=chain.blocks.head.timestamp)
+
+        @rule(n=pick)
+        def fulfil(self, n):
+            rid = self._choose(n, (CLAIMED,))
+            if rid is None:
+                return
+            req = self.requests[rid]
+            worker = next(w for w in workers if w.address == req["worker"])
+            sig = signature(market, rid, worker.private_key)
+            if chain.pending_timestamp > req["deadline"]:
+                with ape.reverts("InferenceMarket: request expired"):
+                    market.fulfill(rid, RESULT_HASH, "", sig, sender=worker)
+                return
+            market.fulfill(rid, RESULT_HASH, "", sig, sender=worker)
+            req.update(state=FULFILLED, stamp=chain.blocks.head.timestamp)
+
+        @rule(n=pick)
+        def challenge(self, n):
+            rid = self._choose(n, (FULFILLED,))
+            if rid is None:
+                return
+            req = self.requests[rid]
+            challenger = next(w for w in workers if w.address != req["worker"])
+            if chain.pending_timestamp > req["stamp"] + params.challenge_window:
+                return
+            market.challenge(rid, keccak(b"other"), sender=challenger, value=params.challenge_bond)
+            req.update(state=CHALLENGED, bond=params.challenge_bond, challenger=challenger.address)
+
+        @rule(n=pick, worker_right=st.booleans())
+        def resolve(self, n, worker_right):
+            rid = self._choose(n, (CHALLENGED,))
+            if rid is None:
+                return
+            req = self.requests[rid]
+            market.resolve_challenge(rid, worker_right, sender=gov)
+            if worker_right:
+                self.owed[req["worker"]] += req["bond"]
+                req.update(state=FULFILLED, stamp=0, bond=0)
+            else:
+                self.owed[req["challenger"]] += req["bond"]
+                self.owed[req["requester"]] += req["payment"]
+                req.update(state=REFUNDED, bond=0)
+
+        @rule(ns=st.lists(pick, min_size=1, max_size=5))
+        def finalize_batch(self, ns):
+            ids = [rid for rid in (self._choose(n, (FULFILLED,)) for n in ns) if rid is not None]
+            ids = list(dict.fromkeys(ids))
+            market.finalize_batch(ids, sender=gov)
+            now = chain.blocks.head.timestamp
+            for rid in ids:
+                req = self.requests[rid]
+                if now <= req["stamp"] + params.challenge_window:
+                    continue
+                p = req["payment"]
+                worker_cut = p * params.worker_bps // 10_000
+                share_cut = p * params.shareholders_bps // 10_000
+                holder_cut = p * params.holders_bps // 10_000
+                self.owed[req["worker"]] += worker_cut
+                self.owed[gov.address] += p - worker_cut - share_cut - holder_cut
+                self.shares_eth += share_cut
+                req["state"] = FINALIZED
+
+        @rule(n=pick)
+        def refund(self, n):
+            rid = self._choose(n, (REQUESTED, CLAIMED))
+            if rid is None:
+                return
+            req = self.requests[rid]
+            if chain.pending_timestamp <= req["deadline"]:
+                with ape.reverts("InferenceMarket: deadline not passed"):
+                    market.refund(rid, sender=gov)
+                return
+            market.refund(rid, sender=gov)
+            self.owed[req["requester"]] += req["payment"]
+            req["state"] = REFUNDED
+
+        @rule(i=st.integers(0, len(parties) - 1))
+        def withdraw(self, i):
+            account = parties[i]
+            if self.owed[account] == 0:
+                with ape.reverts("InferenceMarket: nothing to withdraw"):
+                    market.withdraw(sender=party_accounts[i])
+                return
+            tx = market.withdraw(sender=party_accounts[i])
+            assert tx.decode_logs(market.Withdrawn)[0].amount == self.owed[account]
+            self.owed[account] = 0
+
+        @rule(i=st.integers(0, 1), fraction=st.fractions(0, 1))
+        def transfer_shares(self, i, fraction):
+            sender, receiver = holders[i], holders[1 - i]
+            amount = int(shares.balanceOf(sender, model_id) * fraction)
+            shares.safeTransferFrom(sender, receiver, model_id, amount, b"", sender=sender)
+
+        @rule(i=st.integers(0, 1))
+        def withdraw_share_revenue(self, i):
+            available = shares.withdrawable_revenue(holders[i], [model_id])
+            if available == 0:
+                return
+            shares.withdraw_revenue([model_id], sender=holders[i])
+            self.shares_eth -= available
+
+        @rule(seconds=st.sampled_from([30, 601, 3_601, 7_201]))
+        def wait(self, seconds):
+            chain.mine(timestamp=chain.pending_timestamp + seconds)
+
+        @invariant()
+        def eth_is_conserved(self):
+            escrow = sum(r["payment"] for r in self.requests.values() if r["state"] in OPEN)
+            bonds = sum(r["bond"] for r in self.requests.values() if r["state"] == CHALLENGED)
+            assert market.balance == escrow + bonds + sum(self.owed.values())
+
+        @invariant()
+        def nobody_is_owed_more_or_less(self):
+            for account in parties:
+                assert market.owed(account) == self.owed[account]
+
+        @invariant()
+        def share_revenue_is_conserved(self):
+            assert shares.balance == self.shares_eth
+            assert sum(shares.withdrawable_revenue(h, [model_id]) for h in holders) <= self.shares_eth
+
+        @invariant()
+        def states_match(self):
+            for rid, req in self.requests.items():
+                assert market.get_request(rid).state == req["state"]
+
+    run_state_machine_as_test(
+        MarketMachine, settings=settings(max_examples=max(settings.default.max_examples // 3, 1))
+    )
