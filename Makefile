@@ -32,6 +32,7 @@ test: compile
 
 bench: compile
 	ape run bench_governance
+	ape run bench_market
 
 lint: setup
 	ruff check offchain scripts tests

@@ -174,3 +174,29 @@ def _parse_arg(token: str, contracts: dict):
     if number.isdigit():
         return int(number)
     return token
+
+
+def pass_locally(governor, proposal: Proposal, proposer, voters) -> dict:
+    """Takes a proposal through vote, queue and execution on a local chain,
+    advancing time; every voter votes For. Returns the receipts by step.
+
+    For demos, benchmarks and tests: on a live network time passes by itself.
+    """
+    from ape import chain
+
+    def advance_to(timestamp: int) -> None:
+        chain.mine(timestamp=max(timestamp, chain.pending_timestamp))
+
+    receipts = {
+        "propose": governor.propose(
+            proposal.targets, proposal.values, proposal.calldatas, proposal.description, sender=proposer
+        )
+    }
+    proposal_id = proposal.id(governor)
+    advance_to(governor.proposalSnapshot(proposal_id) + 1)
+    receipts["castVote"] = [governor.castVote(proposal_id, Support.For, sender=voter) for voter in voters]
+    advance_to(governor.proposalDeadline(proposal_id) + 1)
+    receipts["queue"] = governor.queue(*proposal.args(), sender=proposer)
+    advance_to(governor.proposalEta(proposal_id))
+    receipts["execute"] = governor.execute(*proposal.args(), sender=proposer)
+    return receipts

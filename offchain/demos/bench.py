@@ -51,3 +51,86 @@ def governance_gas(project, accounts) -> list[tuple[str, int]]:
     record("timelock.schedule_batch (1 action)", bare.schedule_batch([alice], [0], [b""], zero, salt, 0, sender=deployer))
     record("timelock.schedule (1 action)", bare.schedule(alice, 0, b"", zero, salt, 0, sender=deployer))
     return rows
+
+
+BATCH_SIZES = (1, 10, 100)
+
+
+def setup_market(project, accounts, *, price: int = 10**15):
+    """A fresh system with one approved model and one staked worker. Returns
+    (deployment, model_id, worker, requester)."""
+    from offchain.governance import Proposal, pass_locally
+
+    deployer, worker, requester, author = accounts[0], accounts[5], accounts[6], accounts[8]
+    d = deploy_system(project, deployer)
+    token, registry, workers = d.GovernanceToken, d.ModelRegistry, d.WorkerRegistry
+    token.invoke_transaction("delegate", deployer, sender=deployer)
+    stake = 2 * workers.min_stake()  # room for the slashes the benchmark causes
+    token.transfer(worker, stake, sender=deployer)
+    token.approve(workers, stake, sender=worker)
+    workers.register(worker, "http://127.0.0.1:0", stake, sender=worker)
+    registry.register_model(b"\x11" * 32, b"\x22" * 32, "bench", price, [author], [1], sender=author)
+    model_id = registry.model_count()
+    advance_time(1)
+    pass_locally(d.Governor, Proposal(f"approve model {model_id}").call(registry, "approve_model", model_id),
+                 deployer, [deployer])
+    return d, model_id, worker, requester
+
+
+def market_gas(project, accounts) -> tuple[list[tuple[str, int]], list[tuple]]:
+    """Gas of single market operations, and of the batched forms per request.
+
+    Returns (single rows [(operation, gas)], batch rows [(size, claim, fulfil,
+    finalize, claim + fulfil + finalize)], gas per request).
+    """
+    from ape import chain
+    from eth_utils import keccak
+
+    from offchain.attestation import ResultClaim, sign_result
+
+    d, model_id, worker, requester = setup_market(project, accounts)
+    market = d.InferenceMarket
+    window = market.params().challenge_window
+    payment = market.quote(model_id)
+    result_hash = keccak(b"bench result")
+
+    def new_requests(n: int, ttl: int = 86_400) -> tuple[list[int], list]:
+        receipts = []
+        for i in range(n):
+            receipts.append(market.request_inference(
+                model_id, keccak(i.to_bytes(8, "big")), "data:,bench", chain.pending_timestamp + ttl,
+                sender=requester, value=payment))
+        last = market.request_count()
+        return list(range(last - n + 1, last + 1)), receipts
+
+    def sign(request_id: int) -> bytes:
+        state = market.get_request(request_id)
+        claim = ResultClaim(request_id, state.model_id, bytes(state.hash), result_hash)
+        return sign_result(worker.private_key, claim, chain_id=chain.chain_id, market=str(market.address))
+
+    single: list[tuple[str, int]] = []
+    (rid,), (receipt,) = new_requests(1)
+    single.append(("request_inference", receipt.gas_used))
+    single.append(("claim", market.claim(rid, sender=worker).gas_used))
+    single.append(("fulfill", market.fulfill(rid, result_hash, "http://w/r", sign(rid), sender=worker).gas_used))
+    advance_time(window + 1)
+    single.append(("finalize", market.finalize(rid, sender=requester).gas_used))
+    single.append(("withdraw (worker)", market.withdraw(sender=worker).gas_used))
+
+    (unclaimed, claimed), _ = new_requests(2, ttl=60)
+    market.claim(claimed, sender=worker)
+    advance_time(61)
+    single.append(("refund (unclaimed)", market.refund(unclaimed, sender=requester).gas_used))
+    single.append(("refund (claimed: miss + slash)", market.refund(claimed, sender=requester).gas_used))
+    single.append(("withdraw (requester)", market.withdraw(sender=requester).gas_used))
+
+    batches = []
+    for size in BATCH_SIZES:
+        ids, _ = new_requests(size)
+        claim = market.claim_batch(ids, sender=worker).gas_used
+        items = [(i, result_hash, "http://w/r", sign(i)) for i in ids]
+        fulfil = market.fulfill_batch(items, sender=worker).gas_used
+        advance_time(window + 1)
+        finalize = market.finalize_batch(ids, sender=requester).gas_used
+        batches.append((size, claim // size, fulfil // size, finalize // size, (claim + fulfil + finalize) // size))
+    return single, batches

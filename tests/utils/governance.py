@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ape import chain
 
-from offchain.governance import Proposal, Support
+from offchain.governance import Proposal, Support, pass_locally
 
 
 def advance(seconds: int) -> None:
@@ -32,13 +32,12 @@ def propose(governor, proposal: Proposal, proposer) -> int:
 def pass_proposal(governor, proposal: Proposal, proposer, voters, *, execute: bool = True):
     """Proposes, votes For with every voter, queues and (by default) executes.
     Returns the execute receipt, or the proposal id when not executing."""
+    if execute:
+        return pass_locally(governor, proposal, proposer, voters)["execute"]
     proposal_id = propose(governor, proposal, proposer)
     to_active(governor, proposal_id)
     for voter in voters:
         governor.castVote(proposal_id, Support.For, sender=voter)
     to_deadline_passed(governor, proposal_id)
     governor.queue(*proposal.args(), sender=proposer)
-    if execute:
-        to_eta(governor, proposal_id)
-        return governor.execute(*proposal.args(), sender=proposer)
     return proposal_id

@@ -1,0 +1,29 @@
+"""Gas of the inference market, from real transactions on a fresh deployment.
+
+    ape run bench_market                                   # embedded chain
+    ape run bench_market --network ethereum:local:foundry  # anvil
+"""
+
+import click
+from ape import accounts, project
+from ape.cli import ConnectedProviderCommand
+
+from offchain.cli import console, quiet_ape, require_local, table, user_errors
+from offchain.demos.bench import market_gas
+
+
+@click.command(cls=ConnectedProviderCommand)
+@user_errors
+def cli(provider):
+    require_local(provider, "the benchmark (it advances time)")
+    quiet_ape()
+    single, batches = market_gas(project, accounts.test_accounts)
+    where = f"{provider.network.name}:{provider.name}"
+    console.print(table(f"Market gas per operation on {where}", ["operation", "gas"], single))
+    console.print(
+        table(
+            f"Batched forms on {where}: gas per request",
+            ["batch size", "claim", "fulfil", "finalize", "claim + fulfil + finalize"],
+            batches,
+        )
+    )
