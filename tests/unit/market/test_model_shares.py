@@ -10,7 +10,8 @@ NOT_APPROVED = "erc1155: caller is not token owner or approved"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _module_fixtures_first(model_id, second_model, own, actor, deployer, author, dave, carol, mallory, bob):
+def _module_fixtures_first(model_id, second_model, own, actor, shares, models, token, timelock, deployer, author,
+                           dave, carol, mallory, bob, alice, app_builder):
     """Module-scoped fixtures exist before the first test, so isolation never rebases them."""
 
 
