@@ -121,6 +121,9 @@ def publish_version(
     @return The new model id.
     """
     self._check_owner(parent)
+    parent_status: uint8 = self.models[parent].status
+    # A suspension or retirement must not be escaped by publishing a "new version".
+    assert parent_status == PENDING or parent_status == ACTIVE, "ModelRegistry: parent suspended or retired"
     return self._register(msg.sender, parent, artifact_hash, manifest_hash, metadata_uri, price, shareholders, amounts)
 
 

@@ -132,7 +132,12 @@ def withdrawable_revenue(account: address, ids: DynArray[uint256, MAX_IDS]) -> u
     @notice ETH `account` can withdraw now from the models `ids` (plus revenue already settled).
     """
     total: uint256 = revenue_accumulator.owed[account]
+    seen: DynArray[uint256, MAX_IDS] = []
     for id: uint256 in ids:
+        # A repeated id is settled once by withdraw_revenue; count it once here too.
+        if id in seen:
+            continue
+        seen.append(id)
         total += revenue_accumulator._pending(id, account, erc1155.balanceOf[account][id])
     return total
 

@@ -208,11 +208,14 @@ def slash(worker: address, amount: uint256, recipient: address) -> uint256:
     assert recipient != empty(address), "WorkerRegistry: recipient is the zero address"
     stake: uint256 = self.workers[worker].stake
     taken: uint256 = min(amount, stake)
+    if taken == 0:
+        # Nothing to take (never staked, or already withdrawn): no record, and
+        # no revert, so a refund that slashes a departed worker still settles.
+        return 0
     self.workers[worker].stake = stake - taken
     self.slashed[worker] += 1
     log Slashed(worker=worker, amount=taken, recipient=recipient, slasher=msg.sender)
-    if taken > 0:
-        assert extcall token.transfer(recipient, taken, default_return_value=True)
+    assert extcall token.transfer(recipient, taken, default_return_value=True)
     return taken
 
 

@@ -246,10 +246,15 @@ def test_publish_version__open_listing__active_at_once(models, govern, model_id,
     assert models.models(version).status == ACTIVE
 
 
-def test_publish_version__retired_parent__still_allowed(models, pending, author):
+def test_publish_version__retired_parent__reverts(models, pending, author):
     models.retire_model(pending, sender=author)
-    _, version = publish(models, author, pending)
-    assert (models.models(version).parent, models.models(version).status) == (pending, PENDING)
+    with ape.reverts("ModelRegistry: parent suspended or retired"):
+        publish(models, author, pending)
+
+
+def test_publish_version__suspended_parent__reverts(models, suspended, author):
+    with ape.reverts("ModelRegistry: parent suspended or retired"):
+        publish(models, author, suspended)
 
 
 def test_publish_version__after_transfer__new_owner_only(models, model_id, author, carol):

@@ -218,8 +218,6 @@ def test_withdraw_revenue__duplicate_ids__paid_once(shares, model_id, author, ap
     assert tx.decode_logs(shares.RevenueWithdrawn)[0].amount == 6 * ETH // 10
 
 
-@pytest.mark.xfail(strict=True, reason="withdrawable_revenue adds a model's pending revenue once per occurrence of "
-                                       "its id, so a repeated id overstates what withdraw_revenue pays")
 def test_withdrawable_revenue__duplicate_ids__counted_once(shares, model_id, author, app_builder):
     credit(shares, model_id, ETH, app_builder)
     assert shares.withdrawable_revenue(author, [model_id, model_id]) == 6 * ETH // 10

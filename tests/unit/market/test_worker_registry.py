@@ -1,0 +1,525 @@
+"""WorkerRegistry: staking, signer and endpoint, unbonding, slashing, reputation, governance."""
+
+import ape
+import pytest
+from ape import chain
+
+from tests.conftest import MIN_STAKE
+
+ETH = 10**18
+DAY = 86_400
+DELAY = DAY  # unbonding delay of the standalone registry
+ZERO = "0x0000000000000000000000000000000000000000"
+ENDPOINT = "https://worker.example/v1"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_fixtures_first(reg, slasher, system, workers, market, token, timelock, govern, staked_worker, deployer,
+                           worker, dave, carol, mallory, bob, alice):
+    """Module-scoped fixtures exist before the first test, so isolation never rebases them."""
+
+
+@pytest.fixture(scope="module")
+def reg(project, deployer, token):
+    """A standalone registry governed by the deployer (min stake 1,000 tokens, one day to unbond)."""
+    return deployer.deploy(project.WorkerRegistry, token, MIN_STAKE, DELAY)
+
+
+@pytest.fixture(scope="module")
+def slasher(reg, deployer, app_builder):
+    """An account the standalone registry authorises to slash and record reputation."""
+    reg.set_authorised(app_builder, True, sender=deployer)
+    return app_builder
+
+
+def join(registry, token, deployer, account, *, amount=MIN_STAKE, signer=None, endpoint=ENDPOINT):
+    """Funds `account`, approves and registers it; returns the receipt."""
+    token.transfer(account, amount, sender=deployer)
+    token.approve(registry, amount, sender=account)
+    return registry.register(signer or account, endpoint, amount, sender=account)
+
+
+def fund(registry, token, deployer, account, amount):
+    token.transfer(account, amount, sender=deployer)
+    token.approve(registry, amount, sender=account)
+
+
+@pytest.fixture
+def joined(reg, token, deployer, worker, bob):
+    """`worker` staked exactly the minimum in the standalone registry; bob's key signs for it."""
+    join(reg, token, deployer, worker, signer=bob)
+    return worker
+
+
+def unbond(registry, account):
+    """Unbonds `account`; returns the time it may withdraw."""
+    return registry.unbond(sender=account).decode_logs(registry.UnbondingStarted)[0].withdrawable_at
+
+
+# ---------------------------------------------------------------- deployment and wiring
+
+
+def test_deploy__system__timelock_governs_market_authorised_stake_earns_no_revenue(workers, market, token, timelock,
+                                                                                  deployer):
+    assert workers.governance() == timelock.address
+    assert workers.token() == token.address
+    assert (workers.min_stake(), workers.unbonding_delay()) == (MIN_STAKE, 7 * DAY)
+    assert workers.is_authorised(market)
+    assert not workers.is_authorised(deployer)
+    assert token.is_revenue_excluded(workers)
+
+
+def test_deploy__standalone__deployer_governs(reg, token, deployer):
+    assert reg.governance() == deployer.address
+    assert (reg.token(), reg.min_stake(), reg.unbonding_delay()) == (token.address, MIN_STAKE, DELAY)
+
+
+# ---------------------------------------------------------------- register
+
+
+def test_register__stakes_and_logs(reg, token, deployer, worker, bob):
+    fund(reg, token, deployer, worker, MIN_STAKE)
+    tx = reg.register(bob, ENDPOINT, MIN_STAKE, sender=worker)
+    state = reg.workers(worker)
+    assert (state.stake, state.signer, state.withdrawable_at, state.endpoint) == (MIN_STAKE, bob.address, 0, ENDPOINT)
+    assert token.balanceOf(reg) == MIN_STAKE
+    assert token.balanceOf(worker) == 0
+    log = tx.decode_logs(reg.WorkerRegistered)[0]
+    assert (log.worker, log.signer, log.stake, log.endpoint) == (worker.address, bob.address, MIN_STAKE, ENDPOINT)
+    assert reg.is_active(worker)
+    assert reg.active_signer(worker) == bob.address
+
+
+def test_register__above_minimum__whole_amount_staked(reg, token, deployer, dave):
+    join(reg, token, deployer, dave, amount=3 * MIN_STAKE, endpoint="")
+    assert reg.workers(dave).stake == 3 * MIN_STAKE
+    assert reg.workers(dave).endpoint == ""
+    assert reg.active_signer(dave) == dave.address
+
+
+def test_register__in_system__fixture_worker_active(workers, staked_worker):
+    assert workers.is_active(staked_worker)
+    assert workers.active_signer(staked_worker) == staked_worker.address
+
+
+def test_register__twice__reverts(reg, token, deployer, joined):
+    fund(reg, token, deployer, joined, MIN_STAKE)
+    with ape.reverts("WorkerRegistry: already registered"):
+        reg.register(joined, ENDPOINT, MIN_STAKE, sender=joined)
+    assert reg.workers(joined).stake == MIN_STAKE
+
+
+def test_register__zero_signer__reverts(reg, token, deployer, dave):
+    fund(reg, token, deployer, dave, MIN_STAKE)
+    with ape.reverts("WorkerRegistry: signer is the zero address"):
+        reg.register(ZERO, ENDPOINT, MIN_STAKE, sender=dave)
+
+
+def test_register__below_minimum__reverts(reg, token, deployer, dave):
+    fund(reg, token, deployer, dave, MIN_STAKE)
+    with ape.reverts("WorkerRegistry: stake below minimum"):
+        reg.register(dave, ENDPOINT, MIN_STAKE - 1, sender=dave)
+    assert not reg.is_active(dave)
+
+
+def test_register__without_allowance__reverts(reg, token, deployer, dave):
+    token.transfer(dave, MIN_STAKE, sender=deployer)
+    with ape.reverts("erc20: insufficient allowance"):
+        reg.register(dave, ENDPOINT, MIN_STAKE, sender=dave)
+    assert reg.workers(dave).signer == ZERO
+
+
+def test_register__after_withdraw__registers_again_reputation_kept(reg, token, deployer, joined, slasher):
+    reg.record_outcomes(joined, 3, 1, sender=slasher)
+    chain.pending_timestamp = unbond(reg, joined)
+    reg.withdraw(sender=joined)
+    join(reg, token, deployer, joined, endpoint="https://again.example")
+    assert reg.is_active(joined)
+    assert reg.workers(joined).endpoint == "https://again.example"
+    assert (reg.fulfilled(joined), reg.missed(joined)) == (3, 1)
+
+
+# ---------------------------------------------------------------- add_stake
+
+
+def test_add_stake__registered__adds_and_logs(reg, token, deployer, joined):
+    fund(reg, token, deployer, joined, 5 * ETH)
+    tx = reg.add_stake(5 * ETH, sender=joined)
+    log = tx.decode_logs(reg.StakeAdded)[0]
+    assert (log.worker, log.amount, log.stake) == (joined.address, 5 * ETH, MIN_STAKE + 5 * ETH)
+    assert reg.workers(joined).stake == MIN_STAKE + 5 * ETH
+    assert token.balanceOf(reg) == MIN_STAKE + 5 * ETH
+
+
+def test_add_stake__not_registered__reverts(reg, token, deployer, mallory):
+    fund(reg, token, deployer, mallory, MIN_STAKE)
+    with ape.reverts("WorkerRegistry: not registered"):
+        reg.add_stake(MIN_STAKE, sender=mallory)
+
+
+def test_add_stake__unbonding__reverts(reg, token, deployer, joined):
+    unbond(reg, joined)
+    fund(reg, token, deployer, joined, ETH)
+    with ape.reverts("WorkerRegistry: worker is unbonding"):
+        reg.add_stake(ETH, sender=joined)
+
+
+def test_add_stake__without_allowance__reverts(reg, joined):
+    with ape.reverts("erc20: insufficient allowance"):
+        reg.add_stake(ETH, sender=joined)
+    assert reg.workers(joined).stake == MIN_STAKE
+
+
+# ---------------------------------------------------------------- set_signer / set_endpoint
+
+
+def test_set_signer__registered__rotates_and_logs(reg, joined, bob, carol):
+    tx = reg.set_signer(carol, sender=joined)
+    log = tx.decode_logs(reg.SignerChanged)[0]
+    assert (log.worker, log.old_signer, log.new_signer) == (joined.address, bob.address, carol.address)
+    assert reg.workers(joined).signer == carol.address
+    assert reg.active_signer(joined) == carol.address
+
+
+def test_set_signer__while_unbonding__stored_but_not_active(reg, joined, carol):
+    unbond(reg, joined)
+    reg.set_signer(carol, sender=joined)
+    assert reg.workers(joined).signer == carol.address
+    assert reg.active_signer(joined) == ZERO
+
+
+def test_set_signer__zero_address__reverts(reg, joined, bob):
+    with ape.reverts("WorkerRegistry: signer is the zero address"):
+        reg.set_signer(ZERO, sender=joined)
+    assert reg.workers(joined).signer == bob.address
+
+
+def test_set_signer__not_registered__reverts(reg, mallory):
+    with ape.reverts("WorkerRegistry: not registered"):
+        reg.set_signer(mallory, sender=mallory)
+
+
+def test_set_endpoint__registered__changes_and_logs(reg, joined):
+    tx = reg.set_endpoint("https://moved.example", sender=joined)
+    log = tx.decode_logs(reg.EndpointChanged)[0]
+    assert (log.worker, log.endpoint) == (joined.address, "https://moved.example")
+    assert reg.workers(joined).endpoint == "https://moved.example"
+
+
+def test_set_endpoint__not_registered__reverts(reg, mallory):
+    with ape.reverts("WorkerRegistry: not registered"):
+        reg.set_endpoint("https://evil.example", sender=mallory)
+
+
+# ---------------------------------------------------------------- unbond / withdraw
+
+
+def test_unbond__registered__inactive_at_once_and_logs(reg, joined):
+    tx = reg.unbond(sender=joined)
+    log = tx.decode_logs(reg.UnbondingStarted)[0]
+    assert (log.worker, log.stake, log.withdrawable_at) == (joined.address, MIN_STAKE, tx.timestamp + DELAY)
+    assert reg.workers(joined).withdrawable_at == tx.timestamp + DELAY
+    assert not reg.is_active(joined)
+    assert reg.active_signer(joined) == ZERO
+
+
+def test_unbond__twice__reverts(reg, joined):
+    unbond(reg, joined)
+    with ape.reverts("WorkerRegistry: already unbonding"):
+        reg.unbond(sender=joined)
+
+
+def test_unbond__not_registered__reverts(reg, mallory):
+    with ape.reverts("WorkerRegistry: not registered"):
+        reg.unbond(sender=mallory)
+
+
+def test_withdraw__after_delay__returns_stake_and_deregisters(reg, token, joined):
+    at = unbond(reg, joined)
+    chain.pending_timestamp = at  # exactly the first allowed second
+    tx = reg.withdraw(sender=joined)
+    assert tx.timestamp == at
+    log = tx.decode_logs(reg.StakeWithdrawn)[0]
+    assert (log.worker, log.amount) == (joined.address, MIN_STAKE)
+    assert token.balanceOf(joined) == MIN_STAKE
+    assert token.balanceOf(reg) == 0
+    state = reg.workers(joined)
+    assert (state.stake, state.signer, state.withdrawable_at, state.endpoint) == (0, ZERO, 0, "")
+    assert not reg.is_active(joined)
+    with ape.reverts("WorkerRegistry: not registered"):
+        reg.withdraw(sender=joined)
+
+
+def test_withdraw__one_second_early__reverts(reg, joined):
+    at = unbond(reg, joined)
+    chain.pending_timestamp = at - 1
+    with ape.reverts("WorkerRegistry: unbonding delay not passed"):
+        reg.withdraw(sender=joined)
+    assert reg.workers(joined).stake == MIN_STAKE
+
+
+def test_withdraw__not_unbonding__reverts(reg, joined):
+    with ape.reverts("WorkerRegistry: not unbonding"):
+        reg.withdraw(sender=joined)
+
+
+def test_withdraw__not_registered__reverts(reg, mallory):
+    with ape.reverts("WorkerRegistry: not registered"):
+        reg.withdraw(sender=mallory)
+
+
+def test_withdraw__delay_changed_after_unbond__original_time_holds(reg, deployer, joined):
+    at = unbond(reg, joined)
+    reg.set_unbonding_delay(30 * DAY, sender=deployer)
+    assert reg.workers(joined).withdrawable_at == at
+    chain.pending_timestamp = at
+    reg.withdraw(sender=joined)
+    assert reg.workers(joined).signer == ZERO
+
+
+# ---------------------------------------------------------------- is_active / active_signer
+
+
+def test_is_active__unregistered__false_and_no_signer(reg, mallory):
+    assert not reg.is_active(mallory)
+    assert reg.active_signer(mallory) == ZERO
+
+
+def test_is_active__min_stake_raised__under_staked_worker_inactive_until_topped_up(reg, token, deployer, joined, bob):
+    reg.set_min_stake(MIN_STAKE + 1, sender=deployer)
+    assert not reg.is_active(joined)
+    assert reg.active_signer(joined) == ZERO
+    assert reg.workers(joined).signer == bob.address  # still registered
+    fund(reg, token, deployer, joined, 1)
+    reg.add_stake(1, sender=joined)
+    assert reg.is_active(joined)
+    assert reg.active_signer(joined) == bob.address
+
+
+def test_is_active__min_stake_lowered__active_again(reg, deployer, joined, bob):
+    reg.set_min_stake(MIN_STAKE + 1, sender=deployer)
+    reg.set_min_stake(MIN_STAKE, sender=deployer)
+    assert reg.is_active(joined)
+    assert reg.active_signer(joined) == bob.address
+
+
+def test_is_active__governance_raises_min_stake__system_worker_inactive(workers, govern, staked_worker):
+    tx = govern((workers, "set_min_stake", MIN_STAKE + 1))
+    log = tx.decode_logs(workers.MinStakeSet)[0]
+    assert (log.old_min_stake, log.new_min_stake) == (MIN_STAKE, MIN_STAKE + 1)
+    assert workers.min_stake() == MIN_STAKE + 1
+    assert not workers.is_active(staked_worker)
+    assert workers.active_signer(staked_worker) == ZERO
+
+
+# ---------------------------------------------------------------- slash
+
+
+def test_slash__by_authorised__takes_stake_sends_it_and_logs(reg, token, joined, slasher, carol):
+    carol_before = token.balanceOf(carol)
+    assert reg.slash.call(joined, 100 * ETH, carol, sender=slasher) == 100 * ETH
+    tx = reg.slash(joined, 100 * ETH, carol, sender=slasher)
+    log = tx.decode_logs(reg.Slashed)[0]
+    assert (log.worker, log.amount, log.recipient, log.slasher) == (
+        joined.address, 100 * ETH, carol.address, slasher.address)
+    assert reg.workers(joined).stake == MIN_STAKE - 100 * ETH
+    assert reg.slashed(joined) == 1
+    assert token.balanceOf(carol) == carol_before + 100 * ETH
+    assert token.balanceOf(reg) == MIN_STAKE - 100 * ETH
+    assert not reg.is_active(joined)  # now under the minimum
+
+
+def test_slash__more_than_stake__capped_at_stake(reg, token, joined, slasher, carol):
+    carol_before = token.balanceOf(carol)
+    assert reg.slash.call(joined, 5 * MIN_STAKE, carol, sender=slasher) == MIN_STAKE
+    tx = reg.slash(joined, 5 * MIN_STAKE, carol, sender=slasher)
+    assert tx.decode_logs(reg.Slashed)[0].amount == MIN_STAKE
+    assert reg.workers(joined).stake == 0
+    assert token.balanceOf(carol) == carol_before + MIN_STAKE
+    assert token.balanceOf(reg) == 0
+    # Slashed to nothing, still registered: the same account cannot register afresh.
+    assert reg.workers(joined).signer != ZERO
+    with ape.reverts("WorkerRegistry: already registered"):
+        reg.register(joined, ENDPOINT, MIN_STAKE, sender=joined)
+
+
+def test_slash__repeated__counts_each_time(reg, joined, slasher, carol):
+    reg.slash(joined, ETH, carol, sender=slasher)
+    reg.slash(joined, 2 * ETH, carol, sender=slasher)
+    assert reg.slashed(joined) == 2
+    assert reg.workers(joined).stake == MIN_STAKE - 3 * ETH
+
+
+def test_slash__unbonding_stake__still_slashable(reg, token, joined, slasher, carol):
+    at = unbond(reg, joined)
+    tx = reg.slash(joined, 300 * ETH, carol, sender=slasher)
+    assert tx.decode_logs(reg.Slashed)[0].amount == 300 * ETH
+    assert reg.workers(joined).stake == MIN_STAKE - 300 * ETH
+    chain.pending_timestamp = at
+    tx = reg.withdraw(sender=joined)
+    assert tx.decode_logs(reg.StakeWithdrawn)[0].amount == MIN_STAKE - 300 * ETH
+    assert token.balanceOf(joined) == MIN_STAKE - 300 * ETH
+
+
+def test_slash__whole_unbonding_stake__withdraw_returns_nothing(reg, token, joined, slasher, carol):
+    at = unbond(reg, joined)
+    reg.slash(joined, MIN_STAKE, carol, sender=slasher)
+    chain.pending_timestamp = at
+    tx = reg.withdraw(sender=joined)
+    assert tx.decode_logs(reg.StakeWithdrawn)[0].amount == 0
+    assert token.balanceOf(joined) == 0
+    assert reg.workers(joined).signer == ZERO
+
+
+def test_slash__no_stake__takes_nothing_records_nothing(reg, token, slasher, mallory, carol):
+    # A non-worker (or one that withdrew): nothing moves, no record, no revert.
+    carol_before = token.balanceOf(carol)
+    assert reg.slash.call(mallory, ETH, carol, sender=slasher) == 0
+    tx = reg.slash(mallory, ETH, carol, sender=slasher)
+    assert tx.decode_logs(reg.Slashed) == []
+    assert reg.slashed(mallory) == 0
+    assert token.balanceOf(carol) == carol_before
+
+
+def test_slash__zero_recipient__reverts(reg, joined, slasher):
+    with ape.reverts("WorkerRegistry: recipient is the zero address"):
+        reg.slash(joined, ETH, ZERO, sender=slasher)
+    assert reg.workers(joined).stake == MIN_STAKE
+
+
+@pytest.mark.parametrize("caller", ["worker", "mallory", "deployer"])
+def test_slash__not_authorised__reverts(reg, joined, deployer, mallory, caller):
+    sender = {"worker": joined, "mallory": mallory, "deployer": deployer}[caller]  # governance is not a slasher
+    with ape.reverts("WorkerRegistry: caller is not authorised"):
+        reg.slash(joined, ETH, mallory, sender=sender)
+    assert (reg.workers(joined).stake, reg.slashed(joined)) == (MIN_STAKE, 0)
+
+
+def test_slash__authorisation_revoked__reverts(reg, deployer, joined, slasher, carol):
+    reg.set_authorised(slasher, False, sender=deployer)
+    with ape.reverts("WorkerRegistry: caller is not authorised"):
+        reg.slash(joined, ETH, carol, sender=slasher)
+
+
+def test_slash__system_registry_outsider__reverts(workers, staked_worker, mallory):
+    with ape.reverts("WorkerRegistry: caller is not authorised"):
+        workers.slash(staked_worker, ETH, mallory, sender=mallory)
+
+
+# ---------------------------------------------------------------- record_outcomes
+
+
+def test_record_outcomes__by_authorised__accumulates_and_logs_totals(reg, joined, slasher):
+    tx = reg.record_outcomes(joined, 2, 1, sender=slasher)
+    log = tx.decode_logs(reg.ReputationRecorded)[0]
+    assert (log.worker, log.fulfilled, log.missed) == (joined.address, 2, 1)
+    tx = reg.record_outcomes(joined, 5, 0, sender=slasher)
+    log = tx.decode_logs(reg.ReputationRecorded)[0]
+    assert (log.fulfilled, log.missed) == (7, 1)
+    assert (reg.fulfilled(joined), reg.missed(joined), reg.slashed(joined)) == (7, 1, 0)
+
+
+def test_record_outcomes__not_authorised__reverts(reg, joined, mallory):
+    with ape.reverts("WorkerRegistry: caller is not authorised"):
+        reg.record_outcomes(joined, 1, 0, sender=mallory)
+    with ape.reverts("WorkerRegistry: caller is not authorised"):
+        reg.record_outcomes(joined, 0, 1, sender=joined)
+    assert (reg.fulfilled(joined), reg.missed(joined)) == (0, 0)
+
+
+# ---------------------------------------------------------------- governance
+
+
+def test_set_authorised__by_governance__sets_and_logs(reg, deployer, mallory):
+    tx = reg.set_authorised(mallory, True, sender=deployer)
+    log = tx.decode_logs(reg.AuthorisationSet)[0]
+    assert (log.account, log.authorised) == (mallory.address, True)
+    assert reg.is_authorised(mallory)
+    tx = reg.set_authorised(mallory, False, sender=deployer)
+    log = tx.decode_logs(reg.AuthorisationSet)[0]
+    assert (log.account, log.authorised) == (mallory.address, False)
+    assert not reg.is_authorised(mallory)
+
+
+def test_set_min_stake__by_governance__sets_and_logs(reg, deployer):
+    tx = reg.set_min_stake(5 * ETH, sender=deployer)
+    log = tx.decode_logs(reg.MinStakeSet)[0]
+    assert (log.old_min_stake, log.new_min_stake) == (MIN_STAKE, 5 * ETH)
+    assert reg.min_stake() == 5 * ETH
+
+
+def test_set_min_stake__lowered__smaller_registrations_allowed(reg, token, deployer, dave):
+    reg.set_min_stake(5 * ETH, sender=deployer)
+    join(reg, token, deployer, dave, amount=5 * ETH)
+    assert reg.is_active(dave)
+
+
+def test_set_unbonding_delay__by_governance__applies_to_later_unbonds(reg, deployer, joined):
+    tx = reg.set_unbonding_delay(3 * DAY, sender=deployer)
+    log = tx.decode_logs(reg.UnbondingDelaySet)[0]
+    assert (log.old_delay, log.new_delay) == (DELAY, 3 * DAY)
+    assert reg.unbonding_delay() == 3 * DAY
+    tx = reg.unbond(sender=joined)
+    assert reg.workers(joined).withdrawable_at == tx.timestamp + 3 * DAY
+
+
+def test_transfer_governance__by_governance__hands_over_every_setter(reg, deployer, alice, mallory):
+    tx = reg.transfer_governance(alice, sender=deployer)
+    log = tx.decode_logs(reg.GovernanceTransferred)[0]
+    assert (log.old_governance, log.new_governance) == (deployer.address, alice.address)
+    assert reg.governance() == alice.address
+    with ape.reverts("WorkerRegistry: caller is not governance"):
+        reg.set_authorised(mallory, True, sender=deployer)
+    reg.set_authorised(mallory, True, sender=alice)
+    assert reg.is_authorised(mallory)
+
+
+def test_transfer_governance__zero_address__reverts(reg, deployer):
+    with ape.reverts("WorkerRegistry: governance is the zero address"):
+        reg.transfer_governance(ZERO, sender=deployer)
+    assert reg.governance() == deployer.address
+
+
+@pytest.mark.parametrize(
+    "method,args",
+    [
+        ("set_authorised", ("mallory", True)),
+        ("set_min_stake", (0,)),
+        ("set_unbonding_delay", (0,)),
+        ("transfer_governance", ("mallory",)),
+    ],
+)
+def test_governed_setters__not_governance__reverts(reg, workers, mallory, deployer, method, args):
+    args = [mallory if a == "mallory" else a for a in args]
+    with ape.reverts("WorkerRegistry: caller is not governance"):
+        getattr(reg, method)(*args, sender=mallory)
+    # In the deployed system the deployer handed everything to the timelock.
+    with ape.reverts("WorkerRegistry: caller is not governance"):
+        getattr(workers, method)(*args, sender=deployer)
+
+
+def test_governed_setters__through_timelock__applied(workers, govern, mallory):
+    tx = govern(
+        (workers, "set_unbonding_delay", DAY),
+        (workers, "set_authorised", mallory.address, True),
+    )
+    delay = tx.decode_logs(workers.UnbondingDelaySet)[0]
+    assert (delay.old_delay, delay.new_delay) == (7 * DAY, DAY)
+    auth = tx.decode_logs(workers.AuthorisationSet)[0]
+    assert (auth.account, auth.authorised) == (mallory.address, True)
+    assert workers.unbonding_delay() == DAY
+    assert workers.is_authorised(mallory)
+
+
+def test_transfer_governance__through_timelock__new_governance_rules(workers, govern, timelock, alice, deployer):
+    tx = govern((workers, "transfer_governance", alice.address))
+    log = tx.decode_logs(workers.GovernanceTransferred)[0]
+    assert (log.old_governance, log.new_governance) == (timelock.address, alice.address)
+    workers.set_min_stake(0, sender=alice)
+    assert workers.min_stake() == 0
+
+
+def test_transfer_governance__through_timelock_to_zero__reverts(workers, govern, timelock):
+    with ape.reverts("WorkerRegistry: governance is the zero address"):
+        govern((workers, "transfer_governance", ZERO))
+    assert workers.governance() == timelock.address
