@@ -7,7 +7,7 @@ PYTHON ?= python3.11
 VENV := .venv
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup compile demo test bench lint clean anvil
+.PHONY: setup compile demo test bench lint clean anvil models
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -29,6 +29,10 @@ demo: compile
 
 test: compile
 	ape test tests/ -p no:cacheprovider
+
+# Rebuilds models/<name>/ artifacts and manifests (committed; the build is reproducible).
+models: setup
+	python models/digits/build.py
 
 bench: compile
 	ape run bench_governance

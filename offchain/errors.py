@@ -11,3 +11,21 @@ class DeploymentNotFound(NeuralCommonsError):
 
 class ProposalError(NeuralCommonsError):
     """A proposal could not be built, found or acted on."""
+
+
+class ArtifactMismatch(NeuralCommonsError):
+    """Model bytes whose keccak256 differs from what the registry or manifest says."""
+
+
+class ModelNotFound(NeuralCommonsError):
+    """No manifest or artifact for the model asked for."""
+
+
+class BadInput(NeuralCommonsError):
+    """An inference input that cannot be processed: wrong shape, type, size or hash.
+
+    The worker logs the reason and leaves the request to the refund path."""
+
+
+class ResultMismatch(NeuralCommonsError):
+    """A fetched result whose hash differs from the hash attested on-chain."""

@@ -1,6 +1,7 @@
 """The main job: the end-to-end demo on a local chain (embedded by default).
 
-    ape run demo
+    ape run demo                 # the inference economy: DAO listing, paid inferences, verified results, payouts
+    ape run demo --governance    # the governance demo: routine and critical proposals
     ape run demo --network ethereum:local:foundry
 """
 
@@ -9,13 +10,17 @@ from ape import accounts, project
 from ape.cli import ConnectedProviderCommand
 
 from offchain.cli import quiet_ape, require_local, user_errors
-from offchain.demos import governance
+from offchain.demos import governance, inference
 
 
 @click.command(cls=ConnectedProviderCommand)
+@click.option("--governance", "governance_only", is_flag=True, help="Run the governance demo instead.")
+@click.option("--requests", default=100, show_default=True, help="Inferences the app builder pays for.")
 @user_errors
-def cli(provider):
+def cli(provider, governance_only, requests):
     require_local(provider, "the demo")
     quiet_ape()
-    summary = governance.run(project, accounts.test_accounts)
-    governance.print_summary(summary)
+    if governance_only:
+        governance.print_summary(governance.run(project, accounts.test_accounts))
+        return
+    inference.print_summary(inference.run(project, accounts.test_accounts, count=requests))

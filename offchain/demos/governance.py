@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from offchain.cli import ETH, advance_time, console, fmt_eth, fmt_tokens, table
 from offchain.deploy import deploy_system
-from offchain.governance import Proposal, Support, propose, state
+from offchain.governance import Proposal, Support, state
 
 
 @dataclass

@@ -1,0 +1,91 @@
+"""The app builder's SDK: quote, request, wait, fetch, verify."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from dataclasses import dataclass
+
+from eth_utils import keccak
+
+from offchain import canonical, inputs
+from offchain.errors import NeuralCommonsError, ResultMismatch
+from offchain.models import ModelSpec
+
+FULFILLED, FINALIZED = 3, 5
+MAX_RESULT_BYTES = 1 << 20  # a result larger than this is not fetched
+
+
+@dataclass
+class VerifiedResult:
+    request_id: int
+    result: bytes
+    result_hash: bytes
+    decoded: dict
+
+
+class InferenceClient:
+    """Pays for inferences on the market and checks what comes back."""
+
+    def __init__(self, market, account):
+        self.market = market
+        self.account = account
+        self.gas_used = 0  # by this client's transactions
+
+    def quote(self, model_id: int) -> int:
+        """Wei a request for `model_id` costs now."""
+        return self.market.quote(model_id)
+
+    def request(self, model_id: int, input_bytes: bytes, *, input_uri: str | None = None, ttl: int = 600) -> int:
+        """Pays for one inference on `input_bytes` (sent inline as a data: URI unless a URI is given)."""
+        from ape import chain
+
+        receipt = self.market.request_inference(
+            model_id,
+            keccak(input_bytes),
+            input_uri or inputs.data_uri(input_bytes),
+            chain.pending_timestamp + ttl,
+            sender=self.account,
+            value=self.quote(model_id),
+        )
+        self.gas_used += receipt.gas_used
+        return receipt.decode_logs(self.market.InferenceRequested)[0].request_id
+
+    def wait(self, request_id: int, *, timeout: float = 120, poll: float = 1.0):
+        """Blocks until the request is fulfilled (or settled); returns its chain view."""
+        deadline = time.monotonic() + timeout
+        while True:
+            view = self.market.get_request(request_id)
+            if view.state in (FULFILLED, FINALIZED):
+                return view
+            if view.state > FINALIZED:
+                raise NeuralCommonsError(f"request {request_id} ended in state {view.state} (refunded)")
+            if time.monotonic() > deadline:
+                raise NeuralCommonsError(f"request {request_id} not fulfilled within {timeout} s")
+            time.sleep(poll)
+
+    def result_uri(self, request_id: int) -> str:
+        for event in self.market.InferenceFulfilled.range(0, None, search_topics={"request_id": request_id}):
+            return event.result_uri
+        raise NeuralCommonsError(f"request {request_id} has no fulfilment on this chain")
+
+    def fetch(self, request_id: int, spec: ModelSpec) -> VerifiedResult:
+        """Downloads the full result from the worker and checks it against the on-chain hash."""
+        onchain = bytes(self.market.get_request(request_id).hash)
+        uri = self.result_uri(request_id)
+        try:
+            with urllib.request.urlopen(uri, timeout=10) as response:
+                data = response.read(MAX_RESULT_BYTES + 1)
+        except OSError as exc:
+            raise NeuralCommonsError(f"cannot fetch the result of request {request_id} from {uri}: {exc}") from exc
+        return self.verify(request_id, data, onchain, spec)
+
+    @staticmethod
+    def verify(request_id: int, data: bytes, onchain_hash: bytes, spec: ModelSpec) -> VerifiedResult:
+        if keccak(data) != onchain_hash:
+            raise ResultMismatch(
+                f"result of request {request_id} hashes to 0x{keccak(data).hex()}, "
+                f"but the worker attested 0x{onchain_hash.hex()} on-chain"
+            )
+        kind, scale = spec.encoding
+        return VerifiedResult(request_id, data, onchain_hash, canonical.decode(kind, scale, data))

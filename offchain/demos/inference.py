@@ -1,0 +1,146 @@
+"""The end-to-end demo: the economy of one model, on a local chain.
+
+Deploy; register the digits model and approve it through a real DAO
+proposal; stake a worker; an app builder pays for inferences on held-out
+digits; the worker claims, runs, signs and fulfils in batches; the client
+fetches every result from the worker's server and checks it against the
+chain; the challenge window passes; the worker finalizes; token holders,
+shareholders, the worker and the treasury withdraw.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from offchain import inputs
+from offchain.cli import ETH, advance_time, console, fmt_eth, table
+from offchain.client import InferenceClient
+from offchain.deploy import deploy_system
+from offchain.governance import Proposal, pass_locally
+from offchain.models import ModelSpec, load_spec
+from offchain.runtime import load_runtime
+from offchain.server import ResultServer
+from offchain.store import ContentStore
+from offchain.worker import InferenceWorker
+
+
+@dataclass
+class InferenceSummary:
+    requests: int = 0
+    correct: int = 0
+    verified: int = 0
+    paid_by_app_builder: int = 0
+    received: dict[str, int] = field(default_factory=dict)
+    gas: dict[str, int] = field(default_factory=dict)
+    accuracy_manifest: float = 0.0
+
+
+def held_out_digits(spec: ModelSpec, count: int):
+    """(pixels, label) pairs the model never trained on, from its build script's split."""
+    module_spec = importlib.util.spec_from_file_location("nc_digits_build", spec.folder / "build.py")
+    module = importlib.util.module_from_spec(module_spec)
+    import sys
+
+    sys.path.insert(0, str(spec.folder))
+    try:
+        module_spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(spec.folder))
+    _, x_test, _, y_test = module.held_out_split()
+    return list(zip(x_test[:count], y_test[:count], strict=True))
+
+
+def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> InferenceSummary:
+    deployer, alice, bob, author, dave, worker, app_builder = (
+        accounts[0], accounts[1], accounts[2], accounts[8], accounts[9], accounts[5], accounts[6])
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-demo-"))
+    summary = InferenceSummary(requests=count)
+    spec = load_spec("digits")
+    summary.accuracy_manifest = spec.manifest["evaluation"]["accuracy"]
+
+    d = deploy_system(project, deployer)
+    token, registry, market, workers, shares = (
+        d.GovernanceToken, d.ModelRegistry, d.InferenceMarket, d.WorkerRegistry, d.ModelShares)
+    console.print(f"deployed {len(d.contracts)} contracts")
+    for holder, amount in ((alice, 30_000_000), (bob, 20_000_000)):
+        token.transfer(holder, amount * ETH, sender=deployer)
+        token.invoke_transaction("delegate", holder, sender=holder)
+    advance_time(1)
+
+    # The author registers the model; shares: 70 % author, 30 % dave (a data contributor).
+    registry.register_model(
+        spec.artifact_hash, spec.manifest_hash, "models/digits", spec.manifest["price_wei"],
+        [author, dave], [7_000, 3_000], sender=author)
+    model_id = registry.model_count()
+    console.print(f"model {model_id} ({spec.name}) registered: pending")
+    approval = Proposal(f"List the digits model (id {model_id})").call(registry, "approve_model", model_id)
+    pass_locally(d.Governor, approval, alice, [alice, bob])
+    console.print(f"DAO proposal executed: model {model_id} active = {registry.model_terms(model_id)[0]}")
+
+    # The worker stakes, serves results over HTTP and loads the model,
+    # checking the artifact against the hash on-chain.
+    stake = workers.min_stake()
+    token.transfer(worker, stake, sender=deployer)
+    token.approve(workers, stake, sender=worker)
+    results = ContentStore(workdir / "results")
+    server = ResultServer(results).start()
+    try:
+        workers.register(worker, server.url, stake, sender=worker)
+        onchain_artifact = registry.models(model_id).artifact_hash
+        runtime = load_runtime(spec, "onnxruntime", ContentStore(workdir / "models"), bytes(onchain_artifact))
+        agent = InferenceWorker(market, worker, worker.private_key, {model_id: runtime}, results,
+                                workdir / "worker.json", server.result_url)
+
+        # The app builder pays for `count` held-out digits.
+        client = InferenceClient(market, app_builder)
+        samples = held_out_digits(spec, count)
+        before = app_builder.balance
+        requested = [(client.request(model_id, inputs.encode_pixels(pixels)), int(label)) for pixels, label in samples]
+        summary.paid_by_app_builder = before - app_builder.balance
+
+        work = agent.step()
+        console.print(f"worker: claimed {work.claimed}, fulfilled {work.fulfilled}, rejected {work.rejected}")
+        for request_id, label in requested:
+            verified = client.fetch(request_id, spec)
+            summary.verified += 1
+            summary.correct += int(verified.decoded["class"] == label)
+
+        advance_time(market.params().challenge_window + 1)
+        settle = agent.step()
+        console.print(f"worker: finalized {settle.finalized}")
+        summary.gas = {
+            "request (app builder)": client.gas_used // count,
+            "claim + fulfil + finalize (worker)": (work.gas + settle.gas) // count,
+        }
+
+        summary.received["worker"] = agent.withdraw()
+        for name, holder in (("author (70 % of shares)", author), ("dave (30 % of shares)", dave)):
+            summary.received[name] = shares.withdraw_revenue([model_id], sender=holder).decode_logs(
+                shares.RevenueWithdrawn)[0].amount
+        for name, holder in (("token holder alice", alice), ("token holder bob", bob),
+                             ("token holder deployer", deployer)):
+            summary.received[name] = token.withdraw_revenue(sender=holder).decode_logs(
+                token.RevenueWithdrawn)[0].amount
+        treasury_before = d.Timelock.balance
+        market.sweep_treasury(sender=app_builder)
+        summary.received["treasury"] = d.Timelock.balance - treasury_before
+    finally:
+        server.stop()
+    return summary
+
+
+def print_summary(summary: InferenceSummary) -> None:
+    rows = [
+        ("requests paid", summary.requests),
+        ("results verified against the chain", summary.verified),
+        ("correct predictions", f"{summary.correct} / {summary.requests}"),
+        ("held-out accuracy in the manifest", f"{summary.accuracy_manifest:.2%}"),
+        ("ETH paid by the app builder (with gas)", fmt_eth(summary.paid_by_app_builder)),
+    ]
+    console.print(table("Inference", ["what", "value"], rows))
+    console.print(table("ETH withdrawn", ["party", "ETH"],
+                        [(name, fmt_eth(wei)) for name, wei in summary.received.items()]))
+    console.print(table("Gas per request", ["who", "gas"], summary.gas.items()))

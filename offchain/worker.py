@@ -1,0 +1,233 @@
+"""The off-chain worker: discovers paid requests from chain events, claims,
+fetches and checks inputs, runs the model in batches, signs EIP-712
+attestations, fulfils in batches, finalizes when windows pass, withdraws.
+
+Crash safety: the chain is the source of truth. The persisted state holds a
+cursor (the next block to scan) and the requests seen but not yet settled
+for this worker; every step re-reads their chain state, so a restart
+resumes where the chain says, duplicated events are harmless, and nothing
+is paid twice (the market would refuse it). An input that cannot be
+processed is recorded as rejected with its reason and never retried: the
+request takes the refund path after its deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from offchain import inputs
+from offchain.attestation import ResultClaim, sign_result
+from offchain.errors import BadInput
+from offchain.runtime import Runtime
+from offchain.store import ContentStore
+
+log = logging.getLogger("neural_commons.worker")
+
+REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = range(1, 7)
+
+
+@dataclass
+class WorkerState:
+    """What survives a restart (written atomically after every change)."""
+
+    cursor: int = 0
+    open: dict[str, dict] = field(default_factory=dict)  # request id -> input uri, hash, model id, callback
+    rejected: dict[str, str] = field(default_factory=dict)  # request id -> reason
+
+    @classmethod
+    def load(cls, path: Path) -> "WorkerState":
+        if not path.exists():
+            return cls()
+        data = json.loads(path.read_text())
+        return cls(cursor=data["cursor"], open=data["open"], rejected=data["rejected"])
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"cursor": self.cursor, "open": self.open, "rejected": self.rejected}))
+        tmp.replace(path)
+
+
+@dataclass
+class StepReport:
+    discovered: int = 0
+    claimed: int = 0
+    fulfilled: int = 0
+    rejected: int = 0
+    finalized: int = 0
+    gas: int = 0
+
+    def __bool__(self) -> bool:
+        return any((self.discovered, self.claimed, self.fulfilled, self.rejected, self.finalized))
+
+
+class InferenceWorker:
+    """One worker: an ape account that sends transactions, a key that signs results."""
+
+    def __init__(
+        self,
+        market,
+        account,
+        signer_key,
+        runtimes: dict[int, Runtime],
+        results: ContentStore,
+        state_path: Path,
+        result_url,
+        *,
+        batch_size: int = 32,
+        file_root: Path | None = None,
+    ):
+        self.market = market
+        self.account = account
+        self.signer_key = signer_key
+        self.runtimes = runtimes
+        self.results = results
+        self.state_path = Path(state_path)
+        self.state = WorkerState.load(self.state_path)
+        self.result_url = result_url  # digest -> URL where clients fetch the result
+        self.batch_size = batch_size
+        self.file_root = file_root
+
+    # ------------------------------------------------------------ the loop
+
+    def step(self) -> StepReport:
+        """Everything there is to do now; returns what was done."""
+        report = StepReport()
+        report.discovered = self._discover()
+        self._claim(report)
+        self._fulfil(report)
+        self._finalize(report)
+        return report
+
+    def withdraw(self) -> int:
+        """Collects what the market owes this worker."""
+        owed = self.market.owed(self.account)
+        if owed:
+            self.market.withdraw(sender=self.account)
+        return owed
+
+    # ------------------------------------------------------------ steps
+
+    def _discover(self) -> int:
+        from ape import chain
+
+        head = chain.blocks.head.number
+        if self.state.cursor > head:
+            return 0
+        found = 0
+        for event in self.market.InferenceRequested.range(self.state.cursor, head + 1):
+            key = str(event.request_id)
+            if event.model_id not in self.runtimes or key in self.state.open or key in self.state.rejected:
+                continue
+            self.state.open[key] = {
+                "uri": event.input_uri,
+                "hash": bytes(event.input_hash).hex(),
+                "model": event.model_id,
+                "callback": event.callback_gas_limit > 0,
+            }
+            found += 1
+        self.state.cursor = head + 1
+        self.state.save(self.state_path)
+        return found
+
+    def _chain_states(self) -> dict[int, object]:
+        return {int(k): self.market.get_request(int(k)) for k in self.state.open}
+
+    def _claim(self, report: StepReport) -> None:
+        from ape import chain
+
+        now = chain.pending_timestamp
+        timeout = self.market.params().claim_timeout
+        claimable = []
+        for request_id, view in self._chain_states().items():
+            if view.deadline < now:
+                continue
+            if view.state == REQUESTED or (view.state == CLAIMED and view.worker != self.account.address
+                                            and now > view.stamp + timeout):
+                claimable.append(request_id)
+        for start in range(0, len(claimable), self.batch_size):
+            batch = claimable[start : start + self.batch_size]
+            receipt = self.market.claim_batch(batch, sender=self.account)
+            report.gas += receipt.gas_used
+            report.claimed += len(receipt.decode_logs(self.market.InferenceClaimed))
+
+    def _fulfil(self, report: StepReport) -> None:
+        from ape import chain
+
+        now = chain.pending_timestamp
+        mine = [
+            rid for rid, view in self._chain_states().items()
+            if view.state == CLAIMED and view.worker == self.account.address and view.deadline >= now
+        ]
+        by_model: dict[int, list[tuple[int, object]]] = {}
+        for rid in mine:
+            info = self.state.open[str(rid)]
+            runtime = self.runtimes[info["model"]]
+            try:
+                data = inputs.fetch(info["uri"], bytes.fromhex(info["hash"]),
+                                    runtime.spec.input_schema["max_bytes"], self.file_root)
+                array = inputs.parse(runtime.spec.input_schema, data)
+            except BadInput as exc:
+                log.warning("request %s rejected: %s", rid, exc)
+                self.state.rejected[str(rid)] = str(exc)
+                del self.state.open[str(rid)]
+                report.rejected += 1
+                continue
+            by_model.setdefault(info["model"], []).append((rid, array))
+        self.state.save(self.state_path)
+
+        for model_id, items in by_model.items():
+            for start in range(0, len(items), self.batch_size):
+                chunk = items[start : start + self.batch_size]
+                outputs = self.runtimes[model_id].infer([array for _, array in chunk])
+                self._post(model_id, [rid for rid, _ in chunk], outputs, report)
+
+    def _post(self, model_id: int, request_ids: list[int], outputs: list[bytes], report: StepReport) -> None:
+        from ape import chain
+
+        plain, with_result = [], []
+        for rid, result in zip(request_ids, outputs, strict=True):
+            digest = self.results.put(result)
+            info = self.state.open[str(rid)]
+            claim = ResultClaim(rid, model_id, bytes.fromhex(info["hash"]), bytes.fromhex(digest[2:]))
+            signature = sign_result(self.signer_key, claim, chain_id=chain.chain_id, market=str(self.market.address))
+            item = (rid, claim.result_hash, self.result_url(digest), signature)
+            (with_result if info["callback"] else plain).append((item, result))
+        if plain:
+            receipt = self.market.fulfill_batch([item for item, _ in plain], sender=self.account)
+            report.gas += receipt.gas_used
+            report.fulfilled += len(plain)
+        for item, result in with_result:
+            receipt = self.market.fulfill(*item, result, sender=self.account)
+            report.gas += receipt.gas_used
+            report.fulfilled += 1
+
+    def _finalize(self, report: StepReport) -> None:
+        from ape import chain
+
+        now = chain.pending_timestamp
+        window = self.market.params().challenge_window
+        ready, done = [], []
+        for rid, view in self._chain_states().items():
+            mine = view.worker == self.account.address
+            if view.state in (FINALIZED, REFUNDED):
+                done.append(rid)
+            elif view.state == FULFILLED and mine and now > view.stamp + window:
+                ready.append(rid)
+            elif not mine and view.state in (FULFILLED, CHALLENGED):
+                done.append(rid)  # another worker's result
+            elif view.state in (REQUESTED, CLAIMED) and view.deadline < now:
+                done.append(rid)  # nobody delivered in time: the refund path
+        for start in range(0, len(ready), self.batch_size):
+            batch = ready[start : start + self.batch_size]
+            receipt = self.market.finalize_batch(batch, sender=self.account)
+            report.gas += receipt.gas_used
+            report.finalized += len(receipt.decode_logs(self.market.InferenceFinalized))
+            done.extend(batch)
+        for rid in done:
+            self.state.open.pop(str(rid), None)
+        if done:
+            self.state.save(self.state_path)
+
