@@ -89,6 +89,7 @@ class InferenceWorker:
         self.result_url = result_url  # digest -> URL where clients fetch the result
         self.batch_size = batch_size
         self.file_root = file_root
+        self._inputs: dict[int, object] = {}  # parsed inputs, kept between claim and fulfil
 
     # ------------------------------------------------------------ the loop
 
@@ -136,6 +137,9 @@ class InferenceWorker:
         return {int(k): self.market.get_request(int(k)) for k in self.state.open}
 
     def _claim(self, report: StepReport) -> None:
+        """Claims what it can serve; an input is fetched and checked *before*
+        claiming, so a bad input is rejected without a claim (and without
+        the miss a claimed-then-abandoned request would cost)."""
         from ape import chain
 
         now = chain.pending_timestamp
@@ -146,12 +150,33 @@ class InferenceWorker:
                 continue
             if view.state == REQUESTED or (view.state == CLAIMED and view.worker != self.account.address
                                             and now > view.stamp + timeout):
-                claimable.append(request_id)
+                if self._load_input(request_id, report) is not None:
+                    claimable.append(request_id)
+        self.state.save(self.state_path)
         for start in range(0, len(claimable), self.batch_size):
             batch = claimable[start : start + self.batch_size]
             receipt = self.market.claim_batch(batch, sender=self.account)
             report.gas += receipt.gas_used
             report.claimed += len(receipt.decode_logs(self.market.InferenceClaimed))
+
+    def _load_input(self, request_id: int, report: StepReport):
+        """The parsed input of a request (cached), or None after recording why it was rejected."""
+        if request_id in self._inputs:
+            return self._inputs[request_id]
+        info = self.state.open[str(request_id)]
+        runtime = self.runtimes[info["model"]]
+        try:
+            data = inputs.fetch(info["uri"], bytes.fromhex(info["hash"]), runtime.spec.input_schema["max_bytes"],
+                                self.file_root)
+            array = inputs.parse(runtime.spec.input_schema, data)
+        except BadInput as exc:
+            log.warning("request %s rejected: %s", request_id, exc)
+            self.state.rejected[str(request_id)] = str(exc)
+            del self.state.open[str(request_id)]
+            report.rejected += 1
+            return None
+        self._inputs[request_id] = array
+        return array
 
     def _fulfil(self, report: StepReport) -> None:
         from ape import chain
@@ -163,19 +188,9 @@ class InferenceWorker:
         ]
         by_model: dict[int, list[tuple[int, object]]] = {}
         for rid in mine:
-            info = self.state.open[str(rid)]
-            runtime = self.runtimes[info["model"]]
-            try:
-                data = inputs.fetch(info["uri"], bytes.fromhex(info["hash"]),
-                                    runtime.spec.input_schema["max_bytes"], self.file_root)
-                array = inputs.parse(runtime.spec.input_schema, data)
-            except BadInput as exc:
-                log.warning("request %s rejected: %s", rid, exc)
-                self.state.rejected[str(rid)] = str(exc)
-                del self.state.open[str(rid)]
-                report.rejected += 1
-                continue
-            by_model.setdefault(info["model"], []).append((rid, array))
+            array = self._load_input(rid, report)  # cached since the claim, or refetched after a restart
+            if array is not None:
+                by_model.setdefault(self.state.open[str(rid)]["model"], []).append((rid, array))
         self.state.save(self.state_path)
 
         for model_id, items in by_model.items():
@@ -228,6 +243,7 @@ class InferenceWorker:
             done.extend(batch)
         for rid in done:
             self.state.open.pop(str(rid), None)
+            self._inputs.pop(rid, None)
         if done:
             self.state.save(self.state_path)
 

@@ -57,7 +57,8 @@ interface IRevenueToken:
 
 
 MAX_BATCH: constant(uint256) = 100  # requests per batched call
-MAX_URI: constant(uint256) = 256  # bytes
+MAX_URI: constant(uint256) = 256  # bytes of a result URI
+MAX_INPUT_URI: constant(uint256) = 1_024  # bytes of an input URI (emitted, never stored: small inputs fit inline)
 MAX_RESULT: constant(uint256) = 1_024  # bytes of canonical result a consumer can receive
 CALLBACK_RESERVE: constant(uint256) = 10_000  # gas kept back to finish settlement after a callback
 
@@ -154,7 +155,7 @@ event InferenceRequested:
     model_id: indexed(uint256)
     requester: indexed(address)
     input_hash: bytes32
-    input_uri: String[MAX_URI]
+    input_uri: String[MAX_INPUT_URI]
     deadline: uint256
     payment: uint256
     callback_gas_limit: uint256
@@ -262,7 +263,7 @@ def quote(model_id: uint256, callback_gas_limit: uint256 = 0) -> uint256:
 @external
 @payable
 @nonreentrant
-def request_inference(model_id: uint256, input_hash: bytes32, input_uri: String[MAX_URI], deadline: uint256) -> uint256:
+def request_inference(model_id: uint256, input_hash: bytes32, input_uri: String[MAX_INPUT_URI], deadline: uint256) -> uint256:
     """
     @notice Requests an inference of `model_id` on the input whose keccak256 is
             `input_hash`; escrows the payment and returns any excess.
@@ -275,7 +276,11 @@ def request_inference(model_id: uint256, input_hash: bytes32, input_uri: String[
 @payable
 @nonreentrant
 def request_inference_with_callback(
-    model_id: uint256, input_hash: bytes32, input_uri: String[MAX_URI], deadline: uint256, callback_gas_limit: uint256
+    model_id: uint256,
+    input_hash: bytes32,
+    input_uri: String[MAX_INPUT_URI],
+    deadline: uint256,
+    callback_gas_limit: uint256,
 ) -> uint256:
     """
     @notice Like `request_inference`, for a contract that wants the canonical
@@ -542,7 +547,7 @@ def _payment(price: uint256) -> uint256:
 def _request(
     model_id: uint256,
     input_hash: bytes32,
-    input_uri: String[MAX_URI],
+    input_uri: String[MAX_INPUT_URI],
     deadline: uint256,
     callback_gas_limit: uint256,
     paid: uint256,

@@ -11,7 +11,7 @@
 
 interface IInferenceMarket:
     def request_inference_with_callback(
-        model_id: uint256, input_hash: bytes32, input_uri: String[256], deadline: uint256, callback_gas_limit: uint256
+        model_id: uint256, input_hash: bytes32, input_uri: String[1_024], deadline: uint256, callback_gas_limit: uint256
     ) -> uint256: payable
     def withdraw() -> uint256: nonpayable
 

@@ -1,0 +1,164 @@
+"""The worker, the result server and the client against the embedded chain."""
+
+import json
+
+import pytest
+from ape import chain
+from eth_utils import keccak
+
+from offchain import inputs
+from offchain.client import InferenceClient
+from offchain.demos.inference import held_out_digits
+from offchain.errors import NeuralCommonsError, ResultMismatch
+from offchain.governance import Proposal, pass_locally
+from offchain.models import load_spec
+from offchain.runtime import load_runtime
+from offchain.server import ResultServer
+from offchain.store import ContentStore
+from offchain.worker import InferenceWorker, WorkerState
+from tests.conftest import stake_worker
+
+FULFILLED, FINALIZED, REFUNDED = 3, 5, 6
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_spec("digits")
+
+
+@pytest.fixture(scope="module")
+def digits_model(system, spec, author, dave, alice, bob):
+    registry = system.ModelRegistry
+    registry.register_model(spec.artifact_hash, spec.manifest_hash, "models/digits", spec.manifest["price_wei"],
+                            [author, dave], [7, 3], sender=author)
+    model_id = registry.model_count()
+    pass_locally(system.Governor, Proposal("list digits").call(registry, "approve_model", model_id), alice, [alice, bob])
+    return model_id
+
+
+@pytest.fixture(scope="module")
+def served(system, digits_model, deployer, worker, tmp_path_factory):
+    stake_worker(system.GovernanceToken, system.WorkerRegistry, deployer, worker)
+    store = ContentStore(tmp_path_factory.mktemp("results"))
+    server = ResultServer(store).start()
+    yield store, server
+    server.stop()
+
+
+@pytest.fixture
+def make_worker(system, spec, digits_model, worker, served, tmp_path):
+    store, server = served
+    runtime = load_runtime(spec)
+
+    def make():
+        return InferenceWorker(system.InferenceMarket, worker, worker.private_key, {digits_model: runtime}, store,
+                               tmp_path / "worker.json", server.result_url, batch_size=8)
+
+    return make
+
+
+@pytest.fixture
+def client(system, app_builder):
+    return InferenceClient(system.InferenceMarket, app_builder)
+
+
+@pytest.fixture(scope="module")
+def samples(spec):
+    return held_out_digits(spec, 12)
+
+
+def fulfilled_events(market, request_id):
+    return list(market.InferenceFulfilled.range(0, None, search_topics={"request_id": request_id}))
+
+
+def test_worker__pays_off_end_to_end__results_verified(system, spec, digits_model, make_worker, client, samples):
+    agent = make_worker()
+    ids = [client.request(digits_model, inputs.encode_pixels(p)) for p, _ in samples]
+    report = agent.step()
+    assert (report.discovered, report.claimed, report.fulfilled, report.rejected) == (12, 12, 12, 0)
+    verified = [client.fetch(i, spec) for i in ids]
+    local = load_runtime(spec).infer([inputs.parse(spec.input_schema, inputs.encode_pixels(p)) for p, _ in samples])
+    assert [v.result for v in verified] == local  # what the chain attests is what the model says
+    chain.mine(timestamp=chain.pending_timestamp + system.InferenceMarket.params().challenge_window + 1)
+    assert agent.step().finalized == 12
+    assert all(system.InferenceMarket.get_request(i).state == FINALIZED for i in ids)
+    assert agent.withdraw() == 12 * system.InferenceMarket.quote(digits_model) * 7 // 10
+    assert agent.step() == agent.step()  # nothing left to do
+    assert WorkerState.load(agent.state_path).open == {}
+
+
+def test_worker__killed_after_claim__restart_completes_each_once(system, spec, digits_model, make_worker, client,
+                                                                 samples):
+    ids = [client.request(digits_model, inputs.encode_pixels(p)) for p, _ in samples[:5]]
+    first = make_worker()
+    first._discover()
+    from offchain.worker import StepReport
+
+    first._claim(StepReport())  # ... and the process dies before fulfilling
+    assert all(system.InferenceMarket.get_request(i).state == 2 for i in ids)
+    second = make_worker()  # a new process, the same state file
+    assert second.step().fulfilled == 5
+    for i in ids:
+        assert len(fulfilled_events(system.InferenceMarket, i)) == 1
+        client.fetch(i, spec)
+
+
+def test_worker__duplicated_events__harmless(system, digits_model, make_worker, client, samples):
+    agent = make_worker()
+    client.request(digits_model, inputs.encode_pixels(samples[0][0]))
+    agent.step()
+    agent.state.cursor = 0  # replay every event from the start
+    report = agent.step()
+    assert (report.claimed, report.fulfilled) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "document,reason",
+    [
+        (json.dumps({"pixels": [1] * 10}).encode(), "must hold 64 numbers"),
+        (json.dumps({"pixels": ["x"] * 64}).encode(), "values must be numbers"),
+        (b"{" * 4000, "over 2048 bytes"),
+    ],
+    ids=["wrong-shape", "mistyped", "oversized"],
+)
+def test_worker__unprocessable_input__rejected_unclaimed_then_refunded(system, digits_model, make_worker, client,
+                                                                       app_builder, served, document, reason):
+    market = system.InferenceMarket
+    store, server = served
+    hosted = server.result_url(store.put(document))  # too big to send inline
+    request_id = client.request(digits_model, document, input_uri=hosted, ttl=120)
+    agent = make_worker()
+    report = agent.step()
+    assert (report.rejected, report.claimed) == (1, 0)
+    assert reason in agent.state.rejected[str(request_id)]
+    assert agent.step().rejected == 0  # never retried
+    chain.mine(timestamp=chain.pending_timestamp + 121)
+    market.refund(request_id, sender=app_builder)
+    assert market.owed(app_builder) == market.quote(digits_model)
+    assert system.WorkerRegistry.missed(agent.account) == 0
+
+
+def test_worker__input_hash_mismatch__rejected(system, digits_model, make_worker, app_builder, samples):
+    market = system.InferenceMarket
+    document = inputs.encode_pixels(samples[0][0])
+    market.request_inference(digits_model, keccak(b"something else"), inputs.data_uri(document),
+                             chain.pending_timestamp + 600, sender=app_builder, value=market.quote(digits_model))
+    agent = make_worker()
+    assert agent.step().rejected == 1
+    assert "input hash mismatch" in next(iter(agent.state.rejected.values()))
+
+
+def test_client__tampered_result__refused(system, spec, digits_model, make_worker, client, served, samples):
+    store, _ = served
+    request_id = client.request(digits_model, inputs.encode_pixels(samples[1][0]))
+    make_worker().step()
+    onchain = bytes(system.InferenceMarket.get_request(request_id).hash)
+    genuine = client.fetch(request_id, spec).result
+    # Bytes that differ from what the worker attested are refused by the client...
+    tampered = genuine[:-1] + bytes([genuine[-1] ^ 1])
+    with pytest.raises(ResultMismatch, match="attested"):
+        InferenceClient.verify(request_id, tampered, onchain, spec)
+    # ...and a corrupted copy on the worker's disk is not even served.
+    store.path(onchain).write_bytes(tampered)
+    with pytest.raises(NeuralCommonsError, match="404"):
+        client.fetch(request_id, spec)
