@@ -27,6 +27,10 @@ from offchain.store import ContentStore
 from offchain.worker import InferenceWorker
 
 
+WORKER_ACCOUNTS = (5, 7, 4)  # test account indexes that act as workers in local runs
+WORKER_PORT = 8601  # result server of worker i listens on WORKER_PORT + i
+
+
 @dataclass
 class InferenceSummary:
     requests: int = 0
@@ -53,17 +57,12 @@ def held_out_digits(spec: ModelSpec, count: int):
     return list(zip(x_test[:count], y_test[:count], strict=True))
 
 
-def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> InferenceSummary:
-    deployer, alice, bob, author, dave, worker, app_builder = (
-        accounts[0], accounts[1], accounts[2], accounts[8], accounts[9], accounts[5], accounts[6])
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-demo-"))
-    summary = InferenceSummary(requests=count)
-    spec = load_spec("digits")
-    summary.accuracy_manifest = spec.manifest["evaluation"]["accuracy"]
-
+def prepare(project, accounts, spec: ModelSpec):
+    """Deploys, distributes and delegates tokens, registers the model and lists it
+    through a real DAO proposal. Returns (deployment, model id)."""
+    deployer, alice, bob, author, dave = accounts[0], accounts[1], accounts[2], accounts[8], accounts[9]
     d = deploy_system(project, deployer)
-    token, registry, market, workers, shares = (
-        d.GovernanceToken, d.ModelRegistry, d.InferenceMarket, d.WorkerRegistry, d.ModelShares)
+    token, registry = d.GovernanceToken, d.ModelRegistry
     console.print(f"deployed {len(d.contracts)} contracts")
     for holder, amount in ((alice, 30_000_000), (bob, 20_000_000)):
         token.transfer(holder, amount * ETH, sender=deployer)
@@ -79,16 +78,34 @@ def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> 
     approval = Proposal(f"List the digits model (id {model_id})").call(registry, "approve_model", model_id)
     pass_locally(d.Governor, approval, alice, [alice, bob])
     console.print(f"DAO proposal executed: model {model_id} active = {registry.model_terms(model_id)[0]}")
+    return d, model_id
+
+
+def stake(d, deployer, worker, endpoint: str) -> None:
+    """Gives `worker` the minimum stake and registers it with its own key as signer."""
+    amount = d.WorkerRegistry.min_stake()
+    d.GovernanceToken.transfer(worker, amount, sender=deployer)
+    d.GovernanceToken.approve(d.WorkerRegistry, amount, sender=worker)
+    d.WorkerRegistry.register(worker, endpoint, amount, sender=worker)
+
+
+def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> InferenceSummary:
+    deployer, alice, bob, author, dave, worker, app_builder = (
+        accounts[0], accounts[1], accounts[2], accounts[8], accounts[9], accounts[5], accounts[6])
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-demo-"))
+    summary = InferenceSummary(requests=count)
+    spec = load_spec("digits")
+    summary.accuracy_manifest = spec.manifest["evaluation"]["accuracy"]
+
+    d, model_id = prepare(project, accounts, spec)
+    token, registry, market, shares = d.GovernanceToken, d.ModelRegistry, d.InferenceMarket, d.ModelShares
 
     # The worker stakes, serves results over HTTP and loads the model,
     # checking the artifact against the hash on-chain.
-    stake = workers.min_stake()
-    token.transfer(worker, stake, sender=deployer)
-    token.approve(workers, stake, sender=worker)
     results = ContentStore(workdir / "results")
     server = ResultServer(results).start()
     try:
-        workers.register(worker, server.url, stake, sender=worker)
+        stake(d, deployer, worker, server.url)
         onchain_artifact = registry.models(model_id).artifact_hash
         runtime = load_runtime(spec, "onnxruntime", ContentStore(workdir / "models"), bytes(onchain_artifact))
         agent = InferenceWorker(market, worker, worker.private_key, {model_id: runtime}, results,

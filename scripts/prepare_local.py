@@ -1,0 +1,27 @@
+"""Prepares a local chain for workers and app builders: deploy, list the digits
+model through the DAO, stake workers. Writes deployments/<network>.json.
+
+    ape run prepare_local --network ethereum:local:foundry --workers 2
+"""
+
+import click
+from ape import accounts, project
+from ape.cli import ConnectedProviderCommand
+
+from offchain.cli import console, quiet_ape, require_local, user_errors
+from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, prepare, stake
+from offchain.deploy import save_deployment
+from offchain.models import load_spec
+
+
+@click.command(cls=ConnectedProviderCommand)
+@click.option("--workers", default=2, show_default=True, help="Test accounts to stake as workers.")
+@user_errors
+def cli(provider, workers):
+    require_local(provider, "preparing a local economy")
+    quiet_ape()
+    test = accounts.test_accounts
+    d, model_id = prepare(project, test, load_spec("digits"))
+    for i in range(workers):
+        stake(d, test[0], test[WORKER_ACCOUNTS[i]], f"http://127.0.0.1:{WORKER_PORT + i}")
+    console.print(f"wrote {save_deployment(d)}; model {model_id}; {workers} workers staked")
