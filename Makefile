@@ -7,7 +7,7 @@ PYTHON ?= python3.11
 VENV := .venv
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup compile demo test bench lint clean anvil models
+.PHONY: setup compile demo demo-anvil test bench lint clean anvil models
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -26,6 +26,10 @@ compile: setup
 
 demo: compile
 	ape run demo
+
+# The same economy on a real node: ape starts anvil, two silverback worker bots serve.
+demo-anvil: compile
+	ape run demo --network ethereum:local:foundry --workers 2
 
 test: compile
 	ape test tests/ -p no:cacheprovider

@@ -2,7 +2,7 @@
 
     ape run demo                 # the inference economy: DAO listing, paid inferences, verified results, payouts
     ape run demo --governance    # the governance demo: routine and critical proposals
-    ape run demo --network ethereum:local:foundry
+    ape run demo --network ethereum:local:foundry --workers 2   # anvil, two silverback worker bots
 """
 
 import click
@@ -16,11 +16,16 @@ from offchain.demos import governance, inference
 @click.command(cls=ConnectedProviderCommand)
 @click.option("--governance", "governance_only", is_flag=True, help="Run the governance demo instead.")
 @click.option("--requests", default=100, show_default=True, help="Inferences the app builder pays for.")
+@click.option("--workers", default=2, show_default=True, help="Worker bot processes (anvil only).")
 @user_errors
-def cli(provider, governance_only, requests):
+def cli(provider, governance_only, requests, workers):
     require_local(provider, "the demo")
     quiet_ape()
     if governance_only:
         governance.print_summary(governance.run(project, accounts.test_accounts))
         return
-    inference.print_summary(inference.run(project, accounts.test_accounts, count=requests))
+    if provider.name == "test":  # the embedded chain: the worker runs in this process
+        summary = inference.run(project, accounts.test_accounts, count=requests)
+    else:  # a real node: worker bots in their own processes
+        summary = inference.run_live(project, accounts.test_accounts, count=requests, workers=workers)
+    inference.print_summary(summary)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +20,13 @@ from offchain import inputs
 from offchain.cli import ETH, advance_time, console, fmt_eth, table
 from offchain.client import InferenceClient
 from offchain.deploy import deploy_system
+from offchain.errors import NeuralCommonsError
 from offchain.governance import Proposal, pass_locally
 from offchain.models import ModelSpec, load_spec
 from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
-from offchain.worker import InferenceWorker
+from offchain.worker import FINALIZED, FULFILLED, InferenceWorker
 
 
 WORKER_ACCOUNTS = (5, 7, 4)  # test account indexes that act as workers in local runs
@@ -38,6 +40,7 @@ class InferenceSummary:
     verified: int = 0
     paid_by_app_builder: int = 0
     received: dict[str, int] = field(default_factory=dict)
+    fulfilled_by: dict[str, int] = field(default_factory=dict)  # live mode: requests each worker fulfilled
     gas: dict[str, int] = field(default_factory=dict)
     accuracy_manifest: float = 0.0
 
@@ -89,16 +92,51 @@ def stake(d, deployer, worker, endpoint: str) -> None:
     d.WorkerRegistry.register(worker, endpoint, amount, sender=worker)
 
 
+def _pay_for_digits(client: InferenceClient, model_id: int, spec: ModelSpec, count: int, summary: InferenceSummary):
+    """The app builder pays for `count` held-out digits; returns [(request id, true label)]."""
+    samples = held_out_digits(spec, count)
+    before = client.account.balance
+    requested = [(client.request(model_id, inputs.encode_pixels(pixels)), int(label)) for pixels, label in samples]
+    summary.paid_by_app_builder = before - client.account.balance
+    return requested
+
+
+def _verify_all(client: InferenceClient, spec: ModelSpec, requested, summary: InferenceSummary) -> None:
+    for request_id, label in requested:
+        verified = client.fetch(request_id, spec)
+        summary.verified += 1
+        summary.correct += int(verified.decoded["class"] == label)
+
+
+def _withdraw_all(d, model_id: int, accounts, workers, summary: InferenceSummary) -> None:
+    """Every party takes its share: workers, shareholders, token holders, treasury."""
+    deployer, alice, bob, author, dave, app_builder = (
+        accounts[0], accounts[1], accounts[2], accounts[8], accounts[9], accounts[6])
+    market, shares, token = d.InferenceMarket, d.ModelShares, d.GovernanceToken
+    for i, worker in enumerate(workers):
+        owed = market.owed(worker)
+        if owed:
+            market.withdraw(sender=worker)
+        summary.received[f"worker {i + 1}" if len(workers) > 1 else "worker"] = owed
+    for name, holder in (("author (70 % of shares)", author), ("dave (30 % of shares)", dave)):
+        summary.received[name] = shares.withdraw_revenue([model_id], sender=holder).decode_logs(
+            shares.RevenueWithdrawn)[0].amount
+    for name, holder in (("token holder alice", alice), ("token holder bob", bob), ("token holder deployer", deployer)):
+        summary.received[name] = token.withdraw_revenue(sender=holder).decode_logs(token.RevenueWithdrawn)[0].amount
+    treasury_before = d.Timelock.balance
+    market.sweep_treasury(sender=app_builder)
+    summary.received["treasury"] = d.Timelock.balance - treasury_before
+
+
 def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> InferenceSummary:
-    deployer, alice, bob, author, dave, worker, app_builder = (
-        accounts[0], accounts[1], accounts[2], accounts[8], accounts[9], accounts[5], accounts[6])
+    """The demo on the embedded chain: one worker, in this process."""
+    deployer, worker, app_builder = accounts[0], accounts[5], accounts[6]
     workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-demo-"))
     summary = InferenceSummary(requests=count)
     spec = load_spec("digits")
     summary.accuracy_manifest = spec.manifest["evaluation"]["accuracy"]
-
     d, model_id = prepare(project, accounts, spec)
-    token, registry, market, shares = d.GovernanceToken, d.ModelRegistry, d.InferenceMarket, d.ModelShares
+    market = d.InferenceMarket
 
     # The worker stakes, serves results over HTTP and loads the model,
     # checking the artifact against the hash on-chain.
@@ -106,25 +144,16 @@ def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> 
     server = ResultServer(results).start()
     try:
         stake(d, deployer, worker, server.url)
-        onchain_artifact = registry.models(model_id).artifact_hash
-        runtime = load_runtime(spec, "onnxruntime", ContentStore(workdir / "models"), bytes(onchain_artifact))
+        onchain_artifact = bytes(d.ModelRegistry.models(model_id).artifact_hash)
+        runtime = load_runtime(spec, "onnxruntime", ContentStore(workdir / "models"), onchain_artifact)
         agent = InferenceWorker(market, worker, worker.private_key, {model_id: runtime}, results,
                                 workdir / "worker.json", server.result_url)
-
-        # The app builder pays for `count` held-out digits.
         client = InferenceClient(market, app_builder)
-        samples = held_out_digits(spec, count)
-        before = app_builder.balance
-        requested = [(client.request(model_id, inputs.encode_pixels(pixels)), int(label)) for pixels, label in samples]
-        summary.paid_by_app_builder = before - app_builder.balance
+        requested = _pay_for_digits(client, model_id, spec, count, summary)
 
         work = agent.step()
         console.print(f"worker: claimed {work.claimed}, fulfilled {work.fulfilled}, rejected {work.rejected}")
-        for request_id, label in requested:
-            verified = client.fetch(request_id, spec)
-            summary.verified += 1
-            summary.correct += int(verified.decoded["class"] == label)
-
+        _verify_all(client, spec, requested, summary)
         advance_time(market.params().challenge_window + 1)
         settle = agent.step()
         console.print(f"worker: finalized {settle.finalized}")
@@ -132,20 +161,74 @@ def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> 
             "request (app builder)": client.gas_used // count,
             "claim + fulfil + finalize (worker)": (work.gas + settle.gas) // count,
         }
-
-        summary.received["worker"] = agent.withdraw()
-        for name, holder in (("author (70 % of shares)", author), ("dave (30 % of shares)", dave)):
-            summary.received[name] = shares.withdraw_revenue([model_id], sender=holder).decode_logs(
-                shares.RevenueWithdrawn)[0].amount
-        for name, holder in (("token holder alice", alice), ("token holder bob", bob),
-                             ("token holder deployer", deployer)):
-            summary.received[name] = token.withdraw_revenue(sender=holder).decode_logs(
-                token.RevenueWithdrawn)[0].amount
-        treasury_before = d.Timelock.balance
-        market.sweep_treasury(sender=app_builder)
-        summary.received["treasury"] = d.Timelock.balance - treasury_before
+        _withdraw_all(d, model_id, accounts, [worker], summary)
     finally:
         server.stop()
+    return summary
+
+
+def _wait_for(market, ids, states, timeout: float) -> None:
+    """Polls until every request is in one of `states`, mining a block now and
+    then so block-driven bots keep stepping."""
+    from ape import chain
+
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = [i for i in ids if market.get_request(i).state not in states]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise NeuralCommonsError(f"{len(pending)} requests not done within {timeout} s (first: {pending[0]})")
+        time.sleep(0.5)
+        chain.mine()
+
+
+def run_live(project, accounts, *, count: int = 100, workers: int = 2, workdir: Path | None = None,
+             timeout: float = 300) -> InferenceSummary:
+    """The demo on a real local node (anvil): `workers` silverback bots in their own processes."""
+    from ape import chain
+
+    from offchain.deploy import save_deployment
+    from offchain.localnet import BotProcess
+
+    deployer, app_builder = accounts[0], accounts[6]
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-live-"))
+    summary = InferenceSummary(requests=count)
+    spec = load_spec("digits")
+    summary.accuracy_manifest = spec.manifest["evaluation"]["accuracy"]
+    d, model_id = prepare(project, accounts, spec)
+    market = d.InferenceMarket
+    worker_accounts = [accounts[i] for i in WORKER_ACCOUNTS[:workers]]
+    for i, worker in enumerate(worker_accounts):
+        stake(d, deployer, worker, f"http://127.0.0.1:{WORKER_PORT + i}")
+    save_deployment(d)  # the bots find the contracts here
+
+    bots = [BotProcess(WORKER_ACCOUNTS[i], WORKER_PORT + i, workdir / f"worker-{i + 1}") for i in range(workers)]
+    try:
+        for bot in bots:
+            bot.start()
+        for bot in bots:
+            bot.wait_ready()
+        console.print(f"{workers} worker bots running")
+        client = InferenceClient(market, app_builder)
+        requested = _pay_for_digits(client, model_id, spec, count, summary)
+        ids = [i for i, _ in requested]
+        _wait_for(market, ids, (FULFILLED, FINALIZED), timeout)
+        _verify_all(client, spec, requested, summary)
+        by_worker = {}
+        for i in ids:
+            fulfilments = list(market.InferenceFulfilled.range(0, None, search_topics={"request_id": i}))
+            if len(fulfilments) != 1:
+                raise NeuralCommonsError(f"request {i} was fulfilled {len(fulfilments)} times")
+            by_worker[fulfilments[0].worker] = by_worker.get(fulfilments[0].worker, 0) + 1
+        summary.fulfilled_by = {f"worker {n + 1}": by_worker.get(w.address, 0) for n, w in enumerate(worker_accounts)}
+        chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
+        _wait_for(market, ids, (FINALIZED,), timeout)
+        _withdraw_all(d, model_id, accounts, worker_accounts, summary)
+        summary.gas = {"request (app builder)": client.gas_used // count}
+    finally:
+        for bot in bots:
+            bot.stop()
     return summary
 
 
@@ -160,4 +243,7 @@ def print_summary(summary: InferenceSummary) -> None:
     console.print(table("Inference", ["what", "value"], rows))
     console.print(table("ETH withdrawn", ["party", "ETH"],
                         [(name, fmt_eth(wei)) for name, wei in summary.received.items()]))
+    if summary.fulfilled_by:
+        console.print(table("Work split (each request fulfilled exactly once)", ["worker", "requests"],
+                            summary.fulfilled_by.items()))
     console.print(table("Gas per request", ["who", "gas"], summary.gas.items()))

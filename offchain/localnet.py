@@ -1,0 +1,73 @@
+"""Worker bot processes on a local node: started, watched and stopped by the
+anvil demo, the anvil tests and the worker benchmark."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from offchain.errors import NeuralCommonsError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class BotProcess:
+    account_index: int
+    port: int
+    workdir: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "bot.log"
+
+    def start(self, network: str = "ethereum:local:foundry", models: str = "digits") -> "BotProcess":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "NC_WORKER_DIR": str(self.workdir),
+            "NC_RESULT_PORT": str(self.port),
+            "NC_MODELS": models,
+            "PYTHONUNBUFFERED": "1",
+        }
+        silverback = Path(sys.executable).parent / "silverback"
+        command = [str(silverback), "run", "bots.worker:bot", "--network", network,
+                   "--account", f"TEST::{self.account_index}"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log_path.open("ab"),
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Until the bot's result server answers (it starts after the model loaded)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise NeuralCommonsError(f"worker bot exited with {self.process.returncode}: see {self.log_path}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=1)
+            except urllib.error.HTTPError:
+                return  # the server answers (404 for /): ready
+            except OSError:
+                time.sleep(0.5)
+        raise NeuralCommonsError(f"worker bot not ready within {timeout} s: see {self.log_path}")
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, not a shutdown."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
