@@ -185,8 +185,9 @@ def deploy_system(
     )
 
 
-def save_deployment(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -> Path:
+def save_deployment(deployment: Deployment, directory: Path | None = None) -> Path:
     """Writes `deployments/<network>.json` so the other tools find the contracts."""
+    directory = Path(directory or DEPLOYMENTS_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{deployment.network}.json"
     record = {
@@ -200,8 +201,9 @@ def save_deployment(deployment: Deployment, directory: Path = DEPLOYMENTS_DIR) -
     return path
 
 
-def load_deployment(project, provider, directory: Path = DEPLOYMENTS_DIR) -> Deployment:
+def load_deployment(project, provider, directory: Path | None = None) -> Deployment:
     """Reads the deployment of the connected network and binds its contracts."""
+    directory = Path(directory or DEPLOYMENTS_DIR)
     label = network_label(provider)
     path = directory / f"{label}.json"
     if not path.exists():
