@@ -134,3 +134,121 @@ def market_gas(project, accounts) -> tuple[list[tuple[str, int]], list[tuple]]:
         finalize = market.finalize_batch(ids, sender=requester).gas_used
         batches.append((size, claim // size, fulfil // size, finalize // size, (claim + fulfil + finalize) // size))
     return single, batches
+
+
+def worker_bench(project, accounts, *, count: int = 100, workers: int = 1) -> list[tuple[str, str]]:
+    """Throughput and latency of paid inference through worker bots on a local
+    node, against ONNX Runtime on the same inputs, and gas per settled request.
+    Returns (measure, value) rows."""
+    import statistics
+    import tempfile
+    import threading
+    import time
+    from pathlib import Path
+
+    from ape import chain
+
+    from offchain import inputs
+    from offchain.client import InferenceClient
+    from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, held_out_digits, prepare, stake
+    from offchain.deploy import save_deployment
+    from offchain.localnet import BotProcess
+    from offchain.models import load_spec
+    from offchain.runtime import load_runtime
+
+    spec = load_spec("digits")
+    samples = [inputs.parse(spec.input_schema, inputs.encode_pixels(p)) for p, _ in held_out_digits(spec, count)]
+
+    # Raw ONNX Runtime on the same inputs, in this process.
+    runtime = load_runtime(spec)
+    runtime.infer(samples[:1])  # warm-up
+    single = []
+    for sample in samples:
+        start = time.perf_counter()
+        runtime.infer([sample])
+        single.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    runtime.infer(samples)
+    batch_seconds = time.perf_counter() - start
+
+    # The protocol: requests on-chain, worker bots, attested results.
+    d, model_id = prepare(project, accounts, spec)
+    market = d.InferenceMarket
+    worker_accounts = [accounts[i] for i in WORKER_ACCOUNTS[:workers]]
+    for i, worker in enumerate(worker_accounts):
+        stake(d, accounts[0], worker, f"http://127.0.0.1:{WORKER_PORT + i}")
+    save_deployment(d)
+    workdir = Path(tempfile.mkdtemp(prefix="nc-bench-"))
+    bots = [BotProcess(WORKER_ACCOUNTS[i], WORKER_PORT + i, workdir / f"w{i}") for i in range(workers)]
+    first_block = chain.blocks.head.number + 1
+    try:
+        for bot in bots:
+            bot.start()
+        for bot in bots:
+            bot.wait_ready()
+        client = InferenceClient(market, accounts[6])
+        sent: dict[int, float] = {}
+        done: dict[int, float] = {}
+        stop = threading.Event()
+
+        def watch() -> None:
+            # Notes when each request's result lands on-chain, while requests are still being sent.
+            while not stop.is_set():
+                for request_id in list(sent):
+                    if request_id not in done and market.get_request(request_id).state == 3:
+                        done[request_id] = time.perf_counter()
+                time.sleep(0.01)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        for sample in samples:
+            request_id = client.request(model_id, inputs.encode_pixels(sample.astype(int).tolist()))
+            sent[request_id] = time.perf_counter()
+        deadline = time.perf_counter() + 300
+        while len(done) < len(sent) and time.perf_counter() < deadline:
+            time.sleep(0.5)
+            if len(done) < len(sent):
+                chain.mine()  # nudge block-driven bots if the chain went quiet
+        stop.set()
+        watcher.join()
+        if len(done) < len(sent):
+            raise RuntimeError(f"{len(sent) - len(done)} requests not fulfilled within 300 s")
+        chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
+        while any(market.get_request(i).state != 5 for i in sent):
+            time.sleep(0.2)
+            chain.mine()
+    finally:
+        for bot in bots:
+            bot.stop()
+
+    worker_addresses = {w.address for w in worker_accounts}
+    worker_gas = 0
+    for block in chain.blocks.range(first_block, chain.blocks.head.number + 1):
+        for txn in block.transactions:
+            if txn.sender in worker_addresses:
+                worker_gas += chain.provider.get_receipt(txn.txn_hash.hex()).gas_used
+    latencies = sorted(done[i] - sent[i] for i in sent)
+    p50 = statistics.median(latencies)
+    p95 = latencies[int(0.95 * (len(latencies) - 1))]
+    ort_p50 = statistics.median(single)
+    span = max(done.values()) - min(sent.values())
+    return [
+        ("requests", str(count)),
+        ("worker bots", str(workers)),
+        ("ONNX Runtime, one input: p50 latency", f"{ort_p50 * 1e3:.3f} ms"),
+        ("ONNX Runtime, one batch of all inputs: throughput", f"{count / batch_seconds:,.0f} inferences/s"),
+        ("protocol, request mined to result on-chain: p50 latency", f"{p50 * 1e3:.0f} ms"),
+        ("protocol: p95 latency", f"{p95 * 1e3:.0f} ms"),
+        ("protocol throughput (first request to last fulfilment)", f"{count / span:.1f} requests/s"),
+        ("overhead ratio, p50 latency: protocol / ONNX Runtime", f"{p50 / ort_p50:,.0f}x"),
+        ("gas per settled request: request (app builder)", f"{client.gas_used // count:,}"),
+        ("gas per settled request: claim + fulfil + finalize (workers)", f"{worker_gas // count:,}"),
+        ("results equal to local ONNX Runtime", str(_same_results(market, sent, runtime, samples))),
+    ]
+
+
+def _same_results(market, sent, runtime, samples) -> bool:
+    from eth_utils import keccak
+
+    expected = [keccak(r) for r in runtime.infer(samples)]
+    return [bytes(market.get_request(i).hash) for i in sorted(sent)] == expected

@@ -157,3 +157,29 @@ def test_malformed_input__rejected_by_bot__refunded_in_full(economy, accounts, t
     chain.mine(timestamp=chain.pending_timestamp + 61)
     market.refund(request_id, sender=app_builder)
     assert market.owed(app_builder) == market.quote(model_id)
+
+
+def test_infer_cli__pays_waits_and_prints_verified_output(economy, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.e2e.anvil import ROOT
+
+    bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "worker").start()
+    try:
+        bot.wait_ready()
+        env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
+        result = subprocess.run(
+            ["ape", "run", "infer", "--model", "digits", "--input", "models/digits/sample.json",
+             "--network", "ethereum:local:foundry", "--account", "TEST::6"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+        )
+    finally:
+        bot.stop()
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "verified" in output and "yes" in output
+    import re
+
+    assert re.search(r"predicted class\s*│\s*4\s", output), output
