@@ -62,6 +62,9 @@ class MarketConfig:
     min_stake: int = 1_000 * 10**18  # tokens to be an active worker
     unbonding_delay: int = 7 * DAY  # seconds
     shares_base_uri: str = "nc://models/"
+    close_delay: int = 3_600  # seconds a payer waits to close a channel (the worker's time to settle)
+    receipt_challenge_bond: int = 10**16  # wei
+    receipt_challenge_slash: int = 100 * 10**18  # tokens taken from a worker whose receipt is overturned
 
     def market_params(self) -> tuple:
         """The InferenceMarket's MarketParams struct, in field order."""
@@ -78,6 +81,10 @@ class MarketConfig:
             self.callback_gas_price,
             self.max_result_size,
         )
+
+    def channel_params(self) -> tuple:
+        """The PaymentChannels' ChannelParams struct, in field order."""
+        return (self.close_delay, self.receipt_challenge_bond, self.receipt_challenge_slash)
 
 
 @dataclass
@@ -153,12 +160,16 @@ def deploy_system(
     inference = deployer.deploy(
         project.InferenceMarket, timelock, registry, workers, shares, token, market.market_params()
     )
+    channels = deployer.deploy(
+        project.PaymentChannels, timelock, registry, workers, inference, shares, token, market.channel_params()
+    )
 
     # Wiring, while the deployer still holds the roles.
     for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
         timelock.grantRole(role, governor, sender=deployer)
     shares.set_minter(registry, True, sender=deployer)
     workers.set_authorised(inference, True, sender=deployer)
+    workers.set_authorised(channels, True, sender=deployer)  # slashes workers whose receipts are overturned
     # Staked tokens belong to workers: they must not soak up holder revenue.
     token.set_revenue_excluded(workers, True, sender=deployer)
 
@@ -180,6 +191,7 @@ def deploy_system(
             "ModelRegistry": registry,
             "WorkerRegistry": workers,
             "InferenceMarket": inference,
+            "PaymentChannels": channels,
         },
         config={"governance": asdict(governance), "market": asdict(market)},
     )

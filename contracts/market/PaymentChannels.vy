@@ -1,0 +1,501 @@
+# pragma version ~=0.4.3
+"""
+@title Neural Commons payment channels: real-time paid inference
+@license MIT
+@notice A prepaid channel per (app builder, worker, model). The app builder
+        deposits ETH; each call to the worker's API carries an EIP-712
+        voucher `Voucher(bytes32 channelId,uint256 amount)` signed by the
+        payer for the cumulative amount the channel may now pay (the latest
+        supersedes the rest). The worker settles its latest vouchers when it
+        likes, several channels per transaction; the difference to the last
+        settlement is split exactly as per-request payments are (the
+        market's governed basis points, the shared fee_split module).
+
+        Accountability without per-call transactions: the worker answers
+        each call with a receipt signed by its registered key,
+        `InferenceReceipt(bytes32 channelId,uint256 seq,bytes32 inputHash,bytes32 resultHash)`.
+        Anyone holding a receipt can challenge it with a bond; governance
+        resolves after re-execution and the loser is slashed or loses the bond.
+
+        Closing: the payer asks, and after the governed close delay (time
+        for the worker to settle its latest voucher) the unspent deposit
+        returns to the payer. The worker can close at once.
+@custom:security Channel ids include a per-(payer, worker, model) epoch, so a
+        voucher of a closed channel can never pay on its reopened successor;
+        the EIP-712 domain binds vouchers to this contract and chain; a
+        voucher never pays more than the deposit. Payments are pulled.
+"""
+
+from snekmate.utils import ecdsa
+
+from snekmate.utils import eip712_domain_separator
+initializes: eip712_domain_separator
+
+from ..modules import fee_split
+
+exports: eip712_domain_separator.eip712Domain
+
+
+interface IModelRegistry:
+    def model_terms(model_id: uint256) -> (bool, uint256): view
+
+
+interface IWorkerRegistry:
+    def active_signer(worker: address) -> address: view
+    def slash(worker: address, amount: uint256, recipient: address) -> uint256: nonpayable
+    def record_outcomes(worker: address, fulfilled: uint256, missed: uint256): nonpayable
+
+
+interface IInferenceMarket:
+    def params() -> MarketParams: view
+
+
+interface IModelShares:
+    def credit_revenue(id: uint256): payable
+
+
+interface IRevenueToken:
+    def deposit_revenue(): payable
+
+
+MAX_SETTLE: constant(uint256) = 64  # vouchers per settle call
+
+_VOUCHER_TYPE_HASH: constant(bytes32) = keccak256("Voucher(bytes32 channelId,uint256 amount)")
+_RECEIPT_TYPE_HASH: constant(bytes32) = keccak256(
+    "InferenceReceipt(bytes32 channelId,uint256 seq,bytes32 inputHash,bytes32 resultHash)"
+)
+
+
+# The market's parameter struct, read for its fee split.
+struct MarketParams:
+    protocol_fee_bps: uint256
+    worker_bps: uint256
+    shareholders_bps: uint256
+    holders_bps: uint256
+    claim_timeout: uint256
+    challenge_window: uint256
+    challenge_bond: uint256
+    challenge_slash: uint256
+    miss_slash: uint256
+    callback_gas_price: uint256
+    max_result_size: uint256
+
+
+struct Channel:
+    payer: address
+    worker: address
+    model_id: uint256
+    deposit: uint256  # wei ever deposited
+    settled: uint256  # wei paid out so far (the last settled voucher amount)
+    closes_at: uint256  # zero while open; set by request_close
+    closed: bool
+
+
+struct VoucherItem:
+    channel_id: bytes32
+    amount: uint256  # cumulative
+    signature: Bytes[65]
+    receipts_root: bytes32  # optional Merkle root of the receipts this voucher pays for
+
+
+struct ReceiptChallenge:
+    challenger: address
+    bond: uint256
+    worker: address
+    channel_id: bytes32
+    seq: uint256
+    input_hash: bytes32
+    result_hash: bytes32  # what the worker signed
+    claimed_hash: bytes32  # what the challenger says is right
+    resolved: bool
+
+
+struct ChannelParams:
+    close_delay: uint256  # seconds the worker has to settle after the payer asks to close
+    challenge_bond: uint256  # wei
+    challenge_slash: uint256  # token wei taken from a worker whose receipt is overturned
+
+
+governance: public(immutable(address))  # the timelock, also the treasury
+models: public(immutable(IModelRegistry))
+workers: public(immutable(IWorkerRegistry))
+market: public(immutable(IInferenceMarket))
+shares: public(immutable(IModelShares))
+token: public(immutable(IRevenueToken))
+
+params: public(ChannelParams)
+channels: public(HashMap[bytes32, Channel])
+epochs: public(HashMap[address, HashMap[address, HashMap[uint256, uint256]]])  # payer -> worker -> model -> epoch
+owed: public(HashMap[address, uint256])
+challenges: public(HashMap[uint256, ReceiptChallenge])
+challenge_count: public(uint256)
+
+
+event ChannelOpened:
+    channel_id: indexed(bytes32)
+    payer: indexed(address)
+    worker: indexed(address)
+    model_id: uint256
+    deposit: uint256
+
+
+event ChannelFunded:
+    channel_id: indexed(bytes32)
+    amount: uint256
+    deposit: uint256
+
+
+event ChannelSettled:
+    channel_id: indexed(bytes32)
+    amount: uint256  # cumulative voucher amount now settled
+    paid: uint256  # paid out by this settlement
+    receipts_root: bytes32
+
+
+event CloseRequested:
+    channel_id: indexed(bytes32)
+    closes_at: uint256
+
+
+event ChannelClosed:
+    channel_id: indexed(bytes32)
+    refunded: uint256
+
+
+event ReceiptChallenged:
+    challenge_id: indexed(uint256)
+    channel_id: indexed(bytes32)
+    challenger: indexed(address)
+    seq: uint256
+    claimed_hash: bytes32
+
+
+event ReceiptChallengeResolved:
+    challenge_id: indexed(uint256)
+    worker_was_right: bool
+    slashed: uint256
+
+
+event Withdrawn:
+    account: indexed(address)
+    amount: uint256
+
+
+event ParamsChanged:
+    old_params: ChannelParams
+    new_params: ChannelParams
+
+
+@deploy
+def __init__(
+    governance_: address,
+    models_: IModelRegistry,
+    workers_: IWorkerRegistry,
+    market_: IInferenceMarket,
+    shares_: IModelShares,
+    token_: IRevenueToken,
+    params_: ChannelParams,
+):
+    """
+    @param governance_ The timelock.
+    @param models_ ModelRegistry (which models are active).
+    @param workers_ WorkerRegistry; this contract must be authorised there to slash.
+    @param market_ InferenceMarket, whose governed fee split channels share.
+    @param shares_ ModelShares.
+    @param token_ GovernanceToken (holder revenue).
+    @param params_ Initial channel parameters.
+    """
+    eip712_domain_separator.__init__("PaymentChannels", "1")
+    governance = governance_
+    models = models_
+    workers = workers_
+    market = market_
+    shares = shares_
+    token = token_
+    self.params = params_
+
+
+# ---------------------------------------------------------------- channels
+
+
+@external
+@payable
+@nonreentrant
+def open_channel(worker: address, model_id: uint256) -> bytes32:
+    """
+    @notice Opens a prepaid channel to `worker` for `model_id` with `msg.value`.
+    @return The channel id.
+    """
+    active: bool = False
+    price: uint256 = 0
+    active, price = staticcall models.model_terms(model_id)
+    assert active, "PaymentChannels: model not active"
+    assert staticcall workers.active_signer(worker) != empty(address), "PaymentChannels: worker not active"
+    channel_id: bytes32 = self._channel_id(msg.sender, worker, model_id)
+    assert self.channels[channel_id].payer == empty(address), "PaymentChannels: channel already open"
+    self.channels[channel_id] = Channel(
+        payer=msg.sender, worker=worker, model_id=model_id, deposit=msg.value, settled=0, closes_at=0, closed=False
+    )
+    log ChannelOpened(channel_id=channel_id, payer=msg.sender, worker=worker, model_id=model_id, deposit=msg.value)
+    return channel_id
+
+
+@external
+@payable
+@nonreentrant
+def fund(channel_id: bytes32):
+    """
+    @notice The payer adds `msg.value` to an open channel.
+    """
+    assert self.channels[channel_id].payer == msg.sender, "PaymentChannels: caller is not the payer"
+    assert self.channels[channel_id].closes_at == 0, "PaymentChannels: channel closing"
+    assert msg.value > 0, "PaymentChannels: nothing to fund"
+    deposit: uint256 = self.channels[channel_id].deposit + msg.value
+    self.channels[channel_id].deposit = deposit
+    log ChannelFunded(channel_id=channel_id, amount=msg.value, deposit=deposit)
+
+
+@external
+@nonreentrant
+def settle(vouchers: DynArray[VoucherItem, MAX_SETTLE]) -> uint256:
+    """
+    @notice The worker cashes its latest vouchers, any number of inferences
+            and channels in one transaction. Each pays the difference to the
+            channel's last settlement, split like per-request payments.
+    @return Total wei paid out.
+    """
+    p: MarketParams = staticcall market.params()
+    run_model: uint256 = 0
+    run_model_amount: uint256 = 0
+    worker_total: uint256 = 0
+    holders_total: uint256 = 0
+    treasury_total: uint256 = 0
+    paid_total: uint256 = 0
+    for item: VoucherItem in vouchers:
+        channel: Channel = self.channels[item.channel_id]
+        assert channel.worker == msg.sender, "PaymentChannels: caller is not the channel's worker"
+        assert not channel.closed, "PaymentChannels: channel closed"
+        assert item.amount > channel.settled, "PaymentChannels: voucher not newer than last settlement"
+        assert item.amount <= channel.deposit, "PaymentChannels: voucher exceeds deposit"
+        assert self._voucher_signer(item.channel_id, item.amount, item.signature) == channel.payer, "PaymentChannels: invalid voucher signature"
+        paid: uint256 = item.amount - channel.settled
+        self.channels[item.channel_id].settled = item.amount
+        log ChannelSettled(channel_id=item.channel_id, amount=item.amount, paid=paid, receipts_root=item.receipts_root)
+        split: fee_split.Split = fee_split._split(paid, p.worker_bps, p.shareholders_bps, p.holders_bps)
+        worker_total += split.worker
+        holders_total += split.holders
+        treasury_total += split.treasury
+        paid_total += paid
+        if channel.model_id != run_model:
+            self._credit_model(run_model, run_model_amount)
+            run_model = channel.model_id
+            run_model_amount = 0
+        run_model_amount += split.shareholders
+    self._credit_model(run_model, run_model_amount)
+    if worker_total > 0:
+        self.owed[msg.sender] += worker_total
+    if treasury_total > 0:
+        self.owed[governance] += treasury_total
+    if holders_total > 0:
+        extcall token.deposit_revenue(value=holders_total)
+    return paid_total
+
+
+@external
+def request_close(channel_id: bytes32):
+    """
+    @notice The payer asks to close; after the close delay anyone can finish it.
+    """
+    assert self.channels[channel_id].payer == msg.sender, "PaymentChannels: caller is not the payer"
+    assert not self.channels[channel_id].closed, "PaymentChannels: channel closed"
+    assert self.channels[channel_id].closes_at == 0, "PaymentChannels: close already requested"
+    closes_at: uint256 = block.timestamp + self.params.close_delay
+    self.channels[channel_id].closes_at = closes_at
+    log CloseRequested(channel_id=channel_id, closes_at=closes_at)
+
+
+@external
+def close(channel_id: bytes32):
+    """
+    @notice Closes a channel: by its worker at any time, or by anyone once the
+            payer's close delay has passed. The unspent deposit goes to the payer.
+    """
+    channel: Channel = self.channels[channel_id]
+    assert channel.payer != empty(address), "PaymentChannels: unknown channel"
+    assert not channel.closed, "PaymentChannels: channel closed"
+    if msg.sender != channel.worker:
+        assert channel.closes_at != 0, "PaymentChannels: close not requested"
+        assert block.timestamp >= channel.closes_at, "PaymentChannels: close delay not passed"
+    refund: uint256 = channel.deposit - channel.settled
+    self.channels[channel_id].closed = True
+    # The next channel of this (payer, worker, model) gets a new id.
+    self.epochs[channel.payer][channel.worker][channel.model_id] += 1
+    self.owed[channel.payer] += refund
+    log ChannelClosed(channel_id=channel_id, refunded=refund)
+
+
+# ---------------------------------------------------------------- receipts and disputes
+
+
+@external
+@payable
+@nonreentrant
+def challenge_receipt(
+    channel_id: bytes32,
+    seq: uint256,
+    input_hash: bytes32,
+    result_hash: bytes32,
+    signature: Bytes[65],
+    claimed_hash: bytes32,
+) -> uint256:
+    """
+    @notice Disputes a receipt the channel's worker signed, posting the bond and
+            the result hash the challenger says is right. Governance resolves.
+    @return The challenge id.
+    """
+    worker: address = self.channels[channel_id].worker
+    assert worker != empty(address), "PaymentChannels: unknown channel"
+    assert msg.value == self.params.challenge_bond, "PaymentChannels: wrong challenge bond"
+    assert claimed_hash != result_hash, "PaymentChannels: challenge repeats the result"
+    signer: address = self._receipt_signer(channel_id, seq, input_hash, result_hash, signature)
+    # The key registered now signed it; a rotated-away key no longer binds the worker.
+    assert signer == staticcall workers.active_signer(worker), "PaymentChannels: receipt not signed by the worker"
+    challenge_id: uint256 = self.challenge_count + 1
+    self.challenge_count = challenge_id
+    self.challenges[challenge_id] = ReceiptChallenge(
+        challenger=msg.sender,
+        bond=msg.value,
+        worker=worker,
+        channel_id=channel_id,
+        seq=seq,
+        input_hash=input_hash,
+        result_hash=result_hash,
+        claimed_hash=claimed_hash,
+        resolved=False,
+    )
+    log ReceiptChallenged(
+        challenge_id=challenge_id, channel_id=channel_id, challenger=msg.sender, seq=seq, claimed_hash=claimed_hash
+    )
+    return challenge_id
+
+
+@external
+@nonreentrant
+def resolve_challenge(challenge_id: uint256, worker_was_right: bool):
+    """
+    @notice Governance settles a receipt dispute after re-execution: the worker
+            takes the bond if it was right; otherwise it is slashed to the
+            challenger and the bond returns.
+    """
+    assert msg.sender == governance, "PaymentChannels: caller is not governance"
+    dispute: ReceiptChallenge = self.challenges[challenge_id]
+    assert dispute.challenger != empty(address), "PaymentChannels: unknown challenge"
+    assert not dispute.resolved, "PaymentChannels: challenge resolved"
+    self.challenges[challenge_id].resolved = True
+    slashed: uint256 = 0
+    if worker_was_right:
+        self.owed[dispute.worker] += dispute.bond
+    else:
+        self.owed[dispute.challenger] += dispute.bond
+        slashed = extcall workers.slash(dispute.worker, self.params.challenge_slash, dispute.challenger)
+    log ReceiptChallengeResolved(challenge_id=challenge_id, worker_was_right=worker_was_right, slashed=slashed)
+
+
+# ---------------------------------------------------------------- payouts and governance
+
+
+@external
+@nonreentrant
+def withdraw() -> uint256:
+    """
+    @notice Sends the caller everything this contract owes it.
+    """
+    amount: uint256 = self.owed[msg.sender]
+    assert amount > 0, "PaymentChannels: nothing to withdraw"
+    self.owed[msg.sender] = 0
+    log Withdrawn(account=msg.sender, amount=amount)
+    raw_call(msg.sender, b"", value=amount)
+    return amount
+
+
+@external
+@nonreentrant
+def sweep_treasury() -> uint256:
+    """
+    @notice Sends the treasury's share to the timelock; callable by anyone.
+    """
+    amount: uint256 = self.owed[governance]
+    assert amount > 0, "PaymentChannels: nothing to withdraw"
+    self.owed[governance] = 0
+    log Withdrawn(account=governance, amount=amount)
+    raw_call(governance, b"", value=amount)
+    return amount
+
+
+@external
+def set_params(new_params: ChannelParams):
+    """
+    @notice Governance sets the close delay and the receipt-challenge bond and slash.
+    """
+    assert msg.sender == governance, "PaymentChannels: caller is not governance"
+    assert new_params.close_delay > 0, "PaymentChannels: close delay is zero"
+    log ParamsChanged(old_params=self.params, new_params=new_params)
+    self.params = new_params
+
+
+@external
+@view
+def channel_id_of(payer: address, worker: address, model_id: uint256) -> bytes32:
+    """
+    @notice The id the next (or current) channel of this triple has.
+    """
+    return self._channel_id(payer, worker, model_id)
+
+
+@external
+@view
+def voucher_signer(channel_id: bytes32, amount: uint256, signature: Bytes[65]) -> address:
+    """
+    @notice Who signed a voucher (for workers checking vouchers off-chain against this contract).
+    """
+    return self._voucher_signer(channel_id, amount, signature)
+
+
+@external
+@view
+def receipt_signer(channel_id: bytes32, seq: uint256, input_hash: bytes32, result_hash: bytes32, signature: Bytes[65]) -> address:
+    """
+    @notice Who signed a receipt.
+    """
+    return self._receipt_signer(channel_id, seq, input_hash, result_hash, signature)
+
+
+# ---------------------------------------------------------------- internal
+
+
+@internal
+@view
+def _channel_id(payer: address, worker: address, model_id: uint256) -> bytes32:
+    return keccak256(abi_encode(payer, worker, model_id, self.epochs[payer][worker][model_id]))
+
+
+@internal
+@view
+def _voucher_signer(channel_id: bytes32, amount: uint256, signature: Bytes[65]) -> address:
+    struct_hash: bytes32 = keccak256(abi_encode(_VOUCHER_TYPE_HASH, channel_id, amount))
+    return ecdsa._recover_sig(eip712_domain_separator._hash_typed_data_v4(struct_hash), signature)
+
+
+@internal
+@view
+def _receipt_signer(
+    channel_id: bytes32, seq: uint256, input_hash: bytes32, result_hash: bytes32, signature: Bytes[65]
+) -> address:
+    struct_hash: bytes32 = keccak256(abi_encode(_RECEIPT_TYPE_HASH, channel_id, seq, input_hash, result_hash))
+    return ecdsa._recover_sig(eip712_domain_separator._hash_typed_data_v4(struct_hash), signature)
+
+
+@internal
+def _credit_model(model_id: uint256, amount: uint256):
+    if amount > 0:
+        extcall shares.credit_revenue(model_id, value=amount)
