@@ -1,0 +1,166 @@
+"""The worker's channel API, every error it answers, and the client that checks it."""
+
+import json
+
+import pytest
+from ape import chain
+from eth_utils import keccak
+from fastapi.testclient import TestClient
+
+from offchain.channels import CallRejected, ChannelClient, ChannelWorker, create_app, input_document
+from offchain.demos.inference import held_out_digits
+from offchain.models import load_spec
+from offchain.runtime import load_runtime
+from tests.conftest import MODEL_PRICE, stake_worker
+from tests.utils.channels import open_channel, voucher
+
+ETH = 10**18
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_spec("digits")
+
+
+@pytest.fixture(scope="module")
+def digits(spec):
+    return [input_document(p) for p, _ in held_out_digits(spec, 8)]
+
+
+@pytest.fixture
+def api(system, model_id, staked_worker, spec):
+    worker = ChannelWorker(system.PaymentChannels, staked_worker, staked_worker.private_key,
+                           {model_id: load_runtime(spec)}, {model_id: MODEL_PRICE}, chain_id=chain.chain_id)
+    with TestClient(create_app(worker)) as http:
+        yield worker, http
+
+
+@pytest.fixture
+def client(system, app_builder):
+    return ChannelClient(system.PaymentChannels, system.ModelRegistry, system.WorkerRegistry, app_builder,
+                         chain_id=chain.chain_id)
+
+
+def post(http, cid, document, amount, signature):
+    return http.post(f"/v1/channels/0x{cid.hex()}/infer", json={
+        "input": document.decode(), "voucher": {"amount": amount, "signature": "0x" + signature.hex()}})
+
+
+def test_calls__answered_with_verified_receipts__one_settlement_pays(system, api, client, model_id, staked_worker,
+                                                                     digits):
+    worker, http = api
+    client.open(staked_worker, model_id, ETH, url="http://testserver")
+    results = [client.call(d, http) for d in digits]
+    assert [r.seq for r in results] == list(range(1, 9))
+    assert all(r.result_hash == keccak(r.result) for r in results)
+    assert http.get(f"/v1/channels/0x{client.channel_id.hex()}").json()["calls"] == 8
+    assert http.post("/v1/settle").json() == {"settled_wei": 8 * MODEL_PRICE}
+    assert system.PaymentChannels.channels(client.channel_id).settled == 8 * MODEL_PRICE
+    assert system.PaymentChannels.owed(staked_worker) == 8 * MODEL_PRICE * 7_000 // 10_000
+    assert http.post("/v1/settle").json() == {"settled_wei": 0}
+
+
+def test_openapi__describes_the_call(api):
+    _, http = api
+    schema = http.get("/openapi.json").json()
+    assert "/v1/channels/{channel_id}/infer" in schema["paths"]
+
+
+@pytest.fixture
+def cid(system, model_id, staked_worker, app_builder):
+    return open_channel(system.PaymentChannels, app_builder, staked_worker, model_id, 3 * MODEL_PRICE)
+
+
+def test_error__voucher_by_someone_else__401(system, api, cid, mallory, digits):
+    _, http = api
+    response = post(http, cid, digits[0], MODEL_PRICE, voucher(system.PaymentChannels, mallory, cid, MODEL_PRICE))
+    assert (response.status_code, response.json()["detail"]) == (401, "voucher is not signed by the channel's payer")
+
+
+def test_error__voucher_too_small__402(system, api, cid, app_builder, digits):
+    _, http = api
+    response = post(http, cid, digits[0], MODEL_PRICE - 1, voucher(system.PaymentChannels, app_builder, cid,
+                                                                    MODEL_PRICE - 1))
+    assert response.status_code == 402
+    assert "1 calls need" in response.json()["detail"]
+
+
+def test_error__voucher_over_deposit__402(system, api, cid, app_builder, digits):
+    _, http = api
+    amount = 4 * MODEL_PRICE
+    response = post(http, cid, digits[0], amount, voucher(system.PaymentChannels, app_builder, cid, amount))
+    assert response.status_code == 402
+    assert "exceeds the channel deposit" in response.json()["detail"]
+
+
+def test_error__older_voucher_after_newer__409(system, api, cid, app_builder, digits):
+    _, http = api
+    channels = system.PaymentChannels
+    assert post(http, cid, digits[0], 2 * MODEL_PRICE, voucher(channels, app_builder, cid, 2 * MODEL_PRICE)).status_code \
+        == 200
+    response = post(http, cid, digits[1], MODEL_PRICE, voucher(channels, app_builder, cid, MODEL_PRICE))
+    assert response.status_code == 409
+
+
+def test_error__unknown_or_malformed_channel__404(system, api, app_builder, digits):
+    _, http = api
+    unknown = b"\x07" * 32
+    response = post(http, unknown, digits[0], 1, voucher(system.PaymentChannels, app_builder, unknown, 1))
+    assert response.status_code == 404
+    assert http.post("/v1/channels/0x1234/infer", json={"input": "{}", "voucher": {"amount": 1, "signature": "0x"}}
+                     ).status_code == 404
+
+
+def test_error__channel_of_another_worker__403(system, api, model_id, deployer, mallory, app_builder, digits):
+    stake_worker(system.GovernanceToken, system.WorkerRegistry, deployer, mallory)
+    other = open_channel(system.PaymentChannels, app_builder, mallory, model_id, ETH)
+    _, http = api
+    response = post(http, other, digits[0], MODEL_PRICE, voucher(system.PaymentChannels, app_builder, other,
+                                                                  MODEL_PRICE))
+    assert response.status_code == 403
+
+
+def test_error__closing_channel__409(system, api, cid, app_builder, digits):
+    system.PaymentChannels.request_close(cid, sender=app_builder)
+    _, http = api
+    response = post(http, cid, digits[0], MODEL_PRICE, voucher(system.PaymentChannels, app_builder, cid, MODEL_PRICE))
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize("document,reason", [
+    (json.dumps({"pixels": [1] * 3}), "must hold 64 numbers, got 3"),
+    (json.dumps({"pixels": ["a"] * 64}), "values must be numbers"),
+    ("not json", "not JSON"),
+])
+def test_error__bad_input__422_and_not_charged(system, api, cid, app_builder, document, reason):
+    worker, http = api
+    response = post(http, cid, document.encode(), MODEL_PRICE, voucher(system.PaymentChannels, app_builder, cid,
+                                                                        MODEL_PRICE))
+    assert response.status_code == 422
+    assert reason in response.json()["detail"]
+    assert worker.book[cid].calls == 0
+
+
+def test_error__oversized_body__413(api, cid):
+    _, http = api
+    response = http.post(f"/v1/channels/0x{cid.hex()}/infer", content=b"x" * 20_000,
+                         headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_client__bad_receipt_challenged__worker_slashed(system, api, client, govern, model_id, staked_worker,
+                                                        digits, workers):
+    _, http = api
+    client.open(staked_worker, model_id, ETH, url="http://testserver")
+    call = client.call(digits[0], http)
+    challenge_id = client.challenge(call, keccak(b"what re-execution gave"))
+    govern((system.PaymentChannels, "resolve_challenge", challenge_id, False))
+    assert workers.slashed(staked_worker) == 1
+
+
+def test_client__rejection__raises_with_status(system, api, client, model_id, staked_worker, app_builder):
+    _, http = api
+    client.open(staked_worker, model_id, ETH, url="http://testserver")
+    with pytest.raises(CallRejected) as raised:
+        client.call(b'{"pixels":[1]}', http)
+    assert raised.value.status == 422
