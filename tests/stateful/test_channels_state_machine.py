@@ -1,0 +1,166 @@
+"""PaymentChannels under random opens, fundings, settlements (with stale and
+oversized vouchers), close requests, closes, receipt challenges and their
+resolution, and withdrawals.
+
+After every step the contract's ETH equals the unspent deposits of open
+channels + unresolved challenge bonds + everything owed, and what it owes
+each party equals the model.
+"""
+
+import ape
+import pytest
+from ape import chain
+from eth_utils import keccak
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from tests.conftest import MODEL_PRICE
+from tests.utils.channels import item, receipt
+
+pick = st.integers(0, 10**6)
+
+
+@pytest.fixture(scope="module")
+def lone_channels(project, system, model_id, staked_worker, accounts):
+    """Channels governed by accounts[9] (also its treasury), so disputes resolve at once."""
+    gov = accounts[9]
+    channels = gov.deploy(project.PaymentChannels, gov, system.ModelRegistry, system.WorkerRegistry,
+                          system.InferenceMarket, system.ModelShares, system.GovernanceToken, (600, 10**16, 0))
+    return channels, gov
+
+
+def test_channels_state_machine(lone_channels, model_id, staked_worker, accounts):
+    channels, gov = lone_channels
+    payers = [accounts[6], accounts[1]]
+    worker = staked_worker
+    parties = [p.address for p in payers] + [worker.address, gov.address, accounts[4].address]
+    account_of = {a.address: a for a in [*payers, worker, gov, accounts[4]]}
+
+    class ChannelMachine(RuleBasedStateMachine):
+        def __init__(self):
+            super().__init__()
+            self.snapshot = chain.snapshot()
+            self.open = {}  # channel id -> dict(payer, deposit, settled, closes_at)
+            self.owed = dict.fromkeys(parties, 0)
+            self.bonds = {}  # challenge id -> (challenger, bond)
+
+        def teardown(self):
+            chain.restore(self.snapshot)
+
+        def _channel(self, n):
+            ids = list(self.open)
+            return ids[n % len(ids)] if ids else None
+
+        @rule(p=st.integers(0, 1), deposit=st.integers(1, 50).map(lambda k: k * MODEL_PRICE))
+        def open_channel(self, p, deposit):
+            payer = payers[p]
+            if any(c["payer"] == payer.address for c in self.open.values()):
+                return  # one channel per (payer, worker, model) at a time
+            tx = channels.open_channel(worker, model_id, sender=payer, value=deposit)
+            cid = bytes(tx.decode_logs(channels.ChannelOpened)[0].channel_id)
+            self.open[cid] = dict(payer=payer.address, deposit=deposit, settled=0, closes_at=0)
+
+        @rule(n=pick, amount=st.integers(1, 10).map(lambda k: k * MODEL_PRICE))
+        def fund(self, n, amount):
+            cid = self._channel(n)
+            if cid is None or self.open[cid]["closes_at"]:
+                return
+            c = self.open[cid]
+            channels.fund(cid, sender=account_of[c["payer"]], value=amount)
+            c["deposit"] += amount
+
+        @rule(n=pick, calls=st.integers(-2, 30))
+        def settle(self, n, calls):
+            cid = self._channel(n)
+            if cid is None:
+                return
+            c = self.open[cid]
+            amount = c["settled"] + calls * MODEL_PRICE
+            entry = item(channels, account_of[c["payer"]], cid, max(amount, 0))
+            if amount <= c["settled"] or amount > c["deposit"]:
+                with ape.reverts():
+                    channels.settle([entry], sender=worker)
+                return
+            channels.settle([entry], sender=worker)
+            paid = amount - c["settled"]
+            c["settled"] = amount
+            w = paid * 7_000 // 10_000
+            s = paid * 2_000 // 10_000
+            h = paid * 500 // 10_000
+            self.owed[worker.address] += w
+            self.owed[gov.address] += paid - w - s - h
+
+        @rule(n=pick)
+        def request_close(self, n):
+            cid = self._channel(n)
+            if cid is None or self.open[cid]["closes_at"]:
+                return
+            c = self.open[cid]
+            channels.request_close(cid, sender=account_of[c["payer"]])
+            c["closes_at"] = chain.blocks.head.timestamp + 600
+
+        @rule(n=pick, by_worker=st.booleans())
+        def close(self, n, by_worker):
+            cid = self._channel(n)
+            if cid is None:
+                return
+            c = self.open[cid]
+            if not by_worker and not (c["closes_at"] and chain.pending_timestamp >= c["closes_at"]):
+                with ape.reverts():
+                    channels.close(cid, sender=accounts[4])
+                return
+            channels.close(cid, sender=worker if by_worker else accounts[4])
+            self.owed[c["payer"]] += c["deposit"] - c["settled"]
+            del self.open[cid]
+
+        @rule(n=pick)
+        def challenge(self, n):
+            cid = self._channel(n)
+            if cid is None:
+                return
+            sig = receipt(channels, worker, cid, n, keccak(b"in"), keccak(b"out"))
+            tx = channels.challenge_receipt(cid, n, keccak(b"in"), keccak(b"out"), sig, keccak(b"x"),
+                                            sender=accounts[4], value=10**16)
+            self.bonds[tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id] = 10**16
+
+        @rule(n=pick, worker_right=st.booleans())
+        def resolve(self, n, worker_right):
+            if not self.bonds:
+                return
+            challenge_id = sorted(self.bonds)[n % len(self.bonds)]
+            channels.resolve_challenge(challenge_id, worker_right, sender=gov)
+            bond = self.bonds.pop(challenge_id)
+            self.owed[worker.address if worker_right else accounts[4].address] += bond
+
+        @rule(i=st.integers(0, len(parties) - 1))
+        def withdraw(self, i):
+            account = parties[i]
+            if self.owed[account] == 0:
+                return
+            channels.withdraw(sender=account_of[account])
+            self.owed[account] = 0
+
+        @rule(seconds=st.sampled_from([60, 601]))
+        def wait(self, seconds):
+            chain.mine(timestamp=chain.pending_timestamp + seconds)
+
+        @invariant()
+        def eth_is_conserved(self):
+            unspent = sum(c["deposit"] - c["settled"] for c in self.open.values())
+            assert channels.balance == unspent + sum(self.bonds.values()) + sum(self.owed.values())
+
+        @invariant()
+        def owed_matches(self):
+            for account in parties:
+                assert channels.owed(account) == self.owed[account]
+
+        @invariant()
+        def channel_state_matches(self):
+            for cid, c in self.open.items():
+                onchain = channels.channels(cid)
+                assert (onchain.deposit, onchain.settled, onchain.closed) == (c["deposit"], c["settled"], False)
+
+    run_state_machine_as_test(
+        ChannelMachine, settings=settings(max_examples=max(settings.default.max_examples // 3, 1))
+    )
