@@ -41,6 +41,7 @@ models: setup
 bench: compile
 	ape run bench_governance
 	ape run bench_market
+	ape run bench_channels
 
 lint: setup
 	ruff check offchain scripts tests

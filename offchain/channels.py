@@ -297,6 +297,7 @@ class ChannelClient:
         self.price = 0
         self.spent = 0  # the latest voucher amount
         self.url = ""
+        self.worker_signer: str | None = None
 
     def open(self, worker: str, model_id: int, deposit: int, url: str | None = None) -> bytes:
         receipt = self.channels.open_channel(worker, model_id, sender=self.account, value=deposit)
@@ -305,6 +306,7 @@ class ChannelClient:
         self.price = self.registry.model_terms(model_id)[1]
         self.url = (url or self.workers.workers(worker).endpoint).rstrip("/")
         self.spent = 0
+        self.worker_signer = self.workers.active_signer(worker)
         return self.channel_id
 
     def voucher(self, amount: int) -> bytes:
@@ -328,8 +330,10 @@ class ChannelClient:
         signer = recover_typed(receipt, "InferenceReceipt",
                                receipt_message(self.channel_id, body["seq"], input_hash, result_hash),
                                chain_id=self.chain_id, contract=str(self.channels.address))
-        if signer != self.workers.active_signer(self.worker):
-            raise NeuralCommonsError("the receipt is not signed by the worker's registered key")
+        if signer != self.worker_signer:
+            self.worker_signer = self.workers.active_signer(self.worker)  # the worker may have rotated its key
+            if signer != self.worker_signer:
+                raise NeuralCommonsError("the receipt is not signed by the worker's registered key")
         return CallResult(body["seq"], result, body["decoded"], input_hash, result_hash, receipt)
 
     def challenge(self, call: CallResult, claimed_hash: bytes) -> int:

@@ -252,3 +252,143 @@ def _same_results(market, sent, runtime, samples) -> bool:
 
     expected = [keccak(r) for r in runtime.infer(samples)]
     return [bytes(market.get_request(i).hash) for i in sorted(sent)] == expected
+
+
+SETTLEMENT_SIZES = (1, 10, 100, 1_000, 10_000)
+
+
+def channel_gas(project, accounts) -> tuple[list[tuple[str, int]], list[tuple]]:
+    """Gas of channel operations from real transactions, and gas per paid
+    inference amortized over n inferences per settlement, beside the
+    per-request path measured in the same run."""
+    from ape import chain
+
+    from offchain.attestation import sign_typed, voucher_message
+
+    d, model_id, worker, payer = setup_market(project, accounts)
+    channels = d.PaymentChannels
+    price = d.ModelRegistry.model_terms(model_id)[1]
+
+    def voucher(owner, cid, amount):
+        return sign_typed(owner.private_key, "Voucher", voucher_message(cid, amount), chain_id=chain.chain_id,
+                          contract=str(channels.address))
+
+    payers = [payer] + [accounts[i] for i in (1, 2, 3, 4, 7, 8, 9)] + [accounts[0], accounts[6]]
+    opened = []
+    single = []
+    for i, owner in enumerate(payers[:9]):
+        tx = channels.open_channel(worker, model_id, sender=owner, value=10 * 10**18)
+        opened.append((owner, bytes(tx.decode_logs(channels.ChannelOpened)[0].channel_id)))
+        if i == 0:
+            single.append(("open_channel", tx.gas_used))
+    owner, cid = opened[0]
+    single.append(("settle (1 voucher, first)", channels.settle(
+        [(cid, 1_000 * price, voucher(owner, cid, 1_000 * price), b"\x00" * 32)], sender=worker).gas_used))
+    settle_gas = channels.settle(
+        [(cid, 2_000 * price, voucher(owner, cid, 2_000 * price), b"\x00" * 32)], sender=worker).gas_used
+    single.append(("settle (1 voucher, later)", settle_gas))
+    many = [(c, 1_000 * price, voucher(o, c, 1_000 * price), b"\x00" * 32) for o, c in opened[1:9]]
+    many_gas = channels.settle(many, sender=worker).gas_used
+    single.append(("settle (8 channels in one transaction), per channel", many_gas // 8))
+    single.append(("request_close", channels.request_close(cid, sender=owner).gas_used))
+    advance_time(channels.params().close_delay + 1)
+    close_gas = channels.close(cid, sender=payer).gas_used
+    single.append(("close", close_gas))
+    lifetime = single[0][1] + close_gas
+
+    _, batches = market_gas(project, accounts)
+    per_request = next(row for row in batches if row[0] == 100)[4]
+    request_gas = 128_000  # request_inference, from the market table
+    rows = []
+    for n in SETTLEMENT_SIZES:
+        rows.append((f"{n:,}", f"{settle_gas / n:,.1f}", f"{(settle_gas + lifetime) / n:,.1f}",
+                     f"{request_gas + per_request:,}"))
+    return single, rows
+
+
+def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8) -> list[tuple[str, str]]:
+    """Latency of a paid call through the worker's API against ONNX Runtime on
+    the same inputs, and throughput with concurrent clients."""
+    import statistics
+    import threading
+    import time
+
+    import httpx
+    import uvicorn
+    from ape import chain
+
+    from offchain.channels import ChannelClient, ChannelWorker, create_app, input_document
+    from offchain.demos.inference import held_out_digits
+    from offchain.models import load_spec
+    from offchain.runtime import load_runtime
+
+    d, model_id, worker, _ = setup_market(project, accounts)
+    spec = load_spec("digits")
+    runtime = load_runtime(spec)
+    documents = [input_document(p) for p, _ in held_out_digits(spec, calls)]
+    arrays = [inputs_parse(spec, doc) for doc in documents]
+    runtime.infer(arrays[:1])
+    direct = []
+    for array in arrays:
+        start = time.perf_counter()
+        runtime.infer([array])
+        direct.append(time.perf_counter() - start)
+
+    price = d.ModelRegistry.model_terms(model_id)[1]
+    api = ChannelWorker(d.PaymentChannels, worker, worker.private_key, {model_id: runtime}, {model_id: price},
+                        chain_id=chain.chain_id, settle_threshold=10**30)
+    server = uvicorn.Server(uvicorn.Config(create_app(api), host="127.0.0.1", port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    payers = [accounts[i] for i in (6, 1, 2, 3, 4, 7, 8, 9)][:clients]
+    sdk = []
+    for payer in payers:
+        client = ChannelClient(d.PaymentChannels, d.ModelRegistry, d.WorkerRegistry, payer, chain_id=chain.chain_id)
+        client.open(worker, model_id, 10**18, url=url)
+        sdk.append(client)
+    try:
+        with httpx.Client() as http:
+            sdk[0].call(documents[0], http)  # warm-up: the worker loads the channel once
+            sequential = []
+            for doc in documents:
+                start = time.perf_counter()
+                sdk[0].call(doc, http)
+                sequential.append(time.perf_counter() - start)
+
+        def hammer(client, share):
+            with httpx.Client() as http:
+                client.call(share[0], http)
+                for doc in share:
+                    client.call(doc, http)
+
+        threads = [threading.Thread(target=hammer, args=(c, documents[i::clients])) for i, c in enumerate(sdk)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        concurrent_seconds = time.perf_counter() - start
+        total_concurrent = sum(len(documents[i::clients]) + 1 for i in range(clients))
+        settled = api.settle()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    sequential.sort()
+    return [
+        ("calls (sequential)", str(calls)),
+        ("ONNX Runtime directly, one input: p50", f"{statistics.median(direct) * 1e3:.3f} ms"),
+        ("paid call through the API: p50 (voucher signed, receipt verified)", f"{statistics.median(sequential) * 1e3:.2f} ms"),
+        ("paid call through the API: p95", f"{sequential[int(0.95 * (len(sequential) - 1))] * 1e3:.2f} ms"),
+        ("overhead ratio, p50: API / ONNX Runtime", f"{statistics.median(sequential) / statistics.median(direct):,.0f}x"),
+        (f"throughput, {clients} concurrent clients", f"{total_concurrent / concurrent_seconds:,.0f} paid calls/s"),
+        ("settled on chain in one transaction", f"{settled / 10**18:.6f} ETH"),
+    ]
+
+
+def inputs_parse(spec, document):
+    from offchain import inputs
+
+    return inputs.parse(spec.input_schema, document)

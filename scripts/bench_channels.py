@@ -1,0 +1,34 @@
+"""Real-time paid inference: gas per inference amortized over settlements,
+beside the per-request path; latency and throughput of paid calls through
+the worker's API against ONNX Runtime directly.
+
+    ape run bench_channels                 # embedded chain
+    ape run bench_channels --network ethereum:local:foundry
+"""
+
+import click
+from ape import accounts, project
+from ape.cli import ConnectedProviderCommand
+
+from offchain.cli import console, quiet_ape, require_local, table, user_errors
+from offchain.demos.bench import channel_gas, channel_latency
+
+
+@click.command(cls=ConnectedProviderCommand)
+@click.option("--calls", default=200, show_default=True, help="Sequential paid calls for the latency figures.")
+@click.option("--clients", default=8, show_default=True, help="Concurrent clients for the throughput figure.")
+@user_errors
+def cli(provider, calls, clients):
+    require_local(provider, "the benchmark (it advances time)")
+    quiet_ape()
+    where = f"{provider.network.name}:{provider.name}"
+    single, rows = channel_gas(project, accounts.test_accounts)
+    console.print(table(f"Channel operations on {where}", ["operation", "gas"], single))
+    console.print(table(
+        "Gas per paid inference",
+        ["inferences per settlement", "settlement only", "with open + close of the channel",
+         "per-request path (request + batched claim/fulfil/finalize)"],
+        rows,
+    ))
+    console.print(table(f"Paid calls through the worker's API on {where}", ["measure", "value"],
+                        channel_latency(project, accounts.test_accounts, calls=calls, clients=clients)))
