@@ -1,0 +1,52 @@
+"""Serve paid calls over prepaid channels: the worker's HTTP API.
+
+    ape run serve_channels --network ethereum:local:foundry --account <alias> --port 8700 [--models digits]
+
+OpenAPI description at /openapi.json (interactive at /docs). Vouchers are
+settled on chain when the unsettled total passes --settle-eth, on POST
+/v1/settle, and when the server stops. The receipt key is NC_SIGNER_KEY
+(hex), or the account's own key for test accounts.
+"""
+
+import os
+from decimal import Decimal
+
+import click
+from ape import chain, project
+from ape.cli import ConnectedProviderCommand, account_option
+
+from offchain.channels import ChannelWorker, create_app
+from offchain.cli import console, resolve_account, user_errors
+from offchain.deploy import load_deployment
+from offchain.models import load_spec
+from offchain.runtime import load_runtime
+from offchain.serve import find_model_id
+
+
+@click.command(cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@click.option("--port", default=8700, show_default=True)
+@click.option("--models", default="digits", show_default=True, help="Comma-separated model folders to serve.")
+@click.option("--settle-eth", default="0.1", show_default=True, help="Unsettled ETH that triggers a settlement.")
+@user_errors
+def cli(provider, account, port, models, settle_eth):
+    import uvicorn
+
+    worker = resolve_account(account, provider)
+    deployment = load_deployment(project, provider)
+    registry = deployment.ModelRegistry
+    runtimes, prices = {}, {}
+    for name in models.split(","):
+        spec = load_spec(name)
+        model_id = find_model_id(registry, spec.artifact_hash)
+        runtimes[model_id] = load_runtime(spec, expected_hash=bytes(registry.models(model_id).artifact_hash))
+        prices[model_id] = registry.model_terms(model_id)[1]
+    api = ChannelWorker(deployment.PaymentChannels, worker, os.environ.get("NC_SIGNER_KEY") or worker.private_key,
+                        runtimes, prices, chain_id=chain.chain_id,
+                        settle_threshold=int(Decimal(settle_eth) * 10**18))
+    console.print(f"worker {worker.address} serving paid calls on http://127.0.0.1:{port} (models {sorted(runtimes)})")
+    try:
+        uvicorn.run(create_app(api), host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        settled = api.settle()
+        console.print(f"settled {settled} wei on shutdown")

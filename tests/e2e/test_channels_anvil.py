@@ -1,0 +1,83 @@
+"""Real-time paid inference on anvil: the worker's API in its own process, a
+client making hundreds of paid calls, one settlement paying everyone."""
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from ape import chain, networks
+
+import offchain.deploy
+from offchain.channels import ChannelClient, input_document
+from offchain.demos.inference import WORKER_ACCOUNTS, held_out_digits, prepare, stake
+from offchain.models import load_spec
+from tests.e2e.anvil import ROOT, running_anvil
+
+CALLS = 300
+PORT = 8711
+
+
+@pytest.fixture(scope="module")
+def anvil(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("deployments")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NC_DEPLOYMENTS_DIR", str(directory))
+    mp.setattr(offchain.deploy, "DEPLOYMENTS_DIR", directory)
+    with running_anvil():
+        with networks.ethereum.local.use_provider("foundry"):
+            yield
+    mp.undo()
+
+
+def test_hundreds_of_paid_calls__one_settlement_pays_everyone(anvil, project, accounts, tmp_path):
+    spec = load_spec("digits")
+    d, model_id = prepare(project, accounts, spec)
+    worker, payer, author, dave = accounts[WORKER_ACCOUNTS[0]], accounts[6], accounts[8], accounts[9]
+    stake(d, accounts[0], worker, f"http://127.0.0.1:{PORT}")
+    offchain.deploy.save_deployment(d)
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
+    log = (tmp_path / "api.log").open("wb")
+    server = subprocess.Popen(
+        ["ape", "run", "serve_channels", "--network", "ethereum:local:foundry", "--account",
+         f"TEST::{WORKER_ACCOUNTS[0]}", "--port", str(PORT), "--settle-eth", "1000"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{PORT}/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "api.log").read_text()
+                time.sleep(0.5)
+        channels = d.PaymentChannels
+        client = ChannelClient(channels, d.ModelRegistry, d.WorkerRegistry, payer, chain_id=chain.chain_id)
+        client.open(worker, model_id, 10**18)  # the URL comes from the worker's registered endpoint
+        documents = [input_document(p) for p, _ in held_out_digits(spec, 360)]
+        block_before = chain.blocks.head.number
+        with httpx.Client() as http:
+            results = [client.call(documents[i % len(documents)], http) for i in range(CALLS)]
+            assert chain.blocks.head.number == block_before  # no transaction per call
+            assert http.post(f"http://127.0.0.1:{PORT}/v1/settle", timeout=30).json()["settled_wei"] == CALLS * 10**15
+        assert [r.seq for r in results] == list(range(1, CALLS + 1))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+    paid = CALLS * 10**15
+    worker_cut, share_cut, holder_cut = paid * 70 // 100, paid * 20 // 100, paid * 5 // 100
+    assert channels.channels(client.channel_id).settled == paid
+    assert channels.owed(worker) == worker_cut
+    assert channels.owed(d.Timelock) == paid - worker_cut - share_cut - holder_cut
+    shares = d.ModelShares
+    assert shares.withdrawable_revenue(author, [model_id]) == share_cut * 7 // 10
+    assert shares.withdrawable_revenue(dave, [model_id]) == share_cut * 3 // 10
+    holders = sum(d.GovernanceToken.withdrawable_revenue(a) for a in (accounts[0], accounts[1], accounts[2]))
+    assert holder_cut - 3 <= holders <= holder_cut
+    client.request_close()
+    chain.mine(timestamp=chain.pending_timestamp + channels.params().close_delay + 1)
+    channels.close(client.channel_id, sender=payer)
+    assert channels.owed(payer) == 10**18 - paid
