@@ -6,7 +6,6 @@ import pytest
 from ape import chain
 from eth_utils import keccak
 
-from tests.conftest import stake_worker
 from tests.utils.channels import item, open_channel, receipt, voucher
 
 ETH = 10**18
