@@ -82,6 +82,15 @@ class MarketConfig:
             self.max_result_size,
         )
 
+    bounty_challenge_bond: int = 10**16  # wei to dispute an accepted data contribution
+    backers_bps: int = 5_000  # shares of a crowdfunded model: backers, data contributors;
+    data_bps: int = 3_000  # the trainer gets the rest (20 %)
+    trainer_miss_slash: int = 50 * 10**18  # tokens taken from a trainer that misses or is rejected
+
+    def share_policy(self) -> tuple:
+        """The TrainingFund's SharePolicy struct, in field order."""
+        return (self.backers_bps, self.data_bps, self.trainer_miss_slash)
+
     def channel_params(self) -> tuple:
         """The PaymentChannels' ChannelParams struct, in field order."""
         return (self.close_delay, self.receipt_challenge_bond, self.receipt_challenge_slash)
@@ -163,6 +172,8 @@ def deploy_system(
     channels = deployer.deploy(
         project.PaymentChannels, timelock, registry, workers, inference, shares, token, market.channel_params()
     )
+    bounties = deployer.deploy(project.DataBounties, timelock, token, market.bounty_challenge_bond)
+    fund = deployer.deploy(project.TrainingFund, timelock, registry, shares, workers, bounties, market.share_policy())
 
     # Wiring, while the deployer still holds the roles.
     for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
@@ -170,6 +181,9 @@ def deploy_system(
     shares.set_minter(registry, True, sender=deployer)
     workers.set_authorised(inference, True, sender=deployer)
     workers.set_authorised(channels, True, sender=deployer)  # slashes workers whose receipts are overturned
+    workers.set_authorised(fund, True, sender=deployer)  # slashes trainers that miss or are rejected
+    token.set_minter(bounties, True, sender=deployer)  # data rewards, capped by each bounty's budget
+    shares.set_minter(fund, True, sender=deployer)  # shares of crowdfunded models
     # Staked tokens belong to workers: they must not soak up holder revenue.
     token.set_revenue_excluded(workers, True, sender=deployer)
 
@@ -192,6 +206,8 @@ def deploy_system(
             "WorkerRegistry": workers,
             "InferenceMarket": inference,
             "PaymentChannels": channels,
+            "DataBounties": bounties,
+            "TrainingFund": fund,
         },
         config={"governance": asdict(governance), "market": asdict(market)},
     )

@@ -26,13 +26,21 @@ def state(governor, proposal_id):
 # ---------------------------------------------------------------- wiring
 
 
-def test_deployment__deployer_keeps_no_power(timelock, token, governor, deployer):
+def test_deployment__deployer_keeps_no_power(system, timelock, token, governor, deployer):
     for role in (DEFAULT_ADMIN_ROLE, PROPOSER_ROLE, EXECUTOR_ROLE, CANCELLER_ROLE):
         assert not timelock.hasRole(role, deployer)
     for role in (PROPOSER_ROLE, EXECUTOR_ROLE, CANCELLER_ROLE):
         assert timelock.hasRole(role, governor)
     assert timelock.hasRole(DEFAULT_ADMIN_ROLE, timelock)
     assert token.owner() == timelock.address
+    assert system.ModelShares.owner() == timelock.address
+    assert system.WorkerRegistry.governance() == timelock.address
+    assert not token.is_minter(deployer) and not system.ModelShares.is_minter(deployer)
+    # The system's own contracts hold exactly the roles the design gives them.
+    assert token.is_minter(system.DataBounties) and system.ModelShares.is_minter(system.TrainingFund)
+    for contract in ("InferenceMarket", "PaymentChannels", "TrainingFund"):
+        assert system.WorkerRegistry.is_authorised(getattr(system, contract))
+    assert token.is_revenue_excluded(system.WorkerRegistry)
 
 
 def test_metadata__speaks_igovernor(governor, token, timelock):

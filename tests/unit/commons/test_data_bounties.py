@@ -1,0 +1,203 @@
+"""DataBounties: bounties, contributions, votes, challenges and clawback, rewards, datasets."""
+
+import ape
+import pytest
+from ape import chain
+
+ETH = 10**18
+REWARD = 10 * ETH  # per item
+DAY = 86_400
+
+
+@pytest.fixture(scope="module")
+def bounties(system):
+    return system.DataBounties
+
+
+@pytest.fixture(scope="module")
+def validators(accounts):
+    return [accounts[3], accounts[4], accounts[7]]  # carol, mallory, minter
+
+
+@pytest.fixture(scope="module")
+def bounty(bounties, govern, validators):
+    deadline = chain.pending_timestamp + 30 * DAY
+    govern((bounties, "open_bounty", "ipfs://spec", REWARD, 100 * REWARD, deadline, validators, 2, DAY))
+    return bounties.bounty_count()
+
+
+def submit(bounties, bounty, contributor, items=5):
+    tx = bounties.submit(bounty, b"\x01" * 32, "file://part", items, sender=contributor)
+    return tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
+
+
+def accept(bounties, cid, validators, votes=2):
+    for v in validators[:votes]:
+        bounties.vote(cid, True, sender=v)
+
+
+def past_window():
+    chain.mine(timestamp=chain.pending_timestamp + DAY + 1)
+
+
+def test_open_bounty__by_governance__recorded(bounties, bounty, validators):
+    b = bounties.bounties(bounty)
+    assert (b.spec_uri, b.reward_per_item, b.budget, b.quorum) == ("ipfs://spec", REWARD, 100 * REWARD, 2)
+    assert all(bounties.is_validator(bounty, v) for v in validators)
+
+
+@pytest.mark.parametrize("change,reason", [
+    ({"deadline": 1}, "DataBounties: deadline passed"),
+    ({"quorum": 4}, "DataBounties: quorum out of range"),
+    ({"quorum": 0}, "DataBounties: quorum out of range"),
+    ({"budget": REWARD - 1}, "DataBounties: budget below one reward"),
+    ({"validators": "dup"}, "DataBounties: duplicate validator"),
+])
+def test_open_bounty__invalid__reverts(bounties, govern, validators, change, reason):
+    # Governed calls take about ten days to execute; the deadline must outlive the vote.
+    args = {"deadline": chain.pending_timestamp + 60 * DAY, "quorum": 2, "budget": 10 * REWARD,
+            "validators": validators}
+    args.update(change)
+    if args["validators"] == "dup":
+        args["validators"] = [validators[0], validators[0]]
+    with ape.reverts(reason):
+        govern((bounties, "open_bounty", "", REWARD, args["budget"], args["deadline"], args["validators"],
+                args["quorum"], DAY))
+
+
+def test_open_bounty__direct__reverts(bounties, deployer, validators):
+    with ape.reverts("DataBounties: caller is not governance"):
+        bounties.open_bounty("", REWARD, REWARD, chain.pending_timestamp + DAY, validators, 1, DAY, sender=deployer)
+
+
+def test_contribution__accepted_window_passes__reward_minted_and_dataset_weighted(bounties, bounty, validators,
+                                                                                 token, alice, bob):
+    first = submit(bounties, bounty, alice, items=5)
+    second = submit(bounties, bounty, bob, items=3)
+    accept(bounties, first, validators)
+    accept(bounties, second, validators)
+    assert bounties.contributions(first).status == 2
+    with ape.reverts("DataBounties: challenge window open"):
+        bounties.claim_reward(first, sender=alice)
+    past_window()
+    before = token.balanceOf(alice)
+    tx = bounties.claim_reward(first, sender=bob)  # anyone may trigger it
+    assert tx.decode_logs(bounties.RewardClaimed)[0].amount == 5 * REWARD
+    assert token.balanceOf(alice) == before + 5 * REWARD
+    bounties.claim_reward(second, sender=bob)
+    assert bounties.dataset_contributors(bounty) == [alice.address, bob.address]
+    assert (bounties.dataset_weight(bounty, alice), bounties.dataset_total_weight(bounty)) == (5, 8)
+    with ape.reverts("DataBounties: contribution not accepted"):
+        bounties.claim_reward(first, sender=alice)
+
+
+def test_contribution__quorum_rejects__never_rewarded(bounties, bounty, validators, alice):
+    cid = submit(bounties, bounty, alice)
+    for v in validators[:2]:
+        bounties.vote(cid, False, sender=v)
+    assert bounties.contributions(cid).status == 3
+    with ape.reverts("DataBounties: contribution not pending"):
+        bounties.vote(cid, True, sender=validators[2])
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("stranger", "DataBounties: caller is not a validator"),
+    ("twice", "DataBounties: already voted"),
+])
+def test_vote__invalid__reverts(bounties, bounty, validators, alice, bob, case, reason):
+    cid = submit(bounties, bounty, alice)
+    voter = bob
+    if case == "twice":
+        voter = validators[0]
+        bounties.vote(cid, True, sender=voter)
+    with ape.reverts(reason):
+        bounties.vote(cid, True, sender=voter)
+
+
+def test_vote__beyond_budget__reverts(bounties, bounty, validators, alice):
+    cid = submit(bounties, bounty, alice, items=101)
+    bounties.vote(cid, True, sender=validators[0])
+    with ape.reverts("DataBounties: bounty budget exhausted"):
+        bounties.vote(cid, True, sender=validators[1])
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("unknown", "DataBounties: unknown bounty"),
+    ("late", "DataBounties: bounty closed"),
+    ("hash", "DataBounties: empty content hash"),
+    ("items", "DataBounties: no items"),
+])
+def test_submit__invalid__reverts(bounties, bounty, alice, case, reason):
+    target, content, items = bounty, b"\x01" * 32, 1
+    if case == "unknown":
+        target = 99
+    elif case == "late":
+        chain.mine(timestamp=chain.pending_timestamp + 31 * DAY)
+    elif case == "hash":
+        content = b"\x00" * 32
+    else:
+        items = 0
+    with ape.reverts(reason):
+        bounties.submit(target, content, "", items, sender=alice)
+
+
+def test_challenge__upheld__reward_clawed_back_budget_released(bounties, bounty, validators, govern, alice, mallory):
+    cid = submit(bounties, bounty, alice, items=5)
+    accept(bounties, cid, validators)
+    assert bounties.bounties(bounty).reserved == 5 * REWARD
+    bounties.challenge(cid, "ipfs://duplicate-of-mnist", sender=mallory, value=10**16)
+    govern((bounties, "resolve_challenge", cid, True))
+    assert bounties.contributions(cid).status == 3
+    assert bounties.bounties(bounty).reserved == 0
+    assert bounties.owed(mallory) == 10**16
+    past_window()
+    with ape.reverts("DataBounties: contribution not accepted"):
+        bounties.claim_reward(cid, sender=alice)
+    bounties.withdraw(sender=mallory)
+    with ape.reverts("DataBounties: nothing to withdraw"):
+        bounties.withdraw(sender=mallory)
+
+
+def test_challenge__dismissed__bond_to_contributor_reward_claimable(bounties, bounty, validators, govern, alice,
+                                                                   mallory, token):
+    cid = submit(bounties, bounty, alice, items=2)
+    accept(bounties, cid, validators)
+    bounties.challenge(cid, "", sender=mallory, value=10**16)
+    govern((bounties, "resolve_challenge", cid, False))
+    assert bounties.owed(alice) == 10**16
+    before = token.balanceOf(alice)
+    bounties.claim_reward(cid, sender=alice)  # the window is over
+    assert token.balanceOf(alice) == before + 2 * REWARD
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("pending", "DataBounties: contribution not accepted"),
+    ("late", "DataBounties: challenge window closed"),
+    ("bond", "DataBounties: wrong challenge bond"),
+])
+def test_challenge__invalid__reverts(bounties, bounty, validators, alice, mallory, case, reason):
+    cid = submit(bounties, bounty, alice)
+    value = 10**16
+    if case != "pending":
+        accept(bounties, cid, validators)
+    if case == "late":
+        past_window()
+    if case == "bond":
+        value = 1
+    with ape.reverts(reason):
+        bounties.challenge(cid, "", sender=mallory, value=value)
+
+
+def test_resolve__invalid__reverts(bounties, bounty, govern, alice, mallory):
+    cid = submit(bounties, bounty, alice)
+    with ape.reverts("DataBounties: contribution not challenged"):
+        govern((bounties, "resolve_challenge", cid, True))
+    with ape.reverts("DataBounties: caller is not governance"):
+        bounties.resolve_challenge(cid, True, sender=mallory)
+
+
+def test_set_challenge_bond__governance_only(bounties, govern, deployer):
+    tx = govern((bounties, "set_challenge_bond", 5))
+    assert tx.decode_logs(bounties.ChallengeBondSet)[0].new_bond == 5
+    with ape.reverts("DataBounties: caller is not governance"):
+        bounties.set_challenge_bond(1, sender=deployer)
