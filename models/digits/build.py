@@ -57,13 +57,12 @@ def train(x_train: np.ndarray, y_train: np.ndarray) -> DigitsMLP:
     return model.eval()
 
 
-def main() -> None:
-    x_train, x_test, y_train, y_test = held_out_split()
-    model = train(x_train, y_train)
-    with torch.no_grad():
-        accuracy = float((model(torch.from_numpy(x_test)).argmax(dim=-1).numpy() == y_test).mean())
-
-    onnx_path = HERE / "model.onnx"
+def export(model: DigitsMLP, folder: Path, accuracy: float, held_out: int, *, name: str = "digits",
+           description: str = "8x8 handwritten digit classifier (MLP 64-64-64-10), trained on scikit-learn's digits",
+           training: dict | None = None) -> dict:
+    """Writes model.onnx, weights.pt, model.py and manifest.json into `folder`; returns the manifest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx_path = folder / "model.onnx"
     torch.onnx.export(
         model,
         torch.zeros(1, N_PIXELS),
@@ -74,12 +73,13 @@ def main() -> None:
         opset_version=OPSET,
         dynamo=False,
     )
-    weights_path = HERE / "weights.pt"
+    weights_path = folder / "weights.pt"
     torch.save(model.state_dict(), weights_path)
-
+    if folder != HERE:
+        (folder / "model.py").write_text((HERE / "model.py").read_text())
     manifest = {
-        "name": "digits",
-        "description": "8x8 handwritten digit classifier (MLP 64-64-64-10), trained on scikit-learn's digits",
+        "name": name,
+        "description": description,
         "artifact": {"file": "model.onnx", "keccak256": "0x" + keccak(onnx_path.read_bytes()).hex()},
         "torch": {
             "file": "weights.pt",
@@ -99,11 +99,25 @@ def main() -> None:
         },
         "output": {"name": "probabilities", "shape": [N_CLASSES], "dtype": "float32"},
         "canonical_encoding": {"kind": "class-index+probs", "scale": 1000},
-        "evaluation": {"held_out_fraction": HELD_OUT, "held_out_samples": len(y_test), "accuracy": round(accuracy, 4)},
-        "training": {"seed": SEED, "epochs": EPOCHS, "optimiser": "adam", "learning_rate": 3e-3, "batch": 64},
+        "evaluation": {"held_out_fraction": HELD_OUT, "held_out_samples": held_out, "accuracy": round(accuracy, 4)},
+        "training": training or {"seed": SEED, "epochs": EPOCHS, "optimiser": "adam", "learning_rate": 3e-3,
+                                 "batch": 64},
         "price_wei": 10**15,
     }
-    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def accuracy_of(model: DigitsMLP, x: np.ndarray, y: np.ndarray) -> float:
+    with torch.no_grad():
+        return float((model(torch.from_numpy(x)).argmax(dim=-1).numpy() == y).mean())
+
+
+def main() -> None:
+    x_train, x_test, y_train, y_test = held_out_split()
+    model = train(x_train, y_train)
+    accuracy = accuracy_of(model, x_test, y_test)
+    manifest = export(model, HERE, accuracy, len(y_test))
     print(f"held-out accuracy {accuracy:.4f} on {len(y_test)} digits; artifact {manifest['artifact']['keccak256']}")
 
 
