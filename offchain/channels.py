@@ -309,6 +309,10 @@ class ChannelClient:
         self.worker_signer = self.workers.active_signer(worker)
         return self.channel_id
 
+    def fund(self, amount: int) -> None:
+        """Adds `amount` wei to the open channel's deposit."""
+        self.channels.fund(self.channel_id, sender=self.account, value=amount)
+
     def voucher(self, amount: int) -> bytes:
         return sign_typed(self.account.private_key, "Voucher", voucher_message(self.channel_id, amount),
                           chain_id=self.chain_id, contract=str(self.channels.address))
@@ -343,7 +347,14 @@ class ChannelClient:
         return receipt.decode_logs(self.channels.ReceiptChallenged)[0].challenge_id
 
     def request_close(self) -> None:
+        """Starts the close delay, the worker's time to settle its latest voucher."""
         self.channels.request_close(self.channel_id, sender=self.account)
+
+    def close(self) -> int:
+        """Finishes closing after the delay; returns the unspent deposit credited to the payer
+        (collect it with `channels.withdraw()`)."""
+        receipt = self.channels.close(self.channel_id, sender=self.account)
+        return receipt.decode_logs(self.channels.ChannelClosed)[0].refunded
 
 
 def input_document(pixels) -> bytes:

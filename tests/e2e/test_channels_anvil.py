@@ -55,7 +55,8 @@ def test_hundreds_of_paid_calls__one_settlement_pays_everyone(anvil, project, ac
                 time.sleep(0.5)
         channels = d.PaymentChannels
         client = ChannelClient(channels, d.ModelRegistry, d.WorkerRegistry, payer, chain_id=chain.chain_id)
-        client.open(worker, model_id, 10**18)  # the URL comes from the worker's registered endpoint
+        client.open(worker, model_id, 6 * 10**17)  # the URL comes from the worker's registered endpoint
+        client.fund(4 * 10**17)
         documents = [input_document(p) for p, _ in held_out_digits(spec, 360)]
         block_before = chain.blocks.head.number
         with httpx.Client() as http:
@@ -79,5 +80,5 @@ def test_hundreds_of_paid_calls__one_settlement_pays_everyone(anvil, project, ac
     assert holder_cut - 3 <= holders <= holder_cut
     client.request_close()
     chain.mine(timestamp=chain.pending_timestamp + channels.params().close_delay + 1)
-    channels.close(client.channel_id, sender=payer)
+    assert client.close() == 10**18 - paid
     assert channels.owed(payer) == 10**18 - paid
