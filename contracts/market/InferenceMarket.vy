@@ -397,7 +397,8 @@ def resolve_challenge(request_id: uint256, worker_was_right: bool):
     else:
         self.owed[disputed.challenger] += disputed.bond
         self._refund_requester(request_id, core)
-        slashed = extcall workers.slash(worker, self.params.challenge_slash, disputed.challenger)
+        if self.params.challenge_slash > 0:  # governance may set it to zero
+            slashed = extcall workers.slash(worker, self.params.challenge_slash, disputed.challenger)
     log ChallengeResolved(request_id=request_id, worker_was_right=worker_was_right, slashed=slashed)
 
 

@@ -397,7 +397,8 @@ def resolve_challenge(challenge_id: uint256, worker_was_right: bool):
         self.owed[dispute.worker] += dispute.bond
     else:
         self.owed[dispute.challenger] += dispute.bond
-        slashed = extcall workers.slash(dispute.worker, self.params.challenge_slash, dispute.challenger)
+        if self.params.challenge_slash > 0:  # governance may set it to zero
+            slashed = extcall workers.slash(dispute.worker, self.params.challenge_slash, dispute.challenger)
     log ReceiptChallengeResolved(challenge_id=challenge_id, worker_was_right=worker_was_right, slashed=slashed)
 
 

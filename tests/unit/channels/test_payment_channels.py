@@ -301,3 +301,14 @@ def test_set_params__governance_only_and_checked(channels, govern, deployer):
         govern((channels, "set_params", (0, 10**15, ETH)))
     with ape.reverts("PaymentChannels: caller is not governance"):
         channels.set_params((60, 1, 1), sender=deployer)
+
+
+def test_challenge_receipt__slash_disabled_by_governance__bond_still_returned(channels, govern, workers, cid,
+                                                                            staked_worker, mallory):
+    govern((channels, "set_params", (3_600, 10**16, 0)))
+    sig = receipt(channels, staked_worker, cid, 2, IN, OUT)
+    channels.challenge_receipt(cid, 2, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
+    tx = govern((channels, "resolve_challenge", channels.challenge_count(), False))
+    assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == 0
+    assert workers.slashed(staked_worker) == 0
+    assert channels.owed(mallory) == 10**16

@@ -483,3 +483,17 @@ def test_set_params__direct__reverts(market, deployer):
 def test_set_params__incoherent__reverts(market, govern, changes, reason):
     with ape.reverts(reason):
         govern((market, "set_params", _params(market, **changes)))
+
+
+def test_resolve__challenge_slash_disabled__refund_without_slashing(market, govern, workers, model_id, second_worker,
+                                                                    staked_worker, signer_key, app_builder):
+    govern((market, "set_params", _params(market, challenge_slash=0)))  # takes days: request afterwards
+    rid = request(market, model_id, app_builder)
+    market.claim(rid, sender=staked_worker)
+    fulfil(market, rid, staked_worker, signer_key)
+    market.challenge(rid, WRONG, sender=second_worker, value=10**16)
+    # Resolution is a later proposal: the window is not checked at resolution.
+    tx = govern((market, "resolve_challenge", rid, False))
+    assert tx.decode_logs(market.ChallengeResolved)[0].slashed == 0
+    assert workers.slashed(staked_worker) == 0
+    assert market.owed(app_builder) == PAYMENT
