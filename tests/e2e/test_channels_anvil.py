@@ -7,29 +7,16 @@ import sys
 import time
 
 import httpx
-import pytest
-from ape import chain, networks
+from ape import chain
 
 import offchain.deploy
 from offchain.channels import ChannelClient, input_document
 from offchain.demos.inference import WORKER_ACCOUNTS, held_out_digits, prepare, stake
 from offchain.models import load_spec
-from tests.e2e.anvil import ROOT, running_anvil
+from tests.e2e.anvil import ROOT
 
 CALLS = 300
 PORT = 8711
-
-
-@pytest.fixture(scope="module")
-def anvil(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("deployments")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NC_DEPLOYMENTS_DIR", str(directory))
-    mp.setattr(offchain.deploy, "DEPLOYMENTS_DIR", directory)
-    with running_anvil():
-        with networks.ethereum.local.use_provider("foundry"):
-            yield
-    mp.undo()
 
 
 def test_hundreds_of_paid_calls__one_settlement_pays_everyone(anvil, project, accounts, tmp_path):

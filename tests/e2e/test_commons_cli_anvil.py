@@ -6,29 +6,16 @@ import re
 import subprocess
 import sys
 
-import pytest
-from ape import chain, networks
+from ape import chain
 
 import offchain.deploy
 from offchain.demos.inference import WORKER_ACCOUNTS, stake
 from offchain.governance import Proposal, pass_locally
 from offchain.trainer import _build_module, dataset_document
-from tests.e2e.anvil import ROOT, running_anvil
+from tests.e2e.anvil import ROOT
 
 DAY = 86_400
 NETWORK = ["--network", "ethereum:local:foundry"]
-
-
-@pytest.fixture(scope="module")
-def anvil(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("deployments")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NC_DEPLOYMENTS_DIR", str(directory))
-    mp.setattr(offchain.deploy, "DEPLOYMENTS_DIR", directory)
-    with running_anvil():
-        with networks.ethereum.local.use_provider("foundry"):
-            yield
-    mp.undo()
 
 
 def ape_run(*args: str, account: int | None = None) -> str:

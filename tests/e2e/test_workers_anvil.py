@@ -5,7 +5,7 @@ import json
 import time
 
 import pytest
-from ape import chain, networks
+from ape import chain
 
 import offchain.deploy
 from offchain import inputs
@@ -19,22 +19,8 @@ from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
 from offchain.worker import InferenceWorker, StepReport
-from tests.e2e.anvil import running_anvil
 
 FULFILLED, FINALIZED = 3, 5
-
-
-@pytest.fixture(scope="module")
-def anvil(tmp_path_factory):
-    """Anvil, ape connected to it, and deployments written where the bots look."""
-    directory = tmp_path_factory.mktemp("deployments")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NC_DEPLOYMENTS_DIR", str(directory))
-    mp.setattr(offchain.deploy, "DEPLOYMENTS_DIR", directory)
-    with running_anvil():
-        with networks.ethereum.local.use_provider("foundry"):
-            yield
-    mp.undo()
 
 
 @pytest.fixture(scope="module")
