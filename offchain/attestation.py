@@ -45,14 +45,20 @@ _TYPES = {
 _DOMAIN_OF = {"InferenceResult": "InferenceMarket", "Voucher": "PaymentChannels", "InferenceReceipt": "PaymentChannels"}
 
 
-def _message(primary: str, message: dict, chain_id: int, contract: str):
+def encode_eip712(domain_name: str, primary: str, fields: list[dict], message: dict, *, chain_id: int,
+                  contract: str):
+    """Any EIP-712 message under a (name, version "1", chain id, contract) domain,
+    ready for eth-account to sign or recover."""
     return encode_typed_data(full_message={
-        "types": {"EIP712Domain": _DOMAIN_FIELDS, primary: _TYPES[primary]},
+        "types": {"EIP712Domain": _DOMAIN_FIELDS, primary: fields},
         "primaryType": primary,
-        "domain": {"name": _DOMAIN_OF[primary], "version": "1", "chainId": chain_id,
-                   "verifyingContract": str(contract)},
+        "domain": {"name": domain_name, "version": "1", "chainId": chain_id, "verifyingContract": str(contract)},
         "message": message,
     })
+
+
+def _message(primary: str, message: dict, chain_id: int, contract: str):
+    return encode_eip712(_DOMAIN_OF[primary], primary, _TYPES[primary], message, chain_id=chain_id, contract=contract)
 
 
 def sign_typed(private_key, primary: str, message: dict, *, chain_id: int, contract: str) -> bytes:

@@ -4,31 +4,20 @@ delegateBySig and castVoteBySig tests, with knobs for replay attempts."""
 from __future__ import annotations
 
 from eth_account import Account
-from eth_account.messages import encode_typed_data
+
+from offchain.attestation import encode_eip712
 
 
-def _domain(name: str, chain_id: int, verifying_contract: str, version: str = "1") -> dict:
-    return {"name": name, "version": version, "chainId": chain_id, "verifyingContract": str(verifying_contract)}
+def _domain(name: str, chain_id: int, verifying_contract: str) -> dict:
+    return {"name": name, "chainId": chain_id, "contract": str(verifying_contract)}
 
 
 def sign_typed(private_key, domain: dict, types: dict, message: dict):
     """Returns the SignedMessage (v, r, s, signature)."""
-    primary = next(iter(types))
-    data = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            **types,
-        },
-        "primaryType": primary,
-        "domain": domain,
-        "message": message,
-    }
-    return Account.sign_message(encode_typed_data(full_message=data), private_key)
+    primary, fields = next(iter(types.items()))
+    encoded = encode_eip712(domain["name"], primary, fields, message, chain_id=domain["chainId"],
+                            contract=domain["contract"])
+    return Account.sign_message(encoded, private_key)
 
 
 def permit_signature(owner, token, spender, value, nonce, deadline, *, chain_id, verifying_contract=None):
