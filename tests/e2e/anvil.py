@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -16,11 +18,28 @@ ANVIL_PORT = 8545  # the host ape-config.yaml gives the foundry provider
 
 
 def anvil_binary() -> str:
-    local = ROOT / "node_modules" / ".bin" / "anvil"
-    found = str(local) if local.exists() else shutil.which("anvil")
+    # The native binary, not node_modules/.bin/anvil: that is a node wrapper which,
+    # on SIGTERM, forwards the signal and exits at once, so waiting for it returned
+    # while anvil still held the port and the next test module found it busy.
+    native = sorted((ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
+    found = str(native[0]) if native else shutil.which("anvil")
     if not found:
         raise RuntimeError("anvil not found: run `make setup` (it installs @foundry-rs/anvil from package.json)")
     return found
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for_port_free(port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while port_in_use(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
 
 
 def rpc(method: str, params: list | None = None, port: int = ANVIL_PORT):
@@ -32,11 +51,14 @@ def rpc(method: str, params: list | None = None, port: int = ANVIL_PORT):
 
 @contextmanager
 def running_anvil(port: int = ANVIL_PORT):
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", port)) == 0:
-            raise RuntimeError(f"port {port} is busy: stop the node there before running the anvil tests")
+    # A node stopped by the previous test module may still be letting go of the port.
+    if not wait_for_port_free(port, seconds=15):
+        raise RuntimeError(f"port {port} is busy: stop the node there before running the anvil tests")
     process = subprocess.Popen(
-        [anvil_binary(), "--port", str(port), "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [anvil_binary(), "--port", str(port), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so stopping it reaches any child
     )
     try:
         deadline = time.monotonic() + 30
@@ -50,5 +72,11 @@ def running_anvil(port: int = ANVIL_PORT):
                 time.sleep(0.2)
         yield port
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        if not wait_for_port_free(port, seconds=15):
+            raise RuntimeError(f"anvil stopped but port {port} is still in use")
