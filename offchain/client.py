@@ -14,6 +14,18 @@ from offchain.models import ModelSpec
 
 FULFILLED, FINALIZED = 3, 5
 MAX_RESULT_BYTES = 1 << 20  # a result larger than this is not fetched
+MARKET_BATCH = 100  # the market's MAX_BATCH: most requests one batched call takes
+
+
+def request_views(market, request_ids) -> dict[int, object]:
+    """The chain's view of many requests, one `get_requests` call per
+    `MARKET_BATCH` of them: one RPC round trip instead of one per request."""
+    ids = [int(i) for i in request_ids]
+    views: dict[int, object] = {}
+    for start in range(0, len(ids), MARKET_BATCH):
+        chunk = ids[start : start + MARKET_BATCH]
+        views.update(zip(chunk, market.get_requests(chunk), strict=True))
+    return views
 
 
 @dataclass

@@ -484,6 +484,25 @@ def get_request(request_id: uint256) -> RequestView:
     """
     @notice The unpacked state of a request (state 0: unknown).
     """
+    return self._view(request_id)
+
+
+@external
+@view
+def get_requests(request_ids: DynArray[uint256, MAX_BATCH]) -> DynArray[RequestView, MAX_BATCH]:
+    """
+    @notice `get_request` for many requests in one call: a worker reads all the
+            requests it follows with one RPC round trip instead of one each.
+    """
+    views: DynArray[RequestView, MAX_BATCH] = []
+    for request_id: uint256 in request_ids:
+        views.append(self._view(request_id))
+    return views
+
+
+@internal
+@view
+def _view(request_id: uint256) -> RequestView:
     core: uint256 = self._core[request_id]
     claim_word: uint256 = self._claim_word[request_id]
     return RequestView(

@@ -149,7 +149,7 @@ def worker_bench(project, accounts, *, count: int = 100, workers: int = 1) -> li
     from ape import chain
 
     from offchain import inputs
-    from offchain.client import InferenceClient
+    from offchain.client import InferenceClient, request_views
     from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, held_out_digits, prepare, stake
     from offchain.deploy import save_deployment
     from offchain.localnet import BotProcess
@@ -194,8 +194,9 @@ def worker_bench(project, accounts, *, count: int = 100, workers: int = 1) -> li
         def watch() -> None:
             # Notes when each request's result lands on-chain, while requests are still being sent.
             while not stop.is_set():
-                for request_id in list(sent):
-                    if request_id not in done and market.get_request(request_id).state == 3:
+                waiting = [i for i in list(sent) if i not in done]
+                for request_id, view in request_views(market, waiting).items():
+                    if view.state == 3:
                         done[request_id] = time.perf_counter()
                 time.sleep(0.01)
 
@@ -214,7 +215,7 @@ def worker_bench(project, accounts, *, count: int = 100, workers: int = 1) -> li
         if len(done) < len(sent):
             raise RuntimeError(f"{len(sent) - len(done)} requests not fulfilled within 300 s")
         chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
-        while any(market.get_request(i).state != 5 for i in sent):
+        while any(view.state != 5 for view in request_views(market, sent).values()):
             time.sleep(0.2)
             chain.mine()
     finally:
@@ -250,8 +251,11 @@ def worker_bench(project, accounts, *, count: int = 100, workers: int = 1) -> li
 def _same_results(market, sent, runtime, samples) -> bool:
     from eth_utils import keccak
 
+    from offchain.client import request_views
+
     expected = [keccak(r) for r in runtime.infer(samples)]
-    return [bytes(market.get_request(i).hash) for i in sorted(sent)] == expected
+    views = request_views(market, sorted(sent))
+    return [bytes(view.hash) for view in views.values()] == expected
 
 
 SETTLEMENT_SIZES = (1, 10, 100, 1_000, 10_000)

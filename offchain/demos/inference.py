@@ -18,7 +18,7 @@ from pathlib import Path
 
 from offchain import inputs
 from offchain.cli import ETH, advance_time, console, fmt_eth, table
-from offchain.client import InferenceClient
+from offchain.client import InferenceClient, request_views
 from offchain.deploy import deploy_system
 from offchain.errors import NeuralCommonsError
 from offchain.governance import Proposal, pass_locally
@@ -174,7 +174,7 @@ def _wait_for(market, ids, states, timeout: float) -> None:
 
     deadline = time.monotonic() + timeout
     while True:
-        pending = [i for i in ids if market.get_request(i).state not in states]
+        pending = [i for i, view in request_views(market, ids).items() if view.state not in states]
         if not pending:
             return
         if time.monotonic() > deadline:

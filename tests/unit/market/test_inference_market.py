@@ -5,6 +5,7 @@ import pytest
 from ape import chain
 from eth_utils import keccak
 
+from offchain.client import request_views
 from tests.conftest import MODEL_PRICE, stake_worker
 from tests.utils.market import (
     CHALLENGED,
@@ -445,6 +446,30 @@ def test_resolve__by_non_governance__reverts(market, fulfilled, second_worker):
 def test_resolve__not_challenged__reverts(market, govern, fulfilled):
     with ape.reverts("InferenceMarket: request not challenged"):
         govern((market, "resolve_challenge", fulfilled, True))
+
+
+# ---------------------------------------------------------------- batched reads
+
+
+def test_get_requests__same_views_in_order(market, model_id, app_builder, claimed, staked_worker, signer_key):
+    fulfilled = request(market, model_id, app_builder)
+    market.claim(fulfilled, sender=staked_worker)
+    fulfil(market, fulfilled, staked_worker, signer_key)
+    ids = [fulfilled, 999, claimed]  # 999: never requested, state 0
+    assert list(market.get_requests(ids)) == [market.get_request(i) for i in ids]
+    assert [view.state for view in market.get_requests(ids)] == [FULFILLED, 0, CLAIMED]
+
+
+def test_get_requests__above_batch_bound__reverts(market):
+    with ape.reverts():
+        market.get_requests(list(range(101)))
+
+
+def test_request_views__chunks_above_batch_bound(market, model_id, app_builder, rid):
+    views = request_views(market, range(1, 151))  # 150 ids: two get_requests calls
+    assert list(views) == list(range(1, 151))
+    assert views[rid].state == REQUESTED and views[rid].requester == app_builder.address
+    assert all(views[i].state == 0 for i in range(1, 151) if i != rid)
 
 
 # ---------------------------------------------------------------- parameters
