@@ -456,8 +456,9 @@ def test_get_requests__same_views_in_order(market, model_id, app_builder, claime
     market.claim(fulfilled, sender=staked_worker)
     fulfil(market, fulfilled, staked_worker, signer_key)
     ids = [fulfilled, 999, claimed]  # 999: never requested, state 0
-    assert list(market.get_requests(ids)) == [market.get_request(i) for i in ids]
-    assert [view.state for view in market.get_requests(ids)] == [FULFILLED, 0, CLAIMED]
+    views = list(market.get_requests(ids))
+    assert views == [market.get_request(i) for i in ids]
+    assert [view.state for view in views] == [FULFILLED, 0, CLAIMED]
 
 
 def test_get_requests__above_batch_bound__reverts(market):
