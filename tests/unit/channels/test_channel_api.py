@@ -5,69 +5,19 @@ import json
 import pytest
 from ape import chain
 from eth_utils import keccak
-from fastapi.testclient import TestClient
 
-from offchain.channels import CallRejected, ChannelClient, ChannelWorker, create_app, input_document
-from offchain.demos.inference import held_out_digits
-from offchain.models import load_spec
-from offchain.runtime import load_runtime
+from offchain.channels import CallRejected, ChannelClient
 from tests.conftest import MODEL_PRICE, stake_worker
+from tests.unit.channels.conftest import post
 from tests.utils.channels import open_channel, voucher
 
 ETH = 10**18
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return load_spec("digits")
-
-
-@pytest.fixture(scope="module")
-def digits(spec):
-    return [input_document(p) for p, _ in held_out_digits(spec, 8)]
-
-
-@pytest.fixture(scope="module")
-def runtime(spec):
-    return load_runtime(spec)
-
-
-@pytest.fixture
-def new_api(system, model_id, staked_worker, runtime, tmp_path):
-    """Factory: a worker on a ledger in `state` (default: this test's own), and its HTTP client. The background
-    task is off (tests drive `tick` themselves) and every call re-reads the channel from the chain."""
-    opened = []
-
-    def factory(state=None, **options):
-        options = {"refresh_after": 0, "tick_every": None, **options}
-        worker = ChannelWorker(system.PaymentChannels, staked_worker, staked_worker.private_key,
-                               {model_id: runtime}, {model_id: MODEL_PRICE}, chain_id=chain.chain_id,
-                               state_dir=state or tmp_path / "ledger", **options)
-        http = TestClient(create_app(worker))
-        http.__enter__()
-        opened.append((worker, http))
-        return worker, http
-
-    yield factory
-    for worker, http in opened:
-        http.__exit__(None, None, None)
-        worker.close()
-
-
-@pytest.fixture
-def api(new_api):
-    return new_api()
 
 
 @pytest.fixture
 def client(system, app_builder):
     return ChannelClient(system.PaymentChannels, system.ModelRegistry, system.WorkerRegistry, app_builder,
                          chain_id=chain.chain_id)
-
-
-def post(http, cid, document, amount, signature):
-    return http.post(f"/v1/channels/0x{cid.hex()}/infer", json={
-        "input": document.decode(), "voucher": {"amount": amount, "signature": "0x" + signature.hex()}})
 
 
 def test_calls__answered_with_verified_receipts__one_settlement_pays(system, api, client, model_id, staked_worker,
@@ -90,11 +40,6 @@ def test_openapi__describes_the_call(api):
     _, http = api
     schema = http.get("/openapi.json").json()
     assert "/v1/channels/{channel_id}/infer" in schema["paths"]
-
-
-@pytest.fixture
-def cid(system, model_id, staked_worker, app_builder):
-    return open_channel(system.PaymentChannels, app_builder, staked_worker, model_id, 3 * MODEL_PRICE)
 
 
 def test_error__voucher_by_someone_else__401(system, api, cid, mallory, digits):
@@ -210,9 +155,7 @@ def test_error__well_formed_but_invalid_signature__401(api, cid, digits):
     worker, http = api
     response = http.post(f"/v1/channels/0x{cid.hex()}/infer", json=body(signature="0x" + "00" * 65,
                                                                          document=digits[0].decode()))
-    assert response.status_code == 401
-    assert response.json()["detail"] in ("voucher signature is not a valid signature",
-                                         "voucher is not signed by the channel's payer")
+    assert (response.status_code, response.json()["detail"]) == (401, "voucher signature is not a valid signature")
     assert worker.book[cid].calls == 0
 
 
