@@ -29,7 +29,8 @@ def test_hundreds_of_paid_calls__one_settlement_pays_everyone(anvil, project, ac
     log = (tmp_path / "api.log").open("wb")
     server = subprocess.Popen(
         ["ape", "run", "serve_channels", "--network", "ethereum:local:foundry", "--account",
-         f"TEST::{WORKER_ACCOUNTS[0]}", "--port", str(PORT), "--settle-eth", "1000"],
+         f"TEST::{WORKER_ACCOUNTS[0]}", "--port", str(PORT), "--settle-eth", "1000",
+         "--state-dir", str(tmp_path / "books")],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90
