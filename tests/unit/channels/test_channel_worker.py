@@ -106,6 +106,7 @@ def test_background__close_requested__worker_settles_by_itself(system, new_api, 
             break
         settled.wait(0.1)
     assert settled.is_set()
+    http.__exit__(None, None, None)  # stops the background task before this thread reads the chain
     assert worker.tick_interval() == 0.5
     assert channels.channels(cid).settled == MODEL_PRICE
 
