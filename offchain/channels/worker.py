@@ -31,6 +31,7 @@ log = logging.getLogger("offchain.channels")
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 MAX_SETTLE = 64  # vouchers per settle transaction (the contract's bound)
 _FOLLOWED_EVENTS = ("CloseRequested", "ChannelClosed", "ChannelFunded", "ChannelSettled")
+_LOG_SPAN = 5_000  # blocks per log query (nodes cap the range of eth_getLogs)
 
 
 @dataclass
@@ -77,6 +78,7 @@ class ChannelWorker:
             log.warning("channel ledger %s: %s", self.ledger.path, self.ledger.reset_reason)
         self.lock = threading.Lock()  # voucher acceptance and settlement snapshots
         self.settle_lock = threading.Lock()  # one settlement at a time
+        self._synced = False
 
     @property
     def book(self) -> dict[bytes, ChannelBook]:
@@ -129,19 +131,25 @@ class ChannelWorker:
 
     def sync(self) -> set[bytes]:
         """Follows the contract's channel events since the last sync; re-reads every channel of these books
-        they touch. Returns the channels re-read."""
+        they touch (and, on the first sync of this process, every channel with an unsettled voucher).
+        Returns the channels re-read."""
         from ape import chain
 
         head = chain.blocks.head.number
         start = min(self.ledger.get_int("synced_block", head), head)
+        live = {cid for cid, book in self.ledger.books.items() if not book.dead}
         touched = set()
-        for name in _FOLLOWED_EVENTS:
-            for event in getattr(self.channels, name).range(start, head + 1):
-                touched.add(bytes(event.channel_id))
-        touched &= {cid for cid, book in self.ledger.books.items() if not book.dead}
+        if not self._synced:  # the first sync of this process: whatever happened while it was down
+            touched |= {cid for cid in live if self.ledger.books[cid].unsettled}
+        for low in range(start, head + 1, _LOG_SPAN):
+            for name in _FOLLOWED_EVENTS:
+                for event in getattr(self.channels, name).range(low, min(low + _LOG_SPAN, head + 1)):
+                    touched.add(bytes(event.channel_id))
+        touched &= live
         for cid in touched:
             self.refresh(cid)
         self.ledger.set_int("synced_block", head + 1)
+        self._synced = True
         return touched
 
     # ------------------------------------------------------------ vouchers and receipts

@@ -94,6 +94,21 @@ def test_tick__close_requested__settled_before_the_close_delay_ends(system, new_
     assert tx.decode_logs(channels.ChannelClosed)[0].refunded == 0  # 3 x price was the whole deposit
 
 
+def test_restart__close_requested_while_down__settled_at_first_tick(system, new_api, cid, app_builder, digits,
+                                                                    tmp_path):
+    worker, http = new_api(tmp_path / "books")
+    channels = system.PaymentChannels
+    assert call(system, http, cid, app_builder, digits[0], MODEL_PRICE).status_code == 200
+    http.__exit__(None, None, None)
+    worker.close()
+    channels.request_close(cid, sender=app_builder)
+    chain.mine(5)
+
+    worker, _ = new_api(tmp_path / "books", refresh_after=3_600)
+    assert worker.tick().paid == {cid: MODEL_PRICE}
+    assert channels.channels(cid).settled == MODEL_PRICE
+
+
 def test_background__close_requested__worker_settles_by_itself(system, new_api, cid, app_builder, digits):
     worker, http = new_api(tick_every=0.5)
     channels = system.PaymentChannels
