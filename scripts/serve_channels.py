@@ -14,6 +14,7 @@ accounts.
 """
 
 import os
+import signal
 from decimal import Decimal
 
 import click
@@ -37,8 +38,10 @@ from offchain.serve import find_model_id
               help="Where the channel books live [default: NC_CHANNEL_STATE, else ~/.neural-commons/channels].")
 @click.option("--tick", default=15.0, show_default=True,
               help="Seconds between looks at the chain's channel events (at most a quarter of the close delay).")
+@click.option("--refresh-after", default=2.0, show_default=True,
+              help="Seconds a channel's on-chain state is trusted before a call re-reads it (0: every call).")
 @user_errors
-def cli(provider, account, port, models, settle_eth, state_dir, tick):
+def cli(provider, account, port, models, settle_eth, state_dir, tick, refresh_after):
     import uvicorn
 
     worker = resolve_account(account, provider)
@@ -52,14 +55,25 @@ def cli(provider, account, port, models, settle_eth, state_dir, tick):
         prices[model_id] = registry.model_terms(model_id)[1]
     api = ChannelWorker(deployment.PaymentChannels, worker, os.environ.get("NC_SIGNER_KEY") or worker.private_key,
                         runtimes, prices, chain_id=chain.chain_id,
-                        settle_threshold=int(Decimal(settle_eth) * 10**18), state_dir=state_dir, tick_every=tick)
+                        settle_threshold=int(Decimal(settle_eth) * 10**18), state_dir=state_dir, tick_every=tick,
+                        refresh_after=refresh_after)
     console.print(f"worker {worker.address} serving paid calls on http://127.0.0.1:{port} (models {sorted(runtimes)}); "
                   f"books in {api.ledger.path}")
+    # uvicorn re-raises SIGTERM once it has shut down; without a handler that would end the process
+    # before the shutdown settlement below.
+    signal.signal(signal.SIGTERM, _stop)
     try:
         uvicorn.run(create_app(api), host="127.0.0.1", port=port, log_level="warning")
+    except SystemExit:
+        pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the settlement finish
         done = api.settle()
         console.print(f"settled {done.total} wei on shutdown in {done.transactions} transaction(s)")
         for channel_id, reason in {**done.failed, **done.dropped}.items():
             console.print(f"channel 0x{channel_id.hex()}: {reason}")
         api.close()
+
+
+def _stop(*_) -> None:
+    raise SystemExit(0)
