@@ -342,7 +342,8 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8) ->
     price = d.ModelRegistry.model_terms(model_id)[1]
     books = tempfile.TemporaryDirectory()
     api = ChannelWorker(d.PaymentChannels, worker, worker.private_key, {model_id: runtime}, {model_id: price},
-                        chain_id=chain.chain_id, settle_threshold=10**30, state_dir=books.name)
+                        chain_id=chain.chain_id, settle_threshold=10**30, state_dir=books.name,
+                        tick_every=None)
     server = uvicorn.Server(uvicorn.Config(create_app(api), host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,8 +4,9 @@ import threading
 
 import pytest
 from ape import chain
+from fastapi.testclient import TestClient
 
-from offchain.channels import ChannelClient
+from offchain.channels import ChannelClient, create_app
 from tests.conftest import MODEL_PRICE
 from tests.unit.channels.conftest import post
 from tests.utils.channels import open_channel, voucher
@@ -110,18 +111,19 @@ def test_restart__close_requested_while_down__settled_at_first_tick(system, new_
 
 
 def test_background__close_requested__worker_settles_by_itself(system, new_api, cid, app_builder, digits):
-    worker, http = new_api(tick_every=0.5)
+    worker, http = new_api()
     channels = system.PaymentChannels
     assert call(system, http, cid, app_builder, digits[0], MODEL_PRICE).status_code == 200
     channels.request_close(cid, sender=app_builder)
+    worker.tick_every = 0.5
     settled = threading.Event()
-    for _ in range(600):  # the app's background task, not this test, settles
-        if worker.book[cid].settled == MODEL_PRICE:
-            settled.set()
-            break
-        settled.wait(0.1)
+    with TestClient(create_app(worker)):  # its background task, not this test, settles
+        for _ in range(600):
+            if worker.book[cid].settled == MODEL_PRICE:
+                settled.set()
+                break
+            settled.wait(0.1)
     assert settled.is_set()
-    http.__exit__(None, None, None)  # stops the background task before this thread reads the chain
     assert worker.tick_interval() == 0.5
     assert channels.channels(cid).settled == MODEL_PRICE
 
