@@ -1,14 +1,20 @@
 """Serve paid calls over prepaid channels: the worker's HTTP API.
 
     ape run serve_channels --network ethereum:local:foundry --account <alias> --port 8700 [--models digits]
+        [--state-dir DIR]
 
-OpenAPI description at /openapi.json (interactive at /docs). Vouchers are
-settled on chain when the unsettled total passes --settle-eth, on POST
-/v1/settle, and when the server stops. The receipt key is NC_SIGNER_KEY
-(hex), or the account's own key for test accounts.
+OpenAPI description at /openapi.json (interactive at /docs). The channel
+books (accepted vouchers, receipt seqs, receipts not yet settled) live in
+--state-dir (default NC_CHANNEL_STATE, else ~/.neural-commons/channels) and
+survive restarts. The server follows the channels' events; it settles a
+channel whose payer asked to close at once, the rest when the unsettled
+total passes --settle-eth, on POST /v1/settle, and when it stops. The
+receipt key is NC_SIGNER_KEY (hex), or the account's own key for test
+accounts.
 """
 
 import os
+import signal
 from decimal import Decimal
 
 import click
@@ -28,8 +34,14 @@ from offchain.serve import find_model_id
 @click.option("--port", default=8700, show_default=True)
 @click.option("--models", default="digits", show_default=True, help="Comma-separated model folders to serve.")
 @click.option("--settle-eth", default="0.1", show_default=True, help="Unsettled ETH that triggers a settlement.")
+@click.option("--state-dir", default=None, type=click.Path(file_okay=False),
+              help="Where the channel books live [default: NC_CHANNEL_STATE, else ~/.neural-commons/channels].")
+@click.option("--tick", default=15.0, show_default=True,
+              help="Seconds between looks at the chain's channel events (at most a quarter of the close delay).")
+@click.option("--refresh-after", default=2.0, show_default=True,
+              help="Seconds a channel's on-chain state is trusted before a call re-reads it (0: every call).")
 @user_errors
-def cli(provider, account, port, models, settle_eth):
+def cli(provider, account, port, models, settle_eth, state_dir, tick, refresh_after):
     import uvicorn
 
     worker = resolve_account(account, provider)
@@ -43,10 +55,25 @@ def cli(provider, account, port, models, settle_eth):
         prices[model_id] = registry.model_terms(model_id)[1]
     api = ChannelWorker(deployment.PaymentChannels, worker, os.environ.get("NC_SIGNER_KEY") or worker.private_key,
                         runtimes, prices, chain_id=chain.chain_id,
-                        settle_threshold=int(Decimal(settle_eth) * 10**18))
-    console.print(f"worker {worker.address} serving paid calls on http://127.0.0.1:{port} (models {sorted(runtimes)})")
+                        settle_threshold=int(Decimal(settle_eth) * 10**18), state_dir=state_dir, tick_every=tick,
+                        refresh_after=refresh_after)
+    console.print(f"worker {worker.address} serving paid calls on http://127.0.0.1:{port} (models {sorted(runtimes)}); "
+                  f"books in {api.ledger.path}")
+    # uvicorn re-raises SIGTERM once it has shut down; without a handler that would end the process
+    # before the shutdown settlement below.
+    signal.signal(signal.SIGTERM, _stop)
     try:
         uvicorn.run(create_app(api), host="127.0.0.1", port=port, log_level="warning")
+    except SystemExit:
+        pass
     finally:
-        settled = api.settle()
-        console.print(f"settled {settled} wei on shutdown")
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # let the settlement finish
+        done = api.settle()
+        console.print(f"settled {done.total} wei on shutdown in {done.transactions} transaction(s)")
+        for channel_id, reason in {**done.failed, **done.dropped}.items():
+            console.print(f"channel 0x{channel_id.hex()}: {reason}")
+        api.close()
+
+
+def _stop(*_) -> None:
+    raise SystemExit(0)

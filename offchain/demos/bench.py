@@ -314,6 +314,7 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8) ->
     """Latency of a paid call through the worker's API against ONNX Runtime on
     the same inputs, and throughput with concurrent clients."""
     import statistics
+    import tempfile
     import threading
     import time
 
@@ -339,8 +340,10 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8) ->
         direct.append(time.perf_counter() - start)
 
     price = d.ModelRegistry.model_terms(model_id)[1]
+    books = tempfile.TemporaryDirectory()
     api = ChannelWorker(d.PaymentChannels, worker, worker.private_key, {model_id: runtime}, {model_id: price},
-                        chain_id=chain.chain_id, settle_threshold=10**30)
+                        chain_id=chain.chain_id, settle_threshold=10**30, state_dir=books.name,
+                        tick_every=None)
     server = uvicorn.Server(uvicorn.Config(create_app(api), host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -376,10 +379,12 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8) ->
             t.join()
         concurrent_seconds = time.perf_counter() - start
         total_concurrent = sum(len(documents[i::clients]) + 1 for i in range(clients))
-        settled = api.settle()
+        settled = api.settle().total
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        api.close()
+        books.cleanup()
     sequential.sort()
     return [
         ("calls (sequential)", str(calls)),

@@ -5,45 +5,19 @@ import json
 import pytest
 from ape import chain
 from eth_utils import keccak
-from fastapi.testclient import TestClient
 
-from offchain.channels import CallRejected, ChannelClient, ChannelWorker, create_app, input_document
-from offchain.demos.inference import held_out_digits
-from offchain.models import load_spec
-from offchain.runtime import load_runtime
+from offchain.channels import CallRejected, ChannelClient
 from tests.conftest import MODEL_PRICE, stake_worker
+from tests.unit.channels.conftest import post
 from tests.utils.channels import open_channel, voucher
 
 ETH = 10**18
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return load_spec("digits")
-
-
-@pytest.fixture(scope="module")
-def digits(spec):
-    return [input_document(p) for p, _ in held_out_digits(spec, 8)]
-
-
-@pytest.fixture
-def api(system, model_id, staked_worker, spec):
-    worker = ChannelWorker(system.PaymentChannels, staked_worker, staked_worker.private_key,
-                           {model_id: load_runtime(spec)}, {model_id: MODEL_PRICE}, chain_id=chain.chain_id)
-    with TestClient(create_app(worker)) as http:
-        yield worker, http
 
 
 @pytest.fixture
 def client(system, app_builder):
     return ChannelClient(system.PaymentChannels, system.ModelRegistry, system.WorkerRegistry, app_builder,
                          chain_id=chain.chain_id)
-
-
-def post(http, cid, document, amount, signature):
-    return http.post(f"/v1/channels/0x{cid.hex()}/infer", json={
-        "input": document.decode(), "voucher": {"amount": amount, "signature": "0x" + signature.hex()}})
 
 
 def test_calls__answered_with_verified_receipts__one_settlement_pays(system, api, client, model_id, staked_worker,
@@ -54,21 +28,18 @@ def test_calls__answered_with_verified_receipts__one_settlement_pays(system, api
     assert [r.seq for r in results] == list(range(1, 9))
     assert all(r.result_hash == keccak(r.result) for r in results)
     assert http.get(f"/v1/channels/0x{client.channel_id.hex()}").json()["calls"] == 8
-    assert http.post("/v1/settle").json() == {"settled_wei": 8 * MODEL_PRICE}
+    cid = "0x" + client.channel_id.hex()
+    assert http.post("/v1/settle").json() == {"settled_wei": 8 * MODEL_PRICE, "paid": {cid: 8 * MODEL_PRICE},
+                                              "failed": {}, "dropped": {}, "transactions": 1}
     assert system.PaymentChannels.channels(client.channel_id).settled == 8 * MODEL_PRICE
     assert system.PaymentChannels.owed(staked_worker) == 8 * MODEL_PRICE * 7_000 // 10_000
-    assert http.post("/v1/settle").json() == {"settled_wei": 0}
+    assert http.post("/v1/settle").json()["settled_wei"] == 0
 
 
 def test_openapi__describes_the_call(api):
     _, http = api
     schema = http.get("/openapi.json").json()
     assert "/v1/channels/{channel_id}/infer" in schema["paths"]
-
-
-@pytest.fixture
-def cid(system, model_id, staked_worker, app_builder):
-    return open_channel(system.PaymentChannels, app_builder, staked_worker, model_id, 3 * MODEL_PRICE)
 
 
 def test_error__voucher_by_someone_else__401(system, api, cid, mallory, digits):
@@ -81,8 +52,8 @@ def test_error__voucher_too_small__402(system, api, cid, app_builder, digits):
     _, http = api
     response = post(http, cid, digits[0], MODEL_PRICE - 1, voucher(system.PaymentChannels, app_builder, cid,
                                                                     MODEL_PRICE - 1))
-    assert response.status_code == 402
-    assert "1 calls need" in response.json()["detail"]
+    assert (response.status_code, response.json()["detail"]) == (
+        402, f"voucher covers {MODEL_PRICE - 1} wei; this call needs {MODEL_PRICE} (0 already taken + the price)")
 
 
 def test_error__voucher_over_deposit__402(system, api, cid, app_builder, digits):
@@ -102,13 +73,11 @@ def test_error__older_voucher_after_newer__409(system, api, cid, app_builder, di
     assert response.status_code == 409
 
 
-def test_error__unknown_or_malformed_channel__404(system, api, app_builder, digits):
+def test_error__unknown_channel__404(system, api, app_builder, digits):
     _, http = api
     unknown = b"\x07" * 32
     response = post(http, unknown, digits[0], 1, voucher(system.PaymentChannels, app_builder, unknown, 1))
-    assert response.status_code == 404
-    assert http.post("/v1/channels/0x1234/infer", json={"input": "{}", "voucher": {"amount": 1, "signature": "0x"}}
-                     ).status_code == 404
+    assert (response.status_code, response.json()["detail"]) == (404, f"unknown channel 0x{unknown.hex()}")
 
 
 def test_error__channel_of_another_worker__403(system, api, model_id, deployer, mallory, app_builder, digits):
@@ -120,11 +89,74 @@ def test_error__channel_of_another_worker__403(system, api, model_id, deployer, 
     assert response.status_code == 403
 
 
-def test_error__closing_channel__409(system, api, cid, app_builder, digits):
-    system.PaymentChannels.request_close(cid, sender=app_builder)
+def test_error__call_after_request_close__409_and_not_charged(system, api, cid, app_builder, digits):
+    worker, http = api
+    channels = system.PaymentChannels
+    assert post(http, cid, digits[0], MODEL_PRICE, voucher(channels, app_builder, cid, MODEL_PRICE)).status_code == 200
+    channels.request_close(cid, sender=app_builder)
+    response = post(http, cid, digits[1], 2 * MODEL_PRICE, voucher(channels, app_builder, cid, 2 * MODEL_PRICE))
+    assert (response.status_code, response.json()["detail"]) == (
+        409, "channel closing (its payer asked to close): open a new one")
+    assert (worker.book[cid].calls, worker.book[cid].voucher_amount) == (1, MODEL_PRICE)
+
+
+def test_error__call_after_close__409(system, api, cid, app_builder, digits):
     _, http = api
-    response = post(http, cid, digits[0], MODEL_PRICE, voucher(system.PaymentChannels, app_builder, cid, MODEL_PRICE))
-    assert response.status_code == 409
+    channels = system.PaymentChannels
+    assert post(http, cid, digits[0], MODEL_PRICE, voucher(channels, app_builder, cid, MODEL_PRICE)).status_code == 200
+    channels.request_close(cid, sender=app_builder)
+    chain.mine(timestamp=chain.pending_timestamp + channels.params().close_delay + 1)
+    channels.close(cid, sender=app_builder)
+    response = post(http, cid, digits[1], 2 * MODEL_PRICE, voucher(channels, app_builder, cid, 2 * MODEL_PRICE))
+    assert (response.status_code, response.json()["detail"]) == (409, "channel closed: open a new one")
+    assert http.get(f"/v1/channels/0x{cid.hex()}").json()["closed"] is True
+
+
+def body(amount=MODEL_PRICE, signature="0x" + "11" * 65, document='{"pixels":[0]}'):
+    return {"input": document, "voucher": {"amount": amount, "signature": signature}}
+
+
+@pytest.mark.parametrize("amount,signature,reason", [
+    (MODEL_PRICE, "0x1234", "voucher.signature: must be 0x and 130 hex digits (65 bytes)"),
+    (MODEL_PRICE, "0x" + "zz" * 65, "voucher.signature: must be 0x and 130 hex digits (65 bytes)"),
+    (MODEL_PRICE, "11" * 65, "voucher.signature: must be 0x and 130 hex digits (65 bytes)"),
+    (MODEL_PRICE, "0x" + "11" * 66, "voucher.signature: must be 0x and 130 hex digits (65 bytes)"),
+    (MODEL_PRICE, 65, "voucher.signature: must be 0x and 130 hex digits (65 bytes)"),
+    (-1, "0x" + "11" * 65, "voucher.amount: must not be negative"),
+    (2**256, "0x" + "11" * 65, "voucher.amount: must be below 2**256"),
+    (2**300, "0x" + "11" * 65, "voucher.amount: must be below 2**256"),
+    (str(MODEL_PRICE), "0x" + "11" * 65, "voucher.amount: must be a whole number of wei (a JSON integer)"),
+    (True, "0x" + "11" * 65, "voucher.amount: must be a whole number of wei (a JSON integer)"),
+    (1.5, "0x" + "11" * 65, "voucher.amount: must be a whole number of wei (a JSON integer)"),
+    (None, "0x" + "11" * 65, "voucher.amount: must be a whole number of wei (a JSON integer)"),
+])
+def test_error__malformed_voucher_field__422_with_its_reason(api, cid, amount, signature, reason):
+    worker, http = api
+    response = http.post(f"/v1/channels/0x{cid.hex()}/infer", json=body(amount, signature))
+    assert (response.status_code, response.json()) == (422, {"detail": reason})
+    assert cid not in worker.book
+
+
+def test_error__missing_voucher__422_with_its_reason(api, cid):
+    _, http = api
+    response = http.post(f"/v1/channels/0x{cid.hex()}/infer", json={"input": "{}"})
+    assert (response.status_code, response.json()) == (422, {"detail": "voucher: Field required"})
+
+
+@pytest.mark.parametrize("channel_id", ["0x1234", "0x" + "zz" * 32, "0x" + "11" * 33])
+def test_error__malformed_channel_id__422_with_its_reason(api, channel_id):
+    _, http = api
+    response = http.post(f"/v1/channels/{channel_id}/infer", json=body())
+    assert (response.status_code, response.json()) == (
+        422, {"detail": "channel_id: must be 0x and 64 hex digits (32 bytes)"})
+
+
+def test_error__well_formed_but_invalid_signature__401(api, cid, digits):
+    worker, http = api
+    response = http.post(f"/v1/channels/0x{cid.hex()}/infer", json=body(signature="0x" + "00" * 65,
+                                                                         document=digits[0].decode()))
+    assert (response.status_code, response.json()["detail"]) == (401, "voucher signature is not a valid signature")
+    assert worker.book[cid].calls == 0
 
 
 @pytest.mark.parametrize("document,reason", [

@@ -1,0 +1,164 @@
+"""The worker's HTTP API (FastAPI; OpenAPI at /openapi.json, docs at /docs).
+
+It calls only the public methods of `ChannelWorker`. Malformed fields are
+answered 422 with one reason, `{"detail": "<field>: <reason>"}`; refused
+calls with the status `CallRejected` carries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from contextlib import asynccontextmanager
+
+from eth_utils import keccak
+from pydantic import BaseModel, field_validator
+
+from offchain import canonical, inputs
+from offchain.channels.batcher import MicroBatcher
+from offchain.channels.errors import CallRejected
+from offchain.channels.worker import ChannelWorker
+from offchain.errors import BadInput
+
+log = logging.getLogger("offchain.channels")
+
+MAX_BODY = 16 * 1024  # bytes of one call
+_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
+_CHANNEL_ID = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+
+
+class VoucherBody(BaseModel):
+    amount: int  # cumulative wei this channel may now pay
+    signature: str  # 0x-hex, 65 bytes, by the channel's payer
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be a whole number of wei (a JSON integer)")
+        if value < 0:
+            raise ValueError("must not be negative")
+        if value >= 2**256:
+            raise ValueError("must be below 2**256")
+        return value
+
+    @field_validator("signature", mode="before")
+    @classmethod
+    def _signature(cls, value):
+        if not isinstance(value, str) or not _SIGNATURE.fullmatch(value):
+            raise ValueError("must be 0x and 130 hex digits (65 bytes)")
+        return value
+
+
+class CallBody(BaseModel):
+    input: str  # the input document, e.g. {"pixels": [...]} for the digits model
+    voucher: VoucherBody
+
+
+class Answer(BaseModel):
+    seq: int
+    result: str  # 0x-hex canonical result bytes
+    result_hash: str
+    input_hash: str
+    receipt: str  # the worker's InferenceReceipt signature
+    decoded: dict
+
+
+def channel_id_of(text: str) -> bytes:
+    """A channel id from its path segment (32 bytes of hex, 0x optional)."""
+    if not _CHANNEL_ID.fullmatch(text):
+        raise CallRejected(422, "channel_id: must be 0x and 64 hex digits (32 bytes)")
+    return bytes.fromhex(text.removeprefix("0x"))
+
+
+async def follow(worker: ChannelWorker) -> None:
+    """The background task: the worker's tick, every tick interval, for as long as the app runs."""
+    while True:
+        try:
+            interval = await asyncio.to_thread(worker.tick_interval)
+            done = await asyncio.to_thread(worker.tick)
+            if done.paid or done.dropped:
+                log.info("settled %s wei on %d channels; dropped %d", done.total, len(done.paid), len(done.dropped))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the node hiccups: the next tick tries again
+            log.exception("channel tick failed")
+            interval = worker.tick_every or 15.0
+        await asyncio.sleep(interval)
+
+
+def create_app(worker: ChannelWorker):
+    """The worker's HTTP API over `worker`; with `worker.tick_every` set, it follows the chain and settles
+    in the background while it runs."""
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    @asynccontextmanager
+    async def lifespan(app):
+        app.state.follower = asyncio.create_task(follow(worker)) if worker.tick_every else None
+        try:
+            yield
+        finally:
+            if app.state.follower is not None:
+                app.state.follower.cancel()
+                try:
+                    await app.state.follower
+                except (asyncio.CancelledError, Exception):
+                    pass
+
+    app = FastAPI(title="Neural Commons worker: paid calls over channels", version="1", lifespan=lifespan)
+    batchers = {model_id: MicroBatcher(runtime) for model_id, runtime in worker.runtimes.items()}
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return JSONResponse({"detail": f"body over {MAX_BODY} bytes"}, status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(CallRejected)
+    async def rejected(_: Request, exc: CallRejected):
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.exception_handler(BadInput)
+    async def bad_input(_: Request, exc: BadInput):
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(_: Request, exc: RequestValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
+        reason = first["msg"].removeprefix("Value error, ")
+        return JSONResponse({"detail": f"{where}: {reason}"}, status_code=422)
+
+    @app.post("/v1/channels/{channel_id}/infer", response_model=Answer)
+    async def infer(channel_id: str, call: CallBody) -> Answer:
+        cid = channel_id_of(channel_id)
+        signature = bytes.fromhex(call.voucher.signature[2:])
+        book = await asyncio.to_thread(worker.channel, cid)
+        runtime = worker.runtimes[book.model_id]
+        document = call.input.encode()
+        array = inputs.parse(runtime.spec.input_schema, document)  # before the voucher counts the call
+        book, seq = await asyncio.to_thread(worker.accept_voucher, cid, call.voucher.amount, signature)
+        result = await batchers[book.model_id].run(array)
+        input_hash, result_hash = keccak(document), keccak(result)
+        receipt = await asyncio.to_thread(worker.receipt, cid, seq, input_hash, result_hash)
+        if worker.due_for_settlement():
+            asyncio.get_running_loop().run_in_executor(None, lambda: worker.settle(wait=False))
+        kind, scale = runtime.spec.encoding
+        return Answer(seq=seq, result="0x" + result.hex(), result_hash="0x" + result_hash.hex(),
+                      input_hash="0x" + input_hash.hex(), receipt="0x" + receipt.hex(),
+                      decoded=canonical.decode(kind, scale, result))
+
+    @app.get("/v1/channels/{channel_id}")
+    async def status(channel_id: str) -> dict:
+        return await asyncio.to_thread(worker.status, channel_id_of(channel_id))
+
+    @app.post("/v1/settle")
+    async def settle_now() -> dict:
+        """Settles every unsettled voucher now; answers what each channel was paid, and what failed."""
+        return (await asyncio.to_thread(worker.settle)).as_json()
+
+    return app

@@ -1,0 +1,217 @@
+"""The worker's channel books, persisted crash-safe in SQLite (WAL, full sync).
+
+Per channel: the latest (largest) voucher accepted and its signature, the
+receipt sequence counter, the receipts not yet paid for by a confirmed
+settlement, what the chain confirmed settled, and the channel's on-chain
+state as last read. Every change is committed (and fsync'd) before the
+method returns, so a call is answered only after its voucher and seq are on
+disk: a crash or restart can neither give a settled voucher away again nor
+hand out a seq twice.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from offchain.channels.errors import LedgerMismatch
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS channels (
+    id BLOB PRIMARY KEY,
+    payer TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    calls INTEGER NOT NULL,            -- the last receipt seq handed out
+    voucher_amount TEXT NOT NULL,      -- wei, the latest voucher accepted (decimal: amounts reach 2**256)
+    voucher_signature BLOB NOT NULL,
+    settled TEXT NOT NULL,             -- wei the chain confirmed settled
+    deposit TEXT NOT NULL,
+    closes_at INTEGER NOT NULL,
+    closed INTEGER NOT NULL,
+    dead TEXT                          -- why the channel can never be settled again; NULL while live
+);
+CREATE TABLE IF NOT EXISTS receipts (
+    id BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (id, seq)
+);
+"""
+
+
+def default_state_dir() -> Path:
+    """NC_CHANNEL_STATE, or ~/.neural-commons/channels."""
+    return Path(os.environ.get("NC_CHANNEL_STATE") or Path.home() / ".neural-commons" / "channels")
+
+
+@dataclass
+class ChannelBook:
+    """What the worker knows of one channel."""
+
+    payer: str
+    model_id: int
+    deposit: int
+    settled: int  # confirmed on chain
+    closes_at: int = 0
+    closed: bool = False
+    calls: int = 0  # the last seq handed out
+    voucher_amount: int = 0  # the latest (largest) voucher accepted
+    voucher_signature: bytes = b""
+    dead: str | None = None
+    checked_at: float = float("-inf")  # monotonic time of the last on-chain read (not persisted)
+
+    @property
+    def unsettled(self) -> int:
+        return max(self.voucher_amount - self.settled, 0)
+
+    @property
+    def closing(self) -> bool:
+        return self.closed or self.closes_at != 0
+
+
+class Ledger:
+    """Channel books of one worker on one PaymentChannels contract, in `state_dir`."""
+
+    def __init__(self, state_dir: str | os.PathLike | None, *, chain_id: int, contract: str, genesis: bytes = b""):
+        state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / f"ledger-{chain_id}-{contract.lower()}.sqlite3"
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+        self.reset_reason: str | None = None
+        known = self._meta("genesis")
+        if known is not None and genesis and known != genesis.hex():
+            # The same chain id and address on another chain (a restarted local node): the books are void.
+            self.reset_reason = "the chain was reset (another genesis block); the old books are void"
+            with self._tx():
+                self.db.execute("DELETE FROM channels")
+                self.db.execute("DELETE FROM receipts")
+                self.db.execute("DELETE FROM meta")
+        for key, value in (("chain_id", str(chain_id)), ("contract", contract.lower()), ("genesis", genesis.hex())):
+            stored = self._meta(key)
+            if stored is None:
+                with self._tx():
+                    self.db.execute("INSERT INTO meta VALUES (?, ?)", (key, value))
+            elif stored != value:
+                raise LedgerMismatch(f"{self.path} holds the books of {key} {stored}, not {value}")
+        self.books: dict[bytes, ChannelBook] = {}
+        for row in self.db.execute("SELECT id, payer, model_id, calls, voucher_amount, voucher_signature, settled, "
+                                   "deposit, closes_at, closed, dead FROM channels"):
+            self.books[bytes(row[0])] = ChannelBook(
+                payer=row[1], model_id=int(row[2]), calls=row[3], voucher_amount=int(row[4]),
+                voucher_signature=bytes(row[5]), settled=int(row[6]), deposit=int(row[7]), closes_at=row[8],
+                closed=bool(row[9]), dead=row[10])
+
+    # ------------------------------------------------------------ plumbing
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def _tx(self):
+        return _Transaction(self.db)
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    # ------------------------------------------------------------ reads
+
+    def get(self, channel_id: bytes) -> ChannelBook | None:
+        return self.books.get(channel_id)
+
+    def receipts(self, channel_id: bytes, upto_seq: int) -> list[tuple[int, bytes]]:
+        """(seq, hash) of the receipts not yet paid for by a confirmed settlement, up to `upto_seq`."""
+        with self.lock:
+            return [(r[0], bytes(r[1])) for r in self.db.execute(
+                "SELECT seq, hash FROM receipts WHERE id = ? AND seq <= ? ORDER BY seq", (channel_id, upto_seq))]
+
+    def pending_receipts(self, channel_id: bytes) -> int:
+        with self.lock:
+            return self.db.execute("SELECT COUNT(*) FROM receipts WHERE id = ?", (channel_id,)).fetchone()[0]
+
+    def get_int(self, key: str, default: int) -> int:
+        with self.lock:
+            value = self._meta(key)
+        return default if value is None else int(value)
+
+    # ------------------------------------------------------------ writes (each committed before it returns)
+
+    def track(self, channel_id: bytes, book: ChannelBook) -> ChannelBook:
+        """Starts (or restarts, replacing a stale one) the books of a channel."""
+        with self.lock, self._tx():
+            self.db.execute("DELETE FROM receipts WHERE id = ?", (channel_id,))
+            self.db.execute("INSERT OR REPLACE INTO channels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                channel_id, book.payer, str(book.model_id), book.calls, str(book.voucher_amount),
+                book.voucher_signature, str(book.settled), str(book.deposit), book.closes_at, int(book.closed),
+                book.dead))
+            self.books[channel_id] = book
+        return book
+
+    def observe(self, channel_id: bytes, *, deposit: int, settled: int, closes_at: int, closed: bool) -> ChannelBook:
+        """Records the channel's on-chain state. Each field only moves forward on chain, so a read that
+        raced with a newer one cannot take the books back."""
+        book = self.books[channel_id]
+        with self.lock, self._tx():
+            deposit, settled = max(book.deposit, deposit), max(book.settled, settled)
+            closes_at, closed = book.closes_at or closes_at, book.closed or closed
+            self.db.execute("UPDATE channels SET deposit = ?, settled = ?, closes_at = ?, closed = ? WHERE id = ?",
+                            (str(deposit), str(settled), closes_at, int(closed), channel_id))
+            book.deposit, book.settled, book.closes_at, book.closed = deposit, settled, closes_at, closed
+            book.checked_at = time.monotonic()
+        return book
+
+    def accept(self, channel_id: bytes, amount: int, signature: bytes) -> int:
+        """Takes a voucher and hands out the next seq; returns the seq."""
+        book = self.books[channel_id]
+        with self.lock, self._tx():
+            seq = book.calls + 1
+            self.db.execute("UPDATE channels SET calls = ?, voucher_amount = ?, voucher_signature = ? WHERE id = ?",
+                            (seq, str(amount), signature, channel_id))
+            book.calls, book.voucher_amount, book.voucher_signature = seq, amount, signature
+        return seq
+
+    def add_receipt(self, channel_id: bytes, seq: int, receipt_hash: bytes) -> None:
+        with self.lock, self._tx():
+            self.db.execute("INSERT OR REPLACE INTO receipts VALUES (?, ?, ?)", (channel_id, seq, receipt_hash))
+
+    def confirm(self, channel_id: bytes, amount: int, seqs: list[int]) -> None:
+        """A settlement of `amount` confirmed on chain: the receipts `seqs` it carried are paid for."""
+        book = self.books[channel_id]
+        with self.lock, self._tx():
+            settled = max(book.settled, amount)
+            self.db.execute("UPDATE channels SET settled = ? WHERE id = ?", (str(settled), channel_id))
+            self.db.executemany("DELETE FROM receipts WHERE id = ? AND seq = ?", [(channel_id, s) for s in seqs])
+            book.settled = settled
+
+    def kill(self, channel_id: bytes, reason: str) -> None:
+        """Marks a channel that can never be settled again (closed on chain); its receipts go."""
+        book = self.books[channel_id]
+        with self.lock, self._tx():
+            self.db.execute("UPDATE channels SET dead = ?, closed = 1 WHERE id = ?", (reason, channel_id))
+            self.db.execute("DELETE FROM receipts WHERE id = ?", (channel_id,))
+            book.dead, book.closed = reason, True
+
+    def set_int(self, key: str, value: int) -> None:
+        with self.lock, self._tx():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an error."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, *_):
+        self.db.execute("ROLLBACK" if kind else "COMMIT")
+        return False

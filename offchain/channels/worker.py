@@ -1,0 +1,303 @@
+"""The worker's side of channels, independent of HTTP: checks vouchers
+against its persisted books and the chain, hands out receipts, follows the
+channels' on-chain state and settles.
+
+Every voucher must be newer than both the latest voucher the books hold and
+what the chain already settled, by at least the model's price; the books
+are written before a call is answered (see `ledger`). A channel's on-chain
+state is re-read when it is older than `refresh_after` seconds, when its
+events show up (`sync`) and around every settlement; closing and closed
+channels are refused. `tick` (run in the background by the app) settles
+closing channels at once, long before their close delay ends, and the rest
+once the unsettled total passes the threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from eth_utils import keccak
+
+from offchain.attestation import receipt_message, recover_typed, sign_typed, voucher_message
+from offchain.channels.errors import CallRejected
+from offchain.channels.ledger import ChannelBook, Ledger
+from offchain.runtime import Runtime
+
+log = logging.getLogger("offchain.channels")
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+MAX_SETTLE = 64  # vouchers per settle transaction (the contract's bound)
+_FOLLOWED_EVENTS = ("CloseRequested", "ChannelClosed", "ChannelFunded", "ChannelSettled")
+_LOG_SPAN = 5_000  # blocks per log query (nodes cap the range of eth_getLogs)
+
+
+@dataclass
+class Settlement:
+    """What one `settle` did, per channel."""
+
+    paid: dict[bytes, int] = field(default_factory=dict)  # wei paid out, from the ChannelSettled events
+    failed: dict[bytes, str] = field(default_factory=dict)  # left for a later try, and why
+    dropped: dict[bytes, str] = field(default_factory=dict)  # can never be settled (closed on chain), and why
+    transactions: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.paid.values())
+
+    def as_json(self) -> dict:
+        def hexed(d):
+            return {"0x" + k.hex(): v for k, v in d.items()}
+
+        return {"settled_wei": self.total, "paid": hexed(self.paid), "failed": hexed(self.failed),
+                "dropped": hexed(self.dropped), "transactions": self.transactions}
+
+
+class ChannelWorker:
+    """Vouchers, receipts and settlement of one worker's channels."""
+
+    def __init__(self, channels, account, signer_key, runtimes: dict[int, Runtime], prices: dict[int, int],
+                 *, chain_id: int, settle_threshold: int = 10**17, state_dir=None, refresh_after: float = 2.0,
+                 tick_every: float | None = 15.0):
+        from ape import chain
+
+        self.channels = channels
+        self.account = account
+        self.signer_key = signer_key
+        self.runtimes = runtimes
+        self.prices = prices  # wei per call, per model
+        self.chain_id = chain_id
+        self.settle_threshold = settle_threshold  # unsettled wei that triggers a settlement
+        self.refresh_after = refresh_after  # seconds an on-chain read of a channel stays fresh
+        self.tick_every = tick_every  # seconds between background ticks; None: no background task
+        self.ledger = Ledger(state_dir, chain_id=chain_id, contract=str(channels.address),
+                             genesis=bytes(chain.blocks[0].hash))
+        if self.ledger.reset_reason:
+            log.warning("channel ledger %s: %s", self.ledger.path, self.ledger.reset_reason)
+        self.lock = threading.Lock()  # voucher acceptance and settlement snapshots
+        self.settle_lock = threading.Lock()  # one settlement at a time
+        self._synced = False
+
+    @property
+    def book(self) -> dict[bytes, ChannelBook]:
+        """The books, by channel id (read-only view; change them through the worker)."""
+        return self.ledger.books
+
+    # ------------------------------------------------------------ channel state
+
+    def refresh(self, channel_id: bytes) -> ChannelBook:
+        """Reads the channel from the chain into the books (starting them if new)."""
+        c = self.channels.channels(channel_id)
+        if c.payer == ZERO_ADDRESS:
+            raise CallRejected(404, f"unknown channel 0x{channel_id.hex()}")
+        if c.worker != self.account.address:
+            raise CallRejected(403, "this channel pays another worker")
+        if c.model_id not in self.runtimes:
+            raise CallRejected(404, f"this worker does not serve model {c.model_id}")
+        state = {"deposit": c.deposit, "settled": c.settled, "closes_at": c.closes_at, "closed": c.closed}
+        with self.lock:
+            book = self.ledger.get(channel_id)
+            if book is None or book.payer != c.payer or book.model_id != c.model_id:
+                # New to these books (or the books describe a channel the chain no longer has): start from
+                # the chain. Seqs continue above the calls the settled amount paid for.
+                book = ChannelBook(payer=c.payer, model_id=c.model_id, deposit=c.deposit, settled=c.settled,
+                                   closes_at=c.closes_at, closed=c.closed,
+                                   calls=c.settled // max(self.prices[c.model_id], 1))
+                self.ledger.track(channel_id, book)
+            return self.ledger.observe(channel_id, **state)
+
+    def channel(self, channel_id: bytes, *, refresh: bool = False) -> ChannelBook:
+        """The books of a channel this worker serves now; refuses closing, closed and foreign channels."""
+        book = self.ledger.get(channel_id)
+        if book is None or refresh or time.monotonic() - book.checked_at >= self.refresh_after:
+            book = self.refresh(channel_id)
+        if book.dead or book.closed:
+            raise CallRejected(409, "channel closed: open a new one")
+        if book.closes_at:
+            raise CallRejected(409, "channel closing (its payer asked to close): open a new one")
+        return book
+
+    def status(self, channel_id: bytes) -> dict:
+        """The books of a channel, whatever its state."""
+        book = self.ledger.get(channel_id)
+        if book is None or time.monotonic() - book.checked_at >= self.refresh_after:
+            book = self.refresh(channel_id)
+        return {"calls": book.calls, "voucher_amount": book.voucher_amount, "settled": book.settled,
+                "deposit": book.deposit, "model_id": book.model_id, "closing": book.closes_at != 0,
+                "closes_at": book.closes_at, "closed": book.closed, "dead": book.dead,
+                "pending_receipts": self.ledger.pending_receipts(channel_id)}
+
+    def sync(self) -> set[bytes]:
+        """Follows the contract's channel events since the last sync; re-reads every channel of these books
+        they touch (and, on the first sync of this process, every channel with an unsettled voucher).
+        Returns the channels re-read."""
+        from ape import chain
+
+        head = chain.blocks.head.number
+        start = min(self.ledger.get_int("synced_block", head), head)
+        live = {cid for cid, book in self.ledger.books.items() if not book.dead}
+        touched = set()
+        if not self._synced:  # the first sync of this process: whatever happened while it was down
+            touched |= {cid for cid in live if self.ledger.books[cid].unsettled}
+        for low in range(start, head + 1, _LOG_SPAN):
+            for name in _FOLLOWED_EVENTS:
+                for event in getattr(self.channels, name).range(low, min(low + _LOG_SPAN, head + 1)):
+                    touched.add(bytes(event.channel_id))
+        touched &= live
+        for cid in touched:
+            self.refresh(cid)
+        self.ledger.set_int("synced_block", head + 1)
+        self._synced = True
+        return touched
+
+    # ------------------------------------------------------------ vouchers and receipts
+
+    def accept_voucher(self, channel_id: bytes, amount: int, signature: bytes) -> tuple[ChannelBook, int]:
+        """Checks a call's voucher and records it; returns the channel and the call's seq."""
+        book = self.channel(channel_id)
+        try:
+            signer = recover_typed(signature, "Voucher", voucher_message(channel_id, amount),
+                                   chain_id=self.chain_id, contract=str(self.channels.address))
+        except Exception as exc:  # a malformed signature (bad v, r or s)
+            raise CallRejected(401, "voucher signature is not a valid signature") from exc
+        if signer != book.payer:
+            raise CallRejected(401, "voucher is not signed by the channel's payer")
+        if amount > book.deposit:
+            book = self.channel(channel_id, refresh=True)  # perhaps funded since
+            if amount > book.deposit:
+                raise CallRejected(402, f"voucher for {amount} wei exceeds the channel deposit of {book.deposit}")
+        with self.lock:
+            floor = max(book.voucher_amount, book.settled)
+            if amount <= floor:
+                raise CallRejected(409, f"voucher for {amount} wei is not newer than the {floor} wei already "
+                                        "accepted or settled")
+            due = floor + self.prices[book.model_id]
+            if amount < due:
+                raise CallRejected(402, f"voucher covers {amount} wei; this call needs {due} "
+                                        f"({floor} already taken + the price)")
+            seq = self.ledger.accept(channel_id, amount, signature)
+            return book, seq
+
+    def receipt(self, channel_id: bytes, seq: int, input_hash: bytes, result_hash: bytes) -> bytes:
+        """Signs the call's receipt and keeps its hash until a confirmed settlement pays for it."""
+        signature = sign_typed(self.signer_key, "InferenceReceipt",
+                               receipt_message(channel_id, seq, input_hash, result_hash),
+                               chain_id=self.chain_id, contract=str(self.channels.address))
+        self.ledger.add_receipt(channel_id, seq, keccak(signature))
+        return signature
+
+    # ------------------------------------------------------------ settlement
+
+    def unsettled(self) -> int:
+        return sum(b.unsettled for b in self.ledger.books.values() if not b.dead)
+
+    def due_for_settlement(self) -> bool:
+        return self.unsettled() >= self.settle_threshold
+
+    def settle(self, channel_ids=None, *, wait: bool = True) -> Settlement:
+        """Cashes the latest vouchers (of `channel_ids`, or all), up to MAX_SETTLE per transaction; one
+        channel that cannot be settled does not hold up the others. Receipts leave the books only once
+        the transaction is confirmed. With `wait=False`, returns at once if a settlement is running."""
+        if not self.settle_lock.acquire(blocking=wait):
+            return Settlement()
+        try:
+            return self._settle(channel_ids)
+        finally:
+            self.settle_lock.release()
+
+    def _settle(self, channel_ids) -> Settlement:
+        result = Settlement()
+        with self.lock:
+            todo = [(cid, b.voucher_amount, b.voucher_signature, b.calls) for cid, b in self.ledger.books.items()
+                    if b.unsettled and not b.dead and (channel_ids is None or cid in channel_ids)]
+        ready = []
+        for cid, amount, signature, upto in todo:
+            if self._resolved(cid, amount, upto, result):
+                continue
+            receipts = self.ledger.receipts(cid, upto)
+            ready.append((cid, amount, signature, upto, [seq for seq, _ in receipts], [h for _, h in receipts]))
+        for i in range(0, len(ready), MAX_SETTLE):
+            self._send(ready[i:i + MAX_SETTLE], result)
+        return result
+
+    def _resolved(self, cid: bytes, amount: int, upto: int, result: Settlement, error: str = "") -> bool:
+        """Re-reads a channel before or after a try; True when nothing is left to send for it."""
+        try:
+            book = self.refresh(cid)
+        except Exception as exc:  # the node is unreachable: try later
+            result.failed[cid] = f"could not read the channel: {exc}"
+            return True
+        if book.settled >= amount:  # settled already (by an earlier try whose answer was lost)
+            self.ledger.confirm(cid, amount, [seq for seq, _ in self.ledger.receipts(cid, upto)])
+            return True
+        if book.closed:
+            reason = f"closed on chain with {amount - book.settled} wei unsettled; dropped"
+            log.warning("channel 0x%s %s", cid.hex(), reason)
+            self.ledger.kill(cid, reason)
+            result.dropped[cid] = reason
+            return True
+        if error:
+            result.failed[cid] = error
+            log.warning("settling channel 0x%s failed: %s", cid.hex(), error)
+            return True
+        return False
+
+    def _send(self, batch: list, result: Settlement) -> None:
+        items = [(cid, amount, signature, merkle_root(hashes)) for cid, amount, signature, _, _, hashes in batch]
+        try:
+            tx = self.channels.settle(items, sender=self.account)
+            error = "transaction failed" if tx.failed else ""
+        except Exception as exc:  # reverted, or never sent
+            tx, error = None, str(exc) or type(exc).__name__
+        if not error:
+            result.transactions += 1
+            paid = {bytes(e.channel_id): e.paid for e in tx.decode_logs(self.channels.ChannelSettled)}
+            for cid, amount, _, _, seqs, _ in batch:
+                self.ledger.confirm(cid, amount, seqs)
+                result.paid[cid] = paid.get(cid, 0)
+            for cid, *_ in batch:
+                self.refresh(cid)
+            return
+        if len(batch) > 1:  # one bad voucher reverts the whole batch: settle one by one
+            for one in batch:
+                if not self._resolved(one[0], one[1], one[3], result):
+                    self._send([one], result)
+            return
+        cid, amount, _, upto, _, _ = batch[0]
+        self._resolved(cid, amount, upto, result, error=error)
+
+    # ------------------------------------------------------------ the background task
+
+    def tick_interval(self) -> float:
+        """Seconds between ticks: at most a quarter of the close delay, so a closing channel is settled
+        long before it closes."""
+        return max(min(self.tick_every or 15.0, self.channels.params().close_delay / 4), 0.5)
+
+    def tick(self) -> Settlement:
+        """Follows the events, settles every closing channel with an unsettled voucher at once, and the
+        rest when the unsettled total passes the threshold."""
+        self.sync()
+        closing = {cid for cid, b in self.ledger.books.items() if b.unsettled and not b.dead and b.closing}
+        result = self.settle(closing) if closing else Settlement()
+        if self.due_for_settlement():
+            later = self.settle()
+            result.paid.update(later.paid)
+            result.failed.update(later.failed)
+            result.dropped.update(later.dropped)
+            result.transactions += later.transactions
+        return result
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+def merkle_root(leaves: list[bytes]) -> bytes:
+    """A plain binary Merkle root over the receipts (odd leaves carried up), for public volume audits."""
+    if not leaves:
+        return b"\x00" * 32
+    level = list(leaves)
+    while len(level) > 1:
+        level = [keccak(level[i] + level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
+    return level[0]

@@ -1,0 +1,94 @@
+"""The worker's persisted channel books, without a chain: what survives a restart or a crash."""
+
+import sqlite3
+
+import pytest
+
+from offchain.channels import ChannelBook, Ledger, LedgerMismatch
+
+CONTRACT = "0x" + "ab" * 20
+CID, OTHER = b"\x01" * 32, b"\x02" * 32
+SIG = b"\x05" * 65
+
+
+def open_ledger(path, contract=CONTRACT, genesis=b"\x99" * 32, chain_id=1337):
+    return Ledger(path, chain_id=chain_id, contract=contract, genesis=genesis)
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    ledger = open_ledger(tmp_path)
+    ledger.track(CID, ChannelBook(payer="0xpayer", model_id=1, deposit=10**18, settled=0))
+    yield ledger
+    ledger.close()
+
+
+def test_reopen__after_crash__vouchers_seq_and_receipts_survive(ledger, tmp_path):
+    assert ledger.accept(CID, 100, SIG) == 1
+    ledger.add_receipt(CID, 1, b"\x11" * 32)
+    assert ledger.accept(CID, 2**256 - 1, SIG) == 2
+    # No close: a second connection sees what a crashed process left on disk.
+    again = open_ledger(tmp_path)
+    book = again.get(CID)
+    assert (book.calls, book.voucher_amount, book.voucher_signature) == (2, 2**256 - 1, SIG)
+    assert again.receipts(CID, 2) == [(1, b"\x11" * 32)]
+    assert again.accept(CID, 2**256 - 1, SIG) == 3  # seqs go on, never repeat
+    again.close()
+
+
+def test_reopen__write_ahead_log_with_full_sync(ledger):
+    assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: every commit is fsync'd
+
+
+def test_confirm__drops_only_the_receipts_the_settlement_carried(ledger):
+    for seq in (1, 2, 3):
+        ledger.accept(CID, 100 * seq, SIG)
+        ledger.add_receipt(CID, seq, bytes([seq]) * 32)
+    ledger.confirm(CID, 200, [1, 2])
+    assert ledger.receipts(CID, 10) == [(3, b"\x03" * 32)]
+    assert ledger.get(CID).settled == 200
+    assert ledger.get(CID).unsettled == 100
+
+
+def test_observe__stale_read__never_takes_the_books_back(ledger):
+    ledger.observe(CID, deposit=2 * 10**18, settled=500, closes_at=1_000, closed=False)
+    ledger.observe(CID, deposit=10**18, settled=100, closes_at=0, closed=False)
+    book = ledger.get(CID)
+    assert (book.deposit, book.settled, book.closes_at, book.closing) == (2 * 10**18, 500, 1_000, True)
+
+
+def test_kill__channel_marked_dead_with_reason_and_receipts_dropped(ledger, tmp_path):
+    ledger.accept(CID, 100, SIG)
+    ledger.add_receipt(CID, 1, b"\x11" * 32)
+    ledger.kill(CID, "closed on chain")
+    again = open_ledger(tmp_path)
+    assert (again.get(CID).dead, again.get(CID).closed, again.receipts(CID, 10)) == ("closed on chain", True, [])
+    again.close()
+
+
+def test_open__ledger_of_another_contract__refused(ledger, tmp_path):
+    path = ledger.path
+    ledger.close()
+    other = "0x" + "cd" * 20
+    path.rename(path.with_name(f"ledger-1337-{other}.sqlite3"))
+    with pytest.raises(LedgerMismatch, match="holds the books of contract"):
+        open_ledger(tmp_path, contract=other)
+
+
+def test_open__chain_reset__old_books_void(ledger, tmp_path):
+    ledger.accept(CID, 100, SIG)
+    again = open_ledger(tmp_path, genesis=b"\x98" * 32)
+    assert again.reset_reason == "the chain was reset (another genesis block); the old books are void"
+    assert (again.get(CID), again.get_int("synced_block", -1)) == (None, -1)
+    again.close()
+
+
+def test_open__two_contracts__two_files(tmp_path):
+    a, b = open_ledger(tmp_path), open_ledger(tmp_path, contract="0x" + "cd" * 20)
+    a.track(OTHER, ChannelBook(payer="0xp", model_id=1, deposit=1, settled=0))
+    assert a.path != b.path and b.get(OTHER) is None
+    rows = sqlite3.connect(a.path).execute("SELECT COUNT(*) FROM channels").fetchone()[0]
+    assert rows == 1
+    a.close()
+    b.close()
