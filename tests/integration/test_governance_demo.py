@@ -5,8 +5,9 @@ from offchain.demos import bench, governance
 
 def test_governance_demo__executes_both_proposals(project, accounts):
     summary = governance.run(project, accounts)
-    assert summary.states == [("routine", "Executed"), ("critical grant", "Executed")]
+    assert summary.states == [("routine", "Executed"), ("critical rules", "Executed"), ("critical grant", "Executed")]
     changes = {what: (before, after) for what, before, after in summary.changes}
+    assert changes["open listing"] == ("False", "True")
     assert changes["votingPeriod (s)"] == ("432000", "259200")
     assert changes["quorum (bps)"] == ("400", "500")
     assert changes["treasury ETH"] == ("10.000000", "8.000000")
