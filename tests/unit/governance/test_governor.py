@@ -6,7 +6,7 @@ from ape import chain
 from eth_utils import keccak
 
 from offchain.deploy import CANCELLER_ROLE, DEFAULT_ADMIN_ROLE, EXECUTOR_ROLE, PROPOSER_ROLE
-from offchain.governance import Proposal, ProposalState, Support
+from offchain.governance import Proposal, ProposalState, Support, describe_state, find_proposal
 from tests.utils.governance import advance, pass_proposal, propose, to_active, to_deadline_passed, to_eta
 from tests.utils.signing import ballot_signature, sign_typed
 
@@ -647,3 +647,19 @@ def test_cast_vote_with_params_by_sig__other_params_than_signed__reverts(governo
     with ape.reverts("Governor: invalid signature"):
         governor.castVoteWithReasonAndParamsBySig(proposal_id, Support.For, alice, "r", b"\x06", signature, sender=mallory)
     assert governor.nonces(alice) == 0
+
+
+def test_describe_state__critical_proposal__reports_its_own_bar(governor, alice):
+    proposal = Proposal("Raise the threshold").call(governor, "setProposalThreshold", 1)
+    proposal_id = propose(governor, proposal, alice)
+    info = describe_state(governor, proposal_id)
+    assert (info["critical"], info["quorum_bps"], info["state"]) == (True, 2_000, "Pending")
+    assert info["deadline"] - info["snapshot"] == 10 * DAY
+
+
+def test_find_proposal__long_description__rebuilt_from_event(governor, system, alice):
+    proposal = Proposal(_markdown(20_000)).call(system.ModelRegistry, "set_open_listing", True)
+    proposal_id = propose(governor, proposal, alice)
+    found = find_proposal(governor, proposal_id)
+    assert found.description == proposal.description
+    assert found.id(governor) == proposal_id
