@@ -48,11 +48,13 @@ CRITICAL_METHODS: dict[str, tuple[str, ...]] = {
     "GovernanceToken": ("set_minter", "transfer_ownership", "set_revenue_excluded"),
     "ModelShares": ("set_minter", "transfer_ownership"),
     "ModelRegistry": ("transfer_model",),  # models the treasury owns
-    "WorkerRegistry": ("set_authorised", "transfer_governance"),
-    "InferenceMarket": ("sweep_treasury",),
-    "PaymentChannels": ("sweep_treasury",),
+    # set_unbonding_delay: how long a stake stays slashable after unbond
+    "WorkerRegistry": ("set_authorised", "transfer_governance", "set_unbonding_delay"),
+    # set_params: the fee split and the slash sizes (how much stake a dispute moves)
+    "InferenceMarket": ("sweep_treasury", "set_params"),
+    "PaymentChannels": ("sweep_treasury", "set_params"),
     "DataBounties": ("open_bounty",),  # a bounty is a budget of newly minted tokens
-    "TrainingFund": (),
+    "TrainingFund": ("set_policy",),  # the share split of trained models and the trainer slash
 }
 
 

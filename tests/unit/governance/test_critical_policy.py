@@ -130,6 +130,19 @@ def test_attack__critical_action_mixed_into_routine_proposal__whole_proposal_cri
     assert governor.quorum_bps() == 400
 
 
+def test_attack__five_percent_raises_slash_to_whole_stake__defeated(system, governor, carol):
+    # With routine slash sizes a 5 % vote could next resolve a staged challenge
+    # and hand a worker's whole stake to the challenger.
+    market = system.InferenceMarket
+    params = list(market.params())
+    params[7] = 10**30  # challenge_slash
+    raise_slash = Proposal("Slash everything").call(market, "set_params", tuple(params))
+    proposal_id = vote_through(governor, raise_slash, carol, [carol])
+    assert governor.is_critical_proposal(proposal_id)
+    assert state(governor, proposal_id) == ProposalState.Defeated
+    assert market.params()[7] == 100 * ETH
+
+
 # ---------------------------------------------------------------- nested and forwarded calls
 
 
@@ -210,9 +223,13 @@ def _calls():
         ("ModelRegistry", "transfer_model", lambda s, m: (1, m)),
         ("WorkerRegistry", "set_authorised", lambda s, m: (m, True)),
         ("WorkerRegistry", "transfer_governance", lambda s, m: (m,)),
+        ("WorkerRegistry", "set_unbonding_delay", lambda s, m: (0,)),
         ("InferenceMarket", "sweep_treasury", lambda s, m: ()),
+        ("InferenceMarket", "set_params", lambda s, m: (tuple(s.InferenceMarket.params()),)),
         ("PaymentChannels", "sweep_treasury", lambda s, m: ()),
+        ("PaymentChannels", "set_params", lambda s, m: (tuple(s.PaymentChannels.params()),)),
         ("DataBounties", "open_bounty", lambda s, m: ("nc://spec", 1, 10**30, 2**40, [m], 1, 0)),
+        ("TrainingFund", "set_policy", lambda s, m: (tuple(s.TrainingFund.policy()),)),
     ]
     return (
         [(f"Governor.{name}", "Governor", name, args) for name, args in settings]
@@ -337,11 +354,12 @@ def test_unmark__governor_or_timelock_target__reverts(system, governor, govern, 
 
 def test_mark__new_selector__makes_later_proposals_critical(system, governor, govern, alice):
     workers = system.WorkerRegistry
-    sel = selector("set_unbonding_delay(uint256)")
+    sel = selector("set_min_stake(uint256)")
+    assert not governor.is_critical_action(workers, sel)
     tx = govern((governor, "set_critical_action", workers.address, sel, True))
     assert tx.decode_logs(governor.CriticalActionSet)[0].critical
     assert governor.is_critical_action(workers, sel)
-    proposal_id = propose(governor, Proposal("No unbonding delay").call(workers, "set_unbonding_delay", 0), alice)
+    proposal_id = propose(governor, Proposal("No minimum stake").call(workers, "set_min_stake", 0), alice)
     assert governor.is_critical_proposal(proposal_id)
 
 
