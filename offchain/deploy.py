@@ -25,6 +25,38 @@ EXECUTOR_ROLE = keccak(text="EXECUTOR_ROLE")
 CANCELLER_ROLE = keccak(text="CANCELLER_ROLE")
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
+# Critical from deployment: the Governor's constructor marks these
+# (contract, method) pairs, so a proposal calling one needs the critical
+# quorum, period and delay. They change who can move money or change the
+# rules. On top of these, the Governor itself treats as critical: any call
+# with treasury ETH, any call to the Governor or the Timelock (settings,
+# critical policy and marks, roles, delay, nested schedule/execute), and on
+# any target the asset and hand-over selectors (transfer, transferFrom,
+# approve, increaseAllowance, safeTransferFrom, safeBatchTransferFrom,
+# setApprovalForAll, delegate, burn, transferOwnership/transfer_ownership,
+# renounceOwnership/renounce_ownership, grantRole, revokeRole, renounceRole,
+# set_minter). docs/governance.md lists the same table.
+CRITICAL_EVERYWHERE = (
+    "sweep_treasury",  # every contract's treasury sweep
+    "transfer_governance",  # governance hand-overs
+    "set_governance",
+    "set_minter",  # who may mint
+    "set_authorised",  # who may slash stakes
+    "transfer_ownership",
+)
+CRITICAL_METHODS: dict[str, tuple[str, ...]] = {
+    "GovernanceToken": ("set_minter", "transfer_ownership", "set_revenue_excluded"),
+    "ModelShares": ("set_minter", "transfer_ownership"),
+    "ModelRegistry": ("transfer_model",),  # models the treasury owns
+    # set_unbonding_delay: how long a stake stays slashable after unbond
+    "WorkerRegistry": ("set_authorised", "transfer_governance", "set_unbonding_delay"),
+    # set_params: the fee split and the slash sizes (how much stake a dispute moves)
+    "InferenceMarket": ("sweep_treasury", "set_params"),
+    "PaymentChannels": ("sweep_treasury", "set_params"),
+    "DataBounties": ("open_bounty",),  # a bounty is a budget of newly minted tokens
+    "TrainingFund": ("set_policy",),  # the share split of trained models and the trainer slash
+}
+
 
 @dataclass(frozen=True)
 class GovernanceConfig:
@@ -149,6 +181,28 @@ def deploy_system(
     token = deployer.deploy(
         project.GovernanceToken, governance.token_name, governance.token_symbol, deployer, governance.initial_supply
     )
+    shares = deployer.deploy(project.ModelShares, market.shares_base_uri)
+    registry = deployer.deploy(project.ModelRegistry, timelock, shares)
+    workers = deployer.deploy(project.WorkerRegistry, token, market.min_stake, market.unbonding_delay)
+    inference = deployer.deploy(
+        project.InferenceMarket, timelock, registry, workers, shares, token, market.market_params()
+    )
+    channels = deployer.deploy(
+        project.PaymentChannels, timelock, registry, workers, inference, shares, token, market.channel_params()
+    )
+    bounties = deployer.deploy(project.DataBounties, timelock, token, market.bounty_challenge_bond)
+    fund = deployer.deploy(project.TrainingFund, timelock, registry, shares, workers, bounties, market.share_policy())
+    governed = {
+        "GovernanceToken": token,
+        "ModelShares": shares,
+        "ModelRegistry": registry,
+        "WorkerRegistry": workers,
+        "InferenceMarket": inference,
+        "PaymentChannels": channels,
+        "DataBounties": bounties,
+        "TrainingFund": fund,
+    }
+    # Last, so that its constructor can mark every other contract's critical setters.
     governor = deployer.deploy(
         project.Governor,
         f"{governance.token_name} Governor",
@@ -162,18 +216,8 @@ def deploy_system(
         governance.critical_quorum_bps,
         governance.critical_delay,
         governance.grace_period,
+        [(address, selector) for _, _, address, selector in critical_marks(governed)],
     )
-    shares = deployer.deploy(project.ModelShares, market.shares_base_uri)
-    registry = deployer.deploy(project.ModelRegistry, timelock, shares)
-    workers = deployer.deploy(project.WorkerRegistry, token, market.min_stake, market.unbonding_delay)
-    inference = deployer.deploy(
-        project.InferenceMarket, timelock, registry, workers, shares, token, market.market_params()
-    )
-    channels = deployer.deploy(
-        project.PaymentChannels, timelock, registry, workers, inference, shares, token, market.channel_params()
-    )
-    bounties = deployer.deploy(project.DataBounties, timelock, token, market.bounty_challenge_bond)
-    fund = deployer.deploy(project.TrainingFund, timelock, registry, shares, workers, bounties, market.share_policy())
 
     # Wiring, while the deployer still holds the roles.
     for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
@@ -211,6 +255,29 @@ def deploy_system(
         },
         config={"governance": asdict(governance), "market": asdict(market)},
     )
+
+
+def critical_marks(contracts: dict[str, Any]) -> list[tuple[str, str, str, bytes]]:
+    """(contract name, method, address, selector) for every critical setter of `contracts`.
+
+    Each contract's `CRITICAL_METHODS` entry must exist in its ABI (a renamed
+    setter fails here rather than silently becoming routine); the
+    `CRITICAL_EVERYWHERE` names are marked on whichever contracts have them.
+    Overloads of a name are all marked.
+    """
+    marks: list[tuple[str, str, str, bytes]] = []
+    for name, contract in contracts.items():
+        methods = {abi.name: abi for abi in contract.contract_type.mutable_methods}
+        wanted = set(CRITICAL_METHODS.get(name, ()))
+        missing = sorted(wanted - methods.keys())
+        if missing:
+            raise ValueError(f"{name} has no method {', '.join(missing)}: update CRITICAL_METHODS in offchain/deploy.py")
+        wanted |= set(CRITICAL_EVERYWHERE) & methods.keys()
+        for abi in contract.contract_type.mutable_methods:
+            if abi.name in wanted:
+                selector = keccak(text=abi.selector)[:4]
+                marks.append((name, abi.name, str(contract.address), selector))
+    return marks
 
 
 def save_deployment(deployment: Deployment, directory: Path | None = None) -> Path:

@@ -120,6 +120,9 @@ def describe_state(governor, proposal_id: int) -> dict:
         "id": proposal_id,
         "state": state(governor, proposal_id).name,
         "critical": governor.is_critical_proposal(proposal_id),
+        # The proposal's own bar, fixed at creation; for critical proposals
+        # `quorum(snapshot)` would show the routine bar instead.
+        "quorum_bps": governor.proposal_quorum_bps(proposal_id),
         "proposer": str(governor.proposalProposer(proposal_id)),
         "snapshot": governor.proposalSnapshot(proposal_id),
         "deadline": governor.proposalDeadline(proposal_id),

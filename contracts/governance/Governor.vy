@@ -9,11 +9,17 @@
         Abstain. Succeeded proposals are queued in and executed by the
         Timelock, which owns every governed setter.
 
-        Per-action policy: governance marks (target, selector) pairs as
-        critical, and every action that sends ETH out of the treasury is
-        critical. A proposal with any critical action needs the critical
-        quorum, votes for the critical voting period and waits the critical
-        timelock delay.
+        Per-action policy: an action is critical when it sends treasury
+        ETH, targets the Governor or the Timelock (their settings, roles,
+        delay and the critical policy and marks themselves), calls a
+        selector that moves assets or hands over a contract on any target
+        (`_ASSET_SELECTORS`), or matches a (target, selector) mark. The
+        deploy script marks the other contracts' money and power setters in
+        the constructor, so they are critical from deployment. A proposal
+        with any critical action needs the critical quorum, votes for the
+        critical voting period and waits the critical timelock delay; since
+        every change of those bars (and every unmarking) is itself critical,
+        no routine proposal can make a critical action cheaper.
         Each action is its own timelock operation, chained to the one before
         by `predecessor`: snekmate's batch entry points size memory for 255
         payloads of 1 KiB and cost about 1.65M gas per queue or execute,
@@ -22,8 +28,15 @@
         reverts as a whole.
 @custom:security A proposal's quorum and voting period are fixed when it is
         created, so a later policy change cannot move the goalposts of a
-        vote in progress. Queued proposals expire after the grace period.
+        vote in progress; `proposal_quorum(id)` is its bar. `quorum(t)` and
+        `critical_quorum(t)` read a checkpoint history of the settings, so
+        the bar shown for an old timepoint never changes. Queued proposals
+        expire after the grace period. A mark added while a routine
+        proposal is pending does not make that proposal critical.
 """
+
+from ethereum.ercs import IERC165
+implements: IERC165
 
 from snekmate.utils import ecdsa
 
@@ -48,9 +61,46 @@ interface ITimelock:
 
 MAX_ACTIONS: constant(uint256) = 16  # calls per proposal
 MAX_CALLDATA: constant(uint256) = 1_024  # bytes per call (the timelock's bound)
-MAX_DESCRIPTION: constant(uint256) = 4_096  # bytes
+MAX_DESCRIPTION: constant(uint256) = 32_768  # bytes: long markdown proposals fit
 MAX_REASON: constant(uint256) = 1_024  # bytes
+MAX_PARAMS: constant(uint256) = 1_024  # bytes of vote params (accepted, not interpreted)
+MAX_INITIAL_MARKS: constant(uint256) = 64  # critical marks set at deployment
 BPS: constant(uint256) = 10_000  # basis points in one
+TIMEPOINT_SHIFT: constant(uint256) = 208  # bits below the timepoint in a quorum checkpoint
+CRITICAL_SHIFT: constant(uint256) = 104  # bits below the critical quorum in a quorum checkpoint
+BPS_MASK: constant(uint256) = 2**104 - 1  # one quorum field of a checkpoint
+SEARCH_STEPS: constant(uint256) = 64  # binary-search bound: enough for 2**64 checkpoints
+
+# Selectors that are critical on any target: they move assets the treasury
+# holds (ERC-20, ERC-721, ERC-1155, votes) or hand over a contract.
+_ASSET_SELECTORS: constant(bytes4[19]) = [
+    0xa9059cbb,  # transfer(address,uint256)
+    0x23b872dd,  # transferFrom(address,address,uint256)
+    0x095ea7b3,  # approve(address,uint256)
+    0x39509351,  # increaseAllowance(address,uint256)
+    0x42842e0e,  # safeTransferFrom(address,address,uint256)
+    0xb88d4fde,  # safeTransferFrom(address,address,uint256,bytes)
+    0xf242432a,  # safeTransferFrom(address,address,uint256,uint256,bytes)
+    0x2eb2c2d6,  # safeBatchTransferFrom(address,address,uint256[],uint256[],bytes)
+    0xa22cb465,  # setApprovalForAll(address,bool)
+    0x5c19a95c,  # delegate(address): the treasury's votes
+    0x42966c68,  # burn(uint256)
+    0xf2fde38b,  # transferOwnership(address)
+    0xf0350c04,  # transfer_ownership(address)
+    0x715018a6,  # renounceOwnership()
+    0xb15e13ee,  # renounce_ownership()
+    0x2f2ff15d,  # grantRole(bytes32,address)
+    0xd547741f,  # revokeRole(bytes32,address)
+    0x36568abe,  # renounceRole(bytes32,address)
+    0x7c3bec3c,  # set_minter(address,bool)
+]
+
+# ERC-165 ids this contract answers for.
+_ERC165_ID: constant(bytes4) = 0x01ffc9a7
+# type(IGovernor).interfaceId of OpenZeppelin 5.0-5.2 (26 functions) and of
+# 5.3+ (those plus getProposalId); tests recompute both from the signatures.
+_IGOVERNOR_ID: constant(bytes4) = 0x65455a86
+_IGOVERNOR_5_3_ID: constant(bytes4) = 0xcdbdfcee
 
 # IGovernor.ProposalState
 PENDING: constant(uint8) = 0
@@ -68,10 +118,18 @@ VOTE_FOR: constant(uint8) = 1
 VOTE_ABSTAIN: constant(uint8) = 2
 
 _BALLOT_TYPE_HASH: constant(bytes32) = keccak256("Ballot(uint256 proposalId,uint8 support,address voter,uint256 nonce)")
+_EXTENDED_BALLOT_TYPE_HASH: constant(bytes32) = keccak256(
+    "ExtendedBallot(uint256 proposalId,uint8 support,address voter,uint256 nonce,string reason,bytes params)"
+)
 
 
 token: public(immutable(IVotes))
 timelock: public(immutable(ITimelock))
+
+
+struct CriticalAction:
+    target: address
+    selector: bytes4
 
 
 struct Proposal:
@@ -97,7 +155,11 @@ critical_voting_period: public(uint256)  # seconds a critical proposal is open
 critical_quorum_bps: public(uint256)
 critical_delay: public(uint256)  # timelock delay of a critical proposal, seconds
 grace_period: public(uint256)  # seconds a queued proposal stays executable after its eta
+# Marks only; `is_critical_call` also applies the built-in rules.
 is_critical_action: public(HashMap[address, HashMap[bytes4, bool]])
+# History of (routine, critical) quorum: timepoint << 208 | critical << 104 | routine.
+num_quorum_checkpoints: public(uint256)
+_quorum_checkpoints: HashMap[uint256, uint256]
 nonces: public(HashMap[address, uint256])
 hasVoted: public(HashMap[uint256, HashMap[address, bool]])
 _proposals: HashMap[uint256, Proposal]
@@ -134,6 +196,15 @@ event VoteCast:
     support: uint8
     weight: uint256
     reason: String[MAX_REASON]
+
+
+event VoteCastWithParams:
+    voter: indexed(address)
+    proposalId: uint256
+    support: uint8
+    weight: uint256
+    reason: String[MAX_REASON]
+    params: Bytes[MAX_PARAMS]
 
 
 event VotingDelaySet:
@@ -189,6 +260,7 @@ def __init__(
     critical_quorum_bps_: uint256,
     critical_delay_: uint256,
     grace_period_: uint256,
+    critical_actions: DynArray[CriticalAction, MAX_INITIAL_MARKS],
 ):
     """
     @param name_ Governor name, also its EIP-712 domain name.
@@ -202,6 +274,8 @@ def __init__(
     @param critical_quorum_bps_ Critical quorum in basis points.
     @param critical_delay_ Timelock delay of critical proposals (at least the timelock minimum applies).
     @param grace_period_ Seconds a queued proposal stays executable.
+    @param critical_actions (target, selector) pairs critical from deployment:
+           the other contracts' money and power setters (see offchain/deploy.py).
     """
     eip712_domain_separator.__init__(name_, "1")
     token = token_
@@ -216,6 +290,9 @@ def __init__(
     self.critical_delay = critical_delay_
     self.grace_period = grace_period_
     self._check_policy()
+    self._push_quorum_checkpoint()
+    for action: CriticalAction in critical_actions:
+        self._set_critical_action(action.target, action.selector, True)
 
 
 # ---------------------------------------------------------------- IGovernor: metadata
@@ -370,11 +447,69 @@ def proposal_quorum(proposalId: uint256) -> uint256:
 
 @external
 @view
+def proposal_quorum_bps(proposalId: uint256) -> uint256:
+    """
+    @notice The proposal's own quorum in basis points, fixed when it was created.
+    """
+    return self._proposals[proposalId].quorum_bps
+
+
+@external
+@view
 def quorum(timepoint: uint256) -> uint256:
     """
-    @notice Routine quorum at a past `timepoint`.
+    @notice Routine quorum (votes) that applied at a past `timepoint`, from the
+            setting's history. A critical proposal's bar is `proposal_quorum`.
     """
-    return self._quorum_at(timepoint, self.quorum_bps)
+    return self._quorum_at(timepoint, self._routine_bps_at(timepoint))
+
+
+@external
+@view
+def critical_quorum(timepoint: uint256) -> uint256:
+    """
+    @notice Critical quorum (votes) that applied at a past `timepoint`.
+    """
+    return self._quorum_at(timepoint, self._critical_bps_at(timepoint))
+
+
+@external
+@view
+def quorumNumerator(timepoint: uint256 = max_value(uint256)) -> uint256:
+    """
+    @notice Routine quorum in basis points at `timepoint` (now when omitted),
+            as OpenZeppelin's GovernorVotesQuorumFraction reports it.
+    """
+    return self._routine_bps_at(timepoint)
+
+
+@external
+@pure
+def quorumDenominator() -> uint256:
+    """
+    @notice Quorum numerators are basis points.
+    """
+    return BPS
+
+
+@external
+@view
+def critical_quorum_numerator(timepoint: uint256 = max_value(uint256)) -> uint256:
+    """
+    @notice Critical quorum in basis points at `timepoint` (now when omitted).
+    """
+    return self._critical_bps_at(timepoint)
+
+
+@external
+@view
+def quorum_checkpoint(index: uint256) -> (uint48, uint256, uint256):
+    """
+    @notice The `index`-th quorum checkpoint: (timepoint, routine bps, critical bps).
+    """
+    assert index < self.num_quorum_checkpoints, "Governor: checkpoint out of range"
+    packed: uint256 = self._quorum_checkpoints[index]
+    return convert(packed >> TIMEPOINT_SHIFT, uint48), packed & BPS_MASK, (packed >> CRITICAL_SHIFT) & BPS_MASK
 
 
 @external
@@ -384,6 +519,39 @@ def getVotes(account: address, timepoint: uint256) -> uint256:
     @notice Votes of `account` at a past `timepoint`.
     """
     return staticcall token.getPastVotes(account, timepoint)
+
+
+@external
+@view
+def getVotesWithParams(account: address, timepoint: uint256, params: Bytes[MAX_PARAMS]) -> uint256:
+    """
+    @notice Like `getVotes`; params are not interpreted.
+    """
+    return staticcall token.getPastVotes(account, timepoint)
+
+
+@external
+@pure
+def getProposalId(
+    targets: DynArray[address, MAX_ACTIONS],
+    values: DynArray[uint256, MAX_ACTIONS],
+    calldatas: DynArray[Bytes[MAX_CALLDATA], MAX_ACTIONS],
+    descriptionHash: bytes32,
+) -> uint256:
+    """
+    @notice The id of the proposal with these details (OpenZeppelin 5.3); the same as `hashProposal`.
+    """
+    return self._hash_proposal(targets, values, calldatas, descriptionHash)
+
+
+@external
+@view
+def supportsInterface(interface_id: bytes4) -> bool:
+    """
+    @notice ERC-165: true for ERC-165 itself and OpenZeppelin's IGovernor
+            interface ids (5.0-5.2 and 5.3+).
+    """
+    return interface_id in [_ERC165_ID, _IGOVERNOR_ID, _IGOVERNOR_5_3_ID]
 
 
 @external
@@ -480,6 +648,16 @@ def castVoteWithReason(proposalId: uint256, support: uint8, reason: String[MAX_R
 
 
 @external
+def castVoteWithReasonAndParams(
+    proposalId: uint256, support: uint8, reason: String[MAX_REASON], params: Bytes[MAX_PARAMS]
+) -> uint256:
+    """
+    @notice Like `castVoteWithReason`; params are recorded in the event, not interpreted.
+    """
+    return self._cast_vote_with_params(proposalId, msg.sender, support, reason, params)
+
+
+@external
 def castVoteBySig(proposalId: uint256, support: uint8, voter: address, signature: Bytes[65]) -> uint256:
     """
     @notice Casts `voter`'s vote from an EIP-712
@@ -492,6 +670,32 @@ def castVoteBySig(proposalId: uint256, support: uint8, voter: address, signature
     assert signer == voter, "Governor: invalid signature"
     self.nonces[voter] = nonce + 1
     return self._cast_vote(proposalId, voter, support, "")
+
+
+@external
+def castVoteWithReasonAndParamsBySig(
+    proposalId: uint256,
+    support: uint8,
+    voter: address,
+    reason: String[MAX_REASON],
+    params: Bytes[MAX_PARAMS],
+    signature: Bytes[65],
+) -> uint256:
+    """
+    @notice Casts `voter`'s vote from an EIP-712 `ExtendedBallot(uint256 proposalId,
+            uint8 support,address voter,uint256 nonce,string reason,bytes params)`
+            signature; anyone may relay it.
+    """
+    nonce: uint256 = self.nonces[voter]
+    struct_hash: bytes32 = keccak256(
+        abi_encode(
+            _EXTENDED_BALLOT_TYPE_HASH, proposalId, support, voter, nonce, keccak256(reason), keccak256(params)
+        )
+    )
+    signer: address = ecdsa._recover_sig(eip712_domain_separator._hash_typed_data_v4(struct_hash), signature)
+    assert signer == voter, "Governor: invalid signature"
+    self.nonces[voter] = nonce + 1
+    return self._cast_vote_with_params(proposalId, voter, support, reason, params)
 
 
 @external
@@ -616,6 +820,7 @@ def updateQuorumNumerator(new_quorum_bps: uint256):
     log QuorumNumeratorUpdated(oldQuorumNumerator=self.quorum_bps, newQuorumNumerator=new_quorum_bps)
     self.quorum_bps = new_quorum_bps
     self._check_policy()
+    self._push_quorum_checkpoint()
 
 
 @external
@@ -636,6 +841,7 @@ def set_critical_policy(new_quorum_bps: uint256, new_voting_period: uint256, new
     self.critical_voting_period = new_voting_period
     self.critical_delay = new_delay
     self._check_policy()
+    self._push_quorum_checkpoint()
 
 
 @external
@@ -654,10 +860,10 @@ def set_critical_action(target: address, selector: bytes4, critical: bool):
     """
     @notice Marks calls of `selector` on `target` as critical (or routine again).
             Selector 0x00000000 stands for calls with less than four bytes of data.
+            Being a call to the Governor, the proposal that makes it is critical.
     """
     self._check_governance()
-    self.is_critical_action[target][selector] = critical
-    log CriticalActionSet(target=target, selector=selector, critical=critical)
+    self._set_critical_action(target, selector, critical)
 
 
 # ---------------------------------------------------------------- internal
@@ -681,6 +887,68 @@ def _check_policy():
     assert self.critical_quorum_bps <= BPS, "Governor: critical quorum above 100%"
     assert self.critical_voting_period >= self.votingPeriod, "Governor: critical period below routine period"
     assert self.grace_period > 0, "Governor: grace period is zero"
+
+
+@internal
+def _set_critical_action(target: address, selector: bytes4, critical: bool):
+    assert target != self and target != timelock.address, "Governor: governor and timelock calls are always critical"
+    self.is_critical_action[target][selector] = critical
+    log CriticalActionSet(target=target, selector=selector, critical=critical)
+
+
+@internal
+def _push_quorum_checkpoint():
+    """
+    @dev One checkpoint per timestamp: a later change in the same block
+         overwrites it. Both quorums are at most BPS (`_check_policy`).
+    """
+    now: uint256 = block.timestamp
+    packed: uint256 = (now << TIMEPOINT_SHIFT) | (self.critical_quorum_bps << CRITICAL_SHIFT) | self.quorum_bps
+    count: uint256 = self.num_quorum_checkpoints
+    if count > 0 and (self._quorum_checkpoints[count - 1] >> TIMEPOINT_SHIFT) == now:
+        self._quorum_checkpoints[count - 1] = packed
+    else:
+        self._quorum_checkpoints[count] = packed
+        self.num_quorum_checkpoints = count + 1
+
+
+@internal
+@view
+def _quorum_checkpoint_at(timepoint: uint256) -> uint256:
+    """
+    @dev The last checkpoint at or before `timepoint`; the first one for
+         earlier timepoints (the deployment settings). Checks the latest
+         first, then binary-searches.
+    """
+    count: uint256 = self.num_quorum_checkpoints
+    latest: uint256 = self._quorum_checkpoints[count - 1]
+    if (latest >> TIMEPOINT_SHIFT) <= timepoint:
+        return latest
+    low: uint256 = 0
+    high: uint256 = count - 1  # the answer lies below index `high`
+    for _: uint256 in range(SEARCH_STEPS):
+        if low >= high:
+            break
+        mid: uint256 = (low + high) // 2
+        if (self._quorum_checkpoints[mid] >> TIMEPOINT_SHIFT) > timepoint:
+            high = mid
+        else:
+            low = mid + 1
+    if low == 0:
+        return self._quorum_checkpoints[0]
+    return self._quorum_checkpoints[low - 1]
+
+
+@internal
+@view
+def _routine_bps_at(timepoint: uint256) -> uint256:
+    return self._quorum_checkpoint_at(timepoint) & BPS_MASK
+
+
+@internal
+@view
+def _critical_bps_at(timepoint: uint256) -> uint256:
+    return (self._quorum_checkpoint_at(timepoint) >> CRITICAL_SHIFT) & BPS_MASK
 
 
 @internal
@@ -717,9 +985,16 @@ def _operation_id(
 def _is_critical_call(target: address, amount: uint256, payload: Bytes[MAX_CALLDATA]) -> bool:
     if amount > 0:
         return True  # spends treasury ETH
+    if target == self or target == timelock.address:
+        # The rules themselves, timelock roles and delay, and any call the
+        # timelock would make on itself (schedule/execute with nested calldata).
+        return True
     selector: bytes4 = empty(bytes4)
     if len(payload) >= 4:
         selector = convert(slice(payload, 0, 4), bytes4)
+    for asset_selector: bytes4 in _ASSET_SELECTORS:
+        if selector == asset_selector:
+            return True
     return self.is_critical_action[target][selector]
 
 
@@ -758,6 +1033,13 @@ def _state(proposal_id: uint256) -> uint8:
 
 @internal
 def _cast_vote(proposal_id: uint256, voter: address, support: uint8, reason: String[MAX_REASON]) -> uint256:
+    weight: uint256 = self._count_vote(proposal_id, voter, support)
+    log VoteCast(voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason)
+    return weight
+
+
+@internal
+def _count_vote(proposal_id: uint256, voter: address, support: uint8) -> uint256:
     assert self._state(proposal_id) == ACTIVE, "Governor: vote not currently active"
     assert support <= VOTE_ABSTAIN, "Governor: invalid vote type"
     assert not self.hasVoted[proposal_id][voter], "Governor: vote already cast"
@@ -769,5 +1051,20 @@ def _cast_vote(proposal_id: uint256, voter: address, support: uint8, reason: Str
         self._proposals[proposal_id].for_votes += weight
     else:
         self._proposals[proposal_id].abstain_votes += weight
-    log VoteCast(voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason)
+    return weight
+
+
+@internal
+def _cast_vote_with_params(
+    proposal_id: uint256, voter: address, support: uint8, reason: String[MAX_REASON], params: Bytes[MAX_PARAMS]
+) -> uint256:
+    """
+    @dev As OpenZeppelin: VoteCast without params, VoteCastWithParams with them.
+    """
+    if len(params) == 0:
+        return self._cast_vote(proposal_id, voter, support, reason)
+    weight: uint256 = self._count_vote(proposal_id, voter, support)
+    log VoteCastWithParams(
+        voter=voter, proposalId=proposal_id, support=support, weight=weight, reason=reason, params=params
+    )
     return weight

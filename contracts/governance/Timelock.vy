@@ -7,7 +7,9 @@
         Governor is its only proposer, canceller and executor.
 @custom:security The deploy script renounces the deployer's temporary
         admin role once the Governor holds its roles, so afterwards the
-        timelock administers itself (role changes need a proposal).
+        timelock administers itself: role and delay changes need a
+        proposal, and the Governor treats every call to the timelock as
+        critical (critical quorum, period and delay).
 """
 
 from snekmate.auth import access_control

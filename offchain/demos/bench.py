@@ -30,9 +30,20 @@ def governance_gas(project, accounts) -> list[tuple[str, int]]:
     record("deposit_revenue", token.deposit_revenue(sender=deployer, value=1 * ETH))
     record("withdraw_revenue", token.withdraw_revenue(sender=alice))
 
+    routine = Proposal("bench: open listing").call(d.ModelRegistry, "set_open_listing", True)
+    record(
+        "propose (1 routine action)",
+        governor.propose(routine.targets, routine.values, routine.calldatas, routine.description, sender=alice),
+    )
+    markdown = ("# Bench proposal\n\n" + "- label the next batch of digits and publish them\n" * 500)[:20_000]
+    long = Proposal(markdown).call(d.ModelRegistry, "set_open_listing", True)
+    record(
+        "propose (20,000-byte description)",
+        governor.propose(long.targets, long.values, long.calldatas, long.description, sender=alice),
+    )
     proposal = Proposal("bench: shorten voting period").call(governor, "setVotingPeriod", 3 * 86_400)
     record(
-        "propose (1 action)",
+        "propose (1 critical action)",
         governor.propose(proposal.targets, proposal.values, proposal.calldatas, proposal.description, sender=alice),
     )
     proposal_id = proposal.id(governor)

@@ -80,14 +80,21 @@ def run(project, accounts) -> DemoSummary:
     for name, holder in (("alice", alice), ("bob", bob), ("carol", carol), ("treasury", timelock)):
         summary.revenue[name] = token.withdrawable_revenue(holder)
 
-    # A routine proposal: shorten the voting period and raise the quorum.
+    # A routine proposal: an operational switch (open model listing).
+    registry = d.ModelRegistry
+    listing_before = registry.open_listing()
+    routine = Proposal("Open model listing").call(registry, "set_open_listing", True)
+    _lifecycle(governor, routine, alice, [(alice, Support.For), (bob, Support.Against)], summary, "routine")
+    summary.changes.append(("open listing", str(listing_before), str(registry.open_listing())))
+
+    # Governor settings are the rules: changing them is always critical.
     before = (governor.votingPeriod(), governor.quorum_bps())
-    routine = (
+    rules = (
         Proposal("Shorten the voting period to 3 days and raise quorum to 5%")
         .call(governor, "setVotingPeriod", 3 * 86_400)
         .call(governor, "updateQuorumNumerator", 500)
     )
-    _lifecycle(governor, routine, alice, [(alice, Support.For), (bob, Support.Against)], summary, "routine")
+    _lifecycle(governor, rules, alice, [(alice, Support.For), (bob, Support.Against)], summary, "critical rules")
     summary.changes.append(("votingPeriod (s)", str(before[0]), str(governor.votingPeriod())))
     summary.changes.append(("quorum (bps)", str(before[1]), str(governor.quorum_bps())))
 

@@ -50,7 +50,7 @@ def test_dao_cli__full_proposal_lifecycle_on_anvil(anvil, ape_run):
 
     assert "100,000,000" in ape_run("dao", "delegate")
     ape_run("dao", "advance", "10")
-    out = ape_run("dao", "propose", "Shorten voting", "--action", "Governor.setVotingPeriod(259200)")
+    out = ape_run("dao", "propose", "Open listing", "--action", "ModelRegistry.set_open_listing(true)")
     proposal_id = re.search(r"proposal id: (\d+)", out).group(1)
     assert "Pending" in out
 

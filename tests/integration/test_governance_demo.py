@@ -5,8 +5,9 @@ from offchain.demos import bench, governance
 
 def test_governance_demo__executes_both_proposals(project, accounts):
     summary = governance.run(project, accounts)
-    assert summary.states == [("routine", "Executed"), ("critical grant", "Executed")]
+    assert summary.states == [("routine", "Executed"), ("critical rules", "Executed"), ("critical grant", "Executed")]
     changes = {what: (before, after) for what, before, after in summary.changes}
+    assert changes["open listing"] == ("False", "True")
     assert changes["votingPeriod (s)"] == ("432000", "259200")
     assert changes["quorum (bps)"] == ("400", "500")
     assert changes["treasury ETH"] == ("10.000000", "8.000000")
@@ -15,5 +16,6 @@ def test_governance_demo__executes_both_proposals(project, accounts):
 
 def test_governance_bench__measures_every_operation(project, accounts):
     rows = dict(bench.governance_gas(project, accounts))
-    for operation in ("propose (1 action)", "castVote", "queue (1 action)", "execute (1 action)"):
+    operations = ("propose (1 routine action)", "propose (1 critical action)", "castVote", "queue (1 action)")
+    for operation in (*operations, "execute (1 action)"):
         assert rows[operation] > 21_000

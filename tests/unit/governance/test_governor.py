@@ -6,17 +6,18 @@ from ape import chain
 from eth_utils import keccak
 
 from offchain.deploy import CANCELLER_ROLE, DEFAULT_ADMIN_ROLE, EXECUTOR_ROLE, PROPOSER_ROLE
-from offchain.governance import Proposal, ProposalState, Support
+from offchain.governance import Proposal, ProposalState, Support, describe_state, find_proposal
 from tests.utils.governance import advance, pass_proposal, propose, to_active, to_deadline_passed, to_eta
-from tests.utils.signing import ballot_signature
+from tests.utils.signing import ballot_signature, sign_typed
 
 ETH = 10**18
 DAY = 86_400
 
 
 @pytest.fixture
-def proposal(governor):
-    return Proposal("Set the voting period to 3 days").call(governor, "setVotingPeriod", 3 * DAY)
+def proposal(system):
+    """A routine proposal: open listing is an operational switch, not money or rules."""
+    return Proposal("Open model listing").call(system.ModelRegistry, "set_open_listing", True)
 
 
 def state(governor, proposal_id):
@@ -225,7 +226,7 @@ def test_cast_vote_by_sig__other_support_than_signed__reverts(governor, proposal
 # ---------------------------------------------------------------- outcomes
 
 
-def test_lifecycle__succeeded_queued_executed__changes_setting(governor, timelock, proposal, alice):
+def test_lifecycle__succeeded_queued_executed__changes_setting(governor, timelock, system, proposal, alice):
     proposal_id = propose(governor, proposal, alice)
     to_active(governor, proposal_id)
     assert state(governor, proposal_id) == ProposalState.Active
@@ -239,9 +240,9 @@ def test_lifecycle__succeeded_queued_executed__changes_setting(governor, timeloc
     to_eta(governor, proposal_id)
     tx = governor.execute(*proposal.args(), sender=alice)
     assert tx.decode_logs(governor.ProposalExecuted)[0].proposalId == proposal_id
-    set_log = tx.decode_logs(governor.VotingPeriodSet)[0]
-    assert (set_log.oldVotingPeriod, set_log.newVotingPeriod) == (5 * DAY, 3 * DAY)
-    assert governor.votingPeriod() == 3 * DAY
+    set_log = tx.decode_logs(system.ModelRegistry.OpenListingSet)[0]
+    assert (set_log.old_open_listing, set_log.new_open_listing) == (False, True)
+    assert system.ModelRegistry.open_listing()
     assert state(governor, proposal_id) == ProposalState.Executed
 
 
@@ -422,59 +423,243 @@ def test_settings__incoherent_policy__reverts(governor, govern, call, reason):
         govern((governor, *call))
 
 
-# ---------------------------------------------------------------- per-action policy
+# ---------------------------------------------------------------- quorum history
 
 
-def test_critical_action__marked_selector__needs_critical_quorum_and_period(governor, token, govern, alice, carol):
-    selector = keccak(text="set_minter(address,bool)")[:4]
-    tx = govern((governor, "set_critical_action", token.address, selector, True))
-    assert tx.decode_logs(governor.CriticalActionSet)[0].critical
-    assert governor.is_critical_action(token, selector)
+def test_quorum_history__deployment__one_checkpoint(governor):
+    assert governor.num_quorum_checkpoints() == 1
+    assert governor.quorumNumerator() == 400
+    assert governor.critical_quorum_numerator() == 2_000
+    assert governor.quorumDenominator() == 10_000
 
-    mint_right = Proposal("Let carol mint").call(token, "set_minter", carol, True)
-    proposal_id = propose(governor, mint_right, alice)
-    assert governor.is_critical_proposal(proposal_id)
-    snapshot = governor.proposalSnapshot(proposal_id)
-    assert governor.proposalDeadline(proposal_id) == snapshot + 10 * DAY
+
+def test_quorum_history__settings_change__old_timepoints_keep_their_bar(governor, token, govern, alice):
+    before = chain.blocks.head.timestamp
+    old = propose(governor, Proposal("Send alice nothing").call(token, "transfer", alice, 0), alice)
+    govern((governor, "updateQuorumNumerator", 500), (governor, "set_critical_policy", 2_500, 10 * DAY, 7 * DAY))
+    first = chain.blocks.head.timestamp
+    tx = govern((governor, "updateQuorumNumerator", 800))
+    second = chain.blocks.head.timestamp
+    assert tx.decode_logs(governor.QuorumNumeratorUpdated)[0].oldQuorumNumerator == 500
+    advance(1)
+    # Two setters in one transaction make one checkpoint.
+    assert governor.num_quorum_checkpoints() == 3
+    assert governor.quorum_checkpoint(1) == (first, 500, 2_500)
+    assert governor.quorum_checkpoint(2) == (second, 800, 2_500)
+    for timepoint, routine, critical in (
+        (0, 400, 2_000),  # before deployment: the deployment settings
+        (before, 400, 2_000),
+        (first - 1, 400, 2_000),
+        (first, 500, 2_500),
+        (second - 1, 500, 2_500),
+        (second, 800, 2_500),
+    ):
+        assert governor.quorumNumerator(timepoint) == routine
+        assert governor.critical_quorum_numerator(timepoint) == critical
+    assert governor.quorum(before) == 4_000_000 * ETH
+    assert governor.critical_quorum(before) == 20_000_000 * ETH
+    assert governor.quorum(first) == 5_000_000 * ETH
+    assert governor.critical_quorum(first) == 25_000_000 * ETH
+    assert governor.quorum(second) == 8_000_000 * ETH
+    # A proposal keeps the bar it was created with.
+    assert governor.proposal_quorum_bps(old) == 2_000  # a token transfer is critical
+    assert governor.proposal_quorum(old) == 20_000_000 * ETH
+
+
+def test_quorum_history__checkpoint_out_of_range__reverts(governor):
+    with ape.reverts("Governor: checkpoint out of range"):
+        governor.quorum_checkpoint(1)
+
+
+def test_quorum__future_timepoint__reverts(governor):
+    with ape.reverts("GovernanceToken: future lookup"):
+        governor.quorum(chain.pending_timestamp + 100)
+
+
+# ---------------------------------------------------------------- long descriptions
+
+
+def _markdown(size: int) -> str:
+    head = "# Fund the digits dataset\n\n## Motivation\n\n"
+    body = "".join(f"- item {i}: label the next batch of handwritten digits and publish them\n" for i in range(400))
+    text = (head + body) * (size // len(head + body) + 1)
+    return text[:size]
+
+
+def test_propose__20000_byte_markdown__accepted_and_logged(governor, system, alice):
+    description = _markdown(20_000)
+    assert len(description.encode()) == 20_000
+    proposal = Proposal(description).call(system.ModelRegistry, "set_open_listing", True)
+    tx = governor.propose(proposal.targets, proposal.values, proposal.calldatas, description, sender=alice)
+    log = tx.decode_logs(governor.ProposalCreated)[0]
+    assert log.description == description
+    assert log.proposalId == proposal.id(governor)
+    assert governor.proposalProposer(proposal.id(governor)) == alice.address
+
+
+def test_propose__description_at_bound__accepted(governor, system, alice):
+    proposal = Proposal(_markdown(32_768)).call(system.ModelRegistry, "set_open_listing", True)
+    propose(governor, proposal, alice)
+    assert state(governor, proposal.id(governor)) == ProposalState.Pending
+
+
+def test_propose__description_over_bound__reverts(governor, system, alice):
+    proposal = Proposal(_markdown(32_769)).call(system.ModelRegistry, "set_open_listing", True)
+    with ape.reverts():
+        propose(governor, proposal, alice)
+
+
+# ---------------------------------------------------------------- ERC-165 and the rest of IGovernor
+
+# OpenZeppelin 5.0's IGovernor functions (test/utils/introspection/SupportsInterface.behavior.js);
+# 5.3 adds getProposalId. type(IGovernor).interfaceId is the XOR of their selectors.
+IGOVERNOR = [
+    "name()",
+    "version()",
+    "COUNTING_MODE()",
+    "hashProposal(address[],uint256[],bytes[],bytes32)",
+    "state(uint256)",
+    "proposalThreshold()",
+    "proposalSnapshot(uint256)",
+    "proposalDeadline(uint256)",
+    "proposalProposer(uint256)",
+    "proposalEta(uint256)",
+    "proposalNeedsQueuing(uint256)",
+    "votingDelay()",
+    "votingPeriod()",
+    "quorum(uint256)",
+    "getVotes(address,uint256)",
+    "getVotesWithParams(address,uint256,bytes)",
+    "hasVoted(uint256,address)",
+    "propose(address[],uint256[],bytes[],string)",
+    "queue(address[],uint256[],bytes[],bytes32)",
+    "execute(address[],uint256[],bytes[],bytes32)",
+    "cancel(address[],uint256[],bytes[],bytes32)",
+    "castVote(uint256,uint8)",
+    "castVoteWithReason(uint256,uint8,string)",
+    "castVoteWithReasonAndParams(uint256,uint8,string,bytes)",
+    "castVoteBySig(uint256,uint8,address,bytes)",
+    "castVoteWithReasonAndParamsBySig(uint256,uint8,address,string,bytes,bytes)",
+]
+IGOVERNOR_5_3 = [*IGOVERNOR, "getProposalId(address[],uint256[],bytes[],bytes32)"]
+
+
+def _interface_id(signatures) -> bytes:
+    value = 0
+    for signature in signatures:
+        value ^= int.from_bytes(keccak(text=signature)[:4], "big")
+    return value.to_bytes(4, "big")
+
+
+def test_supports_interface__erc165_and_igovernor__true(governor):
+    assert _interface_id(IGOVERNOR).hex() == "65455a86"
+    assert governor.supportsInterface(_interface_id(["supportsInterface(bytes4)"]))
+    assert governor.supportsInterface(_interface_id(IGOVERNOR))
+    assert governor.supportsInterface(_interface_id(IGOVERNOR_5_3))
+
+
+def test_supports_interface__other_ids__false(governor):
+    assert not governor.supportsInterface(b"\xff\xff\xff\xff")
+    assert not governor.supportsInterface(_interface_id(IGOVERNOR[:-1]))
+    assert not governor.supportsInterface(_interface_id(["balanceOf(address)", "ownerOf(uint256)"]))
+
+
+def test_supports_interface__every_igovernor_function__implemented(governor):
+    abi = {method.selector for method in governor.contract_type.methods}
+    assert set(IGOVERNOR_5_3) <= abi
+
+
+def test_get_proposal_id__equals_hash_proposal(governor, proposal):
+    assert governor.getProposalId(*proposal.args()) == proposal.id(governor)
+
+
+def test_get_votes_with_params__equals_get_votes(governor, alice):
+    timepoint = chain.blocks.head.timestamp - 1
+    assert governor.getVotesWithParams(alice, timepoint, b"\x01") == governor.getVotes(alice, timepoint)
+    assert governor.getVotes(alice, timepoint) == 30_000_000 * ETH
+
+
+def test_cast_vote_with_params__params__logs_vote_cast_with_params(governor, proposal, alice):
+    proposal_id = propose(governor, proposal, alice)
     to_active(governor, proposal_id)
-    governor.castVote(proposal_id, Support.For, sender=carol)  # 5M: routine quorum yes, critical no
-    to_deadline_passed(governor, proposal_id)
-    assert governor.proposal_quorum(proposal_id) == 20_000_000 * ETH
-    assert governor.quorum(snapshot) == 4_000_000 * ETH
-    assert state(governor, proposal_id) == ProposalState.Defeated
+    tx = governor.castVoteWithReasonAndParams(proposal_id, Support.For, "yes", b"\x01\x02", sender=alice)
+    log = tx.decode_logs(governor.VoteCastWithParams)[0]
+    assert (log.voter, log.support, log.weight, log.reason, bytes(log.params)) == (
+        alice.address,
+        1,
+        30_000_000 * ETH,
+        "yes",
+        b"\x01\x02",
+    )
+    assert not tx.decode_logs(governor.VoteCast)
+    assert governor.proposalVotes(proposal_id) == (0, 30_000_000 * ETH, 0)
 
 
-def test_critical_action__passed__waits_critical_delay(governor, token, govern, alice, carol):
-    selector = keccak(text="set_minter(address,bool)")[:4]
-    govern((governor, "set_critical_action", token.address, selector, True))
-    mint_right = Proposal("Let carol mint, again").call(token, "set_minter", carol, True)
-    proposal_id = pass_proposal(governor, mint_right, alice, [alice], execute=False)
-    assert governor.proposalEta(proposal_id) == chain.blocks.head.timestamp + 7 * DAY
-    advance(2 * DAY + 1)  # the routine delay is not enough
-    with ape.reverts("Governor: timelock delay not passed"):
-        governor.execute(*mint_right.args(), sender=alice)
-    to_eta(governor, proposal_id)
-    governor.execute(*mint_right.args(), sender=alice)
-    assert token.is_minter(carol)
+def test_cast_vote_with_params__empty_params__logs_vote_cast(governor, proposal, bob):
+    proposal_id = propose(governor, proposal, bob)
+    to_active(governor, proposal_id)
+    tx = governor.castVoteWithReasonAndParams(proposal_id, Support.Against, "no", b"", sender=bob)
+    assert tx.decode_logs(governor.VoteCast)[0].reason == "no"
+    assert not tx.decode_logs(governor.VoteCastWithParams)
+    assert governor.proposalVotes(proposal_id) == (20_000_000 * ETH, 0, 0)
 
 
-def test_critical_action__unmarked_selector__routine(governor, token, carol):
-    assert not governor.is_critical_call(token, 0, token.set_minter.encode_input(carol, True))
+def _extended_ballot(governor, voter, proposal_id, support, reason, params, nonce):
+    domain = {"name": governor.name(), "chainId": chain.chain_id, "contract": str(governor.address)}
+    types = {
+        "ExtendedBallot": [
+            {"name": "proposalId", "type": "uint256"},
+            {"name": "support", "type": "uint8"},
+            {"name": "voter", "type": "address"},
+            {"name": "nonce", "type": "uint256"},
+            {"name": "reason", "type": "string"},
+            {"name": "params", "type": "bytes"},
+        ]
+    }
+    message = {
+        "proposalId": proposal_id,
+        "support": support,
+        "voter": str(voter.address),
+        "nonce": nonce,
+        "reason": reason,
+        "params": params,
+    }
+    return bytes(sign_typed(voter.private_key, domain, types, message).signature)
 
 
-def test_critical_action__treasury_eth__always_critical(governor, timelock, deployer, alice, carol):
-    deployer.transfer(timelock, 5 * ETH)
-    grant = Proposal("Grant carol 2 ETH").transfer_eth(carol, 2 * ETH)
-    assert governor.is_critical_call(carol, 2 * ETH, b"")
-    before = carol.balance
-    tx = pass_proposal(governor, grant, alice, [alice])
-    assert carol.balance == before + 2 * ETH
-    assert timelock.balance == 3 * ETH
-    proposal_id = grant.id(governor)
-    assert governor.is_critical_proposal(proposal_id)
-    assert tx.decode_logs(governor.ProposalExecuted)[0].proposalId == proposal_id
+def test_cast_vote_with_params_by_sig__relayed__counts_for_voter(governor, proposal, alice, mallory):
+    proposal_id = propose(governor, proposal, alice)
+    to_active(governor, proposal_id)
+    signature = _extended_ballot(governor, alice, proposal_id, Support.For, "long reason", b"\x05", 0)
+    tx = governor.castVoteWithReasonAndParamsBySig(
+        proposal_id, Support.For, alice, "long reason", b"\x05", signature, sender=mallory
+    )
+    log = tx.decode_logs(governor.VoteCastWithParams)[0]
+    assert (log.voter, log.reason, bytes(log.params)) == (alice.address, "long reason", b"\x05")
+    assert governor.proposalVotes(proposal_id)[1] == 30_000_000 * ETH
+    assert governor.nonces(alice) == 1
 
 
-def test_critical_action__short_calldata__uses_zero_selector(governor, govern, carol):
-    govern((governor, "set_critical_action", carol.address, b"\x00" * 4, True))
-    assert governor.is_critical_call(carol, 0, b"\x01")
+def test_cast_vote_with_params_by_sig__other_params_than_signed__reverts(governor, proposal, alice, mallory):
+    proposal_id = propose(governor, proposal, alice)
+    to_active(governor, proposal_id)
+    signature = _extended_ballot(governor, alice, proposal_id, Support.For, "r", b"\x05", 0)
+    with ape.reverts("Governor: invalid signature"):
+        governor.castVoteWithReasonAndParamsBySig(proposal_id, Support.For, alice, "r", b"\x06", signature, sender=mallory)
+    assert governor.nonces(alice) == 0
+
+
+def test_describe_state__critical_proposal__reports_its_own_bar(governor, alice):
+    proposal = Proposal("Raise the threshold").call(governor, "setProposalThreshold", 1)
+    proposal_id = propose(governor, proposal, alice)
+    info = describe_state(governor, proposal_id)
+    assert (info["critical"], info["quorum_bps"], info["state"]) == (True, 2_000, "Pending")
+    assert info["deadline"] - info["snapshot"] == 10 * DAY
+
+
+def test_find_proposal__long_description__rebuilt_from_event(governor, system, alice):
+    proposal = Proposal(_markdown(20_000)).call(system.ModelRegistry, "set_open_listing", True)
+    proposal_id = propose(governor, proposal, alice)
+    found = find_proposal(governor, proposal_id)
+    assert found.description == proposal.description
+    assert found.id(governor) == proposal_id
