@@ -480,7 +480,7 @@ def _params(market, **changes):
     current = market.params()
     fields = ["protocol_fee_bps", "worker_bps", "shareholders_bps", "holders_bps", "claim_timeout",
               "challenge_window", "challenge_bond", "challenge_slash", "miss_slash", "callback_gas_price",
-              "max_result_size"]
+              "max_result_size", "challenge_timeout"]
     return tuple(changes.get(f, getattr(current, f)) for f in fields)
 
 
