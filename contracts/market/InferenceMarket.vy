@@ -88,8 +88,12 @@ STATE_MASK: constant(uint256) = 2**8 - 1
 STAMP_SHIFT: constant(uint256) = 224
 ESCROW_SHIFT: constant(uint256) = 160
 ESCROW_LIMIT: constant(uint256) = 2**96  # wei
-# A worker's exposure word: open requests (64) | token wei locked for them (192).
+# A worker's exposure word: kept flag (1) | open requests (63) | token wei locked for them (192).
+# The flag is set at the first claim and never cleared, so the word never
+# returns to zero and a worker's next claim after an idle spell is a cheap write.
+EXPOSURE_KEPT: constant(uint256) = 2**255
 EXPOSURE_COUNT_SHIFT: constant(uint256) = 192
+EXPOSURE_COUNT_MASK: constant(uint256) = 2**63 - 1
 EXPOSURE_AMOUNT_MASK: constant(uint256) = 2**192 - 1
 
 # Request states; CALLBACK is a flag bit on top of the state.
@@ -594,7 +598,7 @@ def exposure(worker: address) -> (uint256, uint256):
             not yet settled) and the token wei this market has locked for them.
     """
     word: uint256 = self._exposure[worker]
-    return word >> EXPOSURE_COUNT_SHIFT, word & EXPOSURE_AMOUNT_MASK
+    return (word >> EXPOSURE_COUNT_SHIFT) & EXPOSURE_COUNT_MASK, word & EXPOSURE_AMOUNT_MASK
 
 
 @external
@@ -865,9 +869,9 @@ def _expose(worker: address, count: uint256):
          registry call for all.
     """
     amount: uint256 = count * max(self.params.miss_slash, self.params.challenge_slash)
-    # Each amount is at most MAX_SLASH (2**128) and there are fewer than 2**64
-    # requests, so the total stays below 2**192 and does not reach the count bits.
-    self._exposure[worker] += (count << EXPOSURE_COUNT_SHIFT) + amount
+    # Each amount is at most MAX_SLASH (2**128) and there are fewer than 2**63
+    # requests, so the total stays below 2**192 and the count below the flag.
+    self._exposure[worker] = (self._exposure[worker] | EXPOSURE_KEPT) + (count << EXPOSURE_COUNT_SHIFT) + amount
     if amount > 0:
         extcall workers.lock(worker, amount)
 
@@ -881,12 +885,12 @@ def _release(worker: address, count: uint256) -> uint256:
          changed in between. The caller unlocks it (after any slash).
     """
     word: uint256 = self._exposure[worker]
-    open_count: uint256 = word >> EXPOSURE_COUNT_SHIFT
+    open_count: uint256 = (word >> EXPOSURE_COUNT_SHIFT) & EXPOSURE_COUNT_MASK
     total: uint256 = word & EXPOSURE_AMOUNT_MASK
     share: uint256 = total
     if count < open_count:
         share = total * count // open_count
-    self._exposure[worker] = ((open_count - count) << EXPOSURE_COUNT_SHIFT) | (total - share)
+    self._exposure[worker] = EXPOSURE_KEPT | ((open_count - count) << EXPOSURE_COUNT_SHIFT) | (total - share)
     return share
 
 

@@ -41,9 +41,12 @@ missed: public(HashMap[address, uint256])
 slashed: public(HashMap[address, uint256])  # times slashed
 is_authorised: public(HashMap[address, bool])
 # What pending disputes may take from a worker (may exceed its stake, then the
-# whole stake is locked): the total, and the part each authorised contract locked.
-locked: public(HashMap[address, uint256])
-locked_by: public(HashMap[address, HashMap[address, uint256]])  # slasher -> worker -> token wei
+# whole stake is locked): the total, and the part each authorised contract
+# locked. Stored plus one once touched, so the slots never return to zero and
+# the next lock after an idle spell is a cheap write (read them with
+# `locked` and `locked_by`).
+_locked: HashMap[address, uint256]
+_locked_by: HashMap[address, HashMap[address, uint256]]  # slasher -> worker
 min_stake: public(uint256)
 unbonding_delay: public(uint256)  # seconds
 
@@ -220,7 +223,7 @@ def withdraw():
     assert withdrawable_at != 0, "WorkerRegistry: not unbonding"
     assert block.timestamp >= withdrawable_at, "WorkerRegistry: unbonding delay not passed"
     stake: uint256 = self.workers[msg.sender].stake
-    locked: uint256 = self.locked[msg.sender]
+    locked: uint256 = self._stored(self._locked[msg.sender])
     amount: uint256 = stake
     if locked == 0:
         self.workers[msg.sender] = empty(Worker)
@@ -240,9 +243,9 @@ def lock(worker: address, amount: uint256):
             The lock may exceed the stake (then all of it is locked).
     """
     assert self.is_authorised[msg.sender], "WorkerRegistry: caller is not authorised"
-    self.locked_by[msg.sender][worker] += amount
-    total: uint256 = self.locked[worker] + amount
-    self.locked[worker] = total
+    self._locked_by[msg.sender][worker] = self._stored(self._locked_by[msg.sender][worker]) + amount + 1
+    total: uint256 = self._stored(self._locked[worker]) + amount
+    self._locked[worker] = total + 1
     log StakeLocked(worker=worker, slasher=msg.sender, amount=amount, locked=total)
 
 
@@ -253,12 +256,12 @@ def unlock(worker: address, amount: uint256):
             ended. No authorisation needed: a caller only ever releases its
             own lock, so a contract governance de-authorised can still let go.
     """
-    own: uint256 = self.locked_by[msg.sender][worker]
+    own: uint256 = self._stored(self._locked_by[msg.sender][worker])
     assert amount <= own, "WorkerRegistry: unlock exceeds lock"
-    self.locked_by[msg.sender][worker] = unsafe_sub(own, amount)  # amount <= own
+    self._locked_by[msg.sender][worker] = unsafe_sub(own, amount) + 1  # amount <= own
     # The total is the sum of every slasher's part, so it is at least `own`.
-    total: uint256 = unsafe_sub(self.locked[worker], amount)
-    self.locked[worker] = total
+    total: uint256 = unsafe_sub(self._stored(self._locked[worker]), amount)
+    self._locked[worker] = total + 1
     log StakeUnlocked(worker=worker, slasher=msg.sender, amount=amount, locked=total)
 
 
@@ -300,12 +303,30 @@ def record_outcomes(worker: address, fulfilled_: uint256, missed_: uint256):
 
 @external
 @view
+def locked(worker: address) -> uint256:
+    """
+    @notice What pending disputes may take from the worker, in token wei (may exceed its stake).
+    """
+    return self._stored(self._locked[worker])
+
+
+@external
+@view
+def locked_by(slasher: address, worker: address) -> uint256:
+    """
+    @notice The part of `locked(worker)` that `slasher` locked.
+    """
+    return self._stored(self._locked_by[slasher][worker])
+
+
+@external
+@view
 def free_stake(worker: address) -> uint256:
     """
     @notice The part of the worker's stake that no pending dispute may take.
     """
     stake: uint256 = self.workers[worker].stake
-    return stake - min(stake, self.locked[worker])
+    return stake - min(stake, self._stored(self._locked[worker]))
 
 
 @external
@@ -382,6 +403,13 @@ def _active_signer(worker: address) -> address:
     if self.workers[worker].withdrawable_at != 0 or self.workers[worker].stake < self.min_stake:
         return empty(address)
     return self.workers[worker].signer
+
+
+@internal
+@pure
+def _stored(raw: uint256) -> uint256:
+    # Lock slots hold the amount plus one once touched, zero before.
+    return max(raw, 1) - 1
 
 
 @internal
