@@ -20,7 +20,8 @@ After every step:
 
 The market here is a second deployment governed by a plain account (which is
 also its treasury), so challenges can be resolved without a week of voting;
-its challenge timeout is two hours so that expiry happens within a run.
+its challenge timeout is two days (the unbonding delay one) so that expiry
+and resolution after a runaway's withdrawal both happen within a run.
 """
 
 import ape
@@ -41,6 +42,7 @@ IN_FLIGHT = (CLAIMED, FULFILLED, CHALLENGED)
 ETH = 10**18
 STAKE = 2 * MIN_STAKE
 UNBONDING = 86_400  # seconds
+TIMEOUT = 2 * 86_400  # challenge timeout, seconds: longer than unbonding, so a runaway's dispute is still open
 pick = st.integers(min_value=0, max_value=10**6)
 
 
@@ -49,7 +51,7 @@ def lone_market(project, system, model_id, deployer, accounts):
     """A market, and its own worker registry, governed by accounts[9]."""
     gov = accounts[9]
     token = system.GovernanceToken
-    config = MarketConfig(miss_slash=10 * ETH, challenge_slash=100 * ETH, challenge_timeout=7_200)
+    config = MarketConfig(miss_slash=10 * ETH, challenge_slash=100 * ETH, challenge_timeout=TIMEOUT)
     registry = gov.deploy(project.WorkerRegistry, token, MIN_STAKE, UNBONDING)
     market = gov.deploy(
         project.InferenceMarket, gov, system.ModelRegistry, registry, system.ModelShares, token,
@@ -144,6 +146,21 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             market.claim(rid, sender=workers[w])
             req.update(state=CLAIMED, worker=workers[w].address, stamp=chain.blocks.head.timestamp)
 
+        @rule(r=st.integers(0, 1), w=st.integers(0, 1), disputed=st.booleans())
+        def serve(self, r, w, disputed):
+            """A worker's whole turn in one step (request, claim, fulfil, and perhaps
+            a challenge by the other worker), so that short runs reach disputes."""
+            if not self._active(workers[w].address):
+                return
+            self.request(r, 3_600)
+            rid = market.request_count()
+            market.claim(rid, sender=workers[w])
+            market.fulfill(rid, RESULT_HASH, "", signature(market, rid, workers[w].private_key), sender=workers[w])
+            now = chain.blocks.head.timestamp
+            self.requests[rid].update(state=FULFILLED, worker=workers[w].address, stamp=now)
+            if disputed:
+                self.challenge(len([i for i, q in self.requests.items() if q["state"] == FULFILLED]) - 1)
+
         @rule(n=pick)
         def fulfil(self, n):
             rid = self._choose(n, (CLAIMED,))
@@ -200,12 +217,14 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
                 self._slash(req["worker"], min(params.challenge_slash, lock), req["challenger"])
                 req.update(state=REFUNDED, bond=0)
 
-        @rule(n=pick)
-        def expire(self, n):
+        @rule(n=pick, wait_it_out=st.booleans())
+        def expire(self, n, wait_it_out):
             rid = self._choose(n, (CHALLENGED,))
             if rid is None:
                 return
             req = self.requests[rid]
+            if wait_it_out:  # governance never acts
+                chain.mine(timestamp=max(chain.pending_timestamp, req["expires_at"] + 1))
             if chain.pending_timestamp <= req["expires_at"]:
                 with ape.reverts("InferenceMarket: challenge not expired"):
                     market.expire_challenge(rid, sender=requesters[0])
@@ -290,6 +309,18 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             if not locked:
                 s.update(registered=False, withdrawable_at=0)
 
+        @rule(w=st.integers(0, 1), serve_first=st.booleans())
+        def run_away(self, w, serve_first):
+            """Issue 11's attack in one step: (serve and get challenged,) unbond, wait
+            out the delay, withdraw all that leaves."""
+            if serve_first:
+                self.serve(0, w, True)
+            s = self.stakes[workers[w].address]
+            if s["registered"] and not s["withdrawable_at"]:
+                self.unbond(w)
+            chain.mine(timestamp=chain.pending_timestamp + UNBONDING)
+            self.withdraw_stake(w)
+
         @rule(w=st.integers(0, 1))
         def join_again(self, w):
             address = workers[w].address
@@ -314,7 +345,7 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             shares.withdraw_revenue([model_id], sender=holders[i])
             self.shares_eth -= available
 
-        @rule(seconds=st.sampled_from([30, 601, 3_601, 7_201, UNBONDING]))
+        @rule(seconds=st.sampled_from([30, 601, 3_601, 7_201, UNBONDING, TIMEOUT + 1]))
         def wait(self, seconds):
             chain.mine(timestamp=chain.pending_timestamp + seconds)
 
