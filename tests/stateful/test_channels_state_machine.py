@@ -171,11 +171,13 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
                 self.stake -= taken
                 self.tokens[accounts[4].address] += taken
 
-        @rule(n=pick)
-        def expire(self, n):
+        @rule(n=pick, wait_it_out=st.booleans())
+        def expire(self, n, wait_it_out):
             if not self.bonds:
                 return
             challenge_id = sorted(self.bonds)[n % len(self.bonds)]
+            if wait_it_out:  # governance never acts
+                chain.mine(timestamp=max(chain.pending_timestamp, self.expiry[challenge_id] + 1))
             if chain.pending_timestamp <= self.expiry[challenge_id]:
                 with ape.reverts("PaymentChannels: challenge not expired"):
                     channels.expire_challenge(challenge_id, sender=payers[0])
@@ -191,6 +193,16 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
                     registry.unbond(sender=worker)
                 return
             self.unbonding_at = registry.unbond(sender=worker).timestamp + UNBONDING
+
+        @rule(n=pick)
+        def run_away(self, n):
+            """Issue 11's attack in one step: get a receipt challenged, unbond, wait out
+            the delay, withdraw all that leaves."""
+            self.challenge(n)
+            if self.registered and not self.unbonding_at:
+                self.unbond()
+            chain.mine(timestamp=chain.pending_timestamp + UNBONDING)
+            self.withdraw_stake()
 
         @rule()
         def withdraw_stake(self):
