@@ -256,6 +256,7 @@ def unlock(worker: address, amount: uint256):
             ended. No authorisation needed: a caller only ever releases its
             own lock, so a contract governance de-authorised can still let go.
     """
+    assert amount > 0, "WorkerRegistry: nothing to unlock"
     own: uint256 = self._stored(self._locked_by[msg.sender][worker])
     assert amount <= own, "WorkerRegistry: unlock exceeds lock"
     self._locked_by[msg.sender][worker] = unsafe_sub(own, amount) + 1  # amount <= own

@@ -456,6 +456,15 @@ def test_unlock__more_than_own_lock__reverts(reg, deployer, joined, slasher, mal
     assert reg.locked(joined) == 100 * ETH
 
 
+def test_unlock__zero__reverts(reg, joined, slasher, mallory):
+    # Anyone may call unlock, since it only releases the caller's own lock; a
+    # zero unlock would only log noise.
+    with ape.reverts("WorkerRegistry: nothing to unlock"):
+        reg.unlock(joined, 0, sender=mallory)
+    with ape.reverts("WorkerRegistry: nothing to unlock"):
+        reg.unlock(joined, 0, sender=slasher)
+
+
 def test_unlock__authorisation_revoked__still_releases_own_lock(reg, deployer, joined, slasher):
     reg.lock(joined, 100 * ETH, sender=slasher)
     reg.set_authorised(slasher, False, sender=deployer)
