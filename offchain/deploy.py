@@ -91,6 +91,7 @@ class MarketConfig:
     miss_slash: int = 10 * 10**18  # tokens taken from a worker that claimed and missed
     callback_gas_price: int = 10**9  # wei per gas of consumer callback, prepaid to the finalizer
     max_result_size: int = 1_024  # bytes
+    challenge_timeout: int = 14 * DAY  # seconds governance has to resolve a challenge; then anyone expires it
     min_stake: int = 1_000 * 10**18  # tokens to be an active worker
     unbonding_delay: int = 7 * DAY  # seconds
     shares_base_uri: str = "nc://models/"
@@ -112,6 +113,7 @@ class MarketConfig:
             self.miss_slash,
             self.callback_gas_price,
             self.max_result_size,
+            self.challenge_timeout,
         )
 
     bounty_challenge_bond: int = 10**16  # wei to dispute an accepted data contribution

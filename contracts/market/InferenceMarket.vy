@@ -21,6 +21,17 @@
           claim: worker (160) | escrowed payment (96)
         `stamp` is the claim time while claimed and the fulfilment time once
         fulfilled (zero after a challenge the worker won: the window is over).
+
+        Stake at risk stays locked: from claim until the request is settled
+        (finalized, refunded or its challenge lost) the claimant's
+        WorkerRegistry stake is locked by max(miss_slash, challenge_slash)
+        as they stood at the claim, so neither a miss nor a challenge can be
+        escaped by unbonding. The market keeps one word per worker (open
+        requests | locked amount) and locks and unlocks once per batch; a
+        settled request releases an equal share of its worker's lock, so
+        the market unlocks exactly what it locked. A challenge ends in
+        bounded time: governance resolves it within `challenge_timeout`, or
+        after that anyone expires it and the result stands.
 @custom:security Every function that moves ETH is @nonreentrant (one lock
         for the contract). Payments are pulled (`withdraw`), except the
         excess of a request, returned to its sender at once. A consumer
@@ -46,6 +57,8 @@ interface IWorkerRegistry:
     def active_signer(worker: address) -> address: view
     def slash(worker: address, amount: uint256, recipient: address) -> uint256: nonpayable
     def record_outcomes(worker: address, fulfilled: uint256, missed: uint256): nonpayable
+    def lock(worker: address, amount: uint256): nonpayable
+    def unlock(worker: address, amount: uint256): nonpayable
 
 
 interface IModelShares:
@@ -61,6 +74,9 @@ MAX_URI: constant(uint256) = 256  # bytes of a result URI
 MAX_INPUT_URI: constant(uint256) = 1_024  # bytes of an input URI (emitted, never stored: small inputs fit inline)
 MAX_RESULT: constant(uint256) = 1_024  # bytes of canonical result a consumer can receive
 CALLBACK_RESERVE: constant(uint256) = 10_000  # gas kept back to finish settlement after a callback
+MAX_CHALLENGE_WINDOW: constant(uint256) = 30 * 86_400  # seconds
+MAX_CHALLENGE_TIMEOUT: constant(uint256) = 90 * 86_400  # seconds
+MAX_SLASH: constant(uint256) = 2**128  # token wei; keeps a worker's locked total within its 192 bits
 
 ADDRESS_MASK: constant(uint256) = 2**160 - 1
 MODEL_SHIFT: constant(uint256) = 160
@@ -72,6 +88,13 @@ STATE_MASK: constant(uint256) = 2**8 - 1
 STAMP_SHIFT: constant(uint256) = 224
 ESCROW_SHIFT: constant(uint256) = 160
 ESCROW_LIMIT: constant(uint256) = 2**96  # wei
+# A worker's exposure word: kept flag (1) | open requests (63) | token wei locked for them (192).
+# The flag is set at the first claim and never cleared, so the word never
+# returns to zero and a worker's next claim after an idle spell is a cheap write.
+EXPOSURE_KEPT: constant(uint256) = 2**255
+EXPOSURE_COUNT_SHIFT: constant(uint256) = 192
+EXPOSURE_COUNT_MASK: constant(uint256) = 2**63 - 1
+EXPOSURE_AMOUNT_MASK: constant(uint256) = 2**192 - 1
 
 # Request states; CALLBACK is a flag bit on top of the state.
 REQUESTED: constant(uint256) = 1
@@ -101,6 +124,7 @@ struct MarketParams:
     miss_slash: uint256  # token wei taken from a worker that claimed and missed the deadline
     callback_gas_price: uint256  # wei per gas of callback the requester prepays to the finalizer
     max_result_size: uint256  # bytes, at most MAX_RESULT
+    challenge_timeout: uint256  # seconds governance has to resolve a challenge; then anyone expires it
 
 
 struct Fulfilment:
@@ -119,6 +143,7 @@ struct Challenge:
     challenger: address
     bond: uint256
     result_hash: bytes32
+    expires_at: uint256  # after this, resolve_challenge is closed and anyone may expire_challenge
 
 
 struct RequestView:
@@ -148,6 +173,7 @@ _core: HashMap[uint256, uint256]
 _hash: HashMap[uint256, bytes32]
 _claim_word: HashMap[uint256, uint256]
 _results: HashMap[uint256, Bytes[MAX_RESULT]]
+_exposure: HashMap[address, uint256]  # worker -> open requests | locked token wei
 
 
 event InferenceRequested:
@@ -178,6 +204,13 @@ event InferenceChallenged:
     challenger: indexed(address)
     result_hash: bytes32
     bond: uint256
+    expires_at: uint256
+
+
+event ChallengeExpired:
+    request_id: indexed(uint256)
+    challenger: indexed(address)
+    bond: uint256  # returned to the challenger
 
 
 event ChallengeResolved:
@@ -302,6 +335,7 @@ def claim(request_id: uint256):
     """
     self._check_active_worker(msg.sender)
     self._claim(request_id, True)
+    self._expose(msg.sender, 1)
 
 
 @external
@@ -315,6 +349,8 @@ def claim_batch(request_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
     for request_id: uint256 in request_ids:
         if self._claim(request_id, False):
             claimed += 1
+    if claimed > 0:
+        self._expose(msg.sender, claimed)
     return claimed
 
 
@@ -370,24 +406,32 @@ def challenge(request_id: uint256, result_hash: bytes32):
     assert msg.sender != self._worker_of(request_id), "InferenceMarket: worker cannot challenge itself"
     assert msg.value == self.params.challenge_bond, "InferenceMarket: wrong challenge bond"
     assert result_hash != self._hash[request_id], "InferenceMarket: challenge repeats the result"
+    expires_at: uint256 = block.timestamp + self.params.challenge_timeout
     self._core[request_id] = self._with_state(core, CHALLENGED)
-    self.challenges[request_id] = Challenge(challenger=msg.sender, bond=msg.value, result_hash=result_hash)
-    log InferenceChallenged(request_id=request_id, challenger=msg.sender, result_hash=result_hash, bond=msg.value)
+    self.challenges[request_id] = Challenge(
+        challenger=msg.sender, bond=msg.value, result_hash=result_hash, expires_at=expires_at
+    )
+    log InferenceChallenged(
+        request_id=request_id, challenger=msg.sender, result_hash=result_hash, bond=msg.value, expires_at=expires_at
+    )
 
 
 @external
 @nonreentrant
 def resolve_challenge(request_id: uint256, worker_was_right: bool):
     """
-    @notice Governance settles a dispute (after re-execution off-chain). If the
-            worker was right it takes the bond and the request can be finalized
-            at once; otherwise the worker is slashed to the challenger, the
-            challenger's bond returns and the requester is refunded in full.
+    @notice Governance settles a dispute (after re-execution off-chain) until
+            the challenge expires. If the worker was right it takes the bond
+            and the request can be finalized at once; otherwise the worker is
+            slashed to the challenger (`challenge_slash`, at most what was
+            locked for the request), the challenger's bond returns and the
+            requester is refunded in full.
     """
     assert msg.sender == governance, "InferenceMarket: caller is not governance"
     core: uint256 = self._core[request_id]
     assert (core >> STATE_SHIFT) & STATE_ONLY == CHALLENGED, "InferenceMarket: request not challenged"
     disputed: Challenge = self.challenges[request_id]
+    assert block.timestamp <= disputed.expires_at, "InferenceMarket: challenge expired"
     worker: address = self._worker_of(request_id)
     slashed: uint256 = 0
     if worker_was_right:
@@ -397,9 +441,34 @@ def resolve_challenge(request_id: uint256, worker_was_right: bool):
     else:
         self.owed[disputed.challenger] += disputed.bond
         self._refund_requester(request_id, core)
-        if self.params.challenge_slash > 0:  # governance may set it to zero
-            slashed = extcall workers.slash(worker, self.params.challenge_slash, disputed.challenger)
+        share: uint256 = self._release(worker, 1)
+        penalty: uint256 = min(self.params.challenge_slash, share)  # governance may set it to zero
+        if penalty > 0:
+            slashed = extcall workers.slash(worker, penalty, disputed.challenger)
+        self._unlock(worker, share)  # after the slash: the locked stake is taken first
     log ChallengeResolved(request_id=request_id, worker_was_right=worker_was_right, slashed=slashed)
+
+
+@external
+@nonreentrant
+def expire_challenge(request_id: uint256):
+    """
+    @notice Ends a challenge governance did not resolve within
+            `challenge_timeout`; callable by anyone. Unproven either way: the
+            result stands and the request is finalized now (the worker is
+            paid and its lock released as by `finalize`, a callback is
+            delivered and its fee goes to the caller), and the challenger's
+            bond returns.
+    """
+    core: uint256 = self._core[request_id]
+    assert (core >> STATE_SHIFT) & STATE_ONLY == CHALLENGED, "InferenceMarket: request not challenged"
+    disputed: Challenge = self.challenges[request_id]
+    assert block.timestamp > disputed.expires_at, "InferenceMarket: challenge not expired"
+    self.owed[disputed.challenger] += disputed.bond
+    # Back to fulfilled with stamp zero (the window is over), then settled at once.
+    self._core[request_id] = self._with_state(core, FULFILLED) & ~(TIME_MASK << STAMP_SHIFT)
+    log ChallengeExpired(request_id=request_id, challenger=disputed.challenger, bond=disputed.bond)
+    self._finalize_many([request_id], True)
 
 
 # ---------------------------------------------------------------- settlement
@@ -429,8 +498,9 @@ def finalize_batch(request_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
 def refund(request_id: uint256):
     """
     @notice After the deadline of an unfulfilled request, credits the requester
-            everything it paid; records the claiming worker's miss and slashes
-            it by the governed amount. Callable by anyone.
+            everything it paid; records the claiming worker's miss, slashes it
+            by `miss_slash` (at most what was locked for the request) and
+            releases its lock. Callable by anyone.
     """
     core: uint256 = self._core[request_id]
     state: uint256 = (core >> STATE_SHIFT) & STATE_ONLY
@@ -440,9 +510,11 @@ def refund(request_id: uint256):
     if state == CLAIMED:
         worker: address = self._worker_of(request_id)
         extcall workers.record_outcomes(worker, 0, 1)
-        miss_slash: uint256 = self.params.miss_slash
-        if miss_slash > 0:
-            extcall workers.slash(worker, miss_slash, governance)
+        share: uint256 = self._release(worker, 1)
+        penalty: uint256 = min(self.params.miss_slash, share)  # governance may set it to zero
+        if penalty > 0:
+            extcall workers.slash(worker, penalty, governance)
+        self._unlock(worker, share)  # after the slash: the locked stake is taken first
 
 
 @external
@@ -520,6 +592,17 @@ def _view(request_id: uint256) -> RequestView:
 
 @external
 @view
+def exposure(worker: address) -> (uint256, uint256):
+    """
+    @notice The worker's requests in flight (claimed, fulfilled or challenged,
+            not yet settled) and the token wei this market has locked for them.
+    """
+    word: uint256 = self._exposure[worker]
+    return (word >> EXPOSURE_COUNT_SHIFT) & EXPOSURE_COUNT_MASK, word & EXPOSURE_AMOUNT_MASK
+
+
+@external
+@view
 def result_of(request_id: uint256) -> Bytes[MAX_RESULT]:
     """
     @notice The canonical result bytes posted for a callback request.
@@ -548,6 +631,11 @@ def _check_params(p: MarketParams):
     assert p.protocol_fee_bps <= fee_split.BPS, "InferenceMarket: protocol fee above 100%"
     assert p.claim_timeout > 0, "InferenceMarket: claim timeout is zero"
     assert p.challenge_window > 0, "InferenceMarket: challenge window is zero"
+    assert p.challenge_window <= MAX_CHALLENGE_WINDOW, "InferenceMarket: challenge window above bound"
+    assert p.challenge_timeout > 0, "InferenceMarket: challenge timeout is zero"
+    assert p.challenge_timeout <= MAX_CHALLENGE_TIMEOUT, "InferenceMarket: challenge timeout above bound"
+    assert p.challenge_slash <= MAX_SLASH, "InferenceMarket: challenge slash above bound"
+    assert p.miss_slash <= MAX_SLASH, "InferenceMarket: miss slash above bound"
     assert p.max_result_size <= MAX_RESULT, "InferenceMarket: result size above bound"
 
 
@@ -643,8 +731,11 @@ def _claim(request_id: uint256, strict: bool) -> bool:
     self._claim_word[request_id] = (self._claim_word[request_id] & ~ADDRESS_MASK) | convert(msg.sender, uint256)
     log InferenceClaimed(request_id=request_id, worker=msg.sender)
     if previous != empty(address):
-        # The earlier claimant let its exclusive claim time out.
+        # The earlier claimant let its exclusive claim time out: a miss, not
+        # slashed; its lock for this request is released (the caller locks
+        # for the new claimant).
         extcall workers.record_outcomes(previous, 0, 1)
+        self._unlock(previous, self._release(previous, 1))
     return True
 
 
@@ -767,6 +858,46 @@ def _credit_worker(worker: address, amount: uint256, count: uint256):
     if amount > 0:
         self.owed[worker] += amount
     extcall workers.record_outcomes(worker, count, 0)
+    self._unlock(worker, self._release(worker, count))
+
+
+@internal
+def _expose(worker: address, count: uint256):
+    """
+    @dev Adds `count` requests in flight to the worker's exposure and locks
+         max(miss_slash, challenge_slash) of its stake for each, one
+         registry call for all.
+    """
+    amount: uint256 = count * max(self.params.miss_slash, self.params.challenge_slash)
+    # Each amount is at most MAX_SLASH (2**128) and there are fewer than 2**63
+    # requests, so the total stays below 2**192 and the count below the flag.
+    self._exposure[worker] = (self._exposure[worker] | EXPOSURE_KEPT) + (count << EXPOSURE_COUNT_SHIFT) + amount
+    if amount > 0:
+        extcall workers.lock(worker, amount)
+
+
+@internal
+def _release(worker: address, count: uint256) -> uint256:
+    """
+    @dev Takes `count` settled requests off the worker's exposure and returns
+         their share of its lock (all of it with the last ones), so the shares
+         add up to exactly what was locked even if the slash parameters
+         changed in between. The caller unlocks it (after any slash).
+    """
+    word: uint256 = self._exposure[worker]
+    open_count: uint256 = (word >> EXPOSURE_COUNT_SHIFT) & EXPOSURE_COUNT_MASK
+    total: uint256 = word & EXPOSURE_AMOUNT_MASK
+    share: uint256 = total
+    if count < open_count:
+        share = total * count // open_count
+    self._exposure[worker] = EXPOSURE_KEPT | ((open_count - count) << EXPOSURE_COUNT_SHIFT) | (total - share)
+    return share
+
+
+@internal
+def _unlock(worker: address, amount: uint256):
+    if amount > 0:
+        extcall workers.unlock(worker, amount)
 
 
 @internal

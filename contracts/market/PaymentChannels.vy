@@ -16,6 +16,11 @@
         `InferenceReceipt(bytes32 channelId,uint256 seq,bytes32 inputHash,bytes32 resultHash)`.
         Anyone holding a receipt can challenge it with a bond; governance
         resolves after re-execution and the loser is slashed or loses the bond.
+        A challenge locks `challenge_slash` of the worker's WorkerRegistry
+        stake until it ends, so unbonding does not escape it, and it ends in
+        bounded time: after the market's `challenge_timeout` (one setting for
+        every dispute) anyone expires it, the receipt stands and the bond
+        returns.
 
         Closing: the payer asks, and after the governed close delay (time
         for the worker to settle its latest voucher) the unspent deposit
@@ -44,6 +49,9 @@ interface IWorkerRegistry:
     def active_signer(worker: address) -> address: view
     def slash(worker: address, amount: uint256, recipient: address) -> uint256: nonpayable
     def record_outcomes(worker: address, fulfilled: uint256, missed: uint256): nonpayable
+    def signer_of(worker: address) -> address: view
+    def lock(worker: address, amount: uint256): nonpayable
+    def unlock(worker: address, amount: uint256): nonpayable
 
 
 interface IInferenceMarket:
@@ -66,7 +74,8 @@ _RECEIPT_TYPE_HASH: constant(bytes32) = keccak256(
 )
 
 
-# The market's parameter struct, read for its fee split.
+# The market's parameter struct (field order must match InferenceMarket's),
+# read for its fee split and its challenge timeout.
 struct MarketParams:
     protocol_fee_bps: uint256
     worker_bps: uint256
@@ -79,6 +88,7 @@ struct MarketParams:
     miss_slash: uint256
     callback_gas_price: uint256
     max_result_size: uint256
+    challenge_timeout: uint256
 
 
 struct Channel:
@@ -107,7 +117,9 @@ struct ReceiptChallenge:
     input_hash: bytes32
     result_hash: bytes32  # what the worker signed
     claimed_hash: bytes32  # what the challenger says is right
-    resolved: bool
+    resolved: bool  # resolved by governance or expired
+    locked: uint256  # token wei of the worker's stake locked for this challenge
+    expires_at: uint256  # after this, resolve_challenge is closed and anyone may expire_challenge
 
 
 struct ChannelParams:
@@ -174,6 +186,12 @@ event ReceiptChallengeResolved:
     challenge_id: indexed(uint256)
     worker_was_right: bool
     slashed: uint256
+
+
+event ReceiptChallengeExpired:
+    challenge_id: indexed(uint256)
+    challenger: indexed(address)
+    bond: uint256  # returned to the challenger
 
 
 event Withdrawn:
@@ -350,7 +368,11 @@ def challenge_receipt(
 ) -> uint256:
     """
     @notice Disputes a receipt the channel's worker signed, posting the bond and
-            the result hash the challenger says is right. Governance resolves.
+            the result hash the challenger says is right. Locks
+            `challenge_slash` of the worker's stake until the challenge ends.
+            Governance resolves it within the market's `challenge_timeout`;
+            after that anyone may expire it. The worker's receipts stay
+            challengeable while it unbonds (until it has withdrawn).
     @return The challenge id.
     """
     worker: address = self.channels[channel_id].worker
@@ -358,8 +380,12 @@ def challenge_receipt(
     assert msg.value == self.params.challenge_bond, "PaymentChannels: wrong challenge bond"
     assert claimed_hash != result_hash, "PaymentChannels: challenge repeats the result"
     signer: address = self._receipt_signer(channel_id, seq, input_hash, result_hash, signature)
-    # The key registered now signed it; a rotated-away key no longer binds the worker.
-    assert signer == staticcall workers.active_signer(worker), "PaymentChannels: receipt not signed by the worker"
+    # The key registered now signed it; a rotated-away key no longer binds the
+    # worker. Registered, not active: an unbonding worker still answers for its receipts.
+    assert signer == staticcall workers.signer_of(worker), "PaymentChannels: receipt not signed by the worker"
+    assert signer != empty(address), "PaymentChannels: receipt not signed by the worker"
+    locked: uint256 = self.params.challenge_slash
+    expires_at: uint256 = block.timestamp + (staticcall market.params()).challenge_timeout
     challenge_id: uint256 = self.challenge_count + 1
     self.challenge_count = challenge_id
     self.challenges[challenge_id] = ReceiptChallenge(
@@ -372,10 +398,14 @@ def challenge_receipt(
         result_hash=result_hash,
         claimed_hash=claimed_hash,
         resolved=False,
+        locked=locked,
+        expires_at=expires_at,
     )
     log ReceiptChallenged(
         challenge_id=challenge_id, channel_id=channel_id, challenger=msg.sender, seq=seq, claimed_hash=claimed_hash
     )
+    if locked > 0:
+        extcall workers.lock(worker, locked)
     return challenge_id
 
 
@@ -383,23 +413,48 @@ def challenge_receipt(
 @nonreentrant
 def resolve_challenge(challenge_id: uint256, worker_was_right: bool):
     """
-    @notice Governance settles a receipt dispute after re-execution: the worker
-            takes the bond if it was right; otherwise it is slashed to the
-            challenger and the bond returns.
+    @notice Governance settles a receipt dispute after re-execution, until it
+            expires: the worker takes the bond if it was right; otherwise it is
+            slashed to the challenger (`challenge_slash`, at most what was
+            locked) and the bond returns. Either way the lock is released.
     """
     assert msg.sender == governance, "PaymentChannels: caller is not governance"
     dispute: ReceiptChallenge = self.challenges[challenge_id]
     assert dispute.challenger != empty(address), "PaymentChannels: unknown challenge"
     assert not dispute.resolved, "PaymentChannels: challenge resolved"
+    assert block.timestamp <= dispute.expires_at, "PaymentChannels: challenge expired"
     self.challenges[challenge_id].resolved = True
     slashed: uint256 = 0
     if worker_was_right:
         self.owed[dispute.worker] += dispute.bond
     else:
         self.owed[dispute.challenger] += dispute.bond
-        if self.params.challenge_slash > 0:  # governance may set it to zero
-            slashed = extcall workers.slash(dispute.worker, self.params.challenge_slash, dispute.challenger)
+        penalty: uint256 = min(self.params.challenge_slash, dispute.locked)  # governance may set it to zero
+        if penalty > 0:
+            slashed = extcall workers.slash(dispute.worker, penalty, dispute.challenger)
     log ReceiptChallengeResolved(challenge_id=challenge_id, worker_was_right=worker_was_right, slashed=slashed)
+    if dispute.locked > 0:  # after the slash: the locked stake is taken first
+        extcall workers.unlock(dispute.worker, dispute.locked)
+
+
+@external
+@nonreentrant
+def expire_challenge(challenge_id: uint256):
+    """
+    @notice Ends a receipt challenge governance did not resolve within the
+            timeout; callable by anyone. Unproven either way: the receipt
+            stands, the worker's lock is released and the bond returns to
+            the challenger.
+    """
+    dispute: ReceiptChallenge = self.challenges[challenge_id]
+    assert dispute.challenger != empty(address), "PaymentChannels: unknown challenge"
+    assert not dispute.resolved, "PaymentChannels: challenge resolved"
+    assert block.timestamp > dispute.expires_at, "PaymentChannels: challenge not expired"
+    self.challenges[challenge_id].resolved = True
+    self.owed[dispute.challenger] += dispute.bond
+    log ReceiptChallengeExpired(challenge_id=challenge_id, challenger=dispute.challenger, bond=dispute.bond)
+    if dispute.locked > 0:
+        extcall workers.unlock(dispute.worker, dispute.locked)
 
 
 # ---------------------------------------------------------------- payouts and governance

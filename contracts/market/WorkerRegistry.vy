@@ -8,8 +8,13 @@
         governance authorises (the market; later data and training) slash
         stake, sending it where they say, and record reputation: fulfilled,
         missed, slashed, readable by anyone.
-@custom:security Unbonding stake stays slashable until withdrawn, so a
-        worker cannot escape a pending challenge by unbonding. Governance
+@custom:security Unbonding stake stays slashable until withdrawn, and stake
+        that a pending dispute may take stays locked until that dispute
+        ends: authorised contracts `lock` what an open claim, result or
+        challenge may cost the worker and `unlock` exactly that when it is
+        settled, and `withdraw` only releases stake above the locked
+        amount. So a worker cannot escape a pending challenge or miss by
+        unbonding: the unbonding delay alone is not a lock. Governance
         excludes this contract from token revenue, so staked tokens do not
         trap holder revenue.
 """
@@ -35,6 +40,13 @@ fulfilled: public(HashMap[address, uint256])
 missed: public(HashMap[address, uint256])
 slashed: public(HashMap[address, uint256])  # times slashed
 is_authorised: public(HashMap[address, bool])
+# What pending disputes may take from a worker (may exceed its stake, then the
+# whole stake is locked): the total, and the part each authorised contract
+# locked. Stored plus one once touched, so the slots never return to zero and
+# the next lock after an idle spell is a cheap write (read them with
+# `locked` and `locked_by`).
+_locked: HashMap[address, uint256]
+_locked_by: HashMap[address, HashMap[address, uint256]]  # slasher -> worker
 min_stake: public(uint256)
 unbonding_delay: public(uint256)  # seconds
 
@@ -72,6 +84,21 @@ event UnbondingStarted:
 event StakeWithdrawn:
     worker: indexed(address)
     amount: uint256
+    remaining: uint256  # stake still locked by pending disputes (zero: deregistered)
+
+
+event StakeLocked:
+    worker: indexed(address)
+    slasher: indexed(address)
+    amount: uint256
+    locked: uint256  # the worker's total lock after this
+
+
+event StakeUnlocked:
+    worker: indexed(address)
+    slasher: indexed(address)
+    amount: uint256
+    locked: uint256  # the worker's total lock after this
 
 
 event Slashed:
@@ -185,23 +212,66 @@ def unbond():
 @external
 def withdraw():
     """
-    @notice Returns the caller's stake after the unbonding delay and deregisters it.
+    @notice After the unbonding delay, returns the caller's stake that no
+            pending dispute may take. With nothing locked the whole stake
+            returns and the caller is deregistered; otherwise the locked part
+            stays (still unbonding, still slashable) and a later `withdraw`
+            returns it once the disputes have ended.
     """
     self._check_registered(msg.sender)
     withdrawable_at: uint256 = self.workers[msg.sender].withdrawable_at
     assert withdrawable_at != 0, "WorkerRegistry: not unbonding"
     assert block.timestamp >= withdrawable_at, "WorkerRegistry: unbonding delay not passed"
-    amount: uint256 = self.workers[msg.sender].stake
-    self.workers[msg.sender] = empty(Worker)
-    log StakeWithdrawn(worker=msg.sender, amount=amount)
+    stake: uint256 = self.workers[msg.sender].stake
+    locked: uint256 = self._stored(self._locked[msg.sender])
+    amount: uint256 = stake
+    if locked == 0:
+        self.workers[msg.sender] = empty(Worker)
+    else:
+        assert stake > locked, "WorkerRegistry: stake locked"
+        amount = stake - locked
+        self.workers[msg.sender].stake = locked
+    log StakeWithdrawn(worker=msg.sender, amount=amount, remaining=stake - amount)
     assert extcall token.transfer(msg.sender, amount, default_return_value=True)
+
+
+@external
+def lock(worker: address, amount: uint256):
+    """
+    @notice Authorised contracts lock `amount` of a worker's stake for a
+            dispute that may slash it; `withdraw` keeps locked stake back.
+            The lock may exceed the stake (then all of it is locked).
+    """
+    assert self.is_authorised[msg.sender], "WorkerRegistry: caller is not authorised"
+    self._locked_by[msg.sender][worker] = self._stored(self._locked_by[msg.sender][worker]) + amount + 1
+    total: uint256 = self._stored(self._locked[worker]) + amount
+    self._locked[worker] = total + 1
+    log StakeLocked(worker=worker, slasher=msg.sender, amount=amount, locked=total)
+
+
+@external
+def unlock(worker: address, amount: uint256):
+    """
+    @notice A contract releases `amount` it locked for a dispute that has
+            ended. No authorisation needed: a caller only ever releases its
+            own lock, so a contract governance de-authorised can still let go.
+    """
+    assert amount > 0, "WorkerRegistry: nothing to unlock"
+    own: uint256 = self._stored(self._locked_by[msg.sender][worker])
+    assert amount <= own, "WorkerRegistry: unlock exceeds lock"
+    self._locked_by[msg.sender][worker] = unsafe_sub(own, amount) + 1  # amount <= own
+    # The total is the sum of every slasher's part, so it is at least `own`.
+    total: uint256 = unsafe_sub(self._stored(self._locked[worker]), amount)
+    self._locked[worker] = total + 1
+    log StakeUnlocked(worker=worker, slasher=msg.sender, amount=amount, locked=total)
 
 
 @external
 def slash(worker: address, amount: uint256, recipient: address) -> uint256:
     """
     @notice Authorised contracts take up to `amount` of a worker's stake
-            (bonded or unbonding) and send it to `recipient`.
+            (bonded or unbonding) and send it to `recipient`. A slash does
+            not release a lock: the slasher unlocks what it locked after.
     @return What was taken (less than `amount` when the stake is smaller).
     """
     assert self.is_authorised[msg.sender], "WorkerRegistry: caller is not authorised"
@@ -234,6 +304,43 @@ def record_outcomes(worker: address, fulfilled_: uint256, missed_: uint256):
 
 @external
 @view
+def locked(worker: address) -> uint256:
+    """
+    @notice What pending disputes may take from the worker, in token wei (may exceed its stake).
+    """
+    return self._stored(self._locked[worker])
+
+
+@external
+@view
+def locked_by(slasher: address, worker: address) -> uint256:
+    """
+    @notice The part of `locked(worker)` that `slasher` locked.
+    """
+    return self._stored(self._locked_by[slasher][worker])
+
+
+@external
+@view
+def free_stake(worker: address) -> uint256:
+    """
+    @notice The part of the worker's stake that no pending dispute may take.
+    """
+    stake: uint256 = self.workers[worker].stake
+    return stake - min(stake, self._stored(self._locked[worker]))
+
+
+@external
+@view
+def signer_of(worker: address) -> address:
+    """
+    @notice The worker's registered attestation key, active or not (zero once deregistered).
+    """
+    return self.workers[worker].signer
+
+
+@external
+@view
 def is_active(worker: address) -> bool:
     """
     @notice Registered, bonded and staked at least the minimum.
@@ -253,7 +360,7 @@ def active_signer(worker: address) -> address:
 @external
 def set_authorised(account: address, authorised: bool):
     """
-    @notice Governance lets a contract slash and record reputation.
+    @notice Governance lets a contract slash, lock stake and record reputation.
     """
     self._check_governance()
     self.is_authorised[account] = authorised
@@ -297,6 +404,13 @@ def _active_signer(worker: address) -> address:
     if self.workers[worker].withdrawable_at != 0 or self.workers[worker].stake < self.min_stake:
         return empty(address)
     return self.workers[worker].signer
+
+
+@internal
+@pure
+def _stored(raw: uint256) -> uint256:
+    # Lock slots hold the amount plus one once touched, zero before.
+    return max(raw, 1) - 1
 
 
 @internal

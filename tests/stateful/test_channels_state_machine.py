@@ -1,10 +1,13 @@
 """PaymentChannels under random opens, fundings, settlements (with stale and
 oversized vouchers), close requests, closes, receipt challenges and their
-resolution, and withdrawals.
+resolution or expiry, withdrawals, and a worker that unbonds and withdraws
+its stake.
 
 After every step the contract's ETH equals the unspent deposits of open
 channels + unresolved challenge bonds + everything owed, and what it owes
-each party equals the model.
+each party equals the model; the worker's stake locked in the registry is
+exactly `challenge_slash` per open receipt challenge, its stake and the
+tokens slashed from it add up, and it can never withdraw locked stake.
 """
 
 import ape
@@ -15,23 +18,34 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from tests.conftest import MODEL_PRICE
+from tests.conftest import MIN_STAKE, MODEL_PRICE
 from tests.utils.channels import item, receipt
 
 pick = st.integers(0, 10**6)
+SLASH = 100 * 10**18  # receipt challenge_slash, locked per open challenge
+UNBONDING = 86_400  # seconds
 
 
 @pytest.fixture(scope="module")
-def lone_channels(project, system, model_id, staked_worker, accounts):
-    """Channels governed by accounts[9] (also its treasury), so disputes resolve at once."""
+def lone_channels(project, system, model_id, deployer, accounts):
+    """Channels and their own worker registry governed by accounts[9] (also the
+    treasury), so disputes resolve at once; accounts[5] is staked there."""
     gov = accounts[9]
-    channels = gov.deploy(project.PaymentChannels, gov, system.ModelRegistry, system.WorkerRegistry,
-                          system.InferenceMarket, system.ModelShares, system.GovernanceToken, (600, 10**16, 0))
-    return channels, gov
+    token = system.GovernanceToken
+    registry = gov.deploy(project.WorkerRegistry, token, MIN_STAKE, UNBONDING)
+    channels = gov.deploy(project.PaymentChannels, gov, system.ModelRegistry, registry,
+                          system.InferenceMarket, system.ModelShares, token, (600, 10**16, SLASH))
+    registry.set_authorised(channels, True, sender=gov)
+    token.transfer(accounts[5], 2 * MIN_STAKE, sender=deployer)
+    token.approve(registry, 2 * MIN_STAKE, sender=accounts[5])
+    registry.register(accounts[5], "", 2 * MIN_STAKE, sender=accounts[5])
+    return channels, registry, token, gov
 
 
-def test_channels_state_machine(lone_channels, model_id, staked_worker, accounts):
-    channels, gov = lone_channels
+def test_channels_state_machine(lone_channels, model_id, system, accounts):
+    channels, registry, token, gov = lone_channels
+    staked_worker = accounts[5]
+    timeout = system.InferenceMarket.params().challenge_timeout
     payers = [accounts[6], accounts[1]]
     worker = staked_worker
     parties = [p.address for p in payers] + [worker.address, gov.address, accounts[4].address]
@@ -43,7 +57,12 @@ def test_channels_state_machine(lone_channels, model_id, staked_worker, accounts
             self.snapshot = chain.snapshot()
             self.open = {}  # channel id -> dict(payer, deposit, settled, closes_at)
             self.owed = dict.fromkeys(parties, 0)
-            self.bonds = {}  # challenge id -> (challenger, bond)
+            self.bonds = {}  # open challenge id -> bond
+            self.expiry = {}  # open challenge id -> expires_at
+            self.stake = registry.workers(worker).stake
+            self.unbonding_at = 0  # when the worker may withdraw; zero while bonded
+            self.registered = True
+            self.tokens = {a: token.balanceOf(a) for a in (worker.address, accounts[4].address)}
 
         def teardown(self):
             chain.restore(self.snapshot)
@@ -57,6 +76,10 @@ def test_channels_state_machine(lone_channels, model_id, staked_worker, accounts
             payer = payers[p]
             if any(c["payer"] == payer.address for c in self.open.values()):
                 return  # one channel per (payer, worker, model) at a time
+            if self.unbonding_at or not self.registered:
+                with ape.reverts("PaymentChannels: worker not active"):
+                    channels.open_channel(worker, model_id, sender=payer, value=deposit)
+                return
             tx = channels.open_channel(worker, model_id, sender=payer, value=deposit)
             cid = bytes(tx.decode_logs(channels.ChannelOpened)[0].channel_id)
             self.open[cid] = dict(payer=payer.address, deposit=deposit, settled=0, closes_at=0)
@@ -120,18 +143,83 @@ def test_channels_state_machine(lone_channels, model_id, staked_worker, accounts
             if cid is None:
                 return
             sig = receipt(channels, worker, cid, n, keccak(b"in"), keccak(b"out"))
-            tx = channels.challenge_receipt(cid, n, keccak(b"in"), keccak(b"out"), sig, keccak(b"x"),
-                                            sender=accounts[4], value=10**16)
-            self.bonds[tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id] = 10**16
+            args = (cid, n, keccak(b"in"), keccak(b"out"), sig, keccak(b"x"))
+            if not self.registered:  # withdrew: nothing left to answer with
+                with ape.reverts("PaymentChannels: receipt not signed by the worker"):
+                    channels.challenge_receipt(*args, sender=accounts[4], value=10**16)
+                return
+            tx = channels.challenge_receipt(*args, sender=accounts[4], value=10**16)
+            challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
+            self.bonds[challenge_id] = 10**16
+            self.expiry[challenge_id] = tx.timestamp + timeout
 
         @rule(n=pick, worker_right=st.booleans())
         def resolve(self, n, worker_right):
             if not self.bonds:
                 return
             challenge_id = sorted(self.bonds)[n % len(self.bonds)]
+            if chain.pending_timestamp > self.expiry[challenge_id]:
+                with ape.reverts("PaymentChannels: challenge expired"):
+                    channels.resolve_challenge(challenge_id, worker_right, sender=gov)
+                return
             channels.resolve_challenge(challenge_id, worker_right, sender=gov)
             bond = self.bonds.pop(challenge_id)
+            del self.expiry[challenge_id]
             self.owed[worker.address if worker_right else accounts[4].address] += bond
+            if not worker_right:
+                taken = min(SLASH, self.stake)
+                self.stake -= taken
+                self.tokens[accounts[4].address] += taken
+
+        @rule(n=pick, wait_it_out=st.booleans())
+        def expire(self, n, wait_it_out):
+            if not self.bonds:
+                return
+            challenge_id = sorted(self.bonds)[n % len(self.bonds)]
+            if wait_it_out:  # governance never acts
+                chain.mine(timestamp=max(chain.pending_timestamp, self.expiry[challenge_id] + 1))
+            if chain.pending_timestamp <= self.expiry[challenge_id]:
+                with ape.reverts("PaymentChannels: challenge not expired"):
+                    channels.expire_challenge(challenge_id, sender=payers[0])
+                return
+            channels.expire_challenge(challenge_id, sender=payers[0])
+            self.owed[accounts[4].address] += self.bonds.pop(challenge_id)
+            del self.expiry[challenge_id]
+
+        @rule()
+        def unbond(self):
+            if self.unbonding_at or not self.registered:
+                with ape.reverts():
+                    registry.unbond(sender=worker)
+                return
+            self.unbonding_at = registry.unbond(sender=worker).timestamp + UNBONDING
+
+        @rule(n=pick)
+        def run_away(self, n):
+            """Issue 11's attack in one step: get a receipt challenged, unbond, wait out
+            the delay, withdraw all that leaves."""
+            self.challenge(n)
+            if self.registered and not self.unbonding_at:
+                self.unbond()
+            chain.mine(timestamp=chain.pending_timestamp + UNBONDING)
+            self.withdraw_stake()
+
+        @rule()
+        def withdraw_stake(self):
+            locked = SLASH * len(self.bonds)
+            if not self.registered or not self.unbonding_at or chain.pending_timestamp < self.unbonding_at:
+                with ape.reverts():
+                    registry.withdraw(sender=worker)
+                return
+            if locked and self.stake <= locked:
+                with ape.reverts("WorkerRegistry: stake locked"):
+                    registry.withdraw(sender=worker)
+                return
+            registry.withdraw(sender=worker)
+            self.tokens[worker.address] += self.stake - locked
+            self.stake = locked
+            if not locked:
+                self.registered = False
 
         @rule(i=st.integers(0, len(parties) - 1))
         def withdraw(self, i):
@@ -141,7 +229,7 @@ def test_channels_state_machine(lone_channels, model_id, staked_worker, accounts
             channels.withdraw(sender=account_of[account])
             self.owed[account] = 0
 
-        @rule(seconds=st.sampled_from([60, 601]))
+        @rule(seconds=st.sampled_from([60, 601, UNBONDING, timeout + 1]))
         def wait(self, seconds):
             chain.mine(timestamp=chain.pending_timestamp + seconds)
 
@@ -154,6 +242,21 @@ def test_channels_state_machine(lone_channels, model_id, staked_worker, accounts
         def owed_matches(self):
             for account in parties:
                 assert channels.owed(account) == self.owed[account]
+
+        @invariant()
+        def stake_and_locks_match(self):
+            assert registry.workers(worker).stake == self.stake
+            assert token.balanceOf(registry) == self.stake
+            for address, balance in self.tokens.items():
+                assert token.balanceOf(address) == balance
+            assert registry.locked(worker) == SLASH * len(self.bonds)
+            assert registry.free_stake(worker) == self.stake - min(self.stake, SLASH * len(self.bonds))
+
+        @invariant()
+        def challenges_match(self):
+            for challenge_id, expires_at in self.expiry.items():
+                onchain = channels.challenges(challenge_id)
+                assert (onchain.resolved, onchain.locked, onchain.expires_at) == (False, SLASH, expires_at)
 
         @invariant()
         def channel_state_matches(self):

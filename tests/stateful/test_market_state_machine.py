@@ -1,16 +1,27 @@
-"""InferenceMarket under random requests, claims, fulfilments, challenges and
-their resolution, finalizations (batched), refunds, share transfers and
-withdrawals, checked against a model of what every party is owed.
+"""InferenceMarket and its WorkerRegistry under random requests, claims,
+fulfilments, challenges with their resolution or expiry, finalizations
+(batched), refunds, share transfers, withdrawals, and workers that unbond,
+withdraw their stake and join again, checked against a model of what every
+party is owed and staked.
 
 After every step:
 - the market's ETH equals open escrows + challenge bonds + everything owed;
 - ModelShares holds exactly the shareholders' cuts not yet withdrawn, and
   what holders can withdraw never exceeds it;
 - what the market owes each party equals the model (nobody paid twice);
-- every request's on-chain state equals the model's.
+- every request's on-chain state equals the model's;
+- tokens are conserved: the registry holds exactly the modelled stakes, and
+  every slashed or withdrawn token is where the model says (stake + slashed
+  + withdrawn is constant);
+- the stake locked for each worker is exactly what its requests in flight may
+  take (max(miss_slash, challenge_slash) each), and the free stake never
+  counts locked tokens: a worker never withdraws stake a pending dispute may take;
+- every challenge ends: it can be resolved until its expiry and expired after.
 
 The market here is a second deployment governed by a plain account (which is
-also its treasury), so challenges can be resolved without a week of voting.
+also its treasury), so challenges can be resolved without a week of voting;
+its challenge timeout is two days (the unbonding delay one) so that expiry
+and resolution after a runaway's withdrawal both happen within a run.
 """
 
 import ape
@@ -27,6 +38,11 @@ from tests.utils.market import RESULT_HASH, signature
 
 REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = range(1, 7)
 OPEN = (REQUESTED, CLAIMED, FULFILLED, CHALLENGED)
+IN_FLIGHT = (CLAIMED, FULFILLED, CHALLENGED)
+ETH = 10**18
+STAKE = 2 * MIN_STAKE
+UNBONDING = 86_400  # seconds
+TIMEOUT = 2 * 86_400  # challenge timeout, seconds: longer than unbonding, so a runaway's dispute is still open
 pick = st.integers(min_value=0, max_value=10**6)
 
 
@@ -35,34 +51,40 @@ def lone_market(project, system, model_id, deployer, accounts):
     """A market, and its own worker registry, governed by accounts[9]."""
     gov = accounts[9]
     token = system.GovernanceToken
-    config = MarketConfig(miss_slash=0)
-    registry = gov.deploy(project.WorkerRegistry, token, MIN_STAKE, 86_400)
+    config = MarketConfig(miss_slash=10 * ETH, challenge_slash=100 * ETH, challenge_timeout=TIMEOUT)
+    registry = gov.deploy(project.WorkerRegistry, token, MIN_STAKE, UNBONDING)
     market = gov.deploy(
         project.InferenceMarket, gov, system.ModelRegistry, registry, system.ModelShares, token,
         config.market_params(),
     )
     registry.set_authorised(market, True, sender=gov)
     for w in (accounts[5], accounts[4]):
-        token.transfer(w, 10 * MIN_STAKE, sender=deployer)
-        token.approve(registry, 10 * MIN_STAKE, sender=w)
-        registry.register(w, "", 10 * MIN_STAKE, sender=w)
-    return market, gov, [accounts[5], accounts[4]], [accounts[6], accounts[1]]
+        token.transfer(w, 10 * STAKE, sender=deployer)
+        token.approve(registry, 2**256 - 1, sender=w)
+        registry.register(w, "", STAKE, sender=w)
+    return market, registry, token, gov, [accounts[5], accounts[4]], [accounts[6], accounts[1]]
 
 
 def test_market_state_machine(lone_market, model_id, shares, author, dave):
-    market, gov, workers, requesters = lone_market
+    market, registry, token, gov, workers, requesters = lone_market
     holders = [author, dave]
     params = market.params()
+    lock = max(params.miss_slash, params.challenge_slash)  # locked per request in flight
     party_accounts = [*workers, *requesters, gov]
     parties = [a.address for a in party_accounts]
+    token_holders = [w.address for w in workers] + [gov.address]
 
     class MarketMachine(RuleBasedStateMachine):
         def __init__(self):
             super().__init__()
             self.snapshot = chain.snapshot()
-            self.requests = {}  # id -> dict(state, payment, requester, worker, deadline, stamp, bond, challenger)
+            self.requests = {}  # id -> dict(state, payment, requester, worker, deadline, stamp, bond, challenger, expires_at)
             self.owed = dict.fromkeys(parties, 0)
             self.shares_eth = shares.balance  # ETH ModelShares should hold
+            # worker -> dict(stake, unbonding_at (0: bonded), registered)
+            self.stakes = {w.address: dict(stake=STAKE, withdrawable_at=0, registered=True) for w in workers}
+            self.wallets = {a: token.balanceOf(a) for a in token_holders}  # tokens outside the registry
+            self.tokens_total = token.balanceOf(registry) + sum(self.wallets.values())
 
         def teardown(self):
             chain.restore(self.snapshot)
@@ -70,6 +92,30 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
         def _choose(self, n, states):
             ids = [i for i, r in self.requests.items() if r["state"] in states]
             return ids[n % len(ids)] if ids else None
+
+        def _active(self, address):
+            s = self.stakes[address]
+            return s["registered"] and s["withdrawable_at"] == 0 and s["stake"] >= MIN_STAKE
+
+        def _in_flight(self, address):
+            return sum(1 for r in self.requests.values() if r["state"] in IN_FLIGHT and r["worker"] == address)
+
+        def _slash(self, worker, amount, recipient):
+            taken = min(amount, self.stakes[worker]["stake"])
+            self.stakes[worker]["stake"] -= taken
+            self.wallets[recipient] += taken
+
+        def _settle(self, rid, now):
+            """Finalizes a request in the model: the split, as the contract does."""
+            req = self.requests[rid]
+            p = req["payment"]
+            worker_cut = p * params.worker_bps // 10_000
+            share_cut = p * params.shareholders_bps // 10_000
+            holder_cut = p * params.holders_bps // 10_000
+            self.owed[req["worker"]] += worker_cut
+            self.owed[gov.address] += p - worker_cut - share_cut - holder_cut
+            self.shares_eth += share_cut
+            req["state"] = FINALIZED
 
         @rule(r=st.integers(0, 1), ttl=st.integers(60, 7_200))
         def request(self, r, ttl):
@@ -79,7 +125,7 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             market.request_inference(model_id, keccak(b"x"), "", deadline, sender=requester, value=payment)
             rid = market.request_count()
             self.requests[rid] = dict(state=REQUESTED, payment=payment, requester=requester.address, worker=None,
-                                      deadline=deadline, stamp=0, bond=0, challenger=None)
+                                      deadline=deadline, stamp=0, bond=0, challenger=None, expires_at=0)
 
         @rule(n=pick, w=st.integers(0, 1))
         def claim(self, n, w):
@@ -87,6 +133,10 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             if rid is None:
                 return
             req, now = self.requests[rid], chain.pending_timestamp
+            if not self._active(workers[w].address):
+                with ape.reverts("InferenceMarket: caller is not an active worker"):
+                    market.claim(rid, sender=workers[w])
+                return
             ok = now <= req["deadline"] and (
                 req["state"] == REQUESTED or now > req["stamp"] + params.claim_timeout)
             if not ok:
@@ -95,6 +145,21 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
                 return
             market.claim(rid, sender=workers[w])
             req.update(state=CLAIMED, worker=workers[w].address, stamp=chain.blocks.head.timestamp)
+
+        @rule(r=st.integers(0, 1), w=st.integers(0, 1), disputed=st.booleans())
+        def serve(self, r, w, disputed):
+            """A worker's whole turn in one step (request, claim, fulfil, and perhaps
+            a challenge by the other worker), so that short runs reach disputes."""
+            if not self._active(workers[w].address):
+                return
+            self.request(r, 3_600)
+            rid = market.request_count()
+            market.claim(rid, sender=workers[w])
+            market.fulfill(rid, RESULT_HASH, "", signature(market, rid, workers[w].private_key), sender=workers[w])
+            now = chain.blocks.head.timestamp
+            self.requests[rid].update(state=FULFILLED, worker=workers[w].address, stamp=now)
+            if disputed:
+                self.challenge(len([i for i, q in self.requests.items() if q["state"] == FULFILLED]) - 1)
 
         @rule(n=pick)
         def fulfil(self, n):
@@ -106,6 +171,10 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             sig = signature(market, rid, worker.private_key)
             if chain.pending_timestamp > req["deadline"]:
                 with ape.reverts("InferenceMarket: request expired"):
+                    market.fulfill(rid, RESULT_HASH, "", sig, sender=worker)
+                return
+            if not self._active(worker.address):
+                with ape.reverts("InferenceMarket: worker is not active"):
                     market.fulfill(rid, RESULT_HASH, "", sig, sender=worker)
                 return
             market.fulfill(rid, RESULT_HASH, "", sig, sender=worker)
@@ -120,8 +189,13 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             challenger = next(w for w in workers if w.address != req["worker"])
             if chain.pending_timestamp > req["stamp"] + params.challenge_window:
                 return
+            if not self._active(challenger.address):
+                with ape.reverts("InferenceMarket: caller is not an active worker"):
+                    market.challenge(rid, keccak(b"other"), sender=challenger, value=params.challenge_bond)
+                return
             market.challenge(rid, keccak(b"other"), sender=challenger, value=params.challenge_bond)
-            req.update(state=CHALLENGED, bond=params.challenge_bond, challenger=challenger.address)
+            req.update(state=CHALLENGED, bond=params.challenge_bond, challenger=challenger.address,
+                       expires_at=chain.blocks.head.timestamp + params.challenge_timeout)
 
         @rule(n=pick, worker_right=st.booleans())
         def resolve(self, n, worker_right):
@@ -129,6 +203,10 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             if rid is None:
                 return
             req = self.requests[rid]
+            if chain.pending_timestamp > req["expires_at"]:
+                with ape.reverts("InferenceMarket: challenge expired"):
+                    market.resolve_challenge(rid, worker_right, sender=gov)
+                return
             market.resolve_challenge(rid, worker_right, sender=gov)
             if worker_right:
                 self.owed[req["worker"]] += req["bond"]
@@ -136,7 +214,25 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             else:
                 self.owed[req["challenger"]] += req["bond"]
                 self.owed[req["requester"]] += req["payment"]
+                self._slash(req["worker"], min(params.challenge_slash, lock), req["challenger"])
                 req.update(state=REFUNDED, bond=0)
+
+        @rule(n=pick, wait_it_out=st.booleans())
+        def expire(self, n, wait_it_out):
+            rid = self._choose(n, (CHALLENGED,))
+            if rid is None:
+                return
+            req = self.requests[rid]
+            if wait_it_out:  # governance never acts
+                chain.mine(timestamp=max(chain.pending_timestamp, req["expires_at"] + 1))
+            if chain.pending_timestamp <= req["expires_at"]:
+                with ape.reverts("InferenceMarket: challenge not expired"):
+                    market.expire_challenge(rid, sender=requesters[0])
+                return
+            market.expire_challenge(rid, sender=requesters[0])
+            self.owed[req["challenger"]] += req["bond"]
+            req.update(bond=0)
+            self._settle(rid, chain.blocks.head.timestamp)
 
         @rule(ns=st.lists(pick, min_size=1, max_size=5))
         def finalize_batch(self, ns):
@@ -145,17 +241,8 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             market.finalize_batch(ids, sender=gov)
             now = chain.blocks.head.timestamp
             for rid in ids:
-                req = self.requests[rid]
-                if now <= req["stamp"] + params.challenge_window:
-                    continue
-                p = req["payment"]
-                worker_cut = p * params.worker_bps // 10_000
-                share_cut = p * params.shareholders_bps // 10_000
-                holder_cut = p * params.holders_bps // 10_000
-                self.owed[req["worker"]] += worker_cut
-                self.owed[gov.address] += p - worker_cut - share_cut - holder_cut
-                self.shares_eth += share_cut
-                req["state"] = FINALIZED
+                if now > self.requests[rid]["stamp"] + params.challenge_window:
+                    self._settle(rid, now)
 
         @rule(n=pick)
         def refund(self, n):
@@ -169,6 +256,8 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
                 return
             market.refund(rid, sender=gov)
             self.owed[req["requester"]] += req["payment"]
+            if req["state"] == CLAIMED:
+                self._slash(req["worker"], min(params.miss_slash, lock), gov.address)
             req["state"] = REFUNDED
 
         @rule(i=st.integers(0, len(parties) - 1))
@@ -181,6 +270,66 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             tx = market.withdraw(sender=party_accounts[i])
             assert tx.decode_logs(market.Withdrawn)[0].amount == self.owed[account]
             self.owed[account] = 0
+
+        @rule(w=st.integers(0, 1))
+        def unbond(self, w):
+            s = self.stakes[workers[w].address]
+            if not s["registered"] or s["withdrawable_at"]:
+                with ape.reverts():
+                    registry.unbond(sender=workers[w])
+                return
+            registry.unbond(sender=workers[w])
+            s["withdrawable_at"] = chain.blocks.head.timestamp + UNBONDING
+
+        @rule(w=st.integers(0, 1))
+        def withdraw_stake(self, w):
+            """The attack of issue 11: whatever a worker tries, locked stake stays."""
+            address = workers[w].address
+            s = self.stakes[address]
+            locked = lock * self._in_flight(address)
+            if not s["registered"]:
+                reason = "WorkerRegistry: not registered"
+            elif not s["withdrawable_at"]:
+                reason = "WorkerRegistry: not unbonding"
+            elif chain.pending_timestamp < s["withdrawable_at"]:
+                reason = "WorkerRegistry: unbonding delay not passed"
+            elif locked and s["stake"] <= locked:
+                reason = "WorkerRegistry: stake locked"
+            else:
+                reason = None
+            if reason:
+                with ape.reverts(reason):
+                    registry.withdraw(sender=workers[w])
+                return
+            tx = registry.withdraw(sender=workers[w])
+            amount = s["stake"] - locked
+            assert tx.decode_logs(registry.StakeWithdrawn)[0].amount == amount
+            self.wallets[address] += amount
+            s["stake"] = locked
+            if not locked:
+                s.update(registered=False, withdrawable_at=0)
+
+        @rule(w=st.integers(0, 1), serve_first=st.booleans())
+        def run_away(self, w, serve_first):
+            """Issue 11's attack in one step: (serve and get challenged,) unbond, wait
+            out the delay, withdraw all that leaves."""
+            if serve_first:
+                self.serve(0, w, True)
+            s = self.stakes[workers[w].address]
+            if s["registered"] and not s["withdrawable_at"]:
+                self.unbond(w)
+            chain.mine(timestamp=chain.pending_timestamp + UNBONDING)
+            self.withdraw_stake(w)
+
+        @rule(w=st.integers(0, 1))
+        def join_again(self, w):
+            address = workers[w].address
+            s = self.stakes[address]
+            if s["registered"]:
+                return
+            registry.register(address, "", STAKE, sender=workers[w])
+            self.wallets[address] -= STAKE
+            s.update(stake=STAKE, withdrawable_at=0, registered=True)
 
         @rule(i=st.integers(0, 1), fraction=st.fractions(0, 1))
         def transfer_shares(self, i, fraction):
@@ -196,7 +345,7 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             shares.withdraw_revenue([model_id], sender=holders[i])
             self.shares_eth -= available
 
-        @rule(seconds=st.sampled_from([30, 601, 3_601, 7_201]))
+        @rule(seconds=st.sampled_from([30, 601, 3_601, 7_201, UNBONDING, TIMEOUT + 1]))
         def wait(self, seconds):
             chain.mine(timestamp=chain.pending_timestamp + seconds)
 
@@ -220,6 +369,30 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
         def states_match(self):
             for rid, req in self.requests.items():
                 assert market.get_request(rid).state == req["state"]
+
+        @invariant()
+        def tokens_are_conserved(self):
+            assert token.balanceOf(registry) == sum(s["stake"] for s in self.stakes.values())
+            for address, balance in self.wallets.items():
+                assert token.balanceOf(address) == balance
+            assert token.balanceOf(registry) + sum(self.wallets.values()) == self.tokens_total
+
+        @invariant()
+        def stakes_and_locks_match(self):
+            for address, s in self.stakes.items():
+                onchain = registry.workers(address)
+                assert (onchain.stake, onchain.withdrawable_at) == (s["stake"], s["withdrawable_at"])
+                in_flight = self._in_flight(address)
+                assert market.exposure(address) == (in_flight, lock * in_flight)
+                assert registry.locked(address) == lock * in_flight
+                assert registry.free_stake(address) == s["stake"] - min(s["stake"], lock * in_flight)
+
+        @invariant()
+        def every_challenge_ends(self):
+            for rid, req in self.requests.items():
+                if req["state"] == CHALLENGED:
+                    assert market.challenges(rid).expires_at == req["expires_at"]
+                    assert req["expires_at"] <= chain.blocks.head.timestamp + params.challenge_timeout
 
     run_state_machine_as_test(
         MarketMachine, settings=settings(max_examples=max(settings.default.max_examples // 3, 1))

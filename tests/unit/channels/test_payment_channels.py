@@ -6,9 +6,14 @@ import pytest
 from ape import chain
 from eth_utils import keccak
 
+from offchain.governance import Proposal
+from tests.conftest import MIN_STAKE
 from tests.utils.channels import item, open_channel, receipt, voucher
+from tests.utils.governance import pass_proposal
 
 ETH = 10**18
+DAY = 86_400
+SLASH = 100 * ETH  # the receipt challenge_slash of the deploy defaults, locked per challenge
 DEPOSIT = 1 * ETH
 IN, OUT, OTHER = keccak(b"in"), keccak(b"out"), keccak(b"other")
 
@@ -226,15 +231,19 @@ def test_challenge_receipt__worker_wrong__slashed_to_challenger(channels, govern
     assert token.balanceOf(mallory) == before + 100 * ETH
     assert channels.owed(mallory) == 10**16
     assert workers.slashed(staked_worker) == 1
+    assert tx.decode_logs(workers.StakeUnlocked)[0].amount == SLASH  # after the slash took it
+    assert (workers.locked(staked_worker), workers.workers(staked_worker).stake) == (0, MIN_STAKE - SLASH)
     with ape.reverts("PaymentChannels: challenge resolved"):
         govern((channels, "resolve_challenge", challenge_id, True))
 
 
-def test_challenge_receipt__worker_right__takes_bond(channels, govern, cid, staked_worker, mallory):
+def test_challenge_receipt__worker_right__takes_bond(channels, govern, workers, cid, staked_worker, mallory):
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
     channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
-    govern((channels, "resolve_challenge", channels.challenge_count(), True))
+    tx = govern((channels, "resolve_challenge", channels.challenge_count(), True))
     assert channels.owed(staked_worker) == 10**16
+    assert tx.decode_logs(workers.StakeUnlocked)[0].amount == SLASH
+    assert (workers.locked(staked_worker), workers.workers(staked_worker).stake) == (0, MIN_STAKE)
 
 
 @pytest.mark.parametrize("case,reason", [
@@ -312,3 +321,110 @@ def test_challenge_receipt__slash_disabled_by_governance__bond_still_returned(ch
     assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == 0
     assert workers.slashed(staked_worker) == 0
     assert channels.owed(mallory) == 10**16
+
+
+# ---------------------------------------------------------------- locked stake and bounded disputes (issue 11)
+
+
+def challenge(channels, cid, worker, challenger, seq=1):
+    sig = receipt(channels, worker, cid, seq, IN, OUT)
+    tx = channels.challenge_receipt(cid, seq, IN, OUT, sig, OTHER, sender=challenger, value=10**16)
+    return tx, tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
+
+
+def past_timeout(channels, challenge_id):
+    chain.mine(timestamp=max(chain.pending_timestamp, channels.challenges(challenge_id).expires_at + 1))
+
+
+def test_challenge_receipt__locks_slash_and_records_expiry(channels, workers, cid, staked_worker, mallory):
+    tx, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    log = tx.decode_logs(workers.StakeLocked)[0]
+    assert (log.worker, log.slasher, log.amount) == (staked_worker.address, channels.address, SLASH)
+    assert workers.locked_by(channels, staked_worker) == SLASH
+    dispute = channels.challenges(challenge_id)
+    assert (dispute.locked, dispute.expires_at, dispute.resolved) == (SLASH, tx.timestamp + 14 * DAY, False)
+
+
+def test_challenge_receipt__worker_unbonds_and_withdraws__locked_stake_slashed_on_day_8(
+        channels, governor, alice, bob, token, workers, cid, staked_worker, mallory):
+    """Issue 11 for receipts: challenged, unbond, withdraw on day 7, resolution on day 8."""
+    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    at = workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at
+    proposal = Proposal("resolve the receipt dispute").call(channels, "resolve_challenge", challenge_id, False)
+    proposal_id = pass_proposal(governor, proposal, alice, [alice, bob], execute=False)
+    chain.mine(timestamp=max(chain.pending_timestamp, at))
+    assert workers.withdraw(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == MIN_STAKE - SLASH
+    chain.mine(timestamp=max(chain.pending_timestamp, governor.proposalEta(proposal_id)))
+    before = token.balanceOf(mallory)
+    tx = governor.execute(*proposal.args(), sender=alice)
+    assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == SLASH
+    assert token.balanceOf(mallory) == before + SLASH
+    assert (workers.workers(staked_worker).stake, workers.locked(staked_worker)) == (0, 0)
+
+
+def test_challenge_receipt__unbonding_worker__still_challengeable_and_locked(channels, workers, cid, staked_worker,
+                                                                            mallory):
+    workers.unbond(sender=staked_worker)
+    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    assert channels.challenges(challenge_id).worker == staked_worker.address
+    assert workers.locked(staked_worker) == SLASH
+
+
+def test_challenge_receipt__withdrawn_worker__reverts(channels, workers, cid, staked_worker, mallory):
+    sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
+    chain.mine(timestamp=workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at)
+    workers.withdraw(sender=staked_worker)
+    with ape.reverts("PaymentChannels: receipt not signed by the worker"):
+        channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
+
+
+def test_expire_challenge__after_timeout__bond_returns_lock_released_once(channels, govern, workers, cid,
+                                                                          staked_worker, mallory, carol):
+    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    past_timeout(channels, challenge_id)
+    tx = channels.expire_challenge(challenge_id, sender=carol)
+    log = tx.decode_logs(channels.ReceiptChallengeExpired)[0]
+    assert (log.challenge_id, log.challenger, log.bond) == (challenge_id, mallory.address, 10**16)
+    assert tx.decode_logs(workers.StakeUnlocked)[0].amount == SLASH
+    assert channels.owed(mallory) == 10**16 and channels.owed(staked_worker) == 0
+    assert channels.challenges(challenge_id).resolved
+    assert (workers.locked(staked_worker), workers.workers(staked_worker).stake, workers.slashed(staked_worker)) == (
+        0, MIN_STAKE, 0)
+    with ape.reverts("PaymentChannels: challenge resolved"):
+        channels.expire_challenge(challenge_id, sender=carol)
+    with ape.reverts("PaymentChannels: challenge resolved"):
+        govern((channels, "resolve_challenge", challenge_id, False))
+    assert channels.owed(mallory) == 10**16
+
+
+def test_expire_challenge__at_expiry__reverts(channels, cid, staked_worker, mallory):
+    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    chain.pending_timestamp = channels.challenges(challenge_id).expires_at
+    with ape.reverts("PaymentChannels: challenge not expired"):
+        channels.expire_challenge(challenge_id, sender=mallory)
+
+
+def test_expire_challenge__unknown_or_resolved__reverts(channels, govern, cid, staked_worker, mallory):
+    with ape.reverts("PaymentChannels: unknown challenge"):
+        channels.expire_challenge(99, sender=mallory)
+    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    govern((channels, "resolve_challenge", challenge_id, True))
+    past_timeout(channels, challenge_id)
+    with ape.reverts("PaymentChannels: challenge resolved"):
+        channels.expire_challenge(challenge_id, sender=mallory)
+
+
+def test_resolve__after_timeout__reverts(channels, govern, cid, staked_worker, mallory):
+    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    chain.mine(timestamp=chain.pending_timestamp + 7 * DAY)  # executes ~8 days later: past the 14 days
+    with ape.reverts("PaymentChannels: challenge expired"):
+        govern((channels, "resolve_challenge", challenge_id, False))
+    assert not channels.challenges(challenge_id).resolved
+
+
+def test_resolve__slash_raised_after_challenge__takes_only_what_was_locked(channels, govern, workers, cid,
+                                                                          staked_worker, mallory):
+    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    tx = govern((channels, "set_params", (3_600, 10**16, 500 * ETH)), (channels, "resolve_challenge", challenge_id, False))
+    assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == SLASH
+    assert (workers.locked(staked_worker), workers.workers(staked_worker).stake) == (0, MIN_STAKE - SLASH)

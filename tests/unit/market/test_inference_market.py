@@ -6,7 +6,9 @@ from ape import chain
 from eth_utils import keccak
 
 from offchain.client import request_views
-from tests.conftest import MODEL_PRICE, stake_worker
+from offchain.governance import Proposal
+from tests.conftest import MIN_STAKE, MODEL_PRICE, stake_worker
+from tests.utils.governance import pass_proposal
 from tests.utils.market import (
     CHALLENGED,
     CLAIMED,
@@ -23,8 +25,11 @@ from tests.utils.market import (
     signature,
 )
 
+ZERO = "0x0000000000000000000000000000000000000000"
 PAYMENT = MODEL_PRICE * 105 // 100  # price + 5 % protocol fee
 ETH = 10**18
+DAY = 86_400
+LOCK = 100 * ETH  # max(miss_slash, challenge_slash) with the deploy defaults: locked per request in flight
 
 
 @pytest.fixture
@@ -480,7 +485,7 @@ def _params(market, **changes):
     current = market.params()
     fields = ["protocol_fee_bps", "worker_bps", "shareholders_bps", "holders_bps", "claim_timeout",
               "challenge_window", "challenge_bond", "challenge_slash", "miss_slash", "callback_gas_price",
-              "max_result_size"]
+              "max_result_size", "challenge_timeout"]
     return tuple(changes.get(f, getattr(current, f)) for f in fields)
 
 
@@ -504,6 +509,11 @@ def test_set_params__direct__reverts(market, deployer):
         ({"claim_timeout": 0}, "InferenceMarket: claim timeout is zero"),
         ({"challenge_window": 0}, "InferenceMarket: challenge window is zero"),
         ({"max_result_size": 1_025}, "InferenceMarket: result size above bound"),
+        ({"challenge_window": 30 * DAY + 1}, "InferenceMarket: challenge window above bound"),
+        ({"challenge_timeout": 0}, "InferenceMarket: challenge timeout is zero"),
+        ({"challenge_timeout": 90 * DAY + 1}, "InferenceMarket: challenge timeout above bound"),
+        ({"challenge_slash": 2**128 + 1}, "InferenceMarket: challenge slash above bound"),
+        ({"miss_slash": 2**128 + 1}, "InferenceMarket: miss slash above bound"),
     ],
 )
 def test_set_params__incoherent__reverts(market, govern, changes, reason):
@@ -523,3 +533,249 @@ def test_resolve__challenge_slash_disabled__refund_without_slashing(market, gove
     assert tx.decode_logs(market.ChallengeResolved)[0].slashed == 0
     assert workers.slashed(staked_worker) == 0
     assert market.owed(app_builder) == PAYMENT
+
+
+def test_set_params__challenge_timeout__applies_to_later_challenges(market, govern, model_id, app_builder,
+                                                                    staked_worker, signer_key, second_worker):
+    tx = govern((market, "set_params", _params(market, challenge_timeout=3 * DAY)))
+    log = tx.decode_logs(market.ParamsChanged)[0]
+    assert (log.old_params[11], log.new_params[11]) == (14 * DAY, 3 * DAY)  # challenge_timeout
+    rid = request(market, model_id, app_builder)
+    market.claim(rid, sender=staked_worker)
+    fulfil(market, rid, staked_worker, signer_key)
+    tx = market.challenge(rid, WRONG, sender=second_worker, value=10**16)
+    assert market.challenges(rid).expires_at == tx.timestamp + 3 * DAY
+
+
+# ---------------------------------------------------------------- stake locks (issue 11)
+
+
+def test_claim__locks_stake_for_miss_and_challenge(market, workers, rid, staked_worker):
+    tx = market.claim(rid, sender=staked_worker)
+    log = tx.decode_logs(workers.StakeLocked)[0]
+    assert (log.worker, log.slasher, log.amount, log.locked) == (staked_worker.address, market.address, LOCK, LOCK)
+    assert market.exposure(staked_worker) == (1, LOCK)
+    assert workers.locked(staked_worker) == LOCK
+    assert workers.locked_by(market, staked_worker) == LOCK
+    assert workers.free_stake(staked_worker) == MIN_STAKE - LOCK
+
+
+def test_claim_batch__one_lock_for_the_batch(market, workers, model_id, app_builder, staked_worker):
+    ids = [request(market, model_id, app_builder) for _ in range(3)]
+    tx = market.claim_batch(ids, sender=staked_worker)
+    assert [log.amount for log in tx.decode_logs(workers.StakeLocked)] == [3 * LOCK]
+    assert market.exposure(staked_worker) == (3, 3 * LOCK)
+    assert workers.locked(staked_worker) == 3 * LOCK
+
+
+def test_claim_batch__nothing_claimed__nothing_locked(market, workers, fulfilled, staked_worker):
+    before = market.exposure(staked_worker)
+    tx = market.claim_batch([fulfilled], sender=staked_worker)
+    assert tx.decode_logs(workers.StakeLocked) == []
+    assert market.exposure(staked_worker) == before
+
+
+def test_fulfil__lock_held_until_finalize_then_released(market, workers, fulfilled, staked_worker, mallory):
+    assert market.exposure(staked_worker) == (1, LOCK)  # a fulfilled result may still be challenged
+    past_window(market)
+    tx = market.finalize(fulfilled, sender=mallory)
+    log = tx.decode_logs(workers.StakeUnlocked)[0]
+    assert (log.worker, log.slasher, log.amount, log.locked) == (staked_worker.address, market.address, LOCK, 0)
+    assert market.exposure(staked_worker) == (0, 0)
+    assert workers.locked(staked_worker) == 0
+
+
+def test_finalize_batch__one_unlock_per_worker_run(market, workers, model_id, app_builder, staked_worker,
+                                                   signer_key, mallory):
+    ids = [request(market, model_id, app_builder) for _ in range(3)]
+    market.claim_batch(ids, sender=staked_worker)
+    for rid in ids:
+        fulfil(market, rid, staked_worker, signer_key)
+    past_window(market)
+    tx = market.finalize_batch(ids, sender=mallory)
+    assert [log.amount for log in tx.decode_logs(workers.StakeUnlocked)] == [3 * LOCK]
+    assert workers.locked(staked_worker) == 0
+
+
+def test_claim__after_timeout__previous_claimant_unlocked_new_claimant_locked(market, workers, rid, staked_worker,
+                                                                              second_worker):
+    market.claim(rid, sender=staked_worker)
+    chain.mine(timestamp=chain.pending_timestamp + market.params().claim_timeout + 1)
+    tx = market.claim(rid, sender=second_worker)
+    unlocked = tx.decode_logs(workers.StakeUnlocked)[0]
+    assert (unlocked.worker, unlocked.amount) == (staked_worker.address, LOCK)
+    assert (workers.locked(staked_worker), workers.locked(second_worker)) == (0, LOCK)
+    assert (market.exposure(staked_worker), market.exposure(second_worker)) == ((0, 0), (1, LOCK))
+    assert workers.slashed(staked_worker) == 0  # a timed-out claim is a miss, not slashed
+
+
+def test_challenge__worker_unbonds_and_withdraws__locked_stake_stays_and_resolution_slashes_in_full(
+        market, governor, alice, bob, token, workers, fulfilled, staked_worker, second_worker, app_builder):
+    """Issue 11: fulfil, get challenged, unbond, withdraw on day 7, resolution on day 8."""
+    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    withdrawable_at = workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at
+    # Governance votes to resolve against the worker; the proposal is queued, executable on day 8.
+    proposal = Proposal("resolve against the worker who ran").call(market, "resolve_challenge", fulfilled, False)
+    proposal_id = pass_proposal(governor, proposal, alice, [alice, bob], execute=False)
+    assert governor.proposalEta(proposal_id) > withdrawable_at
+    # Day 7: the worker withdraws all it can: only the stake no dispute may take leaves.
+    chain.mine(timestamp=max(chain.pending_timestamp, withdrawable_at))
+    tx = workers.withdraw(sender=staked_worker)
+    log = tx.decode_logs(workers.StakeWithdrawn)[0]
+    assert (log.amount, log.remaining) == (MIN_STAKE - LOCK, LOCK)
+    assert token.balanceOf(staked_worker) == MIN_STAKE - LOCK
+    with ape.reverts("WorkerRegistry: stake locked"):
+        workers.withdraw(sender=staked_worker)
+    # Day 8: the resolution executes and slashes the full challenge_slash.
+    chain.mine(timestamp=max(chain.pending_timestamp, governor.proposalEta(proposal_id)))
+    challenger_tokens = token.balanceOf(second_worker)
+    tx = governor.execute(*proposal.args(), sender=alice)
+    assert tx.decode_logs(market.ChallengeResolved)[0].slashed == 100 * ETH
+    assert token.balanceOf(second_worker) == challenger_tokens + 100 * ETH
+    assert workers.workers(staked_worker).stake == 0
+    assert workers.locked(staked_worker) == 0
+    assert market.exposure(staked_worker) == (0, 0)
+    assert market.owed(app_builder) == PAYMENT
+    # The dispute is over: the (now empty) registration can be closed.
+    assert workers.withdraw(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == 0
+    assert workers.signer_of(staked_worker) == ZERO
+
+
+def test_refund__pending_miss__locked_through_withdraw_then_slashed_and_released(
+        market, token, workers, model_id, app_builder, staked_worker, system, mallory):
+    rid = request(market, model_id, app_builder, deadline=chain.pending_timestamp + 8 * DAY)
+    market.claim(rid, sender=staked_worker)
+    withdrawable_at = workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at
+    chain.mine(timestamp=withdrawable_at)
+    assert workers.withdraw(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == MIN_STAKE - LOCK
+    past(market.get_request(rid).deadline)
+    treasury_tokens = token.balanceOf(system.Timelock)
+    tx = market.refund(rid, sender=mallory)
+    assert tx.decode_logs(workers.Slashed)[0].amount == 10 * ETH  # miss_slash, out of the locked stake
+    assert tx.decode_logs(workers.StakeUnlocked)[0].amount == LOCK
+    assert token.balanceOf(system.Timelock) == treasury_tokens + 10 * ETH
+    assert (workers.workers(staked_worker).stake, workers.locked(staked_worker)) == (LOCK - 10 * ETH, 0)
+    assert workers.withdraw(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == LOCK - 10 * ETH
+    assert token.balanceOf(staked_worker) == MIN_STAKE - 10 * ETH
+
+
+def test_refund__unclaimed__nothing_unlocked(market, workers, rid, mallory):
+    past(market.get_request(rid).deadline)
+    tx = market.refund(rid, sender=mallory)
+    assert tx.decode_logs(workers.StakeUnlocked) == []
+
+
+def test_resolve__worker_right__lock_released_at_finalize(market, govern, workers, fulfilled, second_worker,
+                                                         staked_worker, mallory):
+    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    govern((market, "resolve_challenge", fulfilled, True))
+    assert workers.locked(staked_worker) == LOCK  # fulfilled again: settled by finalize
+    market.finalize(fulfilled, sender=mallory)
+    assert (workers.locked(staked_worker), market.exposure(staked_worker)) == (0, (0, 0))
+
+
+def test_resolve__challenger_right__lock_taken_then_released(market, govern, workers, fulfilled, second_worker,
+                                                           staked_worker):
+    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    tx = govern((market, "resolve_challenge", fulfilled, False))
+    assert tx.decode_logs(workers.Slashed)[0].amount == 100 * ETH
+    assert tx.decode_logs(workers.StakeUnlocked)[0].amount == LOCK
+    assert (workers.workers(staked_worker).stake, workers.locked(staked_worker)) == (MIN_STAKE - 100 * ETH, 0)
+    assert market.exposure(staked_worker) == (0, 0)
+
+
+def test_slash_params_changed_in_flight__unlocks_exactly_what_was_locked(market, govern, workers, model_id,
+                                                                        app_builder, staked_worker, signer_key,
+                                                                        mallory):
+    first = request(market, model_id, app_builder, deadline=chain.pending_timestamp + 20 * DAY)
+    market.claim(first, sender=staked_worker)  # locks 100 (challenge_slash)
+    govern((market, "set_params", _params(market, challenge_slash=300 * ETH, miss_slash=0)))
+    second = request(market, model_id, app_builder)
+    market.claim(second, sender=staked_worker)  # locks 300 at the new terms
+    assert market.exposure(staked_worker) == (2, 400 * ETH)
+    assert workers.locked(staked_worker) == 400 * ETH
+    fulfil(market, second, staked_worker, signer_key)
+    past_window(market)
+    tx = market.finalize(second, sender=mallory)
+    assert tx.decode_logs(workers.StakeUnlocked)[0].amount == 200 * ETH  # an equal share of the lock
+    past(market.get_request(first).deadline)
+    tx = market.refund(first, sender=mallory)
+    assert tx.decode_logs(workers.Slashed) == []  # miss_slash is now zero
+    assert tx.decode_logs(workers.StakeUnlocked)[0].amount == 200 * ETH  # the rest: all of it
+    assert (workers.locked(staked_worker), market.exposure(staked_worker)) == (0, (0, 0))
+
+
+# ---------------------------------------------------------------- bounded challenges (issue 11)
+
+
+def past_timeout(market, request_id):
+    chain.mine(timestamp=max(chain.pending_timestamp, market.challenges(request_id).expires_at + 1))
+
+
+def test_challenge__records_expiry(market, fulfilled, second_worker):
+    tx = market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    expires_at = tx.timestamp + 14 * DAY
+    assert market.challenges(fulfilled).expires_at == expires_at
+    assert tx.decode_logs(market.InferenceChallenged)[0].expires_at == expires_at
+
+
+def test_expire_challenge__after_timeout__result_stands_everyone_paid_once(market, token, shares, workers, model_id,
+                                                                           fulfilled, second_worker, staked_worker,
+                                                                           system, mallory):
+    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    balance = market.balance
+    shares_before, token_before = shares.balance, token.balance
+    past_timeout(market, fulfilled)
+    tx = market.expire_challenge(fulfilled, sender=mallory)
+    expired = tx.decode_logs(market.ChallengeExpired)[0]
+    assert (expired.request_id, expired.challenger, expired.bond) == (fulfilled, second_worker.address, 10**16)
+    final = tx.decode_logs(market.InferenceFinalized)[0]
+    worker_cut, share_cut, holder_cut = PAYMENT * 7_000 // 10_000, PAYMENT * 2_000 // 10_000, PAYMENT * 500 // 10_000
+    assert (final.worker, final.worker_amount, final.shareholders_amount, final.holders_amount) == (
+        staked_worker.address, worker_cut, share_cut, holder_cut)
+    assert market.get_request(fulfilled).state == FINALIZED
+    assert market.owed(second_worker) == 10**16  # the bond returns: unproven either way
+    assert market.owed(staked_worker) == worker_cut
+    assert market.owed(system.Timelock) == PAYMENT - worker_cut - share_cut - holder_cut
+    assert (shares.balance, token.balance) == (shares_before + share_cut, token_before + holder_cut)
+    assert market.balance == balance - share_cut - holder_cut
+    assert workers.slashed(staked_worker) == 0 and workers.fulfilled(staked_worker) == 1
+    assert (workers.locked(staked_worker), market.exposure(staked_worker)) == (0, (0, 0))
+    # Once: neither finalize nor a second expiry pays again.
+    with ape.reverts("InferenceMarket: request not fulfilled"):
+        market.finalize(fulfilled, sender=mallory)
+    with ape.reverts("InferenceMarket: request not challenged"):
+        market.expire_challenge(fulfilled, sender=mallory)
+
+
+def test_expire_challenge__at_expiry__reverts(market, fulfilled, second_worker, mallory):
+    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    chain.pending_timestamp = market.challenges(fulfilled).expires_at  # the last second governance may resolve
+    with ape.reverts("InferenceMarket: challenge not expired"):
+        market.expire_challenge(fulfilled, sender=mallory)
+    assert market.get_request(fulfilled).state == CHALLENGED
+
+
+def test_expire_challenge__not_challenged__reverts(market, fulfilled, mallory):
+    past_window(market)
+    with ape.reverts("InferenceMarket: request not challenged"):
+        market.expire_challenge(fulfilled, sender=mallory)
+    with ape.reverts("InferenceMarket: request not challenged"):
+        market.expire_challenge(999, sender=mallory)
+
+
+def test_expire_challenge__after_resolution__reverts(market, govern, fulfilled, second_worker, mallory):
+    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    govern((market, "resolve_challenge", fulfilled, False))
+    chain.mine(timestamp=chain.pending_timestamp + 15 * DAY)
+    with ape.reverts("InferenceMarket: request not challenged"):
+        market.expire_challenge(fulfilled, sender=mallory)
+
+
+def test_resolve__after_timeout__reverts(market, govern, fulfilled, second_worker, staked_worker):
+    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+    chain.mine(timestamp=chain.pending_timestamp + 7 * DAY)  # a resolution executed ~8 days later is too late
+    with ape.reverts("InferenceMarket: challenge expired"):
+        govern((market, "resolve_challenge", fulfilled, False))
+    assert market.get_request(fulfilled).state == CHALLENGED
+    assert market.challenges(fulfilled).expires_at < chain.pending_timestamp

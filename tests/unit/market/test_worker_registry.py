@@ -240,7 +240,7 @@ def test_withdraw__after_delay__returns_stake_and_deregisters(reg, token, joined
     tx = reg.withdraw(sender=joined)
     assert tx.timestamp == at
     log = tx.decode_logs(reg.StakeWithdrawn)[0]
-    assert (log.worker, log.amount) == (joined.address, MIN_STAKE)
+    assert (log.worker, log.amount, log.remaining) == (joined.address, MIN_STAKE, 0)
     assert token.balanceOf(joined) == MIN_STAKE
     assert token.balanceOf(reg) == 0
     state = reg.workers(joined)
@@ -404,6 +404,122 @@ def test_slash__authorisation_revoked__reverts(reg, deployer, joined, slasher, c
 def test_slash__system_registry_outsider__reverts(workers, staked_worker, mallory):
     with ape.reverts("WorkerRegistry: caller is not authorised"):
         workers.slash(staked_worker, ETH, mallory, sender=mallory)
+
+
+# ---------------------------------------------------------------- stake locks
+
+
+def test_lock__by_authorised__locks_and_logs(reg, joined, slasher):
+    tx = reg.lock(joined, 100 * ETH, sender=slasher)
+    log = tx.decode_logs(reg.StakeLocked)[0]
+    assert (log.worker, log.slasher, log.amount, log.locked) == (joined.address, slasher.address, 100 * ETH, 100 * ETH)
+    assert (reg.locked(joined), reg.locked_by(slasher, joined)) == (100 * ETH, 100 * ETH)
+    assert reg.free_stake(joined) == MIN_STAKE - 100 * ETH
+    assert reg.is_active(joined)  # a lock does not stop work
+
+
+@pytest.mark.parametrize("caller", ["worker", "mallory", "deployer"])
+def test_lock__not_authorised__reverts(reg, joined, deployer, mallory, caller):
+    sender = {"worker": joined, "mallory": mallory, "deployer": deployer}[caller]
+    with ape.reverts("WorkerRegistry: caller is not authorised"):
+        reg.lock(joined, ETH, sender=sender)
+    assert reg.locked(joined) == 0
+
+
+def test_lock__beyond_stake__whole_stake_locked(reg, token, joined, slasher):
+    reg.lock(joined, 5 * MIN_STAKE, sender=slasher)
+    assert reg.locked(joined) == 5 * MIN_STAKE
+    assert reg.free_stake(joined) == 0
+    chain.pending_timestamp = unbond(reg, joined)
+    with ape.reverts("WorkerRegistry: stake locked"):
+        reg.withdraw(sender=joined)
+    assert token.balanceOf(reg) == MIN_STAKE
+
+
+def test_unlock__own_lock__releases_and_logs(reg, joined, slasher):
+    reg.lock(joined, 100 * ETH, sender=slasher)
+    tx = reg.unlock(joined, 40 * ETH, sender=slasher)
+    log = tx.decode_logs(reg.StakeUnlocked)[0]
+    assert (log.worker, log.slasher, log.amount, log.locked) == (joined.address, slasher.address, 40 * ETH, 60 * ETH)
+    assert (reg.locked(joined), reg.locked_by(slasher, joined)) == (60 * ETH, 60 * ETH)
+    assert reg.free_stake(joined) == MIN_STAKE - 60 * ETH
+
+
+def test_unlock__more_than_own_lock__reverts(reg, deployer, joined, slasher, mallory):
+    reg.set_authorised(mallory, True, sender=deployer)
+    reg.lock(joined, 100 * ETH, sender=slasher)
+    # Another authorised contract cannot release what the first one locked.
+    with ape.reverts("WorkerRegistry: unlock exceeds lock"):
+        reg.unlock(joined, ETH, sender=mallory)
+    with ape.reverts("WorkerRegistry: unlock exceeds lock"):
+        reg.unlock(joined, 100 * ETH + 1, sender=slasher)
+    assert reg.locked(joined) == 100 * ETH
+
+
+def test_unlock__zero__reverts(reg, joined, slasher, mallory):
+    # Anyone may call unlock, since it only releases the caller's own lock; a
+    # zero unlock would only log noise.
+    with ape.reverts("WorkerRegistry: nothing to unlock"):
+        reg.unlock(joined, 0, sender=mallory)
+    with ape.reverts("WorkerRegistry: nothing to unlock"):
+        reg.unlock(joined, 0, sender=slasher)
+
+
+def test_unlock__authorisation_revoked__still_releases_own_lock(reg, deployer, joined, slasher):
+    reg.lock(joined, 100 * ETH, sender=slasher)
+    reg.set_authorised(slasher, False, sender=deployer)
+    reg.unlock(joined, 100 * ETH, sender=slasher)  # a de-authorised contract can still let go
+    assert reg.locked(joined) == 0
+
+
+def test_withdraw__part_locked__only_free_stake_leaves_worker_stays(reg, token, joined, slasher):
+    reg.lock(joined, 100 * ETH, sender=slasher)
+    chain.pending_timestamp = unbond(reg, joined)
+    tx = reg.withdraw(sender=joined)
+    log = tx.decode_logs(reg.StakeWithdrawn)[0]
+    assert (log.worker, log.amount, log.remaining) == (joined.address, MIN_STAKE - 100 * ETH, 100 * ETH)
+    assert token.balanceOf(joined) == MIN_STAKE - 100 * ETH
+    state = reg.workers(joined)
+    assert state.stake == 100 * ETH and state.signer != ZERO and state.withdrawable_at != 0
+    assert not reg.is_active(joined)
+    # Nothing more is free until the dispute ends.
+    with ape.reverts("WorkerRegistry: stake locked"):
+        reg.withdraw(sender=joined)
+
+
+def test_withdraw__lock_released_later__rest_returns_and_deregisters(reg, token, joined, slasher):
+    reg.lock(joined, 100 * ETH, sender=slasher)
+    chain.pending_timestamp = unbond(reg, joined)
+    reg.withdraw(sender=joined)
+    reg.unlock(joined, 100 * ETH, sender=slasher)
+    tx = reg.withdraw(sender=joined)
+    assert (tx.decode_logs(reg.StakeWithdrawn)[0].amount, tx.decode_logs(reg.StakeWithdrawn)[0].remaining) == (
+        100 * ETH, 0)
+    assert token.balanceOf(joined) == MIN_STAKE
+    assert reg.workers(joined).signer == ZERO
+
+
+def test_withdraw__locked_stake_slashed__slash_takes_it_then_deregisters(reg, token, joined, slasher, carol):
+    reg.lock(joined, 100 * ETH, sender=slasher)
+    chain.pending_timestamp = unbond(reg, joined)
+    reg.withdraw(sender=joined)
+    carol_before = token.balanceOf(carol)
+    assert reg.slash(joined, 100 * ETH, carol, sender=slasher).decode_logs(reg.Slashed)[0].amount == 100 * ETH
+    assert token.balanceOf(carol) == carol_before + 100 * ETH
+    with ape.reverts("WorkerRegistry: stake locked"):  # slashed to zero, lock not yet released
+        reg.withdraw(sender=joined)
+    reg.unlock(joined, 100 * ETH, sender=slasher)
+    assert reg.withdraw(sender=joined).decode_logs(reg.StakeWithdrawn)[0].amount == 0
+    assert reg.workers(joined).signer == ZERO
+    assert token.balanceOf(reg) == 0
+
+
+def test_signer_of__unbonding__registered_key_until_withdrawn(reg, joined, bob):
+    chain.pending_timestamp = unbond(reg, joined)
+    assert reg.active_signer(joined) == ZERO
+    assert reg.signer_of(joined) == bob.address
+    reg.withdraw(sender=joined)
+    assert reg.signer_of(joined) == ZERO
 
 
 # ---------------------------------------------------------------- record_outcomes
