@@ -1,29 +1,52 @@
 """The worker as a silverback bot, for live networks (anvil, testnets).
 
     NC_WORKER_DIR=/var/lib/nc-worker NC_RESULT_PORT=8601 NC_MODELS=digits \
-        silverback run bots.worker:bot --network ethereum:local:foundry --account <alias or TEST::n>
+        silverback run bots.worker:bot --runner bots.runner:WorkerRunner \
+            --network ethereum:local:foundry --account <alias or TEST::n>
 
 On every new block it runs one worker step: discover, claim, run, fulfil,
 finalize. Its state lives in NC_WORKER_DIR, so a restarted bot resumes from
 the chain. The attestation key is NC_SIGNER_KEY (hex), or the account's own
 key for test accounts.
+
+`bots.runner.WorkerRunner` is required: silverback's own runners end the bot, with exit
+status 0, when no block comes for 10 s (the polling runner) or the RPC
+connection drops (both), and the result server goes with it. This runner
+follows blocks with `offchain.serve.BlockFollower`, which waits out quiet
+chains and RPC outages, and exits non-zero only when the bot really failed
+(startup, or steps failing more than `--max-exceptions` times in a row); a
+SIGTERM or SIGINT stop exits 0.
 """
 
+import logging
 import os
+import threading
 from pathlib import Path
 
 from ape import chain, project
+from ape.exceptions import ProviderError
 from silverback import SilverbackBot
 
+from bots import runner
+from offchain.errors import NeuralCommonsError
 from offchain.serve import build_worker
+
+log = logging.getLogger("neural_commons.worker")
 
 bot = SilverbackBot()
 worker = None
+_stepping = threading.Lock()
+
+# Errors of the connection to the node, not of the worker: the step is retried on the next block.
+TRANSIENT = (ProviderError, OSError, TimeoutError)
 
 
 @bot.on_startup()
 def start(startup_state):
     global worker
+    if runner.current is None:
+        raise NeuralCommonsError("run the worker bot with `--runner bots.runner:WorkerRunner`: silverback's own "
+                                 "runners stop it when the chain is quiet for 10 s or the RPC connection drops")
     account = bot.signer
     key = os.environ.get("NC_SIGNER_KEY") or account.private_key
     worker, server = build_worker(
@@ -40,6 +63,15 @@ def start(startup_state):
 
 @bot.on_(chain.blocks)
 def step(block):
-    report = worker.step()
+    if not _stepping.acquire(blocking=False):
+        return {"skipped": 1}  # a step is running; it or the next one picks up this block's work
+    try:
+        report = worker.step()
+    except TRANSIENT as exc:
+        log.warning("step at block %s failed on the RPC (%s); retrying on the next block", block.number,
+                    str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+        return {"rpc_errors": 1}
+    finally:
+        _stepping.release()
     return {"claimed": report.claimed, "fulfilled": report.fulfilled, "finalized": report.finalized,
             "rejected": report.rejected}

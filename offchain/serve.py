@@ -1,8 +1,13 @@
 """Assembles a worker for a deployed system: the adapter shared by the
-silverback bot (`bots/worker.py`), `ape run worker` and the anvil demo."""
+silverback bot (`bots/worker.py`), `ape run worker` and the anvil demo; and
+the bot's block follower, which waits out quiet chains and RPC outages."""
 
 from __future__ import annotations
 
+import json
+import logging
+import time
+import urllib.request
 from pathlib import Path
 
 from offchain.deploy import load_deployment
@@ -15,6 +20,70 @@ from offchain.worker import InferenceWorker
 
 
 ACTIVE = 2  # ModelRegistry status of a listed model
+
+log = logging.getLogger("neural_commons.worker")
+
+
+class BlockFollower:
+    """Follows the chain head for a long-running worker, and never gives up.
+
+    `poll()` makes one RPC call and returns the head block when it has moved,
+    or again every `idle_step_s` while it has not (so a quiet chain still gets
+    steps: inputs that arrived, windows that passed); otherwise None. A quiet
+    chain is not an error, however long. An RPC failure is logged once per
+    outage and retried with exponential backoff up to `max_backoff_s`, and its
+    end is logged too. `wait_s` says how long to wait before the next poll.
+
+    The head is read with a plain JSON-RPC call bounded by `rpc_timeout_s` and
+    no retries: ape's own calls retry with a 30 s timeout each, so a hung node
+    would hold the follower for minutes before it noticed."""
+
+    def __init__(self, provider, *, poll_s: float = 0.1, idle_step_s: float = 10.0, max_backoff_s: float = 30.0,
+                 rpc_timeout_s: float = 5.0):
+        self.provider = provider
+        self.poll_s, self.idle_step_s, self.max_backoff_s = poll_s, idle_step_s, max_backoff_s
+        self.rpc_timeout_s = rpc_timeout_s
+        self.wait_s = poll_s
+        self.outage_since: float | None = None
+        self._last_number: int | None = None
+        self._last_yield = 0.0
+
+    def _head(self):
+        uri = getattr(self.provider, "http_uri", None)
+        if not uri:
+            return self.provider.get_block("latest")
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_getBlockByNumber",
+                           "params": ["latest", False]}).encode()
+        request = urllib.request.Request(uri, body, {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=self.rpc_timeout_s) as response:
+            reply = json.load(response)
+        if not isinstance(reply.get("result"), dict):
+            raise ConnectionError(f"no head block in the node's reply: {str(reply)[:200]}")
+        return self.provider.network.ecosystem.decode_block(reply["result"])
+
+    def poll(self):
+        try:
+            block = self._head()
+        except Exception as exc:  # noqa: BLE001 (whatever the RPC did, the worker waits it out)
+            if self.outage_since is None:
+                self.outage_since = time.monotonic()
+                self.wait_s = 1.0
+                log.warning("RPC error while following blocks (%s); retrying with backoff up to %g s, "
+                            "results are still served", str(exc).splitlines()[0][:200] if str(exc) else
+                            type(exc).__name__, self.max_backoff_s)
+            else:
+                self.wait_s = min(self.wait_s * 2, self.max_backoff_s)
+            return None
+        if self.outage_since is not None:
+            log.warning("RPC answering again after %.0f s, at block %s", time.monotonic() - self.outage_since,
+                        block.number)
+            self.outage_since = None
+        self.wait_s = self.poll_s
+        now = time.monotonic()
+        if block.number != self._last_number or now - self._last_yield >= self.idle_step_s:
+            self._last_number, self._last_yield = block.number, now
+            return block
+        return None
 
 
 def find_model_ids(registry, artifact_hash: bytes) -> list[int]:
