@@ -266,3 +266,20 @@ def test_rpc_outage__bot_waits_it_out_serving_results__then_serves_the_next_requ
     finally:
         bot.stop()
     assert bot.process.returncode == 0
+
+
+def test_bot_without_worker_runner__refuses_to_start_with_nonzero_status(economy, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.e2e.anvil import ROOT
+
+    env = {**os.environ, "NC_WORKER_DIR": str(tmp_path), "NC_RESULT_PORT": str(WORKER_PORT)}
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "silverback"), "run", "bots.worker:bot",
+         "--network", "ethereum:local:foundry", "--account", f"TEST::{WORKER_ACCOUNTS[0]}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode != 0
+    assert "run the worker bot with `--runner bots.runner:WorkerRunner`" in result.stdout + result.stderr
