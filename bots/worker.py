@@ -18,6 +18,7 @@ chains and RPC outages, and exits non-zero only when the bot really failed
 SIGTERM or SIGINT stop exits 0.
 """
 
+import asyncio
 import logging
 import os
 import threading
@@ -35,7 +36,10 @@ log = logging.getLogger("neural_commons.worker")
 
 bot = SilverbackBot()
 worker = None
-_stepping = threading.Lock()
+_stepping = threading.Lock()  # one step at a time
+_tickets = threading.Lock()
+_asked = 0  # steps asked for (one per block)
+_covered = 0  # the last ask a finished step started after
 
 # Errors of the connection to the node, not of the worker: the step is retried on the next block.
 TRANSIENT = (ProviderError, OSError, TimeoutError)
@@ -62,16 +66,30 @@ def start(startup_state):
 
 
 @bot.on_(chain.blocks)
-def step(block):
-    if not _stepping.acquire(blocking=False):
-        return {"skipped": 1}  # a step is running; it or the next one picks up this block's work
-    try:
-        report = worker.step()
-    except TRANSIENT as exc:
-        log.warning("step at block %s failed on the RPC (%s); retrying on the next block", block.number,
-                    str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
-        return {"rpc_errors": 1}
-    finally:
-        _stepping.release()
+async def step(block):
+    # In a thread: silverback calls handlers on its event loop, and a step waiting on a hung
+    # node would stop the loop, and with it the block follower and the signal handling.
+    return await asyncio.to_thread(_step, block.number)
+
+
+def _step(number: int) -> dict:
+    """One worker step for a block, after the running one; skipped when a step that began
+    after this block was seen has already run (blocks that come during a step share one)."""
+    global _asked, _covered
+    with _tickets:
+        _asked += 1
+        ticket = _asked
+    with _stepping:
+        if _covered >= ticket:
+            return {"skipped": 1}
+        with _tickets:
+            starts_after = _asked
+        try:
+            report = worker.step()
+        except TRANSIENT as exc:
+            log.warning("step at block %s failed on the RPC (%s); retrying on the next block", number,
+                        str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+            return {"rpc_errors": 1}
+        _covered = starts_after
     return {"claimed": report.claimed, "fulfilled": report.fulfilled, "finalized": report.finalized,
             "rejected": report.rejected}
