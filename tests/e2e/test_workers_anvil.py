@@ -283,3 +283,23 @@ def test_bot_without_worker_runner__refuses_to_start_with_nonzero_status(economy
     )
     assert result.returncode != 0
     assert "run the worker bot with `--runner bots.runner:WorkerRunner`" in result.stdout + result.stderr
+
+
+def test_bot_of_an_unstaked_account__steps_keep_failing__exits_with_status_1(economy, accounts, spec, tmp_path):
+    d, model_id = economy
+    client = InferenceClient(d.InferenceMarket, accounts[6])
+    unstaked = WORKER_ACCOUNTS[2]  # a worker account this economy never staked: every claim reverts
+    bot = BotProcess(unstaked, WORKER_PORT, tmp_path / "worker").start()
+    try:
+        bot.wait_ready()
+        client.request(model_id, inputs.encode_pixels(held_out_digits(spec, 1)[0][0]))
+        deadline = time.monotonic() + 120
+        while bot.process.poll() is None and time.monotonic() < deadline:
+            chain.mine()  # a block, a step, a failed claim
+            time.sleep(1)
+        assert bot.process.returncode == 1, bot.log_path.read_text()[-3000:]  # a real failure, not a quiet stop
+        log = bot.log_path.read_text()
+        assert "InferenceMarket: caller is not an active worker" in log
+        assert "exiting with status 1" in log
+    finally:
+        bot.stop()
