@@ -92,4 +92,4 @@ def _step(number: int) -> dict:
             return {"rpc_errors": 1}
         _covered = starts_after
     return {"claimed": report.claimed, "fulfilled": report.fulfilled, "finalized": report.finalized,
-            "rejected": report.rejected}
+            "rejected": report.rejected, "fetching": report.fetching}

@@ -29,6 +29,7 @@ from offchain.store import ContentStore
 REWARDED = 5
 TRAINING = 4  # TrainingFund campaign state
 MAX_CONTRIBUTION_BYTES = 8 * 1024 * 1024
+CONTRIBUTION_DEADLINE = 120.0  # seconds to fetch one http(s) contribution, whole
 
 
 def dataset_document(pixels: np.ndarray, labels: np.ndarray) -> bytes:
@@ -94,7 +95,8 @@ class Trainer:
         for event in self.bounties.ContributionSubmitted.range(0, None, search_topics={"bounty_id": bounty_id}):
             if self.bounties.contributions(event.contribution_id).status != REWARDED:
                 continue
-            data = inputs.fetch(event.uri, bytes(event.content_hash), MAX_CONTRIBUTION_BYTES, self.file_root)
+            data = inputs.fetch(event.uri, bytes(event.content_hash), MAX_CONTRIBUTION_BYTES, self.file_root,
+                                deadline_s=CONTRIBUTION_DEADLINE)
             pixels, labels = parse_contribution(event.contribution_id, data)
             xs.append(pixels)
             ys.append(labels)
