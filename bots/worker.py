@@ -1,29 +1,56 @@
 """The worker as a silverback bot, for live networks (anvil, testnets).
 
     NC_WORKER_DIR=/var/lib/nc-worker NC_RESULT_PORT=8601 NC_MODELS=digits \
-        silverback run bots.worker:bot --network ethereum:local:foundry --account <alias or TEST::n>
+        silverback run bots.worker:bot --runner bots.runner:WorkerRunner \
+            --network ethereum:local:foundry --account <alias or TEST::n>
 
 On every new block it runs one worker step: discover, claim, run, fulfil,
 finalize. Its state lives in NC_WORKER_DIR, so a restarted bot resumes from
 the chain. The attestation key is NC_SIGNER_KEY (hex), or the account's own
 key for test accounts.
+
+`bots.runner.WorkerRunner` is required: silverback's own runners end the bot, with exit
+status 0, when no block comes for 10 s (the polling runner) or the RPC
+connection drops (both), and the result server goes with it. This runner
+follows blocks with `offchain.serve.BlockFollower`, which waits out quiet
+chains and RPC outages, and exits non-zero only when the bot really failed
+(startup, or steps failing more than `--max-exceptions` times in a row); a
+SIGTERM or SIGINT stop exits 0.
 """
 
+import asyncio
+import logging
 import os
+import threading
 from pathlib import Path
 
 from ape import chain, project
+from ape.exceptions import ProviderError
 from silverback import SilverbackBot
 
+from bots import runner
+from offchain.errors import NeuralCommonsError
 from offchain.serve import build_worker
+
+log = logging.getLogger("neural_commons.worker")
 
 bot = SilverbackBot()
 worker = None
+_stepping = threading.Lock()  # one step at a time
+_tickets = threading.Lock()
+_asked = 0  # steps asked for (one per block)
+_covered = 0  # the last ask a finished step started after
+
+# Errors of the connection to the node, not of the worker: the step is retried on the next block.
+TRANSIENT = (ProviderError, OSError, TimeoutError)
 
 
 @bot.on_startup()
 def start(startup_state):
     global worker
+    if runner.current is None:
+        raise NeuralCommonsError("run the worker bot with `--runner bots.runner:WorkerRunner`: silverback's own "
+                                 "runners stop it when the chain is quiet for 10 s or the RPC connection drops")
     account = bot.signer
     key = os.environ.get("NC_SIGNER_KEY") or account.private_key
     worker, server = build_worker(
@@ -39,7 +66,30 @@ def start(startup_state):
 
 
 @bot.on_(chain.blocks)
-def step(block):
-    report = worker.step()
+async def step(block):
+    # In a thread: silverback calls handlers on its event loop, and a step waiting on a hung
+    # node would stop the loop, and with it the block follower and the signal handling.
+    return await asyncio.to_thread(_step, block.number)
+
+
+def _step(number: int) -> dict:
+    """One worker step for a block, after the running one; skipped when a step that began
+    after this block was seen has already run (blocks that come during a step share one)."""
+    global _asked, _covered
+    with _tickets:
+        _asked += 1
+        ticket = _asked
+    with _stepping:
+        if _covered >= ticket:
+            return {"skipped": 1}
+        with _tickets:
+            starts_after = _asked
+        try:
+            report = worker.step()
+        except TRANSIENT as exc:
+            log.warning("step at block %s failed on the RPC (%s); retrying on the next block", number,
+                        str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+            return {"rpc_errors": 1}
+        _covered = starts_after
     return {"claimed": report.claimed, "fulfilled": report.fulfilled, "finalized": report.finalized,
-            "rejected": report.rejected}
+            "rejected": report.rejected, "fetching": report.fetching}

@@ -1,13 +1,21 @@
 """Fetching and parsing inference inputs: `data:` URIs, local files, http(s),
 always with a size limit and a hash check. Anything wrong raises BadInput
-with a reason a person can act on."""
+with a reason a person can act on.
+
+An http(s) input has an overall deadline as well as a byte budget: a socket
+timeout alone bounds each read, and a host that trickles one byte every
+second never trips it. `InputFetcher` runs http(s) fetches in a thread pool,
+so one slow host holds up nobody else."""
 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
+import ssl
+import time
 import urllib.parse
-import urllib.request
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +23,8 @@ from eth_utils import keccak
 
 from offchain.errors import BadInput
 
-HTTP_TIMEOUT = 10  # seconds
+INPUT_DEADLINE = 10.0  # seconds: the whole fetch of one http(s) input, connect to last byte
+READ_CHUNK = 16_384  # bytes per read
 
 
 def encode_pixels(pixels) -> bytes:
@@ -35,9 +44,12 @@ def data_uri(data: bytes) -> str:
     return uri
 
 
-def fetch(uri: str, expected_hash: bytes, max_bytes: int, file_root: Path | None = None) -> bytes:
-    """The input bytes behind `uri`, checked against the request's input hash."""
-    data = _read(uri, max_bytes, file_root)
+def fetch(uri: str, expected_hash: bytes, max_bytes: int, file_root: Path | None = None, *,
+          deadline_s: float = INPUT_DEADLINE) -> bytes:
+    """The input bytes behind `uri`, checked against the request's input hash.
+
+    An http(s) input must arrive whole, at most `max_bytes` of it, within `deadline_s`."""
+    data = _read(uri, max_bytes, file_root, deadline_s)
     if len(data) > max_bytes:
         raise BadInput(f"input is over {max_bytes} bytes")
     if keccak(data) != bytes(expected_hash):
@@ -46,7 +58,7 @@ def fetch(uri: str, expected_hash: bytes, max_bytes: int, file_root: Path | None
     return data
 
 
-def _read(uri: str, max_bytes: int, file_root: Path | None) -> bytes:
+def _read(uri: str, max_bytes: int, file_root: Path | None, deadline_s: float) -> bytes:
     if uri.startswith("data:"):
         header, _, payload = uri.partition(",")
         if len(payload) > 2 * max_bytes + 16:
@@ -57,11 +69,7 @@ def _read(uri: str, max_bytes: int, file_root: Path | None) -> bytes:
         except ValueError as exc:
             raise BadInput(f"malformed data URI: {exc}") from exc
     if uri.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(uri, timeout=HTTP_TIMEOUT) as response:
-                return response.read(max_bytes + 1)
-        except OSError as exc:
-            raise BadInput(f"cannot fetch {uri}: {exc}") from exc
+        return _read_http(uri, max_bytes, deadline_s)
     path_text = uri.removeprefix("file://")
     if file_root is None:
         raise BadInput(f"file inputs are disabled on this worker: {uri}")
@@ -73,6 +81,105 @@ def _read(uri: str, max_bytes: int, file_root: Path | None) -> bytes:
             return handle.read(max_bytes + 1)
     except OSError as exc:
         raise BadInput(f"cannot read {uri}: {exc}") from exc
+
+
+def _read_http(uri: str, max_bytes: int, deadline_s: float) -> bytes:
+    """At most `max_bytes + 1` bytes of the body, all of it within `deadline_s` or BadInput.
+
+    Every socket operation waits only for what is left of the deadline, and the
+    deadline is checked after every read, so a trickling host is cut off on time.
+    Redirects are not followed: the request names the URL its hash was made for."""
+    deadline = time.monotonic() + deadline_s
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise BadInput(f"input at {uri[:80]} did not arrive within {deadline_s:g} s")
+        return remaining
+
+    parts = urllib.parse.urlsplit(uri)
+    if not parts.hostname:
+        raise BadInput(f"cannot fetch {uri}: no host")
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=left(),
+                                                 context=ssl.create_default_context())
+    else:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=left())
+    sock = response = None
+    try:
+        connection.request("GET", urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")))
+        sock = connection.sock  # kept: the connection lets go of it once the response is read
+        sock.settimeout(left())
+        response = connection.getresponse()
+        if response.status != 200:
+            raise BadInput(f"cannot fetch {uri}: HTTP {response.status} {response.reason}")
+        declared = response.getheader("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            raise BadInput(f"input is over {max_bytes} bytes (the host declares {declared})")
+        body = bytearray()
+        while len(body) <= max_bytes:
+            sock.settimeout(left())
+            chunk = response.read1(min(READ_CHUNK, max_bytes + 1 - len(body)))
+            if not chunk:
+                break
+            body += chunk
+            left()
+        return bytes(body)
+    except TimeoutError as exc:
+        raise BadInput(f"input at {uri[:80]} did not arrive within {deadline_s:g} s") from exc
+    except (OSError, http.client.HTTPException) as exc:
+        raise BadInput(f"cannot fetch {uri}: {exc}") from exc
+    finally:  # hang up now, whatever happened: the response, not the connection, may hold the socket
+        if response is not None:
+            response.close()
+        if sock is not None:
+            sock.close()
+        connection.close()
+
+
+class InputFetcher:
+    """Fetches http(s) inputs in the background, each under its own deadline and
+    byte budget; `data:` and file inputs, which cannot stall, are read inline.
+
+    `submit(key, ...)` starts a fetch (once per key); `result(key)` is the bytes,
+    raises its BadInput, or is None while it is still on its way."""
+
+    def __init__(self, threads: int = 8, deadline_s: float = INPUT_DEADLINE):
+        self.deadline_s = deadline_s
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nc-input")
+        self._futures: dict[object, Future] = {}
+
+    def submit(self, key, uri: str, expected_hash: bytes, max_bytes: int, file_root: Path | None = None) -> Future:
+        if key not in self._futures:
+            if uri.startswith(("http://", "https://")):
+                future = self._pool.submit(fetch, uri, expected_hash, max_bytes, file_root,
+                                           deadline_s=self.deadline_s)
+            else:
+                future = Future()
+                try:
+                    future.set_result(fetch(uri, expected_hash, max_bytes, file_root))
+                except BadInput as exc:
+                    future.set_exception(exc)
+            self._futures[key] = future
+        return self._futures[key]
+
+    def pending(self, key) -> bool:
+        return key in self._futures and not self._futures[key].done()
+
+    def result(self, key) -> bytes | None:
+        """The fetched bytes, None while still fetching; raises the fetch's BadInput (once)."""
+        future = self._futures.get(key)
+        if future is None or not future.done():
+            return None
+        del self._futures[key]
+        return future.result()
+
+    def discard(self, key) -> None:
+        """Forgets a fetch nobody needs any more (it still ends by its deadline)."""
+        self._futures.pop(key, None)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def parse(schema: dict, data: bytes) -> np.ndarray:

@@ -38,8 +38,8 @@ class BotProcess:
             "PYTHONUNBUFFERED": "1",
         }
         silverback = Path(sys.executable).parent / "silverback"
-        command = [str(silverback), "run", "bots.worker:bot", "--network", network,
-                   "--account", f"TEST::{self.account_index}"]
+        command = [str(silverback), "run", "bots.worker:bot", "--runner", "bots.runner:WorkerRunner",
+                   "--network", network, "--account", f"TEST::{self.account_index}"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log_path.open("ab"),
                                         stderr=subprocess.STDOUT, start_new_session=True)
         return self

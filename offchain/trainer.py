@@ -1,8 +1,15 @@
-"""The trainer: takes the head of the compute queue, fetches the accepted
-contributions of the campaign's datasets (each verified against its
-on-chain content hash), trains with PyTorch (GPU when present), exports
-ONNX with a manifest, publishes the artifact to the model store and
-delivers its hash. A worker then serves the new model like any other."""
+"""The trainer: fetches and checks the accepted contributions of the
+campaign at the head of the compute queue (each verified against its
+on-chain content hash and parsed) *before* claiming it, then claims, trains
+with PyTorch (GPU when present), exports ONNX with a manifest, publishes the
+artifact to the model store and delivers its hash. A worker then serves the
+new model like any other.
+
+A claimed training that fails is not left without a way out: the trainer
+may retry it (`run(resume=ID)`) until its delivery deadline, and after the
+deadline anyone reports the miss (`report_missed`), which returns the
+campaign to the queue and costs the trainer the miss penalty. The contract
+has no earlier release."""
 
 from __future__ import annotations
 
@@ -15,12 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from offchain import inputs
-from offchain.errors import BadInput
+from offchain.errors import BadInput, NeuralCommonsError
 from offchain.models import MODELS_DIR, ModelSpec, load_spec
 from offchain.store import ContentStore
 
 REWARDED = 5
+TRAINING = 4  # TrainingFund campaign state
 MAX_CONTRIBUTION_BYTES = 8 * 1024 * 1024
+CONTRIBUTION_DEADLINE = 120.0  # seconds to fetch one http(s) contribution, whole
 
 
 def dataset_document(pixels: np.ndarray, labels: np.ndarray) -> bytes:
@@ -40,6 +49,26 @@ def _build_module(template: str = "digits"):
     finally:
         sys.path.remove(str(folder))
     return module
+
+
+class TrainingStuck(NeuralCommonsError):
+    """A claimed training that failed: the message says how to retry or end the claim."""
+
+
+def parse_contribution(contribution_id: int, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels and labels of a contribution document, or BadInput saying what is wrong."""
+    try:
+        document = json.loads(data)
+        pixels = np.asarray(document["pixels"], dtype=np.float32)
+        labels = np.asarray(document["labels"], dtype=np.int64)
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise BadInput(f"contribution {contribution_id} is not a labelled-digits document "
+                       f"({type(exc).__name__}: {str(exc)[:80]})") from exc
+    if pixels.ndim != 2 or pixels.shape[1] != 64 or labels.ndim != 1 or len(labels) != len(pixels):
+        raise BadInput(f"contribution {contribution_id} is not labelled 8x8 digits")
+    if not np.isfinite(pixels).all() or len(labels) == 0 or labels.min() < 0 or labels.max() > 9:
+        raise BadInput(f"contribution {contribution_id} has pixels that are not finite or labels outside 0-9")
+    return pixels, labels
 
 
 @dataclass
@@ -66,25 +95,70 @@ class Trainer:
         for event in self.bounties.ContributionSubmitted.range(0, None, search_topics={"bounty_id": bounty_id}):
             if self.bounties.contributions(event.contribution_id).status != REWARDED:
                 continue
-            data = inputs.fetch(event.uri, bytes(event.content_hash), MAX_CONTRIBUTION_BYTES, self.file_root)
-            document = json.loads(data)
-            pixels = np.asarray(document["pixels"], dtype=np.float32)
-            labels = np.asarray(document["labels"], dtype=np.int64)
-            if pixels.ndim != 2 or pixels.shape[1] != 64 or len(labels) != len(pixels):
-                raise BadInput(f"contribution {event.contribution_id} is not labelled 8x8 digits")
+            data = inputs.fetch(event.uri, bytes(event.content_hash), MAX_CONTRIBUTION_BYTES, self.file_root,
+                                deadline_s=CONTRIBUTION_DEADLINE)
+            pixels, labels = parse_contribution(event.contribution_id, data)
             xs.append(pixels)
             ys.append(labels)
         if not xs:
             raise BadInput(f"bounty {bounty_id} has no rewarded contributions")
         return np.concatenate(xs), np.concatenate(ys)
 
-    def run(self) -> Delivery:
-        """Claims the head of the queue, trains, publishes and delivers."""
-        receipt = self.fund.claim_head(sender=self.account)
-        campaign_id = receipt.decode_logs(self.fund.TrainingClaimed)[0].campaign_id
+    def fetch_campaign_data(self, campaign_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every dataset of a campaign, fetched, verified and parsed, or BadInput."""
         parts = [self.fetch_dataset(b) for b in self.fund.datasets(campaign_id)]
-        x = np.concatenate([p[0] for p in parts])
-        y = np.concatenate([p[1] for p in parts])
+        if not parts:
+            raise BadInput(f"campaign {campaign_id} names no dataset")
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def run(self, resume: int | None = None) -> Delivery:
+        """Checks the head of the queue's data, claims it, trains, publishes and delivers.
+
+        With `resume`, retries a training this account has already claimed instead.
+        Data that cannot be used is refused before anything is claimed; a failure after
+        the claim raises TrainingStuck, which says how the claim ends."""
+        gas = {}
+        if resume is None:
+            queue = list(self.fund.queue())
+            if not queue:
+                raise NeuralCommonsError("the compute queue is empty: nothing to train")
+            head = queue[0]
+            try:
+                x, y = self.fetch_campaign_data(head)
+            except BadInput as exc:
+                raise BadInput(f"campaign {head} not claimed: its data cannot be used: {exc}") from exc
+            receipt = self.fund.claim_head(sender=self.account)
+            gas["claim head of queue"] = receipt.gas_used
+            campaign_id = receipt.decode_logs(self.fund.TrainingClaimed)[0].campaign_id
+            if campaign_id != head:  # the queue moved between the check and the claim
+                x, y = self._after_claim(campaign_id, self.fetch_campaign_data, campaign_id)
+        else:
+            campaign_id = resume
+            c = self.fund.campaigns(campaign_id)
+            if c.state != TRAINING or c.trainer != self.account.address:
+                raise NeuralCommonsError(f"campaign {campaign_id} is not a training claimed by {self.account.address}")
+            x, y = self._after_claim(campaign_id, self.fetch_campaign_data, campaign_id)
+        return self._after_claim(campaign_id, self._train_and_deliver, campaign_id, x, y, gas)
+
+    def _after_claim(self, campaign_id: int, step, *args):
+        """Runs one step of a claimed training; any failure becomes TrainingStuck with the way out."""
+        try:
+            return step(*args)
+        except Exception as exc:  # noqa: BLE001 (whatever broke, the claim needs its exit)
+            c = self.fund.campaigns(campaign_id)
+            raise TrainingStuck(
+                f"campaign {campaign_id} is claimed but not delivered: {type(exc).__name__}: {exc}. "
+                f"Retry with `ape run campaign train --resume {campaign_id}` until the delivery deadline "
+                f"(timestamp {c.delivery_deadline}); after it anyone runs `ape run campaign miss {campaign_id}`, "
+                f"which returns the campaign to the queue and takes the trainer's miss penalty "
+                f"({self.fund.policy().miss_slash / 10**18:g} NCOM)"
+            ) from exc
+
+    def report_missed(self, campaign_id: int):
+        """After a missed delivery deadline: returns the campaign to the queue (anyone may call)."""
+        return self.fund.report_missed(campaign_id, sender=self.account)
+
+    def _train_and_deliver(self, campaign_id: int, x: np.ndarray, y: np.ndarray, gas: dict) -> Delivery:
         build = _build_module()
         model = build.train(x, y)
         _, x_test, _, y_test = build.held_out_split()
@@ -98,5 +172,5 @@ class Trainer:
         metrics = json.dumps({"held_out_accuracy": round(accuracy, 4), "samples": int(len(y))})
         delivered = self.fund.deliver(campaign_id, spec.artifact_hash, spec.manifest_hash, str(folder),
                                       "data:," + metrics, sender=self.account)
-        gas = {"claim head of queue": receipt.gas_used, "deliver": delivered.gas_used}
+        gas["deliver"] = delivered.gas_used
         return Delivery(campaign_id, spec, int(len(y)), accuracy, gas)

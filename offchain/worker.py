@@ -9,12 +9,19 @@ resumes where the chain says, duplicated events are harmless, and nothing
 is paid twice (the market would refuse it). An input that cannot be
 processed is recorded as rejected with its reason and never retried: the
 request takes the refund path after its deadline.
+
+Inputs are fetched in the background (`inputs.InputFetcher`), each with an
+overall deadline and a byte budget; a step waits a moment for the inputs it
+has just asked for and then goes on with those that arrived. An input still
+on its way is picked up by a later step; one that misses its deadline is
+rejected like any other bad input.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +65,7 @@ class StepReport:
     fulfilled: int = 0
     rejected: int = 0
     finalized: int = 0
+    fetching: int = 0  # inputs still on their way at the end of the step
     gas: int = 0
 
     def __bool__(self) -> bool:
@@ -79,6 +87,8 @@ class InferenceWorker:
         *,
         batch_size: int = 32,
         file_root: Path | None = None,
+        input_deadline_s: float = inputs.INPUT_DEADLINE,
+        input_wait_s: float = 1.0,
     ):
         self.market = market
         self.account = account
@@ -91,6 +101,8 @@ class InferenceWorker:
         self.batch_size = batch_size
         self.file_root = file_root
         self._inputs: dict[int, object] = {}  # parsed inputs, kept between claim and fulfil
+        self.fetcher = inputs.InputFetcher(deadline_s=input_deadline_s)
+        self.input_wait_s = input_wait_s  # how long a step waits for the inputs it has just asked for
 
     # ------------------------------------------------------------ the loop
 
@@ -147,14 +159,15 @@ class InferenceWorker:
 
         now = chain.pending_timestamp
         timeout = self.market.params().claim_timeout
-        claimable = []
+        candidates = []
         for request_id, view in self._chain_states().items():
             if view.deadline < now:
                 continue
             if view.state == REQUESTED or (view.state == CLAIMED and view.worker != self.account.address
                                             and now > view.stamp + timeout):
-                if self._load_input(request_id, report) is not None:
-                    claimable.append(request_id)
+                candidates.append(request_id)
+        ready = self._load_inputs(candidates, report)
+        claimable = [rid for rid in candidates if rid in ready]
         self.state.save(self.state_path)
         for start in range(0, len(claimable), self.batch_size):
             batch = claimable[start : start + self.batch_size]
@@ -162,24 +175,39 @@ class InferenceWorker:
             report.gas += receipt.gas_used
             report.claimed += len(receipt.decode_logs(self.market.InferenceClaimed))
 
-    def _load_input(self, request_id: int, report: StepReport):
-        """The parsed input of a request (cached), or None after recording why it was rejected."""
-        if request_id in self._inputs:
-            return self._inputs[request_id]
-        info = self.state.open[str(request_id)]
-        runtime = self.runtimes[info["model"]]
-        try:
-            data = inputs.fetch(info["uri"], bytes.fromhex(info["hash"]), runtime.spec.input_schema["max_bytes"],
-                                self.file_root)
-            array = inputs.parse(runtime.spec.input_schema, data)
-        except BadInput as exc:
-            log.warning("request %s rejected: %s", request_id, exc)
-            self.state.rejected[str(request_id)] = str(exc)
-            del self.state.open[str(request_id)]
-            report.rejected += 1
-            return None
-        self._inputs[request_id] = array
-        return array
+    def _load_inputs(self, request_ids: list[int], report: StepReport) -> set[int]:
+        """The requests among `request_ids` whose input is fetched, checked and parsed (cached).
+
+        Fetches run in the background; the step waits at most `input_wait_s` for
+        those it starts now. A failed input is recorded as rejected, with one log line."""
+        started = []
+        for rid in request_ids:
+            if rid not in self._inputs and not self.fetcher.pending(rid):
+                info = self.state.open[str(rid)]
+                max_bytes = self.runtimes[info["model"]].spec.input_schema["max_bytes"]
+                started.append(self.fetcher.submit(rid, info["uri"], bytes.fromhex(info["hash"]), max_bytes,
+                                                   self.file_root))
+        if started:
+            wait(started, timeout=self.input_wait_s)
+        ready = set()
+        for rid in request_ids:
+            if rid in self._inputs:
+                ready.add(rid)
+                continue
+            info = self.state.open[str(rid)]
+            try:
+                data = self.fetcher.result(rid)
+                if data is None:
+                    report.fetching += 1
+                    continue
+                self._inputs[rid] = inputs.parse(self.runtimes[info["model"]].spec.input_schema, data)
+                ready.add(rid)
+            except BadInput as exc:
+                log.warning("request %s rejected: %s", rid, exc)
+                self.state.rejected[str(rid)] = str(exc)
+                del self.state.open[str(rid)]
+                report.rejected += 1
+        return ready
 
     def _fulfil(self, report: StepReport) -> None:
         from ape import chain
@@ -190,10 +218,10 @@ class InferenceWorker:
             if view.state == CLAIMED and view.worker == self.account.address and view.deadline >= now
         ]
         by_model: dict[int, list[tuple[int, object]]] = {}
+        ready = self._load_inputs(mine, report)  # cached since the claim, or refetched after a restart
         for rid in mine:
-            array = self._load_input(rid, report)  # cached since the claim, or refetched after a restart
-            if array is not None:
-                by_model.setdefault(self.state.open[str(rid)]["model"], []).append((rid, array))
+            if rid in ready:
+                by_model.setdefault(self.state.open[str(rid)]["model"], []).append((rid, self._inputs[rid]))
         self.state.save(self.state_path)
 
         for model_id, items in by_model.items():
@@ -247,6 +275,7 @@ class InferenceWorker:
         for rid in done:
             self.state.open.pop(str(rid), None)
             self._inputs.pop(rid, None)
+            self.fetcher.discard(rid)
         if done:
             self.state.save(self.state_path)
 

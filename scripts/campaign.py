@@ -6,6 +6,8 @@
     ape run campaign close CAMPAIGN_ID                              # after the funding deadline
     ape run campaign refund CAMPAIGN_ID                             # backers of a failed campaign
     ape run campaign train --out DIR                                # trainers: head of the queue
+    ape run campaign train --resume CAMPAIGN_ID                     # retry a training you claimed
+    ape run campaign miss CAMPAIGN_ID                               # after a missed delivery deadline
     ape run campaign withdraw                                       # refunds, training payments
 
 Acceptance is the DAO's: `ape run dao propose ... --action "TrainingFund.accept(ID, PRICE)"`.
@@ -108,18 +110,38 @@ def refund(provider, account, campaign_id):
 @click.option("--out", type=click.Path(path_type=Path), default=Path(".cache/trained"), show_default=True)
 @click.option("--data-root", type=click.Path(path_type=Path), default=None,
               help="Folder that file:// contribution URIs may read from.")
+@click.option("--resume", type=int, default=None, metavar="CAMPAIGN_ID",
+              help="Retry a training you already claimed, instead of claiming the head of the queue.")
 @user_errors
-def train(provider, account, out, data_root):
-    """Take the head of the queue, train on its verified datasets, deliver."""
+def train(provider, account, out, data_root, resume):
+    """Check the head of the queue's datasets, claim it, train, deliver.
+
+    Data that cannot be used is refused before the claim. A training that fails
+    after the claim can be retried with --resume until its delivery deadline;
+    after that `campaign miss` returns it to the queue."""
     sender = resolve_account(account, provider)
     d = load_deployment(project, provider)
     start = time.monotonic()
     trainer = Trainer(d.TrainingFund, d.DataBounties, sender, ContentStore(out / "store"), out,
                       file_root=data_root or Path("/"))
-    delivery = trainer.run()
+    delivery = trainer.run(resume=resume)
     console.print(f"campaign {delivery.campaign_id}: trained on {delivery.samples} items in "
                   f"{time.monotonic() - start:.1f} s, held-out accuracy {delivery.accuracy:.2%}, "
                   f"delivered {delivery.spec.folder}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@click.argument("campaign_id", type=int)
+@user_errors
+def miss(provider, account, campaign_id):
+    """After a training's delivery deadline: return the campaign to the queue (the trainer is penalised)."""
+    sender = resolve_account(account, provider)
+    fund = load_deployment(project, provider).TrainingFund
+    tx = fund.report_missed(campaign_id, sender=sender)
+    penalty = tx.decode_logs(fund.TrainerPenalised)[0]
+    console.print(f"campaign {campaign_id}: {STATE[fund.campaigns(campaign_id).state]} again; trainer "
+                  f"{penalty.trainer} penalised {fmt_eth(penalty.slashed)} NCOM")
 
 
 @cli.command(cls=ConnectedProviderCommand)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from ape import chain
+from eth_utils import keccak
 
 import offchain.deploy
 from offchain.demos.inference import WORKER_ACCOUNTS, stake
@@ -15,18 +16,26 @@ from offchain.trainer import _build_module, dataset_document
 from tests.e2e.anvil import ROOT
 
 DAY = 86_400
+QUEUED, TRAINING = 3, 4
 NETWORK = ["--network", "ethereum:local:foundry"]
 
 
-def ape_run(*args: str, account: int | None = None) -> str:
+def ape_run(*args: str, account: int | None = None, status: int = 0) -> str:
     env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
     command = ["ape", "run", *args, *NETWORK]
     if account is not None:
         command += ["--account", f"TEST::{account}"]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output
+    assert result.returncode == status, output
     return output
+
+
+def one_error(output: str) -> str:
+    """The CLI's error message, unwrapped; there must be exactly one and no traceback."""
+    assert "Traceback" not in output, output
+    assert output.count("error:") == 1, output
+    return " ".join(output[output.index("error:"):].split())
 
 
 def test_commons_commands__data_to_delivered_model(anvil, project, accounts, tmp_path):
@@ -63,3 +72,51 @@ def test_commons_commands__data_to_delivered_model(anvil, project, accounts, tmp
     assert "trained on 600 items" in out
     assert "delivered" in ape_run("campaign", "list")
     assert d.TrainingFund.campaigns(1).state == 5
+
+
+def test_campaign_train__malformed_dataset__refused_unclaimed__stuck_claim_ends_by_miss(anvil, project, accounts,
+                                                                                      tmp_path):
+    d = offchain.deploy.deploy_system(project, accounts[0])
+    d.GovernanceToken.invoke_transaction("delegate", accounts[0], sender=accounts[0])
+    chain.mine(timestamp=chain.pending_timestamp + 1)
+    bounty = Proposal("digits bounty").call(d.DataBounties, "open_bounty", "nc://digits", 10**18, 10_000 * 10**18,
+                                            chain.pending_timestamp + 90 * DAY, [accounts[3], accounts[4]], 2, DAY)
+    pass_locally(d.Governor, bounty, accounts[0], [accounts[0]])
+    trainer = accounts[WORKER_ACCOUNTS[0]]
+    stake(d, accounts[0], trainer, "http://127.0.0.1:8601")
+    offchain.deploy.save_deployment(d)
+    bounties, fund = d.DataBounties, d.TrainingFund
+    # A contribution the validators accepted, whose bytes match their hash, but are not digits.
+    document = b"[not, json"
+    (tmp_path / "bad.json").write_bytes(document)
+    bounties.submit(1, keccak(document), "file://bad.json", 50, sender=accounts[1])
+    for validator in (accounts[3], accounts[4]):
+        bounties.vote(1, True, sender=validator)
+    chain.mine(timestamp=chain.pending_timestamp + DAY + 1)
+    bounties.claim_reward(1, sender=accounts[1])
+    fund.open_campaign("nc://digits", [1], 10**18, chain.pending_timestamp + DAY, 2 * DAY, sender=accounts[3])
+    fund.back(1, sender=accounts[6], value=10**18)
+    chain.mine(timestamp=chain.pending_timestamp + DAY + 1)
+    fund.close_funding(1, sender=accounts[3])
+
+    out = ape_run("campaign", "train", "--out", str(tmp_path / "trained"), "--data-root", str(tmp_path),
+                  account=WORKER_ACCOUNTS[0], status=1)
+    assert one_error(out).startswith("error: campaign 1 not claimed: its data cannot be used: contribution 1 is not "
+                                     "a labelled-digits document (JSONDecodeError")
+    assert fund.campaigns(1).state == QUEUED and list(fund.queue()) == [1]
+    assert list(fund.TrainingClaimed.range(0, None)) == []
+
+    # A trainer that claimed (and then crashed) cannot deliver from this data: retrying says how the claim ends.
+    fund.claim_head(sender=trainer)
+    out = ape_run("campaign", "train", "--resume", "1", "--out", str(tmp_path / "trained"), "--data-root",
+                  str(tmp_path), account=WORKER_ACCOUNTS[0], status=1)
+    message = one_error(out)
+    assert message.startswith("error: campaign 1 is claimed but not delivered: BadInput: contribution 1")
+    assert "ape run campaign miss 1" in message
+    assert fund.campaigns(1).state == TRAINING
+    assert "delivery deadline not passed" in one_error(ape_run("campaign", "miss", "1", account=7, status=1))
+    chain.mine(timestamp=fund.campaigns(1).delivery_deadline + 1)
+    out = " ".join(ape_run("campaign", "miss", "1", account=7).split())
+    assert f"campaign 1: queued again; trainer {trainer.address} penalised" in out
+    assert fund.campaigns(1).state == QUEUED and list(fund.queue()) == [1]
+    assert d.WorkerRegistry.missed(trainer) == 1

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from ape import chain
+from eth_utils import keccak
 
 import offchain.deploy
 from offchain import inputs
@@ -112,7 +113,7 @@ def test_tampered_artifact__bot_refuses_to_start(economy, spec, tmp_path):
     (workdir / "models" / ("0x" + spec.artifact_hash.hex())).write_bytes(b"tampered model bytes")  # ...poisoned
     bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, workdir).start()
     try:
-        with pytest.raises(NeuralCommonsError, match="worker bot exited"):
+        with pytest.raises(NeuralCommonsError, match="worker bot exited with 1"):  # a real failure: non-zero
             bot.wait_ready()
         assert "refusing to use these bytes" in bot.log_path.read_text()
     finally:
@@ -169,3 +170,136 @@ def test_infer_cli__pays_waits_and_prints_verified_output(economy, tmp_path):
     import re
 
     assert re.search(r"predicted class\s*│\s*4\s", output), output
+
+
+def result_server_answers(port: int) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+    except urllib.error.HTTPError as exc:
+        return exc.code == 404  # the server's answer for anything but /results/0x...
+    except OSError:
+        return False
+    return False
+
+
+def test_quiet_chain__bot_stays_up_and_serves__then_serves_the_next_request(economy, accounts, spec, tmp_path):
+    d, model_id = economy
+    market = d.InferenceMarket
+    client = InferenceClient(market, accounts[6])
+    bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "worker").start()
+    try:
+        bot.wait_ready()
+        first = client.request(model_id, inputs.encode_pixels(held_out_digits(spec, 1)[0][0]))
+        wait_until(market, [first], (FULFILLED,))
+        # Anvil mines only on a transaction: no block at all for 20 s (silverback's poller gave up after 10).
+        quiet_from = chain.blocks.head.number
+        time.sleep(20)
+        assert chain.blocks.head.number == quiet_from  # the chain really was quiet
+        assert bot.process.poll() is None  # the bot is still running...
+        assert result_server_answers(WORKER_PORT)  # ...its result server answers...
+        client.fetch(first, spec)  # ...and serves the result it attested
+        second = client.request(model_id, inputs.encode_pixels(held_out_digits(spec, 2)[1][0]))
+        wait_until(market, [second], (FULFILLED,))
+        client.fetch(second, spec)
+        assert "Timed out waiting for next block" not in bot.log_path.read_text()
+    finally:
+        bot.stop()
+    assert bot.process.returncode == 0  # a requested stop is not a failure
+
+
+def anvil_pid(port: int = 8545) -> int:
+    """The anvil this module's fixture started (the only node on the port while the e2e lock is held)."""
+    import os
+
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                argv = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"/anvil") and str(port).encode() in argv:
+                return int(entry)
+    raise RuntimeError(f"no anvil on port {port}")
+
+
+def wait_for_log(bot, text: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in bot.log_path.read_text():
+        assert bot.process.poll() is None, bot.log_path.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"no '{text}' in the bot's log"
+        time.sleep(0.5)
+
+
+def test_rpc_outage__bot_waits_it_out_serving_results__then_serves_the_next_request(economy, accounts, spec,
+                                                                                    tmp_path):
+    import os
+    import signal
+    import urllib.request
+
+    d, model_id = economy
+    market = d.InferenceMarket
+    client = InferenceClient(market, accounts[6])
+    bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "worker").start()
+    node = anvil_pid()
+    try:
+        bot.wait_ready()
+        first = client.request(model_id, inputs.encode_pixels(held_out_digits(spec, 1)[0][0]))
+        wait_until(market, [first], (FULFILLED,))
+        result_uri = client.result_uri(first)
+        expected = bytes(market.get_request(first).hash)
+        # The node stops answering (frozen, connections open): an RPC outage, as a hung or overloaded node gives.
+        os.kill(node, signal.SIGSTOP)
+        try:
+            wait_for_log(bot, "RPC error while following blocks")
+            assert bot.process.poll() is None
+            with urllib.request.urlopen(result_uri, timeout=5) as response:  # results are still served
+                assert keccak(response.read()) == expected
+        finally:
+            os.kill(node, signal.SIGCONT)
+        wait_for_log(bot, "RPC answering again")
+        second = client.request(model_id, inputs.encode_pixels(held_out_digits(spec, 2)[1][0]))
+        wait_until(market, [second], (FULFILLED,))
+        client.fetch(second, spec)
+    finally:
+        bot.stop()
+    assert bot.process.returncode == 0
+
+
+def test_bot_without_worker_runner__refuses_to_start_with_nonzero_status(economy, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.e2e.anvil import ROOT
+
+    env = {**os.environ, "NC_WORKER_DIR": str(tmp_path), "NC_RESULT_PORT": str(WORKER_PORT)}
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "silverback"), "run", "bots.worker:bot",
+         "--network", "ethereum:local:foundry", "--account", f"TEST::{WORKER_ACCOUNTS[0]}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode != 0
+    assert "run the worker bot with `--runner bots.runner:WorkerRunner`" in result.stdout + result.stderr
+
+
+def test_bot_of_an_unstaked_account__steps_keep_failing__exits_with_status_1(economy, accounts, spec, tmp_path):
+    d, model_id = economy
+    client = InferenceClient(d.InferenceMarket, accounts[6])
+    unstaked = WORKER_ACCOUNTS[2]  # a worker account this economy never staked: every claim reverts
+    bot = BotProcess(unstaked, WORKER_PORT, tmp_path / "worker").start()
+    try:
+        bot.wait_ready()
+        client.request(model_id, inputs.encode_pixels(held_out_digits(spec, 1)[0][0]))
+        deadline = time.monotonic() + 120
+        while bot.process.poll() is None and time.monotonic() < deadline:
+            chain.mine()  # a block, a step, a failed claim
+            time.sleep(1)
+        assert bot.process.returncode == 1, bot.log_path.read_text()[-3000:]  # a real failure, not a quiet stop
+        log = bot.log_path.read_text()
+        assert "InferenceMarket: caller is not an active worker" in log
+        assert "exiting with status 1" in log
+    finally:
+        bot.stop()

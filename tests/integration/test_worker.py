@@ -13,10 +13,12 @@ from offchain.errors import NeuralCommonsError, ResultMismatch
 from offchain.governance import Proposal, pass_locally
 from offchain.models import load_spec
 from offchain.runtime import load_runtime
+from offchain.serve import build_worker, find_model_id, find_model_ids
 from offchain.server import ResultServer
 from offchain.store import ContentStore
 from offchain.worker import InferenceWorker, WorkerState
 from tests.conftest import stake_worker
+from tests.unit.offchain.hosts import TrickleHost
 
 FULFILLED, FINALIZED, REFUNDED = 3, 5, 6
 
@@ -50,9 +52,9 @@ def make_worker(system, spec, digits_model, worker, served, tmp_path):
     store, server = served
     runtime = load_runtime(spec)
 
-    def make():
+    def make(**options):
         return InferenceWorker(system.InferenceMarket, worker, worker.private_key, {digits_model: runtime}, store,
-                               tmp_path / "worker.json", server.result_url, batch_size=8)
+                               tmp_path / "worker.json", server.result_url, batch_size=8, **options)
 
     return make
 
@@ -162,3 +164,63 @@ def test_client__tampered_result__refused(system, spec, digits_model, make_worke
     store.path(onchain).write_bytes(tampered)
     with pytest.raises(NeuralCommonsError, match="404"):
         client.fetch(request_id, spec)
+
+
+def test_worker__input_host_trickles__others_served_slow_one_abandoned_at_deadline(
+        system, spec, digits_model, make_worker, client, served, samples, app_builder):
+    market = system.InferenceMarket
+    store, server = served
+    fast_document = inputs.encode_pixels(samples[2][0])
+    with TrickleHost(size=30, interval=2.0) as slow_host:  # a byte every 2 s: a minute for the whole input
+        slow = client.request(digits_model, b" " * 30, input_uri=slow_host.url, ttl=600)
+        fast = client.request(digits_model, fast_document, input_uri=server.result_url(store.put(fast_document)))
+        agent = make_worker(input_deadline_s=3.0, input_wait_s=1.0)
+        report = agent.step()
+        # The fast request is claimed and fulfilled in the same step; the slow one does not hold it up.
+        assert (report.claimed, report.fulfilled, report.fetching, report.rejected) == (1, 1, 1, 0)
+        assert market.get_request(fast).state == FULFILLED
+        assert market.get_request(slow).state == 1  # not claimed: nobody is blamed for the host
+        client.fetch(fast, spec)
+        # The slow host is cut off at the deadline: rejected, never claimed, hung up on.
+        assert slow_host.hung_up.wait(timeout=30)
+        assert not slow_host.finished.is_set()
+        report = agent.step()
+        assert (report.rejected, report.claimed, report.fetching) == (1, 0, 0)
+        assert "did not arrive within 3 s" in agent.state.rejected[str(slow)]
+    assert WorkerState.load(agent.state_path).rejected[str(slow)] == agent.state.rejected[str(slow)]
+    assert system.WorkerRegistry.missed(agent.account) == 0
+
+
+def test_model_resolution__pending_duplicate_registered_later__active_listing_served(
+        system, spec, digits_model, mallory, worker, served, tmp_path, project):
+    registry = system.ModelRegistry
+    # Anyone can register the same artifact again: it is a new model id, pending.
+    registry.register_model(spec.artifact_hash, spec.manifest_hash, "models/digits", 1, [mallory], [1],
+                            sender=mallory)
+    duplicate = registry.model_count()
+    assert duplicate > digits_model and registry.models(duplicate).status == 1
+    assert find_model_ids(registry, spec.artifact_hash) == [digits_model]
+    assert find_model_id(registry, spec.artifact_hash) == digits_model
+    # A worker started now serves the listed model, not the newest registration.
+    import offchain.deploy
+
+    offchain.deploy.save_deployment(system, tmp_path / "deployments")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(offchain.deploy, "DEPLOYMENTS_DIR", tmp_path / "deployments")
+    try:
+        agent, server = build_worker(project, chain.provider, worker, worker.private_key, ["digits"],
+                                     tmp_path / "worker")
+        server.stop()
+    finally:
+        mp.undo()
+    assert set(agent.runtimes) == {digits_model}
+
+
+def test_model_resolution__no_active_registration__refused(system, mallory):
+    registry = system.ModelRegistry
+    artifact = keccak(b"an artifact nobody listed")
+    registry.register_model(artifact, keccak(b"manifest"), "x", 1, [mallory], [1], sender=mallory)
+    with pytest.raises(NeuralCommonsError, match="no active model with artifact .* are pending, suspended or retired"):
+        find_model_id(registry, artifact)
+    with pytest.raises(NeuralCommonsError, match="is registered on this chain"):
+        find_model_id(registry, keccak(b"never registered"))
