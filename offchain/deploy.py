@@ -83,13 +83,22 @@ class MarketConfig:
         )
 
     bounty_challenge_bond: int = 10**16  # wei to dispute an accepted data contribution
+    bounty_review_period: int = 30 * DAY  # seconds validators (votes) and governance (challenges) have to decide
     backers_bps: int = 5_000  # shares of a crowdfunded model: backers, data contributors;
     data_bps: int = 3_000  # the trainer gets the rest (20 %)
     trainer_miss_slash: int = 50 * 10**18  # tokens taken from a trainer that misses or is rejected
 
+    campaign_min_goal: int = 10**17  # wei: the smallest funding goal (0.1 ETH)
+    campaign_queue_timeout: int = 90 * DAY  # seconds a funded campaign waits for a trainer before refunds open
+    campaign_review_period: int = 30 * DAY  # seconds governance has to accept or reject a delivery
+
     def share_policy(self) -> tuple:
         """The TrainingFund's SharePolicy struct, in field order."""
         return (self.backers_bps, self.data_bps, self.trainer_miss_slash)
+
+    def campaign_params(self) -> tuple:
+        """The TrainingFund's CampaignParams struct, in field order."""
+        return (self.campaign_min_goal, self.campaign_queue_timeout, self.campaign_review_period)
 
     def channel_params(self) -> tuple:
         """The PaymentChannels' ChannelParams struct, in field order."""
@@ -172,8 +181,13 @@ def deploy_system(
     channels = deployer.deploy(
         project.PaymentChannels, timelock, registry, workers, inference, shares, token, market.channel_params()
     )
-    bounties = deployer.deploy(project.DataBounties, timelock, token, market.bounty_challenge_bond)
-    fund = deployer.deploy(project.TrainingFund, timelock, registry, shares, workers, bounties, market.share_policy())
+    bounties = deployer.deploy(
+        project.DataBounties, timelock, token, market.bounty_challenge_bond, market.bounty_review_period
+    )
+    fund = deployer.deploy(
+        project.TrainingFund, timelock, registry, shares, workers, bounties, market.share_policy(),
+        market.campaign_params(),
+    )
 
     # Wiring, while the deployer still holds the roles.
     for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
