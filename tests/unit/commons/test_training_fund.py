@@ -361,7 +361,9 @@ def test_accept__hookless_wallet_among_backers__everyone_claims__wallet_redirect
     assert shares.balanceOf(app_builder, model_id) == 500_000 * 2 // 3
     owed = fund.shares_owed(campaign, wallet)
     assert owed == 500_000 // 3
-    with ape.reverts():  # the wallet cannot take ERC-1155 shares itself: only its own claim fails
+    # The wallet cannot take ERC-1155 shares itself: only its own claim to itself fails (the missing hook
+    # returns nothing, so the transfer reverts without a reason).
+    with ape.reverts():
         wallet.act(fund, fund.claim_shares.encode_input(campaign, wallet), sender=dave)
     wallet.act(fund, fund.claim_shares.encode_input(campaign, dave), sender=dave)
     assert shares.balanceOf(dave, model_id) == owed
