@@ -143,3 +143,34 @@ def test_requeue__queue_filled_by_richer_campaigns__missed_campaign_fails_and_re
     assert fund.campaigns(real).state == FAILED
     fund.refund(real, sender=app_builder)
     assert fund.owed(app_builder) == MIN_GOAL
+
+
+def test_accept__64_backers_and_4_full_datasets__within_a_block_and_exact(
+        system, fund, govern, accounts, crowd, carol, deployer, worker):
+    """The largest acceptance: 64 backers and 4 datasets of 64 contributors (the same bounty four times)."""
+    bounties = system.DataBounties
+    govern((bounties, "open_bounty", "", 1, 1_000, chain.pending_timestamp + 60 * DAY, [accounts[3]], 1, 0))
+    bounty = bounties.bounty_count()
+    for i, person in enumerate(crowd[:64]):
+        tx = bounties.submit(bounty, (1_000 + i).to_bytes(32, "big"), "", 1 + i % 3, sender=person)
+        cid = tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
+        bounties.vote(cid, True, sender=accounts[3])
+        chain.mine(timestamp=chain.pending_timestamp + 1)
+        bounties.claim_reward(cid, sender=accounts[3])
+    stake_worker(system.GovernanceToken, system.WorkerRegistry, deployer, worker)
+    goal = 64 * MIN_GOAL
+    tx = fund.open_campaign("", [bounty] * 4, goal, chain.pending_timestamp + DAY, DAY, sender=carol)
+    campaign = tx.decode_logs(fund.CampaignOpened)[0].campaign_id
+    for i, person in enumerate(crowd[:64]):
+        fund.back(campaign, sender=person, value=goal // 64 + i)
+    chain.mine(timestamp=chain.pending_timestamp + DAY + 1)
+    fund.close_funding(campaign, sender=carol)
+    fund.claim_head(sender=worker)
+    fund.deliver(campaign, b"\x0a" * 32, b"\x0b" * 32, "", "", sender=worker)
+    tx = govern((fund, "accept", campaign, 1))
+    log = tx.decode_logs(fund.ModelTrained)[0]
+    print(f"\naccept at the bounds (64 backers, 4 x 64 contributors), whole execute: {tx.gas_used:,} gas")
+    assert tx.gas_used < 15_000_000
+    owed = [fund.shares_owed(campaign, who) for who in {*map(str, crowd[:64]), worker.address}]
+    assert sum(owed) == 1_000_000 == log.backers_shares + log.data_shares + log.trainer_shares
+    assert system.ModelShares.balanceOf(fund, log.model_id) == 1_000_000
