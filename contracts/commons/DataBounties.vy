@@ -155,6 +155,7 @@ event ReviewPeriodSet:
 
 event Withdrawn:
     account: indexed(address)
+    to: indexed(address)
     amount: uint256
 
 
@@ -401,12 +402,18 @@ def withdraw() -> uint256:
     """
     @notice Sends the caller the bonds owed to it.
     """
-    amount: uint256 = self.owed[msg.sender]
-    assert amount > 0, "DataBounties: nothing to withdraw"
-    self.owed[msg.sender] = 0
-    log Withdrawn(account=msg.sender, amount=amount)
-    raw_call(msg.sender, b"", value=amount)
-    return amount
+    return self._withdraw(msg.sender)
+
+
+@external
+@nonreentrant
+def withdraw_to(to: address) -> uint256:
+    """
+    @notice As `withdraw`, but sends to `to`: for an account (a contract
+            wallet) that cannot take ETH itself.
+    """
+    assert to != empty(address), "DataBounties: receiver is the zero address"
+    return self._withdraw(to)
 
 
 @external
@@ -438,6 +445,16 @@ def dataset_contributors(bounty_id: uint256) -> DynArray[address, MAX_CONTRIBUTO
     @notice The rewarded contributors of a bounty's dataset (weights in dataset_weight).
     """
     return self._dataset_contributors[bounty_id]
+
+
+@internal
+def _withdraw(to: address) -> uint256:
+    amount: uint256 = self.owed[msg.sender]
+    assert amount > 0, "DataBounties: nothing to withdraw"
+    self.owed[msg.sender] = 0
+    log Withdrawn(account=msg.sender, to=to, amount=amount)
+    raw_call(to, b"", value=amount)
+    return amount
 
 
 @internal

@@ -204,6 +204,7 @@ event Refunded:
 
 event Withdrawn:
     account: indexed(address)
+    to: indexed(address)
     amount: uint256
 
 
@@ -565,12 +566,18 @@ def withdraw() -> uint256:
     """
     @notice Sends the caller its refunds, its training payment and its forwarded share revenue.
     """
-    amount: uint256 = self.owed[msg.sender]
-    assert amount > 0, "TrainingFund: nothing to withdraw"
-    self.owed[msg.sender] = 0
-    log Withdrawn(account=msg.sender, amount=amount)
-    raw_call(msg.sender, b"", value=amount)
-    return amount
+    return self._withdraw(msg.sender)
+
+
+@external
+@nonreentrant
+def withdraw_to(to: address) -> uint256:
+    """
+    @notice As `withdraw`, but sends to `to`: for an account (a contract
+            wallet) that cannot take ETH itself.
+    """
+    assert to != empty(address), "TrainingFund: receiver is the zero address"
+    return self._withdraw(to)
 
 
 @external
@@ -669,6 +676,16 @@ def claimable_revenue(campaign_id: uint256, account: address) -> uint256:
     if held > 0:
         per_share += staticcall shares.withdrawable_revenue(self, [model_id]) * PRECISION // held
     return self.shares_owed[campaign_id][account] * per_share // PRECISION
+
+
+@internal
+def _withdraw(to: address) -> uint256:
+    amount: uint256 = self.owed[msg.sender]
+    assert amount > 0, "TrainingFund: nothing to withdraw"
+    self.owed[msg.sender] = 0
+    log Withdrawn(account=msg.sender, to=to, amount=amount)
+    raw_call(to, b"", value=amount)
+    return amount
 
 
 @internal

@@ -155,6 +155,27 @@ def test_goal_missed__campaign_fails__backers_get_everything_back(fund, dataset,
         fund.withdraw(sender=dave)
 
 
+def test_withdraw_to__wallet_refusing_ether__sends_its_refund_elsewhere(project, fund, dataset, carol, deployer,
+                                                                       dave, mallory):
+    wallet = deployer.deploy(project.MockBareWallet)
+    campaign = open_campaign(fund, carol, [dataset], goal=10 * ETH)
+    wallet.act(fund, fund.back.encode_input(campaign), sender=dave, value=ETH)
+    past_funding(fund, campaign)
+    fund.close_funding(campaign, sender=carol)
+    wallet.act(fund, fund.refund.encode_input(campaign), sender=dave)
+    wallet.set_refusing_eth(True, sender=dave)
+    with ape.reverts():
+        wallet.act(fund, fund.withdraw.encode_input(), sender=dave)
+    with ape.reverts("TrainingFund: receiver is the zero address"):
+        fund.withdraw_to("0x" + "00" * 20, sender=mallory)
+    before = dave.balance
+    tx = wallet.act(fund, fund.withdraw_to.encode_input(dave), sender=dave)
+    log = fund.Withdrawn.from_receipt(tx)[0]
+    assert (log.account, log.to, log.amount) == (wallet.address, dave.address, ETH)
+    assert dave.balance == before + ETH - tx.total_fees_paid
+    assert fund.owed(wallet) == 0
+
+
 def test_refund__funded_campaign__reverts(fund, funded, app_builder):
     with ape.reverts("TrainingFund: campaign not failed"):
         fund.refund(funded, sender=app_builder)
