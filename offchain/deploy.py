@@ -53,8 +53,12 @@ CRITICAL_METHODS: dict[str, tuple[str, ...]] = {
     # set_params: the fee split and the slash sizes (how much stake a dispute moves)
     "InferenceMarket": ("sweep_treasury", "set_params"),
     "PaymentChannels": ("sweep_treasury", "set_params"),
-    "DataBounties": ("open_bounty",),  # a bounty is a budget of newly minted tokens
-    "TrainingFund": ("set_policy",),  # the share split of trained models and the trainer slash
+    # open_bounty: a bounty is a budget of newly minted tokens; set_review_period: how soon anyone may
+    # expire an undecided contribution
+    "DataBounties": ("open_bounty", "set_review_period"),
+    # set_policy: the share split of trained models and the trainer slash; set_params: minimum goal and the
+    # timeouts after which anyone may fail a campaign; cancel: ends a campaign and refunds its backers
+    "TrainingFund": ("set_policy", "set_params", "cancel"),
 }
 
 
@@ -117,13 +121,22 @@ class MarketConfig:
         )
 
     bounty_challenge_bond: int = 10**16  # wei to dispute an accepted data contribution
+    bounty_review_period: int = 30 * DAY  # seconds validators (votes) and governance (challenges) have to decide
     backers_bps: int = 5_000  # shares of a crowdfunded model: backers, data contributors;
     data_bps: int = 3_000  # the trainer gets the rest (20 %)
     trainer_miss_slash: int = 50 * 10**18  # tokens taken from a trainer that misses or is rejected
 
+    campaign_min_goal: int = 10**17  # wei: the smallest funding goal (0.1 ETH)
+    campaign_queue_timeout: int = 90 * DAY  # seconds a funded campaign waits for a trainer before refunds open
+    campaign_review_period: int = 30 * DAY  # seconds governance has to accept or reject a delivery
+
     def share_policy(self) -> tuple:
         """The TrainingFund's SharePolicy struct, in field order."""
         return (self.backers_bps, self.data_bps, self.trainer_miss_slash)
+
+    def campaign_params(self) -> tuple:
+        """The TrainingFund's CampaignParams struct, in field order."""
+        return (self.campaign_min_goal, self.campaign_queue_timeout, self.campaign_review_period)
 
     def channel_params(self) -> tuple:
         """The PaymentChannels' ChannelParams struct, in field order."""
@@ -192,8 +205,13 @@ def deploy_system(
     channels = deployer.deploy(
         project.PaymentChannels, timelock, registry, workers, inference, shares, token, market.channel_params()
     )
-    bounties = deployer.deploy(project.DataBounties, timelock, token, market.bounty_challenge_bond)
-    fund = deployer.deploy(project.TrainingFund, timelock, registry, shares, workers, bounties, market.share_policy())
+    bounties = deployer.deploy(
+        project.DataBounties, timelock, token, market.bounty_challenge_bond, market.bounty_review_period
+    )
+    fund = deployer.deploy(
+        project.TrainingFund, timelock, registry, shares, workers, bounties, market.share_policy(),
+        market.campaign_params(),
+    )
     governed = {
         "GovernanceToken": token,
         "ModelShares": shares,

@@ -12,9 +12,18 @@
         this contract, and joins the bounty's dataset with a weight equal to
         its accepted items. Training campaigns read those weights to share
         model revenue with the people who made the data.
+        A content hash is held by at most one live contribution across all
+        bounties: the same bytes are never rewarded or weighted twice.
 @custom:security The budget caps what one bounty can ever mint: rewards are
         reserved when a quorum accepts and released if the contribution is
-        rejected by challenge.
+        rejected by challenge. Every contribution ends: a deciding accept
+        vote the budget cannot cover declines it, a vote after which
+        neither side can reach the quorum declines it, and one that
+        validators (or, for a challenge, governance) leave undecided for
+        `review_period` can be ended by anyone. A rejected or declined
+        contribution frees its content hash for a later submission; the
+        first submitter of a hash holds it (a mempool front-runner can take
+        an honest submission's place: a known limit).
 """
 
 interface IMintable:
@@ -31,6 +40,7 @@ ACCEPTED: constant(uint8) = 2  # quorum accepted; challenge window running
 REJECTED: constant(uint8) = 3
 CHALLENGED: constant(uint8) = 4
 REWARDED: constant(uint8) = 5  # reward minted; part of the dataset
+# A declined contribution ends as REJECTED, with a ContributionDeclined reason.
 
 
 struct Bounty:
@@ -41,6 +51,7 @@ struct Bounty:
     deadline: uint256  # last timestamp for submissions
     quorum: uint256  # votes needed to accept or reject
     challenge_window: uint256  # seconds after acceptance
+    validator_count: uint256
 
 
 struct Contribution:
@@ -55,6 +66,8 @@ struct Contribution:
     accepted_at: uint256
     challenger: address
     bond: uint256
+    submitted_at: uint256
+    challenged_at: uint256
 
 
 governance: public(immutable(address))
@@ -67,6 +80,8 @@ contributions: public(HashMap[uint256, Contribution])
 contribution_count: public(uint256)
 has_voted: public(HashMap[uint256, HashMap[address, bool]])
 challenge_bond: public(uint256)  # wei
+review_period: public(uint256)  # seconds a vote (from submission) or a challenge resolution may take
+content_holder: public(HashMap[bytes32, uint256])  # content hash -> the live contribution holding it (0: free)
 owed: public(HashMap[address, uint256])  # bonds returned or forfeited, in wei
 
 # The dataset of each bounty: rewarded contributors and their weights (items).
@@ -111,6 +126,17 @@ event ContributionChallenged:
     reason_uri: String[MAX_URI]
 
 
+event ContributionDeclined:
+    contribution_id: indexed(uint256)
+    reason: String[32]
+
+
+event ChallengeLapsed:
+    contribution_id: indexed(uint256)
+    challenger: indexed(address)
+    bond: uint256
+
+
 event RewardClaimed:
     contribution_id: indexed(uint256)
     contributor: indexed(address)
@@ -122,21 +148,30 @@ event ChallengeBondSet:
     new_bond: uint256
 
 
+event ReviewPeriodSet:
+    old_period: uint256
+    new_period: uint256
+
+
 event Withdrawn:
     account: indexed(address)
+    to: indexed(address)
     amount: uint256
 
 
 @deploy
-def __init__(governance_: address, token_: IMintable, challenge_bond_: uint256):
+def __init__(governance_: address, token_: IMintable, challenge_bond_: uint256, review_period_: uint256):
     """
     @param governance_ The timelock: opens bounties, resolves challenges.
     @param token_ The governance token; this contract must be one of its minters.
     @param challenge_bond_ Wei a challenger posts.
+    @param review_period_ Seconds validators have to decide a submission, and governance a challenge.
     """
+    assert review_period_ > 0, "DataBounties: review period is zero"
     governance = governance_
     token = token_
     self.challenge_bond = challenge_bond_
+    self.review_period = review_period_
 
 
 @external
@@ -167,6 +202,7 @@ def open_bounty(
         deadline=deadline,
         quorum=quorum,
         challenge_window=challenge_window,
+        validator_count=len(validators),
     )
     for validator: address in validators:
         assert not self.is_validator[bounty_id][validator], "DataBounties: duplicate validator"
@@ -186,6 +222,8 @@ def open_bounty(
 def submit(bounty_id: uint256, content_hash: bytes32, uri: String[MAX_URI], items: uint256) -> uint256:
     """
     @notice Submits `items` data items whose bytes hash to `content_hash`.
+            A hash already held by a live or rewarded contribution (in any
+            bounty) is refused.
     @return The contribution id.
     """
     deadline: uint256 = self.bounties[bounty_id].deadline
@@ -193,8 +231,10 @@ def submit(bounty_id: uint256, content_hash: bytes32, uri: String[MAX_URI], item
     assert block.timestamp <= deadline, "DataBounties: bounty closed"
     assert content_hash != empty(bytes32), "DataBounties: empty content hash"
     assert items > 0, "DataBounties: no items"
+    assert self.content_holder[content_hash] == 0, "DataBounties: content already submitted"
     contribution_id: uint256 = self.contribution_count + 1
     self.contribution_count = contribution_id
+    self.content_holder[content_hash] = contribution_id
     self.contributions[contribution_id] = Contribution(
         bounty_id=bounty_id,
         contributor=msg.sender,
@@ -207,6 +247,8 @@ def submit(bounty_id: uint256, content_hash: bytes32, uri: String[MAX_URI], item
         accepted_at=0,
         challenger=empty(address),
         bond=0,
+        submitted_at=block.timestamp,
+        challenged_at=0,
     )
     log ContributionSubmitted(
         contribution_id=contribution_id,
@@ -223,7 +265,9 @@ def submit(bounty_id: uint256, content_hash: bytes32, uri: String[MAX_URI], item
 def vote(contribution_id: uint256, accept: bool):
     """
     @notice A validator of the bounty accepts or rejects a pending contribution.
-            The first side to reach the quorum decides.
+            The first side to reach the quorum decides. A deciding accept vote
+            the bounty's budget cannot cover declines the contribution, and
+            so does a vote after which neither side can reach the quorum.
     """
     c: Contribution = self.contributions[contribution_id]
     assert c.status == PENDING, "DataBounties: contribution not pending"
@@ -231,20 +275,31 @@ def vote(contribution_id: uint256, accept: bool):
     assert not self.has_voted[contribution_id][msg.sender], "DataBounties: already voted"
     self.has_voted[contribution_id][msg.sender] = True
     log Voted(contribution_id=contribution_id, validator=msg.sender, accept=accept)
-    quorum: uint256 = self.bounties[c.bounty_id].quorum
+    b: Bounty = self.bounties[c.bounty_id]
+    accepts: uint256 = c.accepts
+    rejects: uint256 = c.rejects
     if accept:
-        self.contributions[contribution_id].accepts = c.accepts + 1
-        if c.accepts + 1 >= quorum:
-            reward: uint256 = c.item_count * self.bounties[c.bounty_id].reward_per_item
-            reserved: uint256 = self.bounties[c.bounty_id].reserved + reward
-            assert reserved <= self.bounties[c.bounty_id].budget, "DataBounties: bounty budget exhausted"
+        accepts += 1
+        self.contributions[contribution_id].accepts = accepts
+        if accepts >= b.quorum:
+            reserved: uint256 = b.reserved + c.item_count * b.reward_per_item
+            if reserved > b.budget:
+                self._decline(contribution_id, c.content_hash, PENDING, "over budget")
+                return
             self.bounties[c.bounty_id].reserved = reserved
             self.contributions[contribution_id].accepted_at = block.timestamp
             self._set_status(contribution_id, PENDING, ACCEPTED)
+            return
     else:
-        self.contributions[contribution_id].rejects = c.rejects + 1
-        if c.rejects + 1 >= quorum:
-            self._set_status(contribution_id, PENDING, REJECTED)
+        rejects += 1
+        self.contributions[contribution_id].rejects = rejects
+        if rejects >= b.quorum:
+            self._reject(contribution_id, c.content_hash, PENDING)
+            return
+    # Each validator votes once: accepts + rejects <= validator_count.
+    remaining: uint256 = unsafe_sub(b.validator_count, accepts + rejects)
+    if accepts + remaining < b.quorum and rejects + remaining < b.quorum:
+        self._decline(contribution_id, c.content_hash, PENDING, "no quorum possible")
 
 
 @external
@@ -259,6 +314,7 @@ def challenge(contribution_id: uint256, reason_uri: String[MAX_URI]):
     assert msg.value == self.challenge_bond, "DataBounties: wrong challenge bond"
     self.contributions[contribution_id].challenger = msg.sender
     self.contributions[contribution_id].bond = msg.value
+    self.contributions[contribution_id].challenged_at = block.timestamp
     self._set_status(contribution_id, ACCEPTED, CHALLENGED)
     log ContributionChallenged(contribution_id=contribution_id, challenger=msg.sender, reason_uri=reason_uri)
 
@@ -277,7 +333,7 @@ def resolve_challenge(contribution_id: uint256, upheld: bool):
     if upheld:
         self.bounties[c.bounty_id].reserved -= c.item_count * self.bounties[c.bounty_id].reward_per_item
         self.owed[c.challenger] += c.bond
-        self._set_status(contribution_id, CHALLENGED, REJECTED)
+        self._reject(contribution_id, c.content_hash, CHALLENGED)
     else:
         self.owed[c.contributor] += c.bond
         # The window is over: a dismissed challenge cannot be repeated.
@@ -289,15 +345,21 @@ def resolve_challenge(contribution_id: uint256, upheld: bool):
 def claim_reward(contribution_id: uint256) -> uint256:
     """
     @notice After the challenge window, mints the contributor's reward and adds
-            it to the bounty's dataset. Callable by anyone.
-    @return The reward in token wei.
+            it to the bounty's dataset. Callable by anyone. If the dataset
+            already holds MAX_CONTRIBUTORS other contributors, the
+            contribution is declined instead ("dataset full"): its
+            reservation returns to the budget and nothing is minted.
+    @return The reward in token wei (0 when declined).
     """
     c: Contribution = self.contributions[contribution_id]
     assert c.status == ACCEPTED, "DataBounties: contribution not accepted"
     assert block.timestamp > c.accepted_at + self.bounties[c.bounty_id].challenge_window, "DataBounties: challenge window open"
     reward: uint256 = c.item_count * self.bounties[c.bounty_id].reward_per_item
     if self.dataset_weight[c.bounty_id][c.contributor] == 0:
-        assert len(self._dataset_contributors[c.bounty_id]) < MAX_CONTRIBUTORS, "DataBounties: dataset full"
+        if len(self._dataset_contributors[c.bounty_id]) == MAX_CONTRIBUTORS:
+            self.bounties[c.bounty_id].reserved -= reward
+            self._decline(contribution_id, c.content_hash, ACCEPTED, "dataset full")
+            return 0
         self._dataset_contributors[c.bounty_id].append(c.contributor)
     self.dataset_weight[c.bounty_id][c.contributor] += c.item_count
     self.dataset_total_weight[c.bounty_id] += c.item_count
@@ -308,17 +370,50 @@ def claim_reward(contribution_id: uint256) -> uint256:
 
 
 @external
+def expire(contribution_id: uint256):
+    """
+    @notice Ends a contribution left undecided for `review_period`. Pending
+            (validators did not decide within the period after submission):
+            declined ("expired"), its content hash freed. Challenged
+            (governance did not resolve within the period): the challenge
+            lapses, the validators' acceptance stands (the reward becomes
+            claimable) and the challenger gets its bond back. Callable by
+            anyone.
+    """
+    c: Contribution = self.contributions[contribution_id]
+    period: uint256 = self.review_period
+    if c.status == PENDING:
+        assert block.timestamp > c.submitted_at + period, "DataBounties: review period not over"
+        self._decline(contribution_id, c.content_hash, PENDING, "expired")
+    elif c.status == CHALLENGED:
+        assert block.timestamp > c.challenged_at + period, "DataBounties: review period not over"
+        self.owed[c.challenger] += c.bond
+        # The window is over: a lapsed challenge cannot be repeated.
+        self.contributions[contribution_id].accepted_at = 0
+        log ChallengeLapsed(contribution_id=contribution_id, challenger=c.challenger, bond=c.bond)
+        self._set_status(contribution_id, CHALLENGED, ACCEPTED)
+    else:
+        raise "DataBounties: contribution not pending or challenged"
+
+
+@external
 @nonreentrant
 def withdraw() -> uint256:
     """
     @notice Sends the caller the bonds owed to it.
     """
-    amount: uint256 = self.owed[msg.sender]
-    assert amount > 0, "DataBounties: nothing to withdraw"
-    self.owed[msg.sender] = 0
-    log Withdrawn(account=msg.sender, amount=amount)
-    raw_call(msg.sender, b"", value=amount)
-    return amount
+    return self._withdraw(msg.sender)
+
+
+@external
+@nonreentrant
+def withdraw_to(to: address) -> uint256:
+    """
+    @notice As `withdraw`, but sends to `to`: for an account (a contract
+            wallet) that cannot take ETH itself.
+    """
+    assert to != empty(address), "DataBounties: receiver is the zero address"
+    return self._withdraw(to)
 
 
 @external
@@ -332,12 +427,49 @@ def set_challenge_bond(bond: uint256):
 
 
 @external
+def set_review_period(period: uint256):
+    """
+    @notice Governance sets how long validators (and governance, for a
+            challenge) may leave a contribution undecided.
+    """
+    self._check_governance()
+    assert period > 0, "DataBounties: review period is zero"
+    log ReviewPeriodSet(old_period=self.review_period, new_period=period)
+    self.review_period = period
+
+
+@external
 @view
 def dataset_contributors(bounty_id: uint256) -> DynArray[address, MAX_CONTRIBUTORS]:
     """
     @notice The rewarded contributors of a bounty's dataset (weights in dataset_weight).
     """
     return self._dataset_contributors[bounty_id]
+
+
+@internal
+def _withdraw(to: address) -> uint256:
+    amount: uint256 = self.owed[msg.sender]
+    assert amount > 0, "DataBounties: nothing to withdraw"
+    self.owed[msg.sender] = 0
+    log Withdrawn(account=msg.sender, to=to, amount=amount)
+    raw_call(to, b"", value=amount)
+    return amount
+
+
+@internal
+def _reject(contribution_id: uint256, content_hash: bytes32, old: uint8):
+    """
+    @dev Rejected content is in no dataset: its hash is free for a later submission.
+    """
+    self.content_holder[content_hash] = 0
+    self._set_status(contribution_id, old, REJECTED)
+
+
+@internal
+def _decline(contribution_id: uint256, content_hash: bytes32, old: uint8, reason: String[32]):
+    log ContributionDeclined(contribution_id=contribution_id, reason=reason)
+    self._reject(contribution_id, content_hash, old)
 
 
 @internal

@@ -6,20 +6,30 @@
         it trains on, a funding goal and deadline, and a delivery window.
         Backers fund it all or nothing: below the goal at the deadline every
         backer takes everything back. Funded campaigns enter a compute queue
-        ordered by funds raised (more money, earlier compute). A staked
-        trainer claims the head of the queue, trains, and delivers an
-        artifact hash and evaluation metrics; governance accepts (or
-        rejects). A missed delivery returns the campaign to the queue and
-        slashes the trainer. On acceptance the model is registered (and
-        handed to governance) and its shares are minted by a governed split:
-        backers pro-rata to what they paid, data contributors by the weights
-        their bounties recorded, the trainer the rest; the trainer is paid
-        the escrow. The model's inference revenue then reaches all of them
-        through ModelShares.
-@custom:security The escrow only leaves as backer refunds (failed campaigns)
-        or the trainer's payment (accepted ones), both pulled. Share amounts
-        are computed with floor division and the trainer takes the
-        remainder, so every model has exactly TOTAL_SHARES shares.
+        ordered by funds raised (more money, earlier compute); when the
+        queue is full a richer campaign evicts the poorest, and whichever
+        is left out becomes refundable. A staked trainer claims the head of
+        the queue, trains, and delivers an artifact hash and evaluation
+        metrics; governance accepts (or rejects). A missed delivery returns
+        the campaign to the queue and slashes the trainer. On acceptance
+        the model is registered (and handed to governance) and all its
+        shares are minted to this fund, which records each recipient's
+        entitlement by a governed split: backers pro-rata to what they
+        paid, data contributors by the weights their bounties recorded, the
+        trainer the rest; the trainer is paid the escrow. Each recipient
+        claims its shares (to an address of its choice) together with the
+        inference revenue they earned while the fund held them.
+@custom:security The escrow only leaves as backer refunds (failed, evicted,
+        expired or cancelled campaigns) or the trainer's payment (accepted
+        ones), both pulled. No call loops over recipients: one recipient
+        that cannot take shares or ETH blocks only itself. Every state that
+        holds the escrow has an exit that anyone can trigger after a
+        bounded time (queue timeout, delivery deadline, review period).
+        Share amounts are computed with floor division and the trainer
+        takes the remainder, so every model has exactly TOTAL_SHARES shares.
+        Revenue earned by unclaimed shares is forwarded with a per-model
+        accumulator that rounds down: the fund never forwards more than it
+        received.
 """
 
 interface IModelRegistry:
@@ -36,6 +46,10 @@ interface IModelRegistry:
 
 interface IModelShares:
     def mint_batch(holders: DynArray[address, 16], id: uint256, amounts: DynArray[uint256, 16]): nonpayable
+    def safeTransferFrom(owner: address, to: address, id: uint256, amount: uint256, data: Bytes[1_024]): nonpayable
+    def withdrawable_revenue(account: address, ids: DynArray[uint256, 32]) -> uint256: view
+    def withdraw_revenue(ids: DynArray[uint256, 32]) -> uint256: nonpayable
+    def balanceOf(owner: address, id: uint256) -> uint256: view
 
 
 interface IWorkerRegistry:
@@ -56,11 +70,11 @@ MAX_DATASETS: constant(uint256) = 4
 MAX_BACKERS: constant(uint256) = 64
 MAX_QUEUE: constant(uint256) = 32
 MAX_URI: constant(uint256) = 256
-MINT_CHUNK: constant(uint256) = 16  # ModelShares.mint_batch bound
+PRECISION: constant(uint256) = 10**36  # scale of held_revenue_per_share
 
 # Campaign states
 FUNDING: constant(uint8) = 1
-FAILED: constant(uint8) = 2
+FAILED: constant(uint8) = 2  # refundable: goal missed, left out of or evicted from the queue, expired, cancelled
 QUEUED: constant(uint8) = 3
 TRAINING: constant(uint8) = 4
 DELIVERED: constant(uint8) = 5
@@ -82,12 +96,19 @@ struct Campaign:
     metadata_uri: String[MAX_URI]
     metrics_uri: String[MAX_URI]
     model_id: uint256
+    state_since: uint256  # timestamp of the last state change
 
 
 struct SharePolicy:
     backers_bps: uint256
     data_bps: uint256  # the trainer gets the rest, which must not be zero
     miss_slash: uint256  # token wei taken from a trainer that misses or is rejected
+
+
+struct CampaignParams:
+    min_goal: uint256  # wei: the smallest goal a campaign may set
+    queue_timeout: uint256  # seconds a campaign may wait in the queue before anyone can expire it (refunds)
+    review_period: uint256  # seconds governance has to accept or reject a delivery before anyone can expire it
 
 
 governance: public(immutable(address))
@@ -97,13 +118,18 @@ workers: public(immutable(IWorkerRegistry))
 bounties: public(immutable(IDataBounties))
 
 policy: public(SharePolicy)
+params: public(CampaignParams)
 campaigns: public(HashMap[uint256, Campaign])
 campaign_count: public(uint256)
 contributed: public(HashMap[uint256, HashMap[address, uint256]])  # campaign -> backer -> wei
-owed: public(HashMap[address, uint256])
+owed: public(HashMap[address, uint256])  # ETH to withdraw: refunds, training payments, forwarded revenue
+shares_owed: public(HashMap[uint256, HashMap[address, uint256]])  # campaign -> recipient -> unclaimed shares
+held_revenue_per_share: public(HashMap[uint256, uint256])  # model -> wei per unclaimed share, scaled by PRECISION
+revenue_held: public(uint256)  # wei of share revenue received and not yet forwarded (rounding dust included)
 _datasets: HashMap[uint256, DynArray[uint256, MAX_DATASETS]]
 _backers: HashMap[uint256, DynArray[address, MAX_BACKERS]]
 _queue: DynArray[uint256, MAX_QUEUE]
+_registering: bool  # True only while accept() registers a model: the registry's mint to this fund is expected
 
 
 event CampaignOpened:
@@ -125,6 +151,12 @@ event CampaignStateChanged:
     campaign_id: indexed(uint256)
     old_state: uint8
     new_state: uint8
+
+
+event CampaignEvicted:
+    campaign_id: indexed(uint256)
+    by_campaign_id: indexed(uint256)
+    raised: uint256
 
 
 event TrainingClaimed:
@@ -156,14 +188,34 @@ event ModelTrained:
     trainer_shares: uint256
 
 
+event SharesClaimed:
+    campaign_id: indexed(uint256)
+    account: indexed(address)
+    to: indexed(address)
+    amount: uint256
+    revenue: uint256
+
+
+event Refunded:
+    campaign_id: indexed(uint256)
+    backer: indexed(address)
+    amount: uint256
+
+
 event Withdrawn:
     account: indexed(address)
+    to: indexed(address)
     amount: uint256
 
 
 event PolicySet:
     old_policy: SharePolicy
     new_policy: SharePolicy
+
+
+event ParamsSet:
+    old_params: CampaignParams
+    new_params: CampaignParams
 
 
 @deploy
@@ -174,14 +226,16 @@ def __init__(
     workers_: IWorkerRegistry,
     bounties_: IDataBounties,
     policy_: SharePolicy,
+    params_: CampaignParams,
 ):
     """
-    @param governance_ The timelock: accepts and rejects deliveries, sets the share policy.
+    @param governance_ The timelock: accepts, rejects and cancels, sets the policy and parameters.
     @param registry_ ModelRegistry.
     @param shares_ ModelShares; this contract must be one of its minters.
     @param workers_ WorkerRegistry (trainers are staked workers); this contract must be authorised to slash.
     @param bounties_ DataBounties (dataset weights).
     @param policy_ Initial share split and miss penalty.
+    @param params_ Minimum goal, queue timeout and review period.
     """
     governance = governance_
     registry = registry_
@@ -190,6 +244,8 @@ def __init__(
     bounties = bounties_
     self._check_policy(policy_)
     self.policy = policy_
+    self._check_params(params_)
+    self.params = params_
 
 
 @external
@@ -202,9 +258,11 @@ def open_campaign(
 ) -> uint256:
     """
     @notice Opens a campaign to train a model on the datasets of the given bounties.
+    @param goal Wei to raise, at least `params.min_goal`.
     @return The campaign id.
     """
     assert goal > 0, "TrainingFund: goal is zero"
+    assert goal >= self.params.min_goal, "TrainingFund: goal below minimum"
     assert funding_deadline > block.timestamp, "TrainingFund: deadline passed"
     assert delivery_window > 0, "TrainingFund: delivery window is zero"
     campaign_id: uint256 = self.campaign_count + 1
@@ -224,6 +282,7 @@ def open_campaign(
         metadata_uri="",
         metrics_uri="",
         model_id=0,
+        state_since=block.timestamp,
     )
     self._datasets[campaign_id] = datasets
     log CampaignOpened(
@@ -236,13 +295,17 @@ def open_campaign(
 @payable
 def back(campaign_id: uint256):
     """
-    @notice Funds a campaign before its deadline.
+    @notice Funds a campaign before its deadline. A new backer pays at least
+            goal / 64 (rounded up), so the 64 backer places cannot be filled
+            without meeting the goal.
     """
     assert self.campaigns[campaign_id].state == FUNDING, "TrainingFund: campaign not funding"
     assert block.timestamp <= self.campaigns[campaign_id].funding_deadline, "TrainingFund: funding closed"
     assert msg.value > 0, "TrainingFund: nothing sent"
     if self.contributed[campaign_id][msg.sender] == 0:
         assert len(self._backers[campaign_id]) < MAX_BACKERS, "TrainingFund: too many backers"
+        goal: uint256 = self.campaigns[campaign_id].goal
+        assert msg.value >= (goal + MAX_BACKERS - 1) // MAX_BACKERS, "TrainingFund: backing below minimum"
         self._backers[campaign_id].append(msg.sender)
     self.contributed[campaign_id][msg.sender] += msg.value
     raised: uint256 = self.campaigns[campaign_id].raised + msg.value
@@ -254,14 +317,15 @@ def back(campaign_id: uint256):
 def close_funding(campaign_id: uint256):
     """
     @notice After the funding deadline: a campaign that met its goal enters the
-            compute queue (ordered by funds raised); one that did not fails,
-            and its backers take their money back. Callable by anyone.
+            compute queue (ordered by funds raised; when the queue is full it
+            evicts the poorest campaign if it raised more, else it fails);
+            one that did not fails. Backers of a failed campaign take their
+            money back. Callable by anyone; never blocked by a full queue.
     """
     c: Campaign = self.campaigns[campaign_id]
     assert c.state == FUNDING, "TrainingFund: campaign not funding"
     assert block.timestamp > c.funding_deadline, "TrainingFund: funding still open"
-    if c.raised >= c.goal:
-        self._enqueue(campaign_id, c.raised)
+    if c.raised >= c.goal and self._enqueue(campaign_id, c.raised):
         self._set_state(campaign_id, FUNDING, QUEUED)
     else:
         self._set_state(campaign_id, FUNDING, FAILED)
@@ -270,13 +334,14 @@ def close_funding(campaign_id: uint256):
 @external
 def refund(campaign_id: uint256):
     """
-    @notice A backer of a failed campaign takes back everything it paid.
+    @notice A backer of a failed campaign takes back everything it paid (then `withdraw`).
     """
     assert self.campaigns[campaign_id].state == FAILED, "TrainingFund: campaign not failed"
     amount: uint256 = self.contributed[campaign_id][msg.sender]
     assert amount > 0, "TrainingFund: nothing to refund"
     self.contributed[campaign_id][msg.sender] = 0
     self.owed[msg.sender] += amount
+    log Refunded(campaign_id=campaign_id, backer=msg.sender, amount=amount)
 
 
 @external
@@ -288,12 +353,7 @@ def claim_head() -> uint256:
     assert staticcall workers.active_signer(msg.sender) != empty(address), "TrainingFund: caller is not an active worker"
     assert len(self._queue) > 0, "TrainingFund: queue empty"
     campaign_id: uint256 = self._queue[0]
-    remaining: DynArray[uint256, MAX_QUEUE] = []
-    for i: uint256 in range(1, MAX_QUEUE):
-        if i >= len(self._queue):
-            break
-        remaining.append(self._queue[i])
-    self._queue = remaining
+    self._dequeue(campaign_id)
     deadline: uint256 = block.timestamp + self.campaigns[campaign_id].delivery_window
     self.campaigns[campaign_id].trainer = msg.sender
     self.campaigns[campaign_id].delivery_deadline = deadline
@@ -312,6 +372,7 @@ def deliver(
 ):
     """
     @notice The trainer delivers the trained artifact's hash and its evaluation.
+            Governance then has `params.review_period` to accept or reject it.
     """
     c: Campaign = self.campaigns[campaign_id]
     assert c.state == TRAINING, "TrainingFund: campaign not training"
@@ -336,11 +397,27 @@ def deliver(
 def report_missed(campaign_id: uint256):
     """
     @notice After a missed delivery deadline: the campaign returns to the queue
+            (or fails, refundable, if the queue is full of richer campaigns)
             and the trainer is slashed. Callable by anyone.
     """
     c: Campaign = self.campaigns[campaign_id]
     assert c.state == TRAINING, "TrainingFund: campaign not training"
     assert block.timestamp > c.delivery_deadline, "TrainingFund: delivery deadline not passed"
+    self._requeue(campaign_id, c, TRAINING)
+
+
+@external
+def release(campaign_id: uint256):
+    """
+    @notice The trainer gives a claimed campaign up before its deadline (it
+            cannot train or deliver it). Same outcome as a missed delivery,
+            at once: back to the queue, the trainer slashed and recorded as
+            a miss. Releasing never avoids the penalty; it spares everyone
+            the wait.
+    """
+    c: Campaign = self.campaigns[campaign_id]
+    assert c.state == TRAINING, "TrainingFund: campaign not training"
+    assert msg.sender == c.trainer, "TrainingFund: caller is not the trainer"
     self._requeue(campaign_id, c, TRAINING)
 
 
@@ -356,11 +433,53 @@ def reject(campaign_id: uint256):
 
 
 @external
+def cancel(campaign_id: uint256):
+    """
+    @notice Governance ends a queued, training or delivered campaign (for
+            example one whose data cannot be trained on): it fails and its
+            backers take their money back. The trainer, if any, is not
+            penalised.
+    """
+    self._check_governance()
+    state: uint8 = self.campaigns[campaign_id].state
+    assert state == QUEUED or state == TRAINING or state == DELIVERED, "TrainingFund: campaign not in progress"
+    if state == QUEUED:
+        self._dequeue(campaign_id)
+    self._set_state(campaign_id, state, FAILED)
+
+
+@external
+def expire(campaign_id: uint256):
+    """
+    @notice Ends a campaign nobody moved in time; its backers take their money
+            back. A queued campaign no trainer took within
+            `params.queue_timeout`, or a delivery governance neither accepted
+            nor rejected within `params.review_period`, fails (the trainer of
+            an unreviewed delivery is not penalised). Callable by anyone.
+    """
+    c: Campaign = self.campaigns[campaign_id]
+    timeout: uint256 = 0
+    if c.state == QUEUED:
+        timeout = self.params.queue_timeout
+    elif c.state == DELIVERED:
+        timeout = self.params.review_period
+    else:
+        raise "TrainingFund: campaign not queued or delivered"
+    assert block.timestamp > c.state_since + timeout, "TrainingFund: not expired yet"
+    if c.state == QUEUED:
+        self._dequeue(campaign_id)
+    self._set_state(campaign_id, c.state, FAILED)
+
+
+@external
 def accept(campaign_id: uint256, price: uint256) -> uint256:
     """
     @notice Governance accepts a delivery: registers the model (owned by
-            governance, listed like any model), mints its shares to backers,
-            data contributors and the trainer, and pays the trainer the escrow.
+            governance, listed like any model), mints all its shares to this
+            fund and records each recipient's entitlement (backers, data
+            contributors, the trainer), and pays the trainer the escrow.
+            Recipients take their shares with `claim_shares`: no recipient
+            can block the acceptance.
     @return The model id.
     """
     self._check_governance()
@@ -369,44 +488,39 @@ def accept(campaign_id: uint256, price: uint256) -> uint256:
     backers_pool: uint256 = TOTAL_SHARES * self.policy.backers_bps // BPS
     data_pool: uint256 = TOTAL_SHARES * self.policy.data_bps // BPS
 
-    holders: DynArray[address, MAX_BACKERS] = self._backers[campaign_id]
-    backer_amounts: DynArray[uint256, MAX_BACKERS] = []
     backers_minted: uint256 = 0
-    for backer: address in holders:
+    for backer: address in self._backers[campaign_id]:
         amount: uint256 = backers_pool * self.contributed[campaign_id][backer] // c.raised
-        backer_amounts.append(amount)
+        self.shares_owed[campaign_id][backer] += amount
         backers_minted += amount
 
     total_weight: uint256 = 0
     for bounty_id: uint256 in self._datasets[campaign_id]:
         total_weight += staticcall bounties.dataset_total_weight(bounty_id)
-
-    trainer_amount: uint256 = TOTAL_SHARES - backers_minted
+    data_minted: uint256 = 0
     if total_weight == 0:
         data_pool = 0  # no accepted data: the trainer keeps that part
-    trainer_amount -= data_pool
-    self._set_state(campaign_id, DELIVERED, ACCEPTED)
-    model_id: uint256 = extcall registry.register_model(
-        c.artifact_hash, c.manifest_hash, c.metadata_uri, price, [c.trainer], [1]
-    )
-    self.campaigns[campaign_id].model_id = model_id
-    extcall registry.transfer_model(model_id, governance)
-
-    self._mint(model_id, holders, backer_amounts)
-    data_minted: uint256 = 0
-    if data_pool > 0:
+    else:
         for bounty_id: uint256 in self._datasets[campaign_id]:
             contributors: DynArray[address, 64] = staticcall bounties.dataset_contributors(bounty_id)
-            amounts: DynArray[uint256, 64] = []
             for contributor: address in contributors:
                 amount: uint256 = data_pool * staticcall bounties.dataset_weight(bounty_id, contributor) // total_weight
-                amounts.append(amount)
+                self.shares_owed[campaign_id][contributor] += amount
                 data_minted += amount
-            self._mint(model_id, contributors, amounts)
     # Floor-division remainders go to the trainer: the shares add up exactly.
-    trainer_amount += data_pool - data_minted
-    # One share was minted to the trainer at registration.
-    self._mint(model_id, [c.trainer], [trainer_amount - 1])
+    trainer_amount: uint256 = TOTAL_SHARES - backers_minted - data_minted
+    self.shares_owed[campaign_id][c.trainer] += trainer_amount
+    self._set_state(campaign_id, DELIVERED, ACCEPTED)
+
+    # All shares go to this fund (one at registration, the rest here); no recipient's hook runs.
+    self._registering = True
+    model_id: uint256 = extcall registry.register_model(
+        c.artifact_hash, c.manifest_hash, c.metadata_uri, price, [self], [1]
+    )
+    self._registering = False
+    self.campaigns[campaign_id].model_id = model_id
+    extcall registry.transfer_model(model_id, governance)
+    extcall shares.mint_batch([self], model_id, [TOTAL_SHARES - 1])
     self.owed[c.trainer] += c.raised
     log ModelTrained(
         campaign_id=campaign_id,
@@ -421,16 +535,49 @@ def accept(campaign_id: uint256, price: uint256) -> uint256:
 
 @external
 @nonreentrant
+def claim_shares(campaign_id: uint256, to: address) -> uint256:
+    """
+    @notice Sends the caller's shares of an accepted campaign's model to `to`
+            (the caller itself, or another address it controls, e.g. when the
+            caller is a contract without the ERC-1155 receiver hook), and
+            credits `to` with the inference revenue those shares earned while
+            the fund held them (then `withdraw`).
+    @return The number of shares sent.
+    """
+    amount: uint256 = self.shares_owed[campaign_id][msg.sender]
+    assert amount > 0, "TrainingFund: no shares to claim"
+    assert to != empty(address) and to != self, "TrainingFund: invalid receiver"
+    model_id: uint256 = self.campaigns[campaign_id].model_id
+    per_share: uint256 = self._collect_revenue(model_id)
+    # Every entitlement of this model was recorded at acceptance, when its revenue was zero.
+    revenue: uint256 = amount * per_share // PRECISION
+    self.shares_owed[campaign_id][msg.sender] = 0
+    if revenue > 0:
+        self.revenue_held -= revenue
+        self.owed[to] += revenue
+    log SharesClaimed(campaign_id=campaign_id, account=msg.sender, to=to, amount=amount, revenue=revenue)
+    extcall shares.safeTransferFrom(self, to, model_id, amount, b"")
+    return amount
+
+
+@external
+@nonreentrant
 def withdraw() -> uint256:
     """
-    @notice Sends the caller its refunds or its training payment.
+    @notice Sends the caller its refunds, its training payment and its forwarded share revenue.
     """
-    amount: uint256 = self.owed[msg.sender]
-    assert amount > 0, "TrainingFund: nothing to withdraw"
-    self.owed[msg.sender] = 0
-    log Withdrawn(account=msg.sender, amount=amount)
-    raw_call(msg.sender, b"", value=amount)
-    return amount
+    return self._withdraw(msg.sender)
+
+
+@external
+@nonreentrant
+def withdraw_to(to: address) -> uint256:
+    """
+    @notice As `withdraw`, but sends to `to`: for an account (a contract
+            wallet) that cannot take ETH itself.
+    """
+    assert to != empty(address), "TrainingFund: receiver is the zero address"
+    return self._withdraw(to)
 
 
 @external
@@ -442,6 +589,52 @@ def set_policy(new_policy: SharePolicy):
     self._check_policy(new_policy)
     log PolicySet(old_policy=self.policy, new_policy=new_policy)
     self.policy = new_policy
+
+
+@external
+def set_params(new_params: CampaignParams):
+    """
+    @notice Governance sets the minimum goal, the queue timeout and the review period.
+    """
+    self._check_governance()
+    self._check_params(new_params)
+    log ParamsSet(old_params=self.params, new_params=new_params)
+    self.params = new_params
+
+
+@external
+def onERC1155Received(operator: address, owner: address, id: uint256, amount: uint256, data: Bytes[1_024]) -> bytes4:
+    """
+    @notice Takes only the shares this fund mints itself at acceptance (or
+            the registry mints to it): a share sent by anyone else would
+            earn revenue nobody is entitled to.
+    """
+    self._check_own_mint(operator, owner)
+    return method_id("onERC1155Received(address,address,uint256,uint256,bytes)", output_type=bytes4)
+
+
+@external
+def onERC1155BatchReceived(
+    operator: address,
+    owner: address,
+    ids: DynArray[uint256, 128],
+    amounts: DynArray[uint256, 128],
+    data: Bytes[1_024],
+) -> bytes4:
+    """
+    @notice As `onERC1155Received`.
+    """
+    self._check_own_mint(operator, owner)
+    return method_id("onERC1155BatchReceived(address,address,uint256[],uint256[],bytes)", output_type=bytes4)
+
+
+@external
+@payable
+def __default__():
+    """
+    @notice Receives the revenue ModelShares pays for unclaimed shares; nothing else.
+    """
+    assert msg.sender == shares.address, "TrainingFund: unexpected ether"
 
 
 @external
@@ -471,15 +664,69 @@ def datasets(campaign_id: uint256) -> DynArray[uint256, MAX_DATASETS]:
     return self._datasets[campaign_id]
 
 
+@external
+@view
+def claimable_revenue(campaign_id: uint256, account: address) -> uint256:
+    """
+    @notice Wei `claim_shares` would credit with `account`'s shares now.
+    """
+    model_id: uint256 = self.campaigns[campaign_id].model_id
+    per_share: uint256 = self.held_revenue_per_share[model_id]
+    held: uint256 = staticcall shares.balanceOf(self, model_id)
+    if held > 0:
+        per_share += staticcall shares.withdrawable_revenue(self, [model_id]) * PRECISION // held
+    return self.shares_owed[campaign_id][account] * per_share // PRECISION
+
+
 @internal
-def _enqueue(campaign_id: uint256, raised: uint256):
+def _withdraw(to: address) -> uint256:
+    amount: uint256 = self.owed[msg.sender]
+    assert amount > 0, "TrainingFund: nothing to withdraw"
+    self.owed[msg.sender] = 0
+    log Withdrawn(account=msg.sender, to=to, amount=amount)
+    raw_call(to, b"", value=amount)
+    return amount
+
+
+@internal
+def _collect_revenue(model_id: uint256) -> uint256:
+    """
+    @dev Withdraws the revenue the fund's unclaimed shares of `model_id` earned
+         and spreads it over them. The fund refuses every share it did not
+         mint, and withdraws before each of its transfers, so its revenue in
+         ModelShares always comes from this model's unclaimed shares.
+         Returns the model's wei per unclaimed share, scaled by PRECISION.
+    """
+    per_share: uint256 = self.held_revenue_per_share[model_id]
+    if staticcall shares.withdrawable_revenue(self, [model_id]) == 0:
+        return per_share
+    held: uint256 = staticcall shares.balanceOf(self, model_id)
+    received: uint256 = extcall shares.withdraw_revenue([model_id])
+    # held > 0: revenue accrued, so the fund holds shares of this model.
+    per_share += received * PRECISION // held
+    self.held_revenue_per_share[model_id] = per_share
+    self.revenue_held += received
+    return per_share
+
+
+@internal
+def _enqueue(campaign_id: uint256, raised: uint256) -> bool:
     """
     @dev Inserts by funds raised, most first; equal funds keep arrival order.
+         A full queue drops its last campaign (which fails, refundable) if
+         this one raised more; otherwise this one stays out (returns False).
     """
-    assert len(self._queue) < MAX_QUEUE, "TrainingFund: queue full"
+    queue: DynArray[uint256, MAX_QUEUE] = self._queue
+    if len(queue) == MAX_QUEUE:
+        last: uint256 = queue[MAX_QUEUE - 1]
+        if raised <= self.campaigns[last].raised:
+            return False
+        queue.pop()
+        self._set_state(last, QUEUED, FAILED)
+        log CampaignEvicted(campaign_id=last, by_campaign_id=campaign_id, raised=self.campaigns[last].raised)
     ordered: DynArray[uint256, MAX_QUEUE] = []
     placed: bool = False
-    for queued: uint256 in self._queue:
+    for queued: uint256 in queue:
         if not placed and raised > self.campaigns[queued].raised:
             ordered.append(campaign_id)
             placed = True
@@ -487,6 +734,16 @@ def _enqueue(campaign_id: uint256, raised: uint256):
     if not placed:
         ordered.append(campaign_id)
     self._queue = ordered
+    return True
+
+
+@internal
+def _dequeue(campaign_id: uint256):
+    remaining: DynArray[uint256, MAX_QUEUE] = []
+    for queued: uint256 in self._queue:
+        if queued != campaign_id:
+            remaining.append(queued)
+    self._queue = remaining
 
 
 @internal
@@ -498,40 +755,37 @@ def _requeue(campaign_id: uint256, c: Campaign, old: uint8):
     log TrainerPenalised(campaign_id=campaign_id, trainer=c.trainer, slashed=slashed)
     self.campaigns[campaign_id].trainer = empty(address)
     self.campaigns[campaign_id].delivery_deadline = 0
-    self._enqueue(campaign_id, c.raised)
-    self._set_state(campaign_id, old, QUEUED)
-
-
-@internal
-def _mint(model_id: uint256, holders: DynArray[address, MAX_BACKERS], amounts: DynArray[uint256, MAX_BACKERS]):
-    """
-    @dev Mints in chunks of MINT_CHUNK, skipping zero amounts.
-    """
-    chunk_holders: DynArray[address, MINT_CHUNK] = []
-    chunk_amounts: DynArray[uint256, MINT_CHUNK] = []
-    for i: uint256 in range(len(holders), bound=MAX_BACKERS):
-        if amounts[i] == 0:
-            continue
-        chunk_holders.append(holders[i])
-        chunk_amounts.append(amounts[i])
-        if len(chunk_holders) == MINT_CHUNK:
-            extcall shares.mint_batch(chunk_holders, model_id, chunk_amounts)
-            chunk_holders = []
-            chunk_amounts = []
-    if len(chunk_holders) > 0:
-        extcall shares.mint_batch(chunk_holders, model_id, chunk_amounts)
+    if self._enqueue(campaign_id, c.raised):
+        self._set_state(campaign_id, old, QUEUED)
+    else:
+        self._set_state(campaign_id, old, FAILED)
 
 
 @internal
 def _set_state(campaign_id: uint256, old: uint8, new: uint8):
     self.campaigns[campaign_id].state = new
+    self.campaigns[campaign_id].state_since = block.timestamp
     log CampaignStateChanged(campaign_id=campaign_id, old_state=old, new_state=new)
+
+
+@internal
+@view
+def _check_own_mint(operator: address, owner: address):
+    assert msg.sender == shares.address, "TrainingFund: not a model share"
+    assert owner == empty(address), "TrainingFund: shares not accepted"
+    assert operator == self or (operator == registry.address and self._registering), "TrainingFund: shares not accepted"
 
 
 @internal
 @view
 def _check_policy(p: SharePolicy):
     assert p.backers_bps + p.data_bps < BPS, "TrainingFund: trainer share is zero"
+
+
+@internal
+@pure
+def _check_params(p: CampaignParams):
+    assert p.queue_timeout > 0 and p.review_period > 0, "TrainingFund: period is zero"
 
 
 @internal

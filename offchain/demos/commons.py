@@ -107,14 +107,16 @@ def run(project, accounts, *, requests: int = 20, workdir: Path | None = None) -
         gas.update(delivery.gas)
         console.print(f"trained on {delivery.samples} community digits: held-out accuracy {delivery.accuracy:.2%}")
 
-        # 5. The DAO accepts the delivery and lists the model in one proposal.
+        # 5. The DAO accepts the delivery and lists the model in one proposal; the fund holds the shares
+        #    and records who is entitled to what.
         model_id = d.ModelRegistry.model_count() + 1  # the id accept() will register
         acceptance = (Proposal(f"Accept campaign {campaign} and list its model")
                       .call(fund, "accept", campaign, 10**15)
                       .call(d.ModelRegistry, "approve_model", model_id))
-        gas["DAO execute: accept (register, mint shares) + list"] = pass_locally(
+        gas["DAO execute: accept (register, record entitlements) + list"] = pass_locally(
             d.Governor, acceptance, alice, [alice, bob])["execute"].gas_used
-        console.print(f"model {model_id} accepted, shares minted, listed: {d.ModelRegistry.model_terms(model_id)[0]}")
+        console.print(f"model {model_id} accepted, shares held for their owners, listed: "
+                      f"{d.ModelRegistry.model_terms(model_id)[0]}")
 
         # 6. Paid inferences served by the trainer's worker; results verified; settled.
         runtime = load_runtime(delivery.spec, expected_hash=bytes(d.ModelRegistry.models(model_id).artifact_hash))
@@ -130,16 +132,19 @@ def run(project, accounts, *, requests: int = 20, workdir: Path | None = None) -
     finally:
         server.stop()
 
-    # 7. Everyone takes their share.
-    fund.withdraw(sender=trainer_account)
+    # 7. Everyone claims its shares (with the revenue they earned while the fund held them) and withdraws.
     people = [("app builder", app_builder, "backer (2 ETH)"), ("backer2", backer2, "backer (1 ETH)"),
               *[(name, who, "data contributor") for name, who in contributors.items()],
               ("trainer", trainer_account, "trainer")]
     for name, who, role in people:
+        claim = fund.claim_shares(campaign, who, sender=who)
+        gas.setdefault("claim shares (+ revenue earned while held)", claim.gas_used)
+        withdrawn = claim.decode_logs(fund.SharesClaimed)[0].revenue  # revenue earned before the claim
+        if fund.owed(who):
+            fund.withdraw(sender=who)  # that revenue, and for the trainer its payment
         owned = shares.balanceOf(who, model_id)
-        withdrawn = 0
-        if shares.withdrawable_revenue(who, [model_id]):
-            withdrawn = shares.withdraw_revenue([model_id], sender=who).decode_logs(shares.RevenueWithdrawn)[0].amount
+        if shares.withdrawable_revenue(who, [model_id]):  # revenue earned after the claim, if any
+            withdrawn += shares.withdraw_revenue([model_id], sender=who).decode_logs(shares.RevenueWithdrawn)[0].amount
         data_reward = bounties.dataset_weight(bounty_id, who) * reward
         summary.rows.append((name, role, fmt_tokens(data_reward), f"{owned:,}", fmt_eth(withdrawn)))
     return summary

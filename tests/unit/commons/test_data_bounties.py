@@ -1,12 +1,22 @@
-"""DataBounties: bounties, contributions, votes, challenges and clawback, rewards, datasets."""
+"""DataBounties: bounties, contributions, votes, challenges and clawback, rewards, datasets,
+content uniqueness, and the end of every contribution (declines and expiries)."""
+
+import itertools
 
 import ape
 import pytest
 from ape import chain
+from eth_utils import keccak
 
 ETH = 10**18
 REWARD = 10 * ETH  # per item
 DAY = 86_400
+PENDING, ACCEPTED, REJECTED, CHALLENGED, REWARDED = range(1, 6)
+_hashes = itertools.count(1)
+
+
+def fresh_hash():
+    return keccak(b"bounty content %d" % next(_hashes))
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +36,8 @@ def bounty(bounties, govern, validators):
     return bounties.bounty_count()
 
 
-def submit(bounties, bounty, contributor, items=5):
-    tx = bounties.submit(bounty, b"\x01" * 32, "file://part", items, sender=contributor)
+def submit(bounties, bounty, contributor, items=5, content=None):
+    tx = bounties.submit(bounty, content or fresh_hash(), "file://part", items, sender=contributor)
     return tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
 
 
@@ -114,11 +124,166 @@ def test_vote__invalid__reverts(bounties, bounty, validators, alice, bob, case, 
         bounties.vote(cid, True, sender=voter)
 
 
-def test_vote__beyond_budget__reverts(bounties, bounty, validators, alice):
+def test_vote__deciding_accept_beyond_budget__declined(bounties, bounty, validators, alice):
     cid = submit(bounties, bounty, alice, items=101)
     bounties.vote(cid, True, sender=validators[0])
-    with ape.reverts("DataBounties: bounty budget exhausted"):
-        bounties.vote(cid, True, sender=validators[1])
+    tx = bounties.vote(cid, True, sender=validators[1])
+    declined = tx.decode_logs(bounties.ContributionDeclined)[0]
+    assert (declined.contribution_id, declined.reason) == (cid, "over budget")
+    status = tx.decode_logs(bounties.ContributionStatusChanged)[0]
+    assert (status.old_status, status.new_status) == (PENDING, REJECTED)
+    assert bounties.bounties(bounty).reserved == 0
+    with ape.reverts("DataBounties: contribution not pending"):
+        bounties.vote(cid, False, sender=validators[2])
+
+
+@pytest.fixture(scope="module")
+def tight_bounty(bounties, govern, validators):
+    """The issue's case: quorum equals the number of validators (2 of 2), budget of 5 rewards."""
+    govern((bounties, "open_bounty", "", REWARD, 5 * REWARD, chain.pending_timestamp + 60 * DAY, validators[:2], 2,
+            DAY))
+    return bounties.bounty_count()
+
+
+@pytest.mark.parametrize("second_vote", [True, False])
+def test_vote__quorum_equals_validators_budget_exceeded_after_one_accept__contribution_ends(
+        bounties, tight_bounty, validators, alice, second_vote):
+    """Before, the deciding accept reverted and a reject could never reach the quorum: pending forever."""
+    content = fresh_hash()
+    cid = submit(bounties, tight_bounty, alice, items=6, content=content)
+    bounties.vote(cid, True, sender=validators[0])
+    assert bounties.contributions(cid).status == PENDING
+    tx = bounties.vote(cid, second_vote, sender=validators[1])
+    reason = "over budget" if second_vote else "no quorum possible"
+    assert tx.decode_logs(bounties.ContributionDeclined)[0].reason == reason
+    assert bounties.contributions(cid).status == REJECTED
+    assert bounties.bounties(tight_bounty).reserved == 0
+    assert bounties.content_holder(content) == 0  # ended: the hash is free again
+    # The contributor may submit a smaller part of it, which fits the budget.
+    smaller = submit(bounties, tight_bounty, alice, items=5, content=content)
+    for v in validators[:2]:
+        bounties.vote(smaller, True, sender=v)
+    assert bounties.contributions(smaller).status == ACCEPTED
+
+
+def test_vote__split_but_quorum_still_reachable__stays_pending_until_decided(bounties, bounty, validators, alice):
+    cid = submit(bounties, bounty, alice)
+    bounties.vote(cid, True, sender=validators[0])
+    tx = bounties.vote(cid, False, sender=validators[1])  # 1-1 of 3, quorum 2: the third decides
+    assert tx.decode_logs(bounties.ContributionDeclined) == []
+    assert bounties.contributions(cid).status == PENDING
+    bounties.vote(cid, True, sender=validators[2])
+    assert bounties.contributions(cid).status == ACCEPTED
+
+
+# ---------------------------------------------------------------- content uniqueness
+
+
+@pytest.mark.parametrize("where", ["same bounty", "other bounty"])
+def test_submit__content_already_submitted__reverts(bounties, bounty, tight_bounty, alice, bob, where):
+    content = fresh_hash()
+    submit(bounties, bounty, alice, content=content)
+    target = bounty if where == "same bounty" else tight_bounty
+    for who in (alice, bob):  # neither the contributor nor anyone else gets it counted twice
+        with ape.reverts("DataBounties: content already submitted"):
+            bounties.submit(target, content, "file://copy", 5, sender=who)
+
+
+def test_submit__content_rewarded__held_forever(bounties, bounty, tight_bounty, validators, alice, bob):
+    content = fresh_hash()
+    cid = submit(bounties, bounty, alice, content=content, items=1)
+    accept(bounties, cid, validators)
+    past_window()
+    bounties.claim_reward(cid, sender=alice)
+    assert bounties.content_holder(content) == cid
+    for target in (bounty, tight_bounty):
+        with ape.reverts("DataBounties: content already submitted"):
+            bounties.submit(target, content, "", 1, sender=bob)
+
+
+def test_submit__content_rejected__free_for_a_later_submission(bounties, bounty, validators, alice, bob):
+    content = fresh_hash()
+    cid = submit(bounties, bounty, alice, content=content)
+    assert bounties.content_holder(content) == cid
+    for v in validators[:2]:
+        bounties.vote(cid, False, sender=v)
+    assert bounties.content_holder(content) == 0
+    again = submit(bounties, bounty, bob, content=content)
+    assert bounties.content_holder(content) == again
+
+
+def test_challenge__upheld__content_hash_freed(bounties, bounty, validators, govern, alice, mallory):
+    content = fresh_hash()
+    cid = submit(bounties, bounty, alice, content=content)
+    accept(bounties, cid, validators)
+    bounties.challenge(cid, "", sender=mallory, value=10**16)
+    assert bounties.content_holder(content) == cid
+    govern((bounties, "resolve_challenge", cid, True))
+    assert bounties.content_holder(content) == 0
+
+
+# ---------------------------------------------------------------- expiries
+
+
+def test_expire__pending_past_review_period__declined(bounties, bounty, validators, alice, mallory):
+    content = fresh_hash()
+    cid = submit(bounties, bounty, alice, content=content)
+    bounties.vote(cid, True, sender=validators[0])
+    with ape.reverts("DataBounties: review period not over"):
+        bounties.expire(cid, sender=mallory)
+    chain.mine(timestamp=bounties.contributions(cid).submitted_at + bounties.review_period() + 1)
+    tx = bounties.expire(cid, sender=mallory)
+    assert tx.decode_logs(bounties.ContributionDeclined)[0].reason == "expired"
+    assert bounties.contributions(cid).status == REJECTED
+    assert bounties.content_holder(content) == 0
+    with ape.reverts("DataBounties: contribution not pending or challenged"):
+        bounties.expire(cid, sender=mallory)
+
+
+def test_expire__challenge_unresolved__lapses_acceptance_stands_bond_back(bounties, bounty, validators, govern,
+                                                                          alice, mallory, token):
+    cid = submit(bounties, bounty, alice, items=2)
+    accept(bounties, cid, validators)
+    bounties.challenge(cid, "", sender=mallory, value=10**16)
+    with ape.reverts("DataBounties: review period not over"):
+        bounties.expire(cid, sender=alice)
+    chain.mine(timestamp=bounties.contributions(cid).challenged_at + bounties.review_period() + 1)
+    tx = bounties.expire(cid, sender=alice)
+    lapsed = tx.decode_logs(bounties.ChallengeLapsed)[0]
+    assert (lapsed.contribution_id, lapsed.challenger, lapsed.bond) == (cid, mallory.address, 10**16)
+    assert bounties.contributions(cid).status == ACCEPTED
+    assert bounties.owed(mallory) == 10**16
+    with ape.reverts("DataBounties: contribution not challenged"):
+        govern((bounties, "resolve_challenge", cid, True))
+    with ape.reverts("DataBounties: challenge window closed"):
+        bounties.challenge(cid, "", sender=mallory, value=10**16)
+    before = token.balanceOf(alice)
+    bounties.claim_reward(cid, sender=alice)
+    assert token.balanceOf(alice) == before + 2 * REWARD
+
+
+def test_expire__accepted__reverts(bounties, bounty, validators, alice):
+    cid = submit(bounties, bounty, alice)
+    accept(bounties, cid, validators)
+    with ape.reverts("DataBounties: contribution not pending or challenged"):
+        bounties.expire(cid, sender=alice)
+
+
+def test_set_review_period__governed_and_checked(bounties, govern, deployer):
+    old = bounties.review_period()
+    tx = govern((bounties, "set_review_period", 7 * DAY))
+    log = tx.decode_logs(bounties.ReviewPeriodSet)[0]
+    assert (log.old_period, log.new_period) == (old, 7 * DAY)
+    assert bounties.review_period() == 7 * DAY
+    with ape.reverts("DataBounties: review period is zero"):
+        govern((bounties, "set_review_period", 0))
+    with ape.reverts("DataBounties: caller is not governance"):
+        bounties.set_review_period(1, sender=deployer)
+
+
+def test_deploy__zero_review_period__reverts(project, deployer, token):
+    with ape.reverts("DataBounties: review period is zero"):
+        deployer.deploy(project.DataBounties, deployer, token, 1, 0)
 
 
 @pytest.mark.parametrize("case,reason", [
@@ -153,7 +318,11 @@ def test_challenge__upheld__reward_clawed_back_budget_released(bounties, bounty,
     past_window()
     with ape.reverts("DataBounties: contribution not accepted"):
         bounties.claim_reward(cid, sender=alice)
-    bounties.withdraw(sender=mallory)
+    with ape.reverts("DataBounties: receiver is the zero address"):
+        bounties.withdraw_to("0x" + "00" * 20, sender=mallory)
+    tx = bounties.withdraw_to(alice, sender=mallory)  # to another address of the challenger's choice
+    log = tx.decode_logs(bounties.Withdrawn)[0]
+    assert (log.account, log.to, log.amount) == (mallory.address, alice.address, 10**16)
     with ape.reverts("DataBounties: nothing to withdraw"):
         bounties.withdraw(sender=mallory)
 

@@ -1,9 +1,13 @@
 """TrainingFund: all-or-nothing funding, the compute queue, delivery,
-acceptance with exact share splits, misses and rejections."""
+acceptance with exact share splits, claims of shares and their revenue,
+misses, releases, rejections, cancellations and expiries."""
+
+import itertools
 
 import ape
 import pytest
 from ape import chain
+from eth_utils import keccak
 
 from tests.conftest import stake_worker
 
@@ -11,6 +15,14 @@ ETH = 10**18
 DAY = 86_400
 TOTAL = 1_000_000
 REWARD = 10 * ETH
+FUNDING, FAILED, QUEUED, TRAINING, DELIVERED, ACCEPTED = range(1, 7)
+PRECISION = 10**36
+_hashes = itertools.count(1)
+
+
+def fresh_hash():
+    """A content hash never submitted before (DataBounties refuses repeats)."""
+    return keccak(b"content %d" % next(_hashes))
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +43,7 @@ def dataset(bounties, govern, accounts, alice, bob):
             DAY))
     bounty = bounties.bounty_count()
     for who, items in ((alice, 5), (bob, 3)):
-        tx = bounties.submit(bounty, b"\x01" * 32, "", items, sender=who)
+        tx = bounties.submit(bounty, fresh_hash(), "", items, sender=who)
         cid = tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
         bounties.vote(cid, True, sender=validators[0])
     chain.mine(timestamp=chain.pending_timestamp + DAY + 1)
@@ -143,6 +155,27 @@ def test_goal_missed__campaign_fails__backers_get_everything_back(fund, dataset,
         fund.withdraw(sender=dave)
 
 
+def test_withdraw_to__wallet_refusing_ether__sends_its_refund_elsewhere(project, fund, dataset, carol, deployer,
+                                                                       dave, mallory):
+    wallet = deployer.deploy(project.MockBareWallet)
+    campaign = open_campaign(fund, carol, [dataset], goal=10 * ETH)
+    wallet.act(fund, fund.back.encode_input(campaign), sender=dave, value=ETH)
+    past_funding(fund, campaign)
+    fund.close_funding(campaign, sender=carol)
+    wallet.act(fund, fund.refund.encode_input(campaign), sender=dave)
+    wallet.set_refusing_eth(True, sender=dave)
+    with ape.reverts():
+        wallet.act(fund, fund.withdraw.encode_input(), sender=dave)
+    with ape.reverts("TrainingFund: receiver is the zero address"):
+        fund.withdraw_to("0x" + "00" * 20, sender=mallory)
+    before = dave.balance
+    tx = wallet.act(fund, fund.withdraw_to.encode_input(dave), sender=dave)
+    log = fund.Withdrawn.from_receipt(tx)[0]
+    assert (log.account, log.to, log.amount) == (wallet.address, dave.address, ETH)
+    assert dave.balance == before + ETH - tx.total_fees_paid
+    assert fund.owed(wallet) == 0
+
+
 def test_refund__funded_campaign__reverts(fund, funded, app_builder):
     with ape.reverts("TrainingFund: campaign not failed"):
         fund.refund(funded, sender=app_builder)
@@ -232,6 +265,11 @@ def test_reject__governance_requeues_and_slashes(fund, delivered, govern, traine
 # ---------------------------------------------------------------- acceptance
 
 
+def claim_all(fund, campaign, people):
+    for who in people:
+        fund.claim_shares(campaign, who, sender=who)
+
+
 def test_accept__model_registered_shares_add_up_exactly__trainer_paid(fund, delivered, govern, system, trainer,
                                                                       app_builder, dave, alice, bob):
     shares, registry = system.ModelShares, system.ModelRegistry
@@ -240,17 +278,147 @@ def test_accept__model_registered_shares_add_up_exactly__trainer_paid(fund, deli
     model_id = log.model_id
     backers = TOTAL * 5_000 // 10_000
     data = TOTAL * 3_000 // 10_000
-    assert shares.balanceOf(app_builder, model_id) == backers * 2 // 3
-    assert shares.balanceOf(dave, model_id) == backers * 1 // 3
-    assert shares.balanceOf(alice, model_id) == data * 5 // 8
-    assert shares.balanceOf(bob, model_id) == data * 3 // 8
-    assert shares.total_supply(model_id) == TOTAL
+    expected = {app_builder: backers * 2 // 3, dave: backers * 1 // 3, alice: data * 5 // 8, bob: data * 3 // 8,
+                trainer: log.trainer_shares}
+    # Everything is minted to the fund; each recipient is entitled to its part.
+    assert shares.balanceOf(fund, model_id) == TOTAL == shares.total_supply(model_id)
+    for who, amount in expected.items():
+        assert fund.shares_owed(delivered, who) == amount
+        assert shares.balanceOf(who, model_id) == 0
     assert log.backers_shares + log.data_shares + log.trainer_shares == TOTAL
-    assert shares.balanceOf(trainer, model_id) == log.trainer_shares
+    assert log.trainer_shares == TOTAL - backers * 2 // 3 - backers // 3 - data * 5 // 8 - data * 3 // 8
     model = registry.models(model_id)
     assert (bytes(model.artifact_hash), model.owner) == (b"\x0a" * 32, system.Timelock.address)
     assert fund.owed(trainer) == 3 * ETH
     assert fund.campaigns(delivered).model_id == model_id
+
+    claim_all(fund, delivered, expected)
+    for who, amount in expected.items():
+        assert shares.balanceOf(who, model_id) == amount
+        assert fund.shares_owed(delivered, who) == 0
+    assert shares.balanceOf(fund, model_id) == 0
+
+
+def test_claim_shares__emits_and_cannot_repeat(fund, delivered, govern, system, dave, bob, mallory):
+    model_id = govern((fund, "accept", delivered, 1)).decode_logs(fund.ModelTrained)[0].model_id
+    amount = fund.shares_owed(delivered, dave)
+    tx = fund.claim_shares(delivered, bob, sender=dave)  # dave directs its shares to bob
+    log = tx.decode_logs(fund.SharesClaimed)[0]
+    assert (log.campaign_id, log.account, log.to, log.amount, log.revenue) == (delivered, dave.address, bob.address,
+                                                                               amount, 0)
+    assert system.ModelShares.balanceOf(bob, model_id) == amount
+    with ape.reverts("TrainingFund: no shares to claim"):
+        fund.claim_shares(delivered, dave, sender=dave)
+    with ape.reverts("TrainingFund: no shares to claim"):
+        fund.claim_shares(delivered, mallory, sender=mallory)
+
+
+@pytest.mark.parametrize("receiver", ["zero", "fund"])
+def test_claim_shares__invalid_receiver__reverts(fund, delivered, govern, dave, receiver):
+    govern((fund, "accept", delivered, 1))
+    to = "0x" + "00" * 20 if receiver == "zero" else fund.address
+    with ape.reverts("TrainingFund: invalid receiver"):
+        fund.claim_shares(delivered, to, sender=dave)
+
+
+def test_claim_shares__not_accepted__reverts(fund, delivered, dave):
+    with ape.reverts("TrainingFund: no shares to claim"):
+        fund.claim_shares(delivered, dave, sender=dave)
+
+
+def test_claim_shares__revenue_earned_while_held__forwarded_exactly(fund, delivered, govern, system, app_builder,
+                                                                    dave, alice, bob, trainer, mallory):
+    """Revenue credited between acceptance and claim reaches the claimer, at claim and never twice."""
+    shares = system.ModelShares
+    model_id = govern((fund, "accept", delivered, 1)).decode_logs(fund.ModelTrained)[0].model_id
+    shares.credit_revenue(model_id, sender=mallory, value=ETH)
+    dave_shares = fund.shares_owed(delivered, dave)
+    expected = dave_shares * (ETH * PRECISION // TOTAL) // PRECISION
+    assert fund.claimable_revenue(delivered, dave) == expected
+    tx = fund.claim_shares(delivered, dave, sender=dave)
+    assert tx.decode_logs(fund.SharesClaimed)[0].revenue == expected
+    assert fund.owed(dave) == expected
+    assert fund.revenue_held() == ETH - expected
+
+    # More revenue: dave (now a holder) earns it through ModelShares; the fund forwards the rest at claim.
+    shares.credit_revenue(model_id, sender=mallory, value=2 * ETH)
+    assert shares.withdrawable_revenue(dave, [model_id]) == dave_shares * 2 * ETH // TOTAL
+    alice_shares = fund.shares_owed(delivered, alice)
+    fund.claim_shares(delivered, alice, sender=alice)
+    assert fund.owed(alice) == alice_shares * 3 * ETH // TOTAL
+    before = alice.balance
+    tx = fund.withdraw(sender=alice)
+    assert alice.balance == before + alice_shares * 3 * ETH // TOTAL - tx.total_fees_paid
+    # What is still held covers exactly the remaining claims: never more forwarded than received.
+    remaining = [app_builder, bob, trainer]
+    assert fund.revenue_held() == sum(fund.claimable_revenue(delivered, who) for who in remaining)
+    for who in remaining:
+        fund.claim_shares(delivered, who, sender=who)
+    assert fund.revenue_held() == 0
+    assert shares.balanceOf(fund, model_id) == 0
+
+
+def test_accept__hookless_wallet_among_backers__everyone_claims__wallet_redirects(
+        project, fund, dataset, govern, system, carol, app_builder, dave, trainer, deployer):
+    """The attack: a contract wallet without onERC1155Received backs the campaign. Before, acceptance pushed
+    shares to it and reverted forever, freezing the escrow. Now acceptance succeeds and only that wallet's own
+    claim to itself fails; it directs its shares to an address it controls."""
+    wallet = deployer.deploy(project.MockBareWallet)
+    shares = system.ModelShares
+    campaign = open_campaign(fund, carol, [dataset])
+    fund.back(campaign, sender=app_builder, value=2 * ETH)
+    wallet.act(fund, fund.back.encode_input(campaign), sender=dave, value=ETH)
+    past_funding(fund, campaign)
+    fund.close_funding(campaign, sender=carol)
+    fund.claim_head(sender=trainer)
+    fund.deliver(campaign, b"\x0a" * 32, b"\x0b" * 32, "", "", sender=trainer)
+    tx = govern((fund, "accept", campaign, 1))
+    model_id = tx.decode_logs(fund.ModelTrained)[0].model_id
+    assert fund.campaigns(campaign).state == ACCEPTED
+    assert fund.owed(trainer) == 3 * ETH
+
+    fund.claim_shares(campaign, app_builder, sender=app_builder)
+    fund.claim_shares(campaign, trainer, sender=trainer)
+    assert shares.balanceOf(app_builder, model_id) == 500_000 * 2 // 3
+    owed = fund.shares_owed(campaign, wallet)
+    assert owed == 500_000 // 3
+    # The wallet cannot take ERC-1155 shares itself: only its own claim to itself fails (the missing hook
+    # returns nothing, so the transfer reverts without a reason).
+    with ape.reverts():
+        wallet.act(fund, fund.claim_shares.encode_input(campaign, wallet), sender=dave)
+    wallet.act(fund, fund.claim_shares.encode_input(campaign, dave), sender=dave)
+    assert shares.balanceOf(dave, model_id) == owed
+    assert fund.shares_owed(campaign, wallet) == 0
+
+
+def test_accept__hookless_wallet_among_contributors__this_and_later_campaigns_accepted(
+        project, fund, bounties, govern, system, accounts, carol, app_builder, trainer, deployer, alice):
+    """A contributor that is a hook-less contract wallet used to poison every campaign on its dataset."""
+    wallet = deployer.deploy(project.MockBareWallet)
+    validators = [accounts[3], accounts[4]]
+    govern((bounties, "open_bounty", "spec", REWARD, 100 * REWARD, chain.pending_timestamp + 60 * DAY, validators,
+            1, DAY))
+    bounty = bounties.bounty_count()
+    wallet.act(bounties, bounties.submit.encode_input(bounty, fresh_hash(), "", 4), sender=alice)
+    bounties.submit(bounty, fresh_hash(), "", 4, sender=alice)
+    for cid in (bounties.contribution_count() - 1, bounties.contribution_count()):
+        bounties.vote(cid, True, sender=validators[0])
+    chain.mine(timestamp=chain.pending_timestamp + DAY + 1)
+    for cid in (bounties.contribution_count() - 1, bounties.contribution_count()):
+        bounties.claim_reward(cid, sender=alice)
+    assert wallet.address in bounties.dataset_contributors(bounty)
+    for _ in range(2):
+        campaign = open_campaign(fund, carol, [bounty], goal=ETH)
+        fund.back(campaign, sender=app_builder, value=ETH)
+        past_funding(fund, campaign)
+        fund.close_funding(campaign, sender=carol)
+        fund.claim_head(sender=trainer)
+        fund.deliver(campaign, b"\x0a" * 32, b"\x0b" * 32, "", "", sender=trainer)
+        model_id = govern((fund, "accept", campaign, 1)).decode_logs(fund.ModelTrained)[0].model_id
+        assert fund.shares_owed(campaign, wallet) == 150_000
+        fund.claim_shares(campaign, alice, sender=alice)
+        wallet.act(fund, fund.claim_shares.encode_input(campaign, alice), sender=alice)
+        assert system.ModelShares.balanceOf(alice, model_id) == 300_000
 
 
 def test_accept__no_data__trainer_keeps_the_data_part(fund, govern, system, carol, app_builder, trainer):
@@ -262,6 +430,7 @@ def test_accept__no_data__trainer_keeps_the_data_part(fund, govern, system, caro
     fund.deliver(campaign, b"\x0c" * 32, b"\x0d" * 32, "", "", sender=trainer)
     log = govern((fund, "accept", campaign, 1)).decode_logs(fund.ModelTrained)[0]
     assert (log.backers_shares, log.data_shares, log.trainer_shares) == (500_000, 0, 500_000)
+    assert fund.shares_owed(campaign, trainer) == 500_000
 
 
 def test_accept__direct_or_undelivered__reverts(fund, funded, govern, deployer):
@@ -271,6 +440,117 @@ def test_accept__direct_or_undelivered__reverts(fund, funded, govern, deployer):
         govern((fund, "accept", funded, 1))
 
 
+# ---------------------------------------------------------------- what the fund refuses
+
+
+def test_fund__shares_sent_by_a_holder__refused(fund, delivered, govern, system, dave):
+    model_id = govern((fund, "accept", delivered, 1)).decode_logs(fund.ModelTrained)[0].model_id
+    fund.claim_shares(delivered, dave, sender=dave)
+    with ape.reverts("TrainingFund: shares not accepted"):
+        system.ModelShares.safeTransferFrom(dave, fund, model_id, 1, b"", sender=dave)
+
+
+def test_fund__model_registered_to_it_by_a_stranger__refused(fund, system, mallory):
+    with ape.reverts("TrainingFund: shares not accepted"):
+        system.ModelRegistry.register_model(b"\x01" * 32, b"\x02" * 32, "", 1, [fund], [5], sender=mallory)
+
+
+def test_fund__hook_called_directly__refused(fund, mallory):
+    with ape.reverts("TrainingFund: not a model share"):
+        fund.onERC1155Received(mallory, "0x" + "00" * 20, 1, 1, b"", sender=mallory)
+    with ape.reverts("TrainingFund: not a model share"):
+        fund.onERC1155BatchReceived(mallory, "0x" + "00" * 20, [1], [1], b"", sender=mallory)
+
+
+def test_fund__plain_ether__refused(fund, mallory):
+    with ape.reverts("TrainingFund: unexpected ether"):
+        mallory.transfer(fund, 1)
+
+
+# ---------------------------------------------------------------- exits that return the money
+
+
+def test_release__trainer_gives_up__requeued_and_penalised(fund, funded, trainer, workers, mallory):
+    fund.claim_head(sender=trainer)
+    with ape.reverts("TrainingFund: caller is not the trainer"):
+        fund.release(funded, sender=mallory)
+    stake = workers.workers(trainer).stake
+    tx = fund.release(funded, sender=trainer)
+    assert tx.decode_logs(fund.TrainerPenalised)[0].slashed == 50 * ETH
+    assert workers.workers(trainer).stake == stake - 50 * ETH
+    assert fund.queue() == [funded]
+    assert fund.campaigns(funded).state == QUEUED
+    with ape.reverts("TrainingFund: campaign not training"):
+        fund.release(funded, sender=trainer)
+
+
+def test_expire__queue_timeout__campaign_fails_and_refunds(fund, funded, app_builder, dave, mallory):
+    with ape.reverts("TrainingFund: not expired yet"):
+        fund.expire(funded, sender=mallory)
+    chain.mine(timestamp=fund.campaigns(funded).state_since + fund.params().queue_timeout + 1)
+    tx = fund.expire(funded, sender=mallory)
+    log = tx.decode_logs(fund.CampaignStateChanged)[0]
+    assert (log.campaign_id, log.old_state, log.new_state) == (funded, QUEUED, FAILED)
+    assert fund.queue() == []
+    tx = fund.refund(funded, sender=app_builder)
+    assert tx.decode_logs(fund.Refunded)[0].amount == 2 * ETH
+    fund.refund(funded, sender=dave)
+    assert (fund.owed(app_builder), fund.owed(dave)) == (2 * ETH, ETH)
+
+
+def test_expire__unreviewed_delivery__campaign_fails_trainer_unpenalised(fund, delivered, trainer, workers,
+                                                                         app_builder, mallory, govern):
+    stake = workers.workers(trainer).stake
+    with ape.reverts("TrainingFund: not expired yet"):
+        fund.expire(delivered, sender=mallory)
+    chain.mine(timestamp=fund.campaigns(delivered).state_since + fund.params().review_period + 1)
+    tx = fund.expire(delivered, sender=mallory)
+    log = tx.decode_logs(fund.CampaignStateChanged)[0]
+    assert (log.old_state, log.new_state) == (DELIVERED, FAILED)
+    assert workers.workers(trainer).stake == stake
+    fund.refund(delivered, sender=app_builder)
+    assert fund.owed(app_builder) == 2 * ETH
+    with ape.reverts("TrainingFund: campaign not delivered"):
+        govern((fund, "accept", delivered, 1))
+
+
+@pytest.mark.parametrize("state", ["funding", "training"])
+def test_expire__other_states__reverts(fund, funded, dataset, carol, trainer, mallory, state):
+    campaign = funded
+    if state == "funding":
+        campaign = open_campaign(fund, carol, [dataset])
+    else:
+        fund.claim_head(sender=trainer)
+    with ape.reverts("TrainingFund: campaign not queued or delivered"):
+        fund.expire(campaign, sender=mallory)
+
+
+@pytest.mark.parametrize("state", ["queued", "training", "delivered"])
+def test_cancel__governance__campaign_fails_and_refunds(fund, funded, govern, trainer, workers, app_builder, state):
+    if state != "queued":
+        fund.claim_head(sender=trainer)
+    if state == "delivered":
+        fund.deliver(funded, b"\x0a" * 32, b"\x0b" * 32, "", "", sender=trainer)
+    stake = workers.workers(trainer).stake
+    tx = govern((fund, "cancel", funded))
+    assert tx.decode_logs(fund.CampaignStateChanged)[0].new_state == FAILED
+    assert fund.queue() == []
+    assert workers.workers(trainer).stake == stake
+    fund.refund(funded, sender=app_builder)
+    assert fund.owed(app_builder) == 2 * ETH
+
+
+def test_cancel__direct_or_not_in_progress__reverts(fund, funded, dataset, govern, carol, deployer):
+    with ape.reverts("TrainingFund: caller is not governance"):
+        fund.cancel(funded, sender=deployer)
+    campaign = open_campaign(fund, carol, [dataset])
+    with ape.reverts("TrainingFund: campaign not in progress"):
+        govern((fund, "cancel", campaign))
+
+
+# ---------------------------------------------------------------- governed settings
+
+
 def test_set_policy__governed_and_checked(fund, govern, deployer):
     govern((fund, "set_policy", (6_000, 3_000, 0)))
     assert fund.policy().backers_bps == 6_000
@@ -278,3 +558,16 @@ def test_set_policy__governed_and_checked(fund, govern, deployer):
         govern((fund, "set_policy", (7_000, 3_000, 0)))
     with ape.reverts("TrainingFund: caller is not governance"):
         fund.set_policy((1, 1, 1), sender=deployer)
+
+
+def test_set_params__governed_and_checked(fund, govern, deployer):
+    old = fund.params()
+    tx = govern((fund, "set_params", (ETH, 10 * DAY, 20 * DAY)))
+    log = tx.decode_logs(fund.ParamsSet)[0]
+    assert tuple(log.old_params) == tuple(old)
+    assert tuple(fund.params()) == (ETH, 10 * DAY, 20 * DAY)
+    for bad in ((ETH, 0, DAY), (ETH, DAY, 0)):
+        with ape.reverts("TrainingFund: period is zero"):
+            govern((fund, "set_params", bad))
+    with ape.reverts("TrainingFund: caller is not governance"):
+        fund.set_params((1, 1, 1), sender=deployer)

@@ -229,7 +229,10 @@ def _calls():
         ("PaymentChannels", "sweep_treasury", lambda s, m: ()),
         ("PaymentChannels", "set_params", lambda s, m: (tuple(s.PaymentChannels.params()),)),
         ("DataBounties", "open_bounty", lambda s, m: ("nc://spec", 1, 10**30, 2**40, [m], 1, 0)),
+        ("DataBounties", "set_review_period", lambda s, m: (1,)),
         ("TrainingFund", "set_policy", lambda s, m: (tuple(s.TrainingFund.policy()),)),
+        ("TrainingFund", "set_params", lambda s, m: (tuple(s.TrainingFund.params()),)),
+        ("TrainingFund", "cancel", lambda s, m: (1,)),
     ]
     return (
         [(f"Governor.{name}", "Governor", name, args) for name, args in settings]
