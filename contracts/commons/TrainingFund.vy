@@ -55,6 +55,8 @@ interface IModelShares:
 interface IWorkerRegistry:
     def active_signer(worker: address) -> address: view
     def slash(worker: address, amount: uint256, recipient: address) -> uint256: nonpayable
+    def lock(worker: address, amount: uint256): nonpayable
+    def unlock(worker: address, amount: uint256): nonpayable
     def record_outcomes(worker: address, fulfilled: uint256, missed: uint256): nonpayable
 
 
@@ -91,6 +93,7 @@ struct Campaign:
     state: uint8
     trainer: address
     delivery_deadline: uint256
+    stake_locked: uint256  # token wei of the trainer's stake locked while a miss or rejection may slash it
     artifact_hash: bytes32
     manifest_hash: bytes32
     metadata_uri: String[MAX_URI]
@@ -277,6 +280,7 @@ def open_campaign(
         state=FUNDING,
         trainer=empty(address),
         delivery_deadline=0,
+        stake_locked=0,
         artifact_hash=empty(bytes32),
         manifest_hash=empty(bytes32),
         metadata_uri="",
@@ -355,8 +359,14 @@ def claim_head() -> uint256:
     campaign_id: uint256 = self._queue[0]
     self._dequeue(campaign_id)
     deadline: uint256 = block.timestamp + self.campaigns[campaign_id].delivery_window
+    # The penalty a miss or a rejection may take stays locked until the
+    # campaign leaves the trainer's hands, so unbonding cannot escape it.
+    penalty: uint256 = self.policy.miss_slash
+    if penalty > 0:
+        extcall workers.lock(msg.sender, penalty)
     self.campaigns[campaign_id].trainer = msg.sender
     self.campaigns[campaign_id].delivery_deadline = deadline
+    self.campaigns[campaign_id].stake_locked = penalty
     self._set_state(campaign_id, QUEUED, TRAINING)
     log TrainingClaimed(campaign_id=campaign_id, trainer=msg.sender, delivery_deadline=deadline)
     return campaign_id
@@ -445,6 +455,8 @@ def cancel(campaign_id: uint256):
     assert state == QUEUED or state == TRAINING or state == DELIVERED, "TrainingFund: campaign not in progress"
     if state == QUEUED:
         self._dequeue(campaign_id)
+    else:
+        self._release_trainer(campaign_id)
     self._set_state(campaign_id, state, FAILED)
 
 
@@ -468,6 +480,8 @@ def expire(campaign_id: uint256):
     assert block.timestamp > c.state_since + timeout, "TrainingFund: not expired yet"
     if c.state == QUEUED:
         self._dequeue(campaign_id)
+    else:
+        self._release_trainer(campaign_id)
     self._set_state(campaign_id, c.state, FAILED)
 
 
@@ -510,6 +524,7 @@ def accept(campaign_id: uint256, price: uint256) -> uint256:
     # Floor-division remainders go to the trainer: the shares add up exactly.
     trainer_amount: uint256 = TOTAL_SHARES - backers_minted - data_minted
     self.shares_owed[campaign_id][c.trainer] += trainer_amount
+    self._release_trainer(campaign_id)
     self._set_state(campaign_id, DELIVERED, ACCEPTED)
 
     # All shares go to this fund (one at registration, the rest here); no recipient's hook runs.
@@ -748,9 +763,12 @@ def _dequeue(campaign_id: uint256):
 
 @internal
 def _requeue(campaign_id: uint256, c: Campaign, old: uint8):
+    # The penalty is the one locked at claim: a later policy change neither
+    # raises it past what the trainer agreed to nor lets it escape.
     slashed: uint256 = 0
-    if self.policy.miss_slash > 0:
-        slashed = extcall workers.slash(c.trainer, self.policy.miss_slash, governance)
+    if c.stake_locked > 0:
+        slashed = extcall workers.slash(c.trainer, c.stake_locked, governance)
+    self._release_trainer(campaign_id)
     extcall workers.record_outcomes(c.trainer, 0, 1)
     log TrainerPenalised(campaign_id=campaign_id, trainer=c.trainer, slashed=slashed)
     self.campaigns[campaign_id].trainer = empty(address)
@@ -759,6 +777,14 @@ def _requeue(campaign_id: uint256, c: Campaign, old: uint8):
         self._set_state(campaign_id, old, QUEUED)
     else:
         self._set_state(campaign_id, old, FAILED)
+
+
+@internal
+def _release_trainer(campaign_id: uint256):
+    locked: uint256 = self.campaigns[campaign_id].stake_locked
+    if locked > 0:
+        self.campaigns[campaign_id].stake_locked = 0
+        extcall workers.unlock(self.campaigns[campaign_id].trainer, locked)
 
 
 @internal

@@ -254,6 +254,67 @@ def test_missed_delivery__back_in_queue__trainer_slashed(fund, funded, trainer, 
         fund.report_missed(funded, sender=mallory)
 
 
+def test_claim_head__trainer_unbonds_and_withdraws__penalty_stays_locked_and_is_slashed(fund, funded, trainer,
+                                                                                       workers, system, mallory):
+    """The escape: claim, unbond, withdraw after the unbonding delay, miss. The penalty stayed behind."""
+    token = system.GovernanceToken
+    tx = fund.claim_head(sender=trainer)
+    lock = tx.decode_logs(workers.StakeLocked)[0]
+    assert (lock.worker, lock.slasher, lock.amount) == (trainer, fund.address, 50 * ETH)
+    assert fund.campaigns(funded).stake_locked == 50 * ETH
+    assert workers.locked_by(fund, trainer) == 50 * ETH
+    stake = workers.workers(trainer).stake
+    workers.unbond(sender=trainer)
+    chain.mine(timestamp=workers.workers(trainer).withdrawable_at + 1)
+    balance = token.balanceOf(trainer)
+    tx = workers.withdraw(sender=trainer)
+    assert tx.decode_logs(workers.StakeWithdrawn)[0].remaining == 50 * ETH
+    assert token.balanceOf(trainer) == balance + stake - 50 * ETH
+    treasury = token.balanceOf(system.Timelock)
+    tx = fund.report_missed(funded, sender=mallory)
+    assert tx.decode_logs(fund.TrainerPenalised)[0].slashed == 50 * ETH
+    assert token.balanceOf(system.Timelock) == treasury + 50 * ETH
+    assert workers.locked(trainer) == 0
+    assert fund.campaigns(funded).stake_locked == 0
+
+
+def test_claim_head__policy_changed_while_training__penalty_is_the_one_locked(fund, funded, trainer, workers, govern,
+                                                                             mallory):
+    fund.claim_head(sender=trainer)
+    policy = fund.policy()
+    govern((fund, "set_policy", (policy.backers_bps, policy.data_bps, 500 * ETH)))
+    chain.mine(timestamp=max(chain.pending_timestamp, fund.campaigns(funded).delivery_deadline + 1))
+    tx = fund.report_missed(funded, sender=mallory)
+    assert tx.decode_logs(fund.TrainerPenalised)[0].slashed == 50 * ETH
+    assert workers.locked_by(fund, trainer) == 0
+
+
+@pytest.mark.parametrize("path", ["deliver+accept", "deliver+reject", "deliver+expire", "release", "miss", "cancel"])
+def test_trainer_lock__every_way_out__released_exactly_once(fund, funded, trainer, workers, govern, mallory, path):
+    fund.claim_head(sender=trainer)
+    assert workers.locked_by(fund, trainer) == 50 * ETH
+    if path.startswith("deliver"):
+        fund.deliver(funded, b"\x0a" * 32, b"\x0b" * 32, "", "", sender=trainer)
+        assert workers.locked_by(fund, trainer) == 50 * ETH  # a rejection may still slash
+    if path == "deliver+accept":
+        govern((fund, "accept", funded, 1))
+    elif path == "deliver+reject":
+        govern((fund, "reject", funded))
+    elif path == "deliver+expire":
+        chain.mine(timestamp=fund.campaigns(funded).state_since + fund.params().review_period + 1)
+        fund.expire(funded, sender=mallory)
+    elif path == "release":
+        fund.release(funded, sender=trainer)
+    elif path == "miss":
+        chain.mine(timestamp=fund.campaigns(funded).delivery_deadline + 1)
+        fund.report_missed(funded, sender=mallory)
+    else:
+        govern((fund, "cancel", funded))
+    assert workers.locked_by(fund, trainer) == 0
+    assert workers.locked(trainer) == 0
+    assert fund.campaigns(funded).stake_locked == 0
+
+
 def test_reject__governance_requeues_and_slashes(fund, delivered, govern, trainer, workers):
     govern((fund, "reject", delivered))
     assert fund.queue() == [delivered]
