@@ -149,8 +149,9 @@ class Trainer:
             raise TrainingStuck(
                 f"campaign {campaign_id} is claimed but not delivered: {type(exc).__name__}: {exc}. "
                 f"Retry with `ape run campaign train --resume {campaign_id}` until the delivery deadline "
-                f"(timestamp {c.delivery_deadline}); after it anyone runs `ape run campaign miss {campaign_id}`, "
-                f"which returns the campaign to the queue and takes the trainer's miss penalty "
+                f"(timestamp {c.delivery_deadline}), or give it up now with `ape run campaign release "
+                f"{campaign_id}`; after the deadline anyone runs `ape run campaign miss {campaign_id}`. Both return "
+                f"the campaign to the queue and take the trainer's miss penalty, locked since the claim "
                 f"({self.fund.policy().miss_slash / 10**18:g} NCOM)"
             ) from exc
 

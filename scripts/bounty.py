@@ -5,6 +5,7 @@
     ape run bounty vote CONTRIBUTION_ID accept|reject              # validators
     ape run bounty claim CONTRIBUTION_ID                           # after the challenge window
     ape run bounty challenge CONTRIBUTION_ID --reason URI          # anyone, with the bond
+    ape run bounty expire CONTRIBUTION_ID                          # anyone, after the review period
 
 Bounties themselves are opened by the DAO (`ape run dao propose ... --action
 "DataBounties.open_bounty(...)"`). Every command takes --network and --account.
@@ -100,3 +101,20 @@ def challenge(provider, account, contribution_id, reason):
     bounties = load_deployment(project, provider).DataBounties
     bounties.challenge(contribution_id, reason, sender=sender, value=bounties.challenge_bond())
     console.print(f"contribution {contribution_id} challenged; governance resolves it")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@click.argument("contribution_id", type=int)
+@user_errors
+def expire(provider, account, contribution_id):
+    """End a contribution left undecided (or a challenge left unresolved) past the review period."""
+    sender = resolve_account(account, provider)
+    bounties = load_deployment(project, provider).DataBounties
+    tx = bounties.expire(contribution_id, sender=sender)
+    lapsed = tx.decode_logs(bounties.ChallengeLapsed)
+    if lapsed:
+        console.print(f"contribution {contribution_id}: the challenge lapsed; the acceptance stands and the "
+                      f"challenger's bond is withdrawable")
+    else:
+        console.print(f"contribution {contribution_id}: expired undecided")

@@ -7,7 +7,10 @@
     ape run campaign refund CAMPAIGN_ID                             # backers of a failed campaign
     ape run campaign train --out DIR                                # trainers: head of the queue
     ape run campaign train --resume CAMPAIGN_ID                     # retry a training you claimed
+    ape run campaign release CAMPAIGN_ID                            # trainers: give a claimed training up now
     ape run campaign miss CAMPAIGN_ID                               # after a missed delivery deadline
+    ape run campaign expire CAMPAIGN_ID                             # a queue or review timeout passed: refunds
+    ape run campaign claim-shares CAMPAIGN_ID [--to ADDRESS]        # backers, contributors, trainer
     ape run campaign withdraw                                       # refunds, training payments
 
 Acceptance is the DAO's: `ape run dao propose ... --action "TrainingFund.accept(ID, PRICE)"`.
@@ -142,6 +145,49 @@ def miss(provider, account, campaign_id):
     penalty = tx.decode_logs(fund.TrainerPenalised)[0]
     console.print(f"campaign {campaign_id}: {STATE[fund.campaigns(campaign_id).state]} again; trainer "
                   f"{penalty.trainer} penalised {fmt_eth(penalty.slashed)} NCOM")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@click.argument("campaign_id", type=int)
+@user_errors
+def release(provider, account, campaign_id):
+    """Trainers: give up a training you claimed, before its deadline (the same penalty as a miss, at once)."""
+    sender = resolve_account(account, provider)
+    fund = load_deployment(project, provider).TrainingFund
+    tx = fund.release(campaign_id, sender=sender)
+    penalty = tx.decode_logs(fund.TrainerPenalised)[0]
+    console.print(f"campaign {campaign_id}: {STATE[fund.campaigns(campaign_id).state]}; released, "
+                  f"penalised {fmt_eth(penalty.slashed)} NCOM")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@click.argument("campaign_id", type=int)
+@user_errors
+def expire(provider, account, campaign_id):
+    """End a campaign that waited in the queue past the queue timeout, or a delivery never reviewed (refunds)."""
+    sender = resolve_account(account, provider)
+    fund = load_deployment(project, provider).TrainingFund
+    fund.expire(campaign_id, sender=sender)
+    console.print(f"campaign {campaign_id}: {STATE[fund.campaigns(campaign_id).state]}; backers run "
+                  f"`ape run campaign refund {campaign_id}`")
+
+
+@cli.command(name="claim-shares", cls=ConnectedProviderCommand)
+@account_option(prompt=False)
+@click.argument("campaign_id", type=int)
+@click.option("--to", "receiver", default=None, help="Address to receive the shares (default: your account).")
+@user_errors
+def claim_shares(provider, account, campaign_id, receiver):
+    """Take your shares of an accepted campaign's model, with the revenue they earned meanwhile."""
+    sender = resolve_account(account, provider)
+    fund = load_deployment(project, provider).TrainingFund
+    tx = fund.claim_shares(campaign_id, receiver or sender.address, sender=sender)
+    claimed = tx.decode_logs(fund.SharesClaimed)[0]
+    console.print(f"campaign {campaign_id}: {claimed.amount:,} shares of model {fund.campaigns(campaign_id).model_id} "
+                  f"to {claimed.to}; {fmt_eth(claimed.revenue)} ETH of their revenue credited "
+                  f"(`ape run campaign withdraw`)")
 
 
 @cli.command(cls=ConnectedProviderCommand)

@@ -73,6 +73,15 @@ def test_commons_commands__data_to_delivered_model(anvil, project, accounts, tmp
     assert "delivered" in ape_run("campaign", "list")
     assert d.TrainingFund.campaigns(1).state == 5
 
+    # The DAO accepts; the backer claims its half of the shares to another address it controls.
+    accept = Proposal("accept the community digits model").call(d.TrainingFund, "accept", 1, 10**15)
+    pass_locally(d.Governor, accept, accounts[0], [accounts[0]])
+    model = d.TrainingFund.campaigns(1).model_id
+    out = " ".join(ape_run("campaign", "claim-shares", "1", "--to", accounts[8].address, account=6).split())
+    assert f"campaign 1: 500,000 shares of model {model} to {accounts[8].address}" in out
+    assert d.ModelShares.balanceOf(accounts[8], model) == 500_000
+    assert "no shares to claim" in one_error(ape_run("campaign", "claim-shares", "1", account=6, status=1))
+
 
 def test_campaign_train__malformed_dataset__refused_unclaimed__stuck_claim_ends_by_miss(anvil, project, accounts,
                                                                                       tmp_path):
@@ -120,3 +129,12 @@ def test_campaign_train__malformed_dataset__refused_unclaimed__stuck_claim_ends_
     assert f"campaign 1: queued again; trainer {trainer.address} penalised" in out
     assert fund.campaigns(1).state == QUEUED and list(fund.queue()) == [1]
     assert d.WorkerRegistry.missed(trainer) == 1
+
+    # Another trainer claims and gives the campaign up at once: same penalty, no wait, back in the queue.
+    second = accounts[9]
+    stake(d, accounts[0], second, "http://127.0.0.1:8602")
+    fund.claim_head(sender=second)
+    assert "caller is not the trainer" in one_error(ape_run("campaign", "release", "1", account=7, status=1))
+    out = " ".join(ape_run("campaign", "release", "1", account=9).split())
+    assert "campaign 1: queued; released, penalised" in out
+    assert d.WorkerRegistry.locked(second) == 0 and d.WorkerRegistry.missed(second) == 1
