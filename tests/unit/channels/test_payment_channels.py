@@ -423,7 +423,12 @@ def test_resolve__after_timeout__reverts(channels, govern, cid, staked_worker, m
 
 
 def test_resolve__slash_raised_after_challenge__takes_only_what_was_locked(channels, govern, workers, cid,
-                                                                          staked_worker, mallory):
+                                                                          staked_worker, mallory, system):
+    # Raising a slash is a critical proposal (about 18 days), longer than the default 14-day challenge
+    # timeout: give disputes 30 days first so the raise can land while the challenge is still open.
+    market = system.InferenceMarket
+    params = market.params()
+    govern((market, "set_params", (*tuple(params)[:-1], 30 * DAY)))
     _, challenge_id = challenge(channels, cid, staked_worker, mallory)
     tx = govern((channels, "set_params", (3_600, 10**16, 500 * ETH)), (channels, "resolve_challenge", challenge_id, False))
     assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == SLASH

@@ -31,7 +31,8 @@ def validators(accounts):
 
 @pytest.fixture(scope="module")
 def bounty(bounties, govern, validators):
-    deadline = chain.pending_timestamp + 30 * DAY
+    # open_bounty is a critical proposal (about 18 days from proposal to execution): a deadline well past it.
+    deadline = chain.pending_timestamp + 120 * DAY
     govern((bounties, "open_bounty", "ipfs://spec", REWARD, 100 * REWARD, deadline, validators, 2, DAY))
     return bounties.bounty_count()
 
@@ -297,7 +298,7 @@ def test_submit__invalid__reverts(bounties, bounty, alice, case, reason):
     if case == "unknown":
         target = 99
     elif case == "late":
-        chain.mine(timestamp=chain.pending_timestamp + 31 * DAY)
+        chain.mine(timestamp=bounties.bounties(bounty).deadline + 1)
     elif case == "hash":
         content = b"\x00" * 32
     else:
