@@ -1,0 +1,70 @@
+"""The DAO treasury (the timelock) from a terminal.
+
+    ape run treasury balance      # ETH and NCOM the timelock holds, and what the contracts owe it
+    ape run treasury owed         # what each contract owes the treasury
+    ape run treasury sweep        # anyone: move the market's and the channels' treasury share to the timelock
+
+Spending it takes a proposal: `ape run dao propose "Grant" --send-eth 0xRECIPIENT "2.5 ether"`.
+"""
+
+import click
+from ape import project
+from ape.cli import account_option
+
+from offchain.cli import Command, Group, console, fmt_eth, fmt_tokens, resolve_account, table, user_errors
+from offchain.deploy import load_deployment
+from offchain.errors import InvalidInput
+
+# Contracts that credit the treasury with pull payments, and whether anyone can sweep them.
+OWING = (("InferenceMarket", True), ("PaymentChannels", True), ("TrainingFund", False), ("DataBounties", False))
+
+
+@click.group(cls=Group)
+def cli():
+    """What the DAO's treasury holds and is owed."""
+
+
+def _owed(deployment) -> list[tuple[str, int, bool]]:
+    treasury = deployment.Timelock.address
+    return [(name, deployment.contracts[name].owed(treasury), sweepable)
+            for name, sweepable in OWING if name in deployment.contracts]
+
+
+@cli.command(cls=Command)
+@user_errors
+def balance(provider):
+    """ETH and NCOM held by the timelock, and what it is owed."""
+    d = load_deployment(project, provider)
+    treasury = d.Timelock.address
+    owed = sum(amount for _, amount, _ in _owed(d))
+    console.print(table(f"Treasury {treasury}", ["field", "value"], [
+        ("ETH held", fmt_eth(provider.get_balance(treasury))),
+        ("NCOM held", fmt_tokens(d.GovernanceToken.balanceOf(treasury))),
+        ("ETH owed by the contracts", fmt_eth(owed)),
+    ]))
+
+
+@cli.command(cls=Command)
+@user_errors
+def owed(provider):
+    """ETH each contract owes the treasury (sweep the market's and the channels' with `treasury sweep`)."""
+    rows = [(name, fmt_eth(amount), "treasury sweep" if sweepable else "a DAO proposal: "
+             f"{name}.withdraw()") for name, amount, sweepable in _owed(load_deployment(project, provider))]
+    console.print(table("Owed to the treasury (ETH)", ["contract", "owed", "collected by"], rows))
+
+
+@cli.command(cls=Command)
+@account_option(prompt=False)
+@user_errors
+def sweep(provider, account):
+    """Send the market's and the channels' treasury share to the timelock (anyone may)."""
+    sender = resolve_account(account, provider)
+    d = load_deployment(project, provider)
+    swept = 0
+    for name, amount, sweepable in _owed(d):
+        if sweepable and amount:
+            d.contracts[name].sweep_treasury(sender=sender)
+            swept += amount
+            console.print(f"{name}: {fmt_eth(amount)} ETH to the treasury")
+    if not swept:
+        raise InvalidInput("nothing to sweep: the market and the channels owe the treasury nothing yet")
