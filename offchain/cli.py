@@ -140,7 +140,9 @@ def parse_address(text: str, what: str = "address") -> str:
 
 
 def fmt_eth(wei: int) -> str:
-    return f"{wei / ETH:,.6f}"
+    """ETH with at least 6 decimals, and every further one that is not zero (1 gwei is 0.000000001)."""
+    whole, _, fraction = f"{Decimal(int(wei)) / ETH:,.18f}".partition(".")
+    return f"{whole}.{fraction.rstrip('0').ljust(6, '0')}"
 
 
 def fmt_tokens(wei: int) -> str:
