@@ -272,3 +272,27 @@ class Group(_OneLineUsage, click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
             fail(f"{exc.format_message()} (see `{ctx.command_path} --help`)", 2)
+
+
+def own_node(provider) -> bool:
+    """True when ape started a node for this command alone (the foundry provider with no node at its
+    host): that chain vanishes when the command ends."""
+    return getattr(provider, "process", None) is not None
+
+
+def deployment_of(provider):
+    """The connected network's deployment, checked to be alive: a record whose contracts have no code
+    (anvil restarted, or a node ape started for this command alone) is an error, not a string of reverts."""
+    from ape import project
+
+    from offchain.deploy import load_deployment
+
+    if own_node(provider):
+        raise InvalidInput(f"no node is running at {getattr(provider, 'uri', 'the configured host')}: ape started "
+                           f"a fresh one for this command alone; start a node first (`make anvil`)")
+    deployment = load_deployment(project, provider)
+    governor = deployment.contracts.get("Governor")
+    if governor is not None and not provider.get_code(governor.address):
+        raise InvalidInput(f"the deployment record for '{deployment.network}' points at contracts that are not on "
+                           f"this chain (was the node restarted?): run `ape run deploy` again")
+    return deployment

@@ -18,13 +18,13 @@ import os
 from pathlib import Path
 
 import click
-from ape import chain, project
+from ape import chain
 from ape.cli import account_option
 
 from offchain.channels.client import ChannelClient
+from offchain.cli import deployment_of
 from offchain.cli import Command, Group, console, fmt_eth, fmt_time, parse_address, parse_amount, parse_count, \
     resolve_account, table, user_errors
-from offchain.deploy import load_deployment
 from offchain.errors import InvalidInput
 from offchain.inputs import parse as check_input
 from offchain.models import load_spec
@@ -80,7 +80,7 @@ def open_command(provider, account, worker, model_id, deposit):
     sender = resolve_account(account, provider)
     worker, model_id = parse_address(worker, "WORKER"), parse_count(model_id, "MODEL_ID")
     wei = parse_amount(deposit, "--deposit")
-    d = load_deployment(project, provider)
+    d = deployment_of(provider)
     active, price = d.ModelRegistry.model_terms(model_id)
     if not active:
         raise InvalidInput(f"model {model_id} is not active: `ape run model list` shows the listed models")
@@ -100,7 +100,7 @@ def open_command(provider, account, worker, model_id, deposit):
 def list_command(provider, account):
     """Channels you pay through."""
     sender = resolve_account(account, provider)
-    channels = load_deployment(project, provider).PaymentChannels
+    channels = deployment_of(provider).PaymentChannels
     rows = []
     for log in channels.ChannelOpened.range(0, None, search_topics={"payer": sender.address}):
         c = channels.channels(log.channel_id)
@@ -117,7 +117,7 @@ def list_command(provider, account):
 def status(provider, channel_id, state_dir):
     """A channel's deposit, settled and signed amounts, and close time."""
     raw = _channel_id(channel_id)
-    c = _channel(load_deployment(project, provider).PaymentChannels, raw)
+    c = _channel(deployment_of(provider).PaymentChannels, raw)
     path = _state_file(state_dir, raw)
     signed = json.loads(path.read_text())["spent"] if path.exists() else None
     now = chain.blocks.head.timestamp
@@ -138,7 +138,7 @@ def fund(provider, account, channel_id, amount):
     """Add AMOUNT ETH to your channel's deposit."""
     sender = resolve_account(account, provider)
     raw, wei = _channel_id(channel_id), parse_amount(amount, "amount")
-    channels = load_deployment(project, provider).PaymentChannels
+    channels = deployment_of(provider).PaymentChannels
     c = _mine(channels, raw, sender)
     if c.closes_at:
         raise InvalidInput("the channel is closing: open a new one after it closes")
@@ -165,7 +165,7 @@ def call(provider, account, channel_id, input_path, model_name, url, state_dir):
         raise InvalidInput(f"--input {input_path} is not a file")
     document = path.read_bytes()
     check_input(load_spec(model_name).input_schema, document)  # a bad input is refused before any voucher
-    d = load_deployment(project, provider)
+    d = deployment_of(provider)
     c = _mine(d.PaymentChannels, raw, sender)
     if c.closes_at:
         raise InvalidInput("the channel is closing: calls are no longer served")
@@ -204,7 +204,7 @@ def close(provider, account, channel_id):
     """First call: request the close (the worker settles meanwhile). After the delay: close and credit the rest."""
     sender = resolve_account(account, provider)
     raw = _channel_id(channel_id)
-    channels = load_deployment(project, provider).PaymentChannels
+    channels = deployment_of(provider).PaymentChannels
     c = _mine(channels, raw, sender)
     now = chain.blocks.head.timestamp
     if c.closed:
@@ -227,7 +227,7 @@ def close(provider, account, channel_id):
 def withdraw(provider, account):
     """Collect the ETH the channels owe you (unspent deposits, returned bonds)."""
     sender = resolve_account(account, provider)
-    channels = load_deployment(project, provider).PaymentChannels
+    channels = deployment_of(provider).PaymentChannels
     owed = channels.owed(sender)
     if not owed:
         raise InvalidInput("the channels owe you nothing: close a channel first")

@@ -20,13 +20,13 @@ use --network ethereum:local:foundry with anvil running, or a live network) and 
 """
 
 import click
-from ape import chain, project
+from ape import chain
 from ape.cli import account_option
 from eth_abi import decode as abi_decode
 
+from offchain.cli import deployment_of
 from offchain.cli import Command, Group, advance_time, console, fmt_eth, fmt_span, fmt_time, fmt_tokens, \
     parse_address, parse_amount, parse_duration, require_local, resolve_account, short_id, table, user_errors
-from offchain.deploy import load_deployment
 from offchain.errors import InvalidInput, ProposalError
 from offchain.governance import Proposal, Support, describe_state, find_proposal, parse_action, propose
 
@@ -117,7 +117,7 @@ def delegate(provider, account, delegatee):
     """Delegate your votes (needed once before your tokens count)."""
     sender = resolve_account(account, provider)
     target = parse_address(delegatee, "--to") if delegatee else sender.address
-    token = load_deployment(project, provider).GovernanceToken
+    token = deployment_of(provider).GovernanceToken
     token.invoke_transaction("delegate", target, sender=sender)
     console.print(f"{sender.address} delegates to {delegatee or 'itself'}: {fmt_tokens(token.getVotes(sender))} votes")
 
@@ -138,7 +138,7 @@ def propose_command(provider, account, description, actions, transfers, no_simul
         raise InvalidInput("the description is empty: say what the proposal does")
     if not actions and not transfers:
         raise InvalidInput("a proposal needs at least one --action or --send-eth")
-    deployment = load_deployment(project, provider)
+    deployment = deployment_of(provider)
     proposal = Proposal(description)
     for text in actions:
         contract, method, args = parse_action(text, deployment.contracts)
@@ -175,7 +175,7 @@ def propose_command(provider, account, description, actions, transfers, no_simul
 def vote(provider, account, proposal, support, reason):
     """Vote on an active proposal."""
     sender = resolve_account(account, provider)
-    governor = load_deployment(project, provider).Governor
+    governor = deployment_of(provider).Governor
     proposal_id = resolve_proposal(governor, proposal)
     receipt = governor.castVoteWithReason(proposal_id, SUPPORT[support], reason, sender=sender)
     weight = receipt.decode_logs(governor.VoteCast)[0].weight
@@ -190,7 +190,7 @@ def vote(provider, account, proposal, support, reason):
 def queue(provider, account, proposal):
     """Queue a succeeded proposal in the timelock."""
     sender = resolve_account(account, provider)
-    governor = load_deployment(project, provider).Governor
+    governor = deployment_of(provider).Governor
     proposal_id = resolve_proposal(governor, proposal)
     governor.queue(*find_proposal(governor, proposal_id).args(), sender=sender)
     _print_status(governor, proposal_id)
@@ -203,7 +203,7 @@ def queue(provider, account, proposal):
 def execute(provider, account, proposal):
     """Execute a queued proposal whose timelock delay has passed."""
     sender = resolve_account(account, provider)
-    governor = load_deployment(project, provider).Governor
+    governor = deployment_of(provider).Governor
     proposal_id = resolve_proposal(governor, proposal)
     governor.execute(*find_proposal(governor, proposal_id).args(), sender=sender)
     _print_status(governor, proposal_id)
@@ -215,7 +215,7 @@ def execute(provider, account, proposal):
 @user_errors
 def status(provider, proposal, full_ids):
     """Show one proposal, or list all of them."""
-    governor = load_deployment(project, provider).Governor
+    governor = deployment_of(provider).Governor
     if proposal is not None:
         _print_status(governor, resolve_proposal(governor, proposal))
         return

@@ -15,13 +15,13 @@ worker (`ape run worker start`). Every command takes --network and --account.
 from pathlib import Path
 
 import click
-from ape import chain, project
+from ape import chain
 from ape.cli import account_option
 
+from offchain.cli import deployment_of
 from offchain.cli import Command, Group, console, fmt_eth, fmt_time, parse_count, parse_duration, resolve_account, \
     table, user_errors
 from offchain.client import InferenceClient
-from offchain.deploy import load_deployment
 from offchain.errors import InvalidInput, ModelNotFound
 from offchain.inputs import parse as check_input
 from offchain.models import load_spec
@@ -76,7 +76,7 @@ def request(provider, account, model, input_path, url, ttl, timeout, no_wait):
         raise InvalidInput(f"--input {input_path} is not a file")
     if url is not None and not url.startswith(("http://", "https://", "ipfs://")):
         raise InvalidInput(f"--url '{url}' must start with http://, https:// or ipfs://")
-    deployment = load_deployment(project, provider)
+    deployment = deployment_of(provider)
     model_id, spec = model_spec(deployment.ModelRegistry, model)
     document = path.read_bytes()
     check_input(spec.input_schema, document)  # a wrong input is refused here, before it is paid for
@@ -122,7 +122,7 @@ def _request(market, request_id: str):
 def fetch(provider, account, request_id, model):
     """Fetch a fulfilled request's result from its worker and verify it against the chain."""
     sender = resolve_account(account, provider)
-    deployment = load_deployment(project, provider)
+    deployment = deployment_of(provider)
     request_id, view = _request(deployment.InferenceMarket, request_id)
     state = view.state & STATE_MASK
     if state not in (3, 5):
@@ -139,7 +139,7 @@ def fetch(provider, account, request_id, model):
 def refund(provider, account, request_id):
     """Take back the payment of a request no worker served by its deadline (then `withdraw`)."""
     sender = resolve_account(account, provider)
-    market = load_deployment(project, provider).InferenceMarket
+    market = deployment_of(provider).InferenceMarket
     request_id, view = _request(market, request_id)
     state, now = view.state & STATE_MASK, chain.blocks.head.timestamp
     if state not in (1, 2):
@@ -158,7 +158,7 @@ def refund(provider, account, request_id):
 def withdraw(provider, account):
     """Collect the ETH the market owes you (refunds)."""
     sender = resolve_account(account, provider)
-    market = load_deployment(project, provider).InferenceMarket
+    market = deployment_of(provider).InferenceMarket
     owed = market.owed(sender)
     if not owed:
         raise InvalidInput("the market owes you nothing")
@@ -172,7 +172,7 @@ def withdraw(provider, account):
 def list_command(provider, account):
     """Your requests: model, price, state, deadline."""
     sender = resolve_account(account, provider)
-    market = load_deployment(project, provider).InferenceMarket
+    market = deployment_of(provider).InferenceMarket
     logs = list(market.InferenceRequested.range(0, None, search_topics={"requester": sender.address}))
     now = chain.blocks.head.timestamp
     rows = []

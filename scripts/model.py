@@ -14,12 +14,11 @@ A registration is pending until the DAO lists it (`ape run dao propose "List" --
 from pathlib import Path
 
 import click
-from ape import project
 from ape.cli import account_option
 
+from offchain.cli import deployment_of
 from offchain.cli import Command, Group, console, fmt_eth, parse_address, parse_amount, parse_count, \
     resolve_account, table, user_errors
-from offchain.deploy import load_deployment
 from offchain.errors import InvalidInput, ModelNotFound
 from offchain.models import load_spec
 
@@ -43,7 +42,7 @@ def _model(registry, model_id: int):
 @user_errors
 def list_command(provider):
     """Every registered model."""
-    registry = load_deployment(project, provider).ModelRegistry
+    registry = deployment_of(provider).ModelRegistry
     rows = []
     for model_id in range(1, registry.model_count() + 1):
         m = registry.models(model_id)
@@ -60,7 +59,7 @@ def list_command(provider):
 def show(provider, model_id):
     """A model's status, price, owner, shareholders and the revenue its shares were credited."""
     model_id = parse_count(model_id, "MODEL_ID")
-    d = load_deployment(project, provider)
+    d = deployment_of(provider)
     m = _model(d.ModelRegistry, model_id)
     shares = d.ModelShares
     holders = {str(log._to) for log in shares.TransferSingle.range(0, None) if int(log._id) == model_id}
@@ -131,7 +130,7 @@ def register(provider, account, folder, price, shareholder, uri):
     spec = _spec(folder)
     wei = _price(price, spec)
     holders, amounts = _holders(sender, shareholder)
-    registry = load_deployment(project, provider).ModelRegistry
+    registry = deployment_of(provider).ModelRegistry
     tx = registry.register_model(spec.artifact_hash, spec.manifest_hash, uri or f"models/{spec.folder.name}", wei,
                                  holders, amounts, sender=sender)
     model_id = tx.decode_logs(registry.ModelRegistered)[0].model_id
@@ -148,7 +147,7 @@ def price(provider, account, model_id, price):
     """Owners: set MODEL_ID's price per inference ('0.002 ether', '500 gwei')."""
     sender = resolve_account(account, provider)
     model_id, wei = parse_count(model_id, "MODEL_ID"), parse_amount(price, "price")
-    registry = load_deployment(project, provider).ModelRegistry
+    registry = deployment_of(provider).ModelRegistry
     m = _model(registry, model_id)
     if m.owner != sender.address:
         raise InvalidInput(f"model {model_id} is owned by {m.owner}, not by {sender.address}: pass its --account")
@@ -171,7 +170,7 @@ def publish(provider, account, parent_id, folder, price, shareholder, uri):
     spec = _spec(folder)
     wei = _price(price, spec)
     holders, amounts = _holders(sender, shareholder)
-    registry = load_deployment(project, provider).ModelRegistry
+    registry = deployment_of(provider).ModelRegistry
     _model(registry, parent_id)
     tx = registry.publish_version(parent_id, spec.artifact_hash, spec.manifest_hash,
                                   uri or f"models/{spec.folder.name}", wei, holders, amounts, sender=sender)

@@ -6,7 +6,7 @@ model through the DAO, stake workers. Writes deployments/<network>.json.
 
 import click
 from ape import accounts, project
-from ape.cli import ConnectedProviderCommand
+from offchain.cli import Command
 
 from offchain.cli import console, quiet_ape, require_local, user_errors
 from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, prepare, stake
@@ -14,7 +14,7 @@ from offchain.deploy import save_deployment
 from offchain.models import load_spec
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=Command)
 @click.option("--workers", default=2, show_default=True, help="Test accounts to stake as workers.")
 @user_errors
 def cli(provider, workers):

@@ -10,12 +10,11 @@ Every command takes --network and --account (on the embedded chain and anvil the
 """
 
 import click
-from ape import project
 from ape.cli import account_option
 
+from offchain.cli import deployment_of
 from offchain.cli import Command, Group, console, fmt_eth, fmt_tokens, parse_address, parse_amount, \
     resolve_account, table, user_errors
-from offchain.deploy import load_deployment
 from offchain.errors import InvalidInput
 
 ZERO = "0x" + "00" * 20
@@ -37,7 +36,7 @@ def _who(provider, account, address):
 def balance(provider, account, address):
     """NCOM balance, votes, delegate, revenue owed and ETH of ADDRESS (default: your account)."""
     who = _who(provider, account, address)
-    token = load_deployment(project, provider).GovernanceToken
+    token = deployment_of(provider).GovernanceToken
     delegate = token.delegates(who)
     console.print(table(f"{who}", ["field", "value"], [
         ("NCOM", fmt_tokens(token.balanceOf(who))),
@@ -57,7 +56,7 @@ def transfer(provider, account, to, amount):
     """Send AMOUNT NCOM (a bare number is whole NCOM) to TO."""
     sender = resolve_account(account, provider)
     receiver, wei = parse_address(to, "receiver"), parse_amount(amount, "amount")
-    token = load_deployment(project, provider).GovernanceToken
+    token = deployment_of(provider).GovernanceToken
     held = token.balanceOf(sender)
     if wei > held:
         raise InvalidInput(f"you hold {fmt_tokens(held)} NCOM, less than the {fmt_tokens(wei)} to send")
@@ -73,7 +72,7 @@ def delegate(provider, account, delegatee):
     """Delegate your votes (needed once before your tokens count)."""
     sender = resolve_account(account, provider)
     target = parse_address(delegatee, "--to") if delegatee else sender.address
-    token = load_deployment(project, provider).GovernanceToken
+    token = deployment_of(provider).GovernanceToken
     token.invoke_transaction("delegate", target, sender=sender)
     console.print(f"{sender.address} delegates to {target}: {fmt_tokens(token.getVotes(target))} votes there")
 
@@ -85,7 +84,7 @@ def delegate(provider, account, delegatee):
 def revenue(provider, account, address):
     """ETH revenue owed to ADDRESS's NCOM (default: your account)."""
     who = _who(provider, account, address)
-    token = load_deployment(project, provider).GovernanceToken
+    token = deployment_of(provider).GovernanceToken
     console.print(f"{who}: {fmt_eth(token.withdrawable_revenue(who))} ETH of revenue owed "
                   f"(collect with `ape run token withdraw`)")
 
@@ -96,7 +95,7 @@ def revenue(provider, account, address):
 def withdraw(provider, account):
     """Collect the ETH revenue your NCOM earned."""
     sender = resolve_account(account, provider)
-    token = load_deployment(project, provider).GovernanceToken
+    token = deployment_of(provider).GovernanceToken
     owed = token.withdrawable_revenue(sender)
     if not owed:
         raise InvalidInput("no revenue is owed to you yet: revenue accrues as the market pays the token's share")

@@ -8,11 +8,10 @@ Spending it takes a proposal: `ape run dao propose "Grant" --send-eth 0xRECIPIEN
 """
 
 import click
-from ape import project
 from ape.cli import account_option
 
+from offchain.cli import deployment_of
 from offchain.cli import Command, Group, console, fmt_eth, fmt_tokens, resolve_account, table, user_errors
-from offchain.deploy import load_deployment
 from offchain.errors import InvalidInput
 
 # Contracts that credit the treasury with pull payments, and whether anyone can sweep them.
@@ -34,7 +33,7 @@ def _owed(deployment) -> list[tuple[str, int, bool]]:
 @user_errors
 def balance(provider):
     """ETH and NCOM held by the timelock, and what it is owed."""
-    d = load_deployment(project, provider)
+    d = deployment_of(provider)
     treasury = d.Timelock.address
     owed = sum(amount for _, amount, _ in _owed(d))
     console.print(table(f"Treasury {treasury}", ["field", "value"], [
@@ -49,7 +48,7 @@ def balance(provider):
 def owed(provider):
     """ETH each contract owes the treasury (sweep the market's and the channels' with `treasury sweep`)."""
     rows = [(name, fmt_eth(amount), "treasury sweep" if sweepable else "a DAO proposal: "
-             f"{name}.withdraw()") for name, amount, sweepable in _owed(load_deployment(project, provider))]
+             f"{name}.withdraw()") for name, amount, sweepable in _owed(deployment_of(provider))]
     console.print(table("Owed to the treasury (ETH)", ["contract", "owed", "collected by"], rows))
 
 
@@ -59,7 +58,7 @@ def owed(provider):
 def sweep(provider, account):
     """Send the market's and the channels' treasury share to the timelock (anyone may)."""
     sender = resolve_account(account, provider)
-    d = load_deployment(project, provider)
+    d = deployment_of(provider)
     swept = 0
     for name, amount, sweepable in _owed(d):
         if sweepable and amount:

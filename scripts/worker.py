@@ -18,12 +18,11 @@ import shlex
 import shutil
 
 import click
-from ape import project
 from ape.cli import account_option
 
+from offchain.cli import deployment_of
 from offchain.cli import Command, Group, console, fmt_time, fmt_tokens, parse_address, parse_amount, \
     resolve_account, table, user_errors
-from offchain.deploy import load_deployment
 from offchain.errors import InvalidInput
 
 ZERO = "0x" + "00" * 20
@@ -54,7 +53,7 @@ def register(provider, account, stake, endpoint, signer):
     sender = resolve_account(account, provider)
     amount = parse_amount(stake, "--stake")
     signer = parse_address(signer, "--signer") if signer else sender.address
-    d = load_deployment(project, provider)
+    d = deployment_of(provider)
     workers = d.WorkerRegistry
     if workers.workers(sender).signer != ZERO:
         raise InvalidInput(f"{sender.address} is already registered: `ape run worker stake AMOUNT` adds stake")
@@ -74,7 +73,7 @@ def stake(provider, account, amount):
     """Add AMOUNT NCOM to your stake."""
     sender = resolve_account(account, provider)
     wei = parse_amount(amount, "amount")
-    d = load_deployment(project, provider)
+    d = deployment_of(provider)
     _registered(d.WorkerRegistry, sender.address)
     _approve(d.GovernanceToken, d.WorkerRegistry.address, wei, sender)
     d.WorkerRegistry.add_stake(wei, sender=sender)
@@ -89,7 +88,7 @@ def signer(provider, account, address):
     """Rotate the key that signs your attestations and receipts."""
     sender = resolve_account(account, provider)
     new = parse_address(address, "signer")
-    workers = load_deployment(project, provider).WorkerRegistry
+    workers = deployment_of(provider).WorkerRegistry
     _registered(workers, sender.address)
     workers.set_signer(new, sender=sender)
     console.print(f"signer of {sender.address} is now {new}")
@@ -104,7 +103,7 @@ def endpoint(provider, account, url):
     sender = resolve_account(account, provider)
     if not url.startswith(("http://", "https://")):
         raise InvalidInput(f"endpoint '{url}' is not an http(s) URL")
-    workers = load_deployment(project, provider).WorkerRegistry
+    workers = deployment_of(provider).WorkerRegistry
     _registered(workers, sender.address)
     workers.set_endpoint(url, sender=sender)
     console.print(f"endpoint of {sender.address} is now {url}")
@@ -126,7 +125,7 @@ def status(provider, account, address):
     from ape import chain
 
     who = parse_address(address) if address else resolve_account(account, provider).address
-    workers = load_deployment(project, provider).WorkerRegistry
+    workers = deployment_of(provider).WorkerRegistry
     w = _registered(workers, who)
     now = chain.blocks.head.timestamp
     console.print(table(f"Worker {who}", ["field", "value"], [
@@ -149,7 +148,7 @@ def unbond(provider, account):
     from ape import chain
 
     sender = resolve_account(account, provider)
-    workers = load_deployment(project, provider).WorkerRegistry
+    workers = deployment_of(provider).WorkerRegistry
     _registered(workers, sender.address)
     workers.unbond(sender=sender)
     at = workers.workers(sender).withdrawable_at
@@ -164,7 +163,7 @@ def withdraw(provider, account):
     from ape import chain
 
     sender = resolve_account(account, provider)
-    workers = load_deployment(project, provider).WorkerRegistry
+    workers = deployment_of(provider).WorkerRegistry
     w = _registered(workers, sender.address)
     if not w.withdrawable_at:
         raise InvalidInput("you are not unbonding: `ape run worker unbond` first")
@@ -192,7 +191,7 @@ def bot_command(network: str, account: str) -> list[str]:
 def start(provider, account, models, workdir, result_port, dry_run):
     """Run the worker bot: prints the silverback command, then replaces this process with it."""
     sender = resolve_account(account, provider)
-    workers = load_deployment(project, provider).WorkerRegistry
+    workers = deployment_of(provider).WorkerRegistry
     _registered(workers, sender.address)
     network = provider.network_choice
     alias = getattr(sender, "alias", None) or f"TEST::{_test_index(sender)}"
