@@ -255,6 +255,12 @@ class _OneLineUsage:
     def parse_args(self, ctx, args):
         try:
             return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            if re.match(r"^-\d", exc.option_name or ""):
+                # click reads `-5` as an option: say what is really wrong with it.
+                fail(f"'{exc.option_name}' is negative: amounts, counts, ids and durations are positive")
+            hint = f" (see `{ctx.command_path} --help`)" if ctx.command_path else ""
+            fail(exc.format_message() + hint, 2)
         except click.UsageError as exc:
             hint = f" (see `{ctx.command_path} --help`)" if ctx.command_path else ""
             fail(exc.format_message() + hint, 2)

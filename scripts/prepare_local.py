@@ -19,6 +19,9 @@ from offchain.models import load_spec
 @user_errors
 def cli(provider, workers):
     require_local(provider, "preparing a local economy")
+    if own_node(provider):
+        raise InvalidInput("no node is running at the configured host: start one first (`make anvil`); a node ape "
+                           "starts for this command alone would vanish with the deployment")
     quiet_ape()
     test = accounts.test_accounts
     d, model_id = prepare(project, test, load_spec("digits"))
