@@ -33,7 +33,8 @@ from offchain.errors import InvalidInput, NeuralCommonsError
 # harmless notice that users cannot act on. Every script imports this module first, so the filter is in place.
 warnings.filterwarnings("ignore", message=r"Field '.*' has an incomplete definition")
 
-console = Console(soft_wrap=True)
+# Piped or captured output is not folded at 80 columns: ids and addresses stay whole for copying and grep.
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 ETH = 10**18
 UNITS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$", re.IGNORECASE)

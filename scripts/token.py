@@ -61,7 +61,7 @@ def transfer(provider, account, to, amount):
     if wei > held:
         raise InvalidInput(f"you hold {fmt_tokens(held)} NCOM, less than the {fmt_tokens(wei)} to send")
     token.transfer(receiver, wei, sender=sender)
-    console.print(f"sent {wei / 10**18:,} NCOM to {receiver}; you hold {fmt_tokens(token.balanceOf(sender))}")
+    console.print(f"sent {fmt_eth(wei)} NCOM to {receiver}; you hold {fmt_tokens(token.balanceOf(sender))}")
 
 
 @cli.command(cls=Command)
