@@ -8,9 +8,7 @@ the worker's API against ONNX Runtime directly.
 
 import click
 from ape import accounts, project
-from offchain.cli import Command
-
-from offchain.cli import console, quiet_ape, require_local, table, user_errors
+from offchain.cli import Command, console, quiet_ape, require_local, table, user_errors
 from offchain.demos.bench import channel_gas, channel_latency
 
 

@@ -6,9 +6,7 @@
 
 import click
 from ape import accounts, project
-from offchain.cli import Command
-
-from offchain.cli import console, quiet_ape, require_local, table, user_errors
+from offchain.cli import Command, console, quiet_ape, require_local, table, user_errors
 from offchain.demos.bench import market_gas
 
 

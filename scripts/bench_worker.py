@@ -6,9 +6,7 @@ Runtime on the same inputs (the protocol's overhead), and gas per settled reques
 
 import click
 from ape import accounts, project
-from offchain.cli import Command
-
-from offchain.cli import console, quiet_ape, table, user_errors
+from offchain.cli import Command, console, quiet_ape, table, user_errors
 from offchain.demos.bench import worker_bench
 
 

@@ -6,9 +6,7 @@ revenue reaches its backers and data contributors.
 
 import click
 from ape import accounts, project
-from offchain.cli import Command
-
-from offchain.cli import quiet_ape, require_local, user_errors
+from offchain.cli import Command, quiet_ape, require_local, user_errors
 from offchain.demos import commons
 
 

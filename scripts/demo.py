@@ -7,9 +7,7 @@
 
 import click
 from ape import accounts, project
-from offchain.cli import Command
-
-from offchain.cli import quiet_ape, require_local, user_errors
+from offchain.cli import Command, quiet_ape, require_local, user_errors
 from offchain.demos import governance, inference
 
 

@@ -6,11 +6,11 @@ model through the DAO, stake workers. Writes deployments/<network>.json.
 
 import click
 from ape import accounts, project
-from offchain.cli import Command
 
-from offchain.cli import console, quiet_ape, require_local, user_errors
+from offchain.cli import Command, console, own_node, quiet_ape, require_local, user_errors
 from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, prepare, stake
 from offchain.deploy import save_deployment
+from offchain.errors import InvalidInput
 from offchain.models import load_spec
 
 
