@@ -237,7 +237,7 @@ def user_errors(func: Callable) -> Callable:
         except ContractLogicError as exc:
             if _verbose():
                 raise
-            fail(f"the transaction reverted: {exc.message or exc}")
+            fail(str(exc.message or exc))
         except (NeuralCommonsError, ApeException) as exc:
             if _verbose():
                 raise

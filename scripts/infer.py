@@ -28,6 +28,7 @@ from offchain.models import load_spec
 from offchain.serve import find_model_id
 
 STATES = {1: "requested", 2: "claimed", 3: "fulfilled", 4: "challenged", 5: "finalized", 6: "refunded"}
+LABELS = {"class": "predicted class"}
 STATE_MASK = 0x7F  # the state without the callback flag
 
 
@@ -102,7 +103,7 @@ def _print_result(client, request_id: int, spec, worker) -> None:
     rows = [("worker", worker), ("result hash (on-chain)", "0x" + verified.result_hash.hex()),
             ("verified", "yes: the fetched result hashes to the attested hash")]
     for key, value in verified.decoded.items():
-        rows.append((key, ", ".join(f"{p:.3f}" for p in value) if isinstance(value, list) else value))
+        rows.append((LABELS.get(key, key), ", ".join(f"{p:.3f}" for p in value) if isinstance(value, list) else value))
     console.print(table(f"Request {request_id}", ["field", "value"], rows))
 
 
