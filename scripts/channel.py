@@ -30,6 +30,7 @@ from offchain.inputs import parse as check_input
 from offchain.models import load_spec
 
 ZERO = "0x" + "00" * 20
+LABELS = {"class": "predicted class"}
 STATE_OPTION = click.option(
     "--state-dir", default=None, help="Where your latest vouchers are kept [default: NC_PAYER_STATE, else "
     "~/.neural-commons/payer].")
@@ -192,7 +193,8 @@ def call(provider, account, channel_id, input_path, model_name, url, state_dir):
         ("paid so far (ETH)", fmt_eth(client.spent)),
         ("result hash", "0x" + result.result_hash.hex()),
         ("receipt", "signed by the worker's registered key"),
-        *((k, v) for k, v in result.decoded.items()),
+        *((LABELS.get(k, k), ", ".join(f"{p:.3f}" for p in v) if isinstance(v, list) else v)
+          for k, v in result.decoded.items()),
     ]))
 
 
