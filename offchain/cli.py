@@ -300,6 +300,10 @@ def deployment_of(provider):
     deployment = load_deployment(project, provider)
     governor = deployment.contracts.get("Governor")
     if governor is not None and not provider.get_code(governor.address):
+        if provider.network.name == "local" and provider.name == "test":
+            raise InvalidInput("the embedded chain lives only as long as one command, so the deployment of an "
+                               "earlier command is gone: use a node (`make anvil`, then --network "
+                               "ethereum:local:foundry)")
         raise InvalidInput(f"the deployment record for '{deployment.network}' points at contracts that are not on "
                            f"this chain (was the node restarted?): run `ape run deploy` again")
     return deployment
