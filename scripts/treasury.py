@@ -3,6 +3,7 @@
     ape run treasury balance      # ETH and NCOM the timelock holds, and what the contracts owe it
     ape run treasury owed         # what each contract owes the treasury
     ape run treasury sweep        # anyone: move the market's and the channels' treasury share to the timelock
+    ape run treasury deposit "3 ether"   # anyone: give the treasury ETH (a donation, or a grant's funding)
 
 Spending it takes a proposal: `ape run dao propose "Grant" --send-eth 0xRECIPIENT "2.5 ether"`.
 """
@@ -11,7 +12,7 @@ import click
 from ape.cli import account_option
 
 from offchain.cli import deployment_of
-from offchain.cli import Command, Group, console, fmt_eth, fmt_tokens, resolve_account, table, user_errors
+from offchain.cli import Command, Group, console, fmt_eth, parse_amount, fmt_tokens, resolve_account, table, user_errors
 from offchain.errors import InvalidInput
 
 # Contracts that credit the treasury with pull payments, and whether anyone can sweep them.
@@ -67,3 +68,18 @@ def sweep(provider, account):
             console.print(f"{name}: {fmt_eth(amount)} ETH to the treasury")
     if not swept:
         raise InvalidInput("nothing to sweep: the market and the channels owe the treasury nothing yet")
+
+
+@cli.command(cls=Command)
+@account_option(prompt=False)
+@click.argument("amount")
+@user_errors
+def deposit(provider, account, amount):
+    """Send AMOUNT ETH to the treasury (the timelock)."""
+    sender = resolve_account(account, provider)
+    wei = parse_amount(amount, "amount")
+    treasury = deployment_of(provider).Timelock
+    if provider.get_balance(sender.address) < wei:
+        raise InvalidInput(f"your balance {fmt_eth(provider.get_balance(sender.address))} ETH is below {amount}")
+    sender.transfer(treasury.address, wei)
+    console.print(f"the treasury now holds {fmt_eth(provider.get_balance(treasury.address))} ETH")
