@@ -70,6 +70,8 @@ CASES = [
     (["token", "transfer", WORKER, "1e12"], 1, "less than the 1,000,000,000,000 to send"),
     (["token", "withdraw"], 1, "no revenue is owed to you yet"),
     (["treasury", "sweep"], 1, "nothing to sweep"),
+    (["treasury", "deposit", "lots"], 1, "'lots' is not a number"),
+    (["treasury", "deposit", "1000000 ether"], 1, "is below 1000000 ether"),
     # model
     (["model", "show", "99"], 1, "no model 99 on this chain"),
     (["model", "show", "first"], 1, "MODEL_ID 'first' is not a whole number"),
