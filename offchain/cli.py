@@ -206,6 +206,25 @@ class _DropRevertNoise(logging.Filter):
                     or message.lstrip().startswith("┌") or message.startswith("Transaction trace"))
 
 
+def _quiet_revert_traces() -> None:
+    """Ape's providers print a transaction's call trace to stdout whenever it reverts (before the error is even
+    raised), with no setting to turn that off. The one-line error already carries the revert reason, so the
+    trace is shown only under `-v DEBUG`."""
+    from ape_ethereum.trace import Trace
+
+    if getattr(Trace.show, "_nc_quiet", False):
+        return
+    show = Trace.show
+
+    def quiet_show(self, *args, **kwargs):
+        if _verbose():
+            return show(self, *args, **kwargs)
+        return None
+
+    quiet_show._nc_quiet = True
+    Trace.show = quiet_show
+
+
 def fail(message: str, code: int = 1) -> None:
     """Prints `error: message` as one line on stderr and exits."""
     click.echo(f"error: {' '.join(str(message).split())}", err=True)
@@ -220,6 +239,7 @@ def user_errors(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         from ape.exceptions import ApeException, ContractLogicError
 
+        _quiet_revert_traces()
         noise = _DropRevertNoise()
         ape_logger = logging.getLogger("ape")
         if not _verbose():

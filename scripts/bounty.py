@@ -30,8 +30,9 @@ def cli():
 
 
 @cli.command(name="list", cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
 @user_errors
-def list_command(provider):
+def list_command(provider, account):
     """Bounties and their contributions."""
     bounties = deployment_of(provider).DataBounties
     rows = []

@@ -39,8 +39,9 @@ def cli():
 
 
 @cli.command(name="list", cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
 @user_errors
-def list_command(provider):
+def list_command(provider, account):
     """Campaigns and the compute queue."""
     fund = deployment_of(provider).TrainingFund
     rows = []

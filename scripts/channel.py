@@ -112,10 +112,11 @@ def list_command(provider, account):
 
 
 @cli.command(cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
 @click.argument("channel_id")
 @STATE_OPTION
 @user_errors
-def status(provider, channel_id, state_dir):
+def status(provider, account, channel_id, state_dir):
     """A channel's deposit, settled and signed amounts, and close time."""
     raw = _channel_id(channel_id)
     c = _channel(deployment_of(provider).PaymentChannels, raw)

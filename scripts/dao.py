@@ -210,10 +210,11 @@ def execute(provider, account, proposal):
 
 
 @cli.command(cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
 @click.argument("proposal", required=False)
 @click.option("--full-ids", is_flag=True, help="Show full proposal ids.")
 @user_errors
-def status(provider, proposal, full_ids):
+def status(provider, account, proposal, full_ids):
     """Show one proposal, or list all of them."""
     governor = deployment_of(provider).Governor
     if proposal is not None:
@@ -231,9 +232,10 @@ def status(provider, proposal, full_ids):
 
 
 @cli.command(cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
 @click.argument("duration")
 @user_errors
-def advance(provider, duration):
+def advance(provider, account, duration):
     """Move a local chain's clock forward by DURATION (2d, 6h, 30m, 45s; any local dev node)."""
     seconds = parse_duration(duration, "DURATION")
     require_local(provider, "advancing time")

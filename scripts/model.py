@@ -39,8 +39,9 @@ def _model(registry, model_id: int):
 
 
 @cli.command(name="list", cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
 @user_errors
-def list_command(provider):
+def list_command(provider, account):
     """Every registered model."""
     registry = deployment_of(provider).ModelRegistry
     rows = []
@@ -54,9 +55,10 @@ def list_command(provider):
 
 
 @cli.command(cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
 @click.argument("model_id")
 @user_errors
-def show(provider, model_id):
+def show(provider, account, model_id):
     """A model's status, price, owner, shareholders and the revenue its shares were credited."""
     model_id = parse_count(model_id, "MODEL_ID")
     d = deployment_of(provider)

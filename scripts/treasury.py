@@ -31,8 +31,9 @@ def _owed(deployment) -> list[tuple[str, int, bool]]:
 
 
 @cli.command(cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
 @user_errors
-def balance(provider):
+def balance(provider, account):
     """ETH and NCOM held by the timelock, and what it is owed."""
     d = deployment_of(provider)
     treasury = d.Timelock.address
@@ -45,8 +46,9 @@ def balance(provider):
 
 
 @cli.command(cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
 @user_errors
-def owed(provider):
+def owed(provider, account):
     """ETH each contract owes the treasury (sweep the market's and the channels' with `treasury sweep`)."""
     rows = [(name, fmt_eth(amount), "treasury sweep" if sweepable else "a DAO proposal: "
              f"{name}.withdraw()") for name, amount, sweepable in _owed(deployment_of(provider))]

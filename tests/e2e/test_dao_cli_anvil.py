@@ -94,36 +94,3 @@ def test_dao_cli__grant_beyond_the_treasury__refused(anvil, ape_run):
     out = ape_run("dao", "propose", "Grant", "--send-eth", "0x" + "12" * 20, "1000 ether", ok=False)
     assert "error: the proposal sends 1,000.000000 ETH but the treasury holds" in out
 
-
-def readme_recipe(heading: str) -> list[str]:
-    """The commands of the first sh block under `heading` in README.md, continuation lines joined."""
-    text = (ROOT / "README.md").read_text()
-    block = text.split(f"## {heading}\n", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
-    return [line.strip() for line in block.replace("\\\n", " ").splitlines() if line.strip()]
-
-
-def test_readme__governing_recipe__runs_as_printed(anvil, ape_run, tmp_path):
-    """Each line of README's "Governing from a terminal" block, run by bash as printed, with its placeholders
-    filled in: <short-id> is the id the last `dao propose` printed, 0xRecipient and 0xValidatorN test accounts."""
-    if not (ape_run.deployments / "ethereum-local-foundry.json").exists():
-        ape_run("deploy")
-    env = {**os.environ, "NC_DEPLOYMENTS_DIR": str(ape_run.deployments)}
-    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
-    fill = {"0xRecipient": "0x" + "12" * 20, "0xValidator1": "0x" + "34" * 20, "0xValidator2": "0x" + "56" * 20,
-            "[<short-id>] [--full-ids]": "<short-id>"}
-    lines = readme_recipe("Governing from a terminal")
-    assert lines[0].startswith("N=") and sum("ape run" in line for line in lines) >= 12
-    short_id = None
-    for line in lines[1:]:
-        for placeholder, value in fill.items():
-            line = line.replace(placeholder, value)
-        if "<short-id>" in line:
-            line = line.replace("<short-id>", short_id)
-        result = subprocess.run(["bash", "-c", f"{lines[0]}\n{line}"], cwd=ROOT, env=env, capture_output=True,
-                                text=True, timeout=180)
-        output = result.stdout + result.stderr
-        assert result.returncode == 0, f"{line}\n{output}"
-        assert "error:" not in output and "Traceback" not in output, f"{line}\n{output}"
-        if "dao propose" in line:
-            short_id = re.search(r"proposal ([0-9a-f]{10}) submitted", output).group(1)
-    assert "Executed" in output
