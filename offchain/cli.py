@@ -12,6 +12,7 @@ Conventions every command follows:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -206,23 +207,23 @@ class _DropRevertNoise(logging.Filter):
                     or message.lstrip().startswith("┌") or message.startswith("Transaction trace"))
 
 
-def _quiet_revert_traces() -> None:
+@contextlib.contextmanager
+def _quiet_revert_traces():
     """Ape's providers print a transaction's call trace to stdout whenever it reverts (before the error is even
-    raised), with no setting to turn that off. The one-line error already carries the revert reason, so the
-    trace is shown only under `-v DEBUG`."""
+    raised), with no setting to turn that off. The one-line error already carries the revert reason, so while a
+    command runs the trace is shown only under `-v DEBUG`."""
     from ape_ethereum.trace import Trace
 
-    if getattr(Trace.show, "_nc_quiet", False):
-        return
     show = Trace.show
 
     def quiet_show(self, *args, **kwargs):
-        if _verbose():
-            return show(self, *args, **kwargs)
-        return None
+        return show(self, *args, **kwargs) if _verbose() else None
 
-    quiet_show._nc_quiet = True
     Trace.show = quiet_show
+    try:
+        yield
+    finally:
+        Trace.show = show
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -239,15 +240,13 @@ def user_errors(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         from ape.exceptions import ApeException, ContractLogicError
 
-        _quiet_revert_traces()
         noise = _DropRevertNoise()
-        ape_logger = logging.getLogger("ape")
-        if not _verbose():
-            ape_logger.addFilter(noise)
-            for handler in ape_logger.handlers:
-                handler.addFilter(noise)
+        targets = [] if _verbose() else [logging.getLogger("ape"), *logging.getLogger("ape").handlers]
+        for target in targets:
+            target.addFilter(noise)
         try:
-            return func(*args, **kwargs)
+            with _quiet_revert_traces():
+                return func(*args, **kwargs)
         except (SystemExit, KeyboardInterrupt):
             raise
         except click.exceptions.Exit:
@@ -266,6 +265,9 @@ def user_errors(func: Callable) -> Callable:
             if _verbose():
                 raise
             fail(f"{type(exc).__name__}: {exc} (rerun with -v DEBUG for the traceback)")
+        finally:
+            for target in targets:
+                target.removeFilter(noise)
 
     return wrapper
 
