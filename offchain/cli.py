@@ -20,7 +20,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 import click
 from ape.cli import ConnectedProviderCommand
@@ -97,7 +97,8 @@ def parse_amount(text: str | int, what: str = "amount", *, allow_zero: bool = Fa
         raise InvalidInput(f"{what} '{text}' is not a number: {hint}")
     if value < 0:
         raise InvalidInput(f"{what} '{text}' is negative: amounts are positive")
-    wei = value * _WEI_UNITS[unit]
+    with localcontext(prec=100):  # exact for any uint256 amount (the default 28 digits would round)
+        wei = value * _WEI_UNITS[unit]
     if wei != wei.to_integral_value():
         raise InvalidInput(f"{what} '{text}' is a fraction of a wei")
     if wei == 0 and not allow_zero:

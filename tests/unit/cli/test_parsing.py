@@ -35,7 +35,7 @@ def test_parse_amount__zero_allowed_when_asked():
 @given(st.integers(min_value=1, max_value=10**30))
 def test_parse_amount__wei_round_trip(wei):
     assert parse_amount(f"{wei} wei") == wei
-    assert parse_amount(str(Decimal(wei) / 10**18)) == wei
+    assert parse_amount(str(Decimal(wei).scaleb(-18))) == wei
 
 
 @pytest.mark.parametrize("text, seconds", [
