@@ -29,3 +29,7 @@ class BadInput(NeuralCommonsError):
 
 class ResultMismatch(NeuralCommonsError):
     """A fetched result whose hash differs from the hash attested on-chain."""
+
+
+class InvalidInput(NeuralCommonsError):
+    """A command-line value that cannot be used (an amount, a duration, an id, a file): says what to type."""

@@ -138,8 +138,10 @@ def parse_action(text: str, contracts: dict) -> tuple:
 
     Arguments: `0x` + 40 hex digits is an address; other `0x` hex is bytes;
     `true`/`false`; integers, also written `5e18` or `1_000`; the name of a
-    deployed contract stands for its address; anything else is a string
-    (quotes optional). Returns (contract, method, args).
+    deployed contract stands for its address; `[a, b, c]` is a list (a
+    DynArray) and `(a, b)` a tuple (a struct), nested as deep as needed;
+    anything else is a string (quotes optional; quote strings that hold
+    commas or brackets). Returns (contract, method, args).
     """
     text = text.strip()
     head, paren, rest = text.partition("(")
@@ -149,12 +151,44 @@ def parse_action(text: str, contracts: dict) -> tuple:
     if name not in contracts:
         known = ", ".join(sorted(contracts))
         raise ProposalError(f"unknown contract '{name}' in '{text}': deployed contracts are {known}")
-    body = rest[:-1].strip()
-    args = [_parse_arg(part.strip(), contracts) for part in body.split(",")] if body else []
+    args = [_parse_arg(part, contracts) for part in _split_args(rest[:-1], text)]
     return contracts[name], method, args
 
 
+_CLOSERS = {"[": "]", "(": ")"}
+
+
+def _split_args(body: str, text: str) -> list[str]:
+    """Splits on the commas outside brackets, parentheses and quotes."""
+    parts, depth, quote, start = [], [], None, 0
+    for i, char in enumerate(body):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in _CLOSERS:
+            depth.append(_CLOSERS[char])
+        elif char in "])":
+            if not depth or depth.pop() != char:
+                raise ProposalError(f"cannot parse action '{text}': unbalanced '{char}'")
+        elif char == "," and not depth:
+            parts.append(body[start:i])
+            start = i + 1
+    if quote or depth:
+        raise ProposalError(f"cannot parse action '{text}': unclosed {quote or '[ or ('}")
+    parts.append(body[start:])
+    parts = [part.strip() for part in parts]
+    if parts == [""]:
+        return []
+    if "" in parts:
+        raise ProposalError(f"cannot parse action '{text}': an empty argument between commas")
+    return parts
+
+
 def _parse_arg(token: str, contracts: dict):
+    if len(token) >= 2 and token[0] in _CLOSERS and token[-1] == _CLOSERS[token[0]]:
+        items = [_parse_arg(part, contracts) for part in _split_args(token[1:-1], token)]
+        return items if token[0] == "[" else tuple(items)
     if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
         return token[1:-1]
     lowered = token.lower()
@@ -175,6 +209,8 @@ def _parse_arg(token: str, contracts: dict):
         if exponent.isdigit():
             return int(mantissa) * 10 ** int(exponent)
     if number.isdigit():
+        return int(number)
+    if number.startswith("-") and number[1:].isdigit():
         return int(number)
     return token
 

@@ -8,13 +8,11 @@ the worker's API against ONNX Runtime directly.
 
 import click
 from ape import accounts, project
-from ape.cli import ConnectedProviderCommand
-
-from offchain.cli import console, quiet_ape, require_local, table, user_errors
+from offchain.cli import Command, console, quiet_ape, require_local, table, user_errors
 from offchain.demos.bench import channel_gas, channel_latency
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=Command)
 @click.option("--calls", default=200, show_default=True, help="Sequential paid calls for the latency figures.")
 @click.option("--clients", default=8, show_default=True, help="Concurrent clients for the throughput figure.")
 @user_errors

@@ -6,13 +6,11 @@
 
 import click
 from ape import accounts, project
-from ape.cli import ConnectedProviderCommand
-
-from offchain.cli import console, quiet_ape, require_local, table, user_errors
+from offchain.cli import Command, console, quiet_ape, require_local, table, user_errors
 from offchain.demos.bench import governance_gas
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=Command)
 @user_errors
 def cli(provider):
     require_local(provider, "the benchmark (it advances time)")

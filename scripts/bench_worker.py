@@ -6,13 +6,11 @@ Runtime on the same inputs (the protocol's overhead), and gas per settled reques
 
 import click
 from ape import accounts, project
-from ape.cli import ConnectedProviderCommand
-
-from offchain.cli import console, quiet_ape, table, user_errors
+from offchain.cli import Command, console, quiet_ape, table, user_errors
 from offchain.demos.bench import worker_bench
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=Command)
 @click.option("--requests", default=100, show_default=True)
 @click.option("--workers", default=1, show_default=True)
 @user_errors

@@ -14,31 +14,32 @@ Bounties themselves are opened by the DAO (`ape run dao propose ... --action
 from pathlib import Path
 
 import click
-from ape import project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 from eth_utils import keccak
 
-from offchain.cli import console, fmt_tokens, resolve_account, table, user_errors
-from offchain.deploy import load_deployment
+from offchain.cli import deployment_of
+from offchain.cli import Command, Group, console, fmt_time, fmt_tokens, parse_count, resolve_account, table, user_errors
+from offchain.errors import InvalidInput
 
 STATUS = {1: "pending", 2: "accepted (window open)", 3: "rejected", 4: "challenged", 5: "rewarded"}
 
 
-@click.group()
+@click.group(cls=Group)
 def cli():
     """Contribute data to bounties and validate contributions."""
 
 
-@cli.command(name="list", cls=ConnectedProviderCommand)
+@cli.command(name="list", cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
 @user_errors
-def list_command(provider):
+def list_command(provider, account):
     """Bounties and their contributions."""
-    bounties = load_deployment(project, provider).DataBounties
+    bounties = deployment_of(provider).DataBounties
     rows = []
     for bounty_id in range(1, bounties.bounty_count() + 1):
         b = bounties.bounties(bounty_id)
         rows.append((bounty_id, b.spec_uri, fmt_tokens(b.reward_per_item), f"{fmt_tokens(b.reserved)} / "
-                     f"{fmt_tokens(b.budget)}", b.deadline, bounties.dataset_total_weight(bounty_id)))
+                     f"{fmt_tokens(b.budget)}", fmt_time(b.deadline), bounties.dataset_total_weight(bounty_id)))
     console.print(table("Bounties", ["id", "spec", "reward per item", "reserved / budget", "deadline",
                                      "dataset items"], rows))
     rows = []
@@ -48,24 +49,27 @@ def list_command(provider):
     console.print(table("Contributions", ["id", "bounty", "contributor", "items", "status", "accept/reject"], rows))
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.argument("bounty_id", type=int)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--items", type=int, required=True, help="How many data items the file holds.")
+@click.option("--items", required=True, help="How many data items the file holds (a positive number).")
 @click.option("--uri", default=None, help="Where validators and trainers fetch it (default: file://<path>).")
 @user_errors
 def submit(provider, account, bounty_id, file, items, uri):
     """Submit a contribution: its keccak256 goes on-chain, the bytes stay where --uri says."""
     sender = resolve_account(account, provider)
-    bounties = load_deployment(project, provider).DataBounties
+    items = parse_count(items, "--items")
+    bounties = deployment_of(provider).DataBounties
+    if not 1 <= bounty_id <= bounties.bounty_count():
+        raise InvalidInput(f"no bounty {bounty_id} on this chain: `ape run bounty list` shows them")
     digest = keccak(file.read_bytes())
     tx = bounties.submit(bounty_id, digest, uri or f"file://{file.resolve()}", items, sender=sender)
     cid = tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
     console.print(f"contribution {cid}: {items} items, content hash 0x{digest.hex()}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.argument("contribution_id", type=int)
 @click.argument("decision", type=click.Choice(["accept", "reject"]))
@@ -73,24 +77,24 @@ def submit(provider, account, bounty_id, file, items, uri):
 def vote(provider, account, contribution_id, decision):
     """A validator's vote."""
     sender = resolve_account(account, provider)
-    bounties = load_deployment(project, provider).DataBounties
+    bounties = deployment_of(provider).DataBounties
     bounties.vote(contribution_id, decision == "accept", sender=sender)
     console.print(f"contribution {contribution_id}: {STATUS[bounties.contributions(contribution_id).status]}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.argument("contribution_id", type=int)
 @user_errors
 def claim(provider, account, contribution_id):
     """Mint the reward of an accepted contribution whose window has passed."""
     sender = resolve_account(account, provider)
-    bounties = load_deployment(project, provider).DataBounties
+    bounties = deployment_of(provider).DataBounties
     tx = bounties.claim_reward(contribution_id, sender=sender)
     console.print(f"rewarded {fmt_tokens(tx.decode_logs(bounties.RewardClaimed)[0].amount)} NCOM")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.argument("contribution_id", type=int)
 @click.option("--reason", default="", help="A URI explaining the dispute.")
@@ -98,19 +102,19 @@ def claim(provider, account, contribution_id):
 def challenge(provider, account, contribution_id, reason):
     """Dispute an accepted contribution inside its window, posting the bond."""
     sender = resolve_account(account, provider)
-    bounties = load_deployment(project, provider).DataBounties
+    bounties = deployment_of(provider).DataBounties
     bounties.challenge(contribution_id, reason, sender=sender, value=bounties.challenge_bond())
     console.print(f"contribution {contribution_id} challenged; governance resolves it")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.argument("contribution_id", type=int)
 @user_errors
 def expire(provider, account, contribution_id):
     """End a contribution left undecided (or a challenge left unresolved) past the review period."""
     sender = resolve_account(account, provider)
-    bounties = load_deployment(project, provider).DataBounties
+    bounties = deployment_of(provider).DataBounties
     tx = bounties.expire(contribution_id, sender=sender)
     lapsed = tx.decode_logs(bounties.ChallengeLapsed)
     if lapsed:

@@ -1,8 +1,8 @@
 """Crowdfunded training from a terminal: for backers and trainers.
 
     ape run campaign list
-    ape run campaign open SPEC_URI --dataset BOUNTY_ID --goal-eth 3 --days 7 --delivery-days 2
-    ape run campaign back CAMPAIGN_ID --eth 1.5                    # backers
+    ape run campaign open SPEC_URI --dataset BOUNTY_ID --goal "3 ether" --funding 7d --delivery 2d
+    ape run campaign back CAMPAIGN_ID --eth "1.5 ether"            # backers
     ape run campaign close CAMPAIGN_ID                              # after the funding deadline
     ape run campaign refund CAMPAIGN_ID                             # backers of a failed campaign
     ape run campaign train --out DIR                                # trainers: head of the queue
@@ -17,15 +17,15 @@ Acceptance is the DAO's: `ape run dao propose ... --action "TrainingFund.accept(
 """
 
 import time
-from decimal import Decimal
 from pathlib import Path
 
 import click
-from ape import project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 
-from offchain.cli import console, fmt_eth, resolve_account, table, user_errors
-from offchain.deploy import load_deployment
+from offchain.cli import deployment_of
+from offchain.cli import Command, Group, console, fmt_eth, fmt_time, parse_amount, parse_duration, resolve_account, \
+    table, user_errors
+from offchain.errors import InvalidInput
 from offchain.store import ContentStore
 from offchain.trainer import Trainer
 
@@ -33,16 +33,17 @@ STATE = {1: "funding", 2: "failed (refunds)", 3: "queued", 4: "training", 5: "de
 DAY = 86_400
 
 
-@click.group()
+@click.group(cls=Group)
 def cli():
     """Open, fund and train community models."""
 
 
-@cli.command(name="list", cls=ConnectedProviderCommand)
+@cli.command(name="list", cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
 @user_errors
-def list_command(provider):
+def list_command(provider, account):
     """Campaigns and the compute queue."""
-    fund = load_deployment(project, provider).TrainingFund
+    fund = deployment_of(provider).TrainingFund
     rows = []
     for cid in range(1, fund.campaign_count() + 1):
         c = fund.campaigns(cid)
@@ -52,63 +53,90 @@ def list_command(provider):
     console.print(f"compute queue (head first): {list(fund.queue())}")
 
 
-@cli.command(name="open", cls=ConnectedProviderCommand)
+@cli.command(name="open", cls=Command)
 @account_option(prompt=False)
 @click.argument("spec_uri")
 @click.option("--dataset", "datasets", type=int, multiple=True, help="Bounty whose dataset to train on.")
-@click.option("--goal-eth", required=True)
-@click.option("--days", type=int, default=7, show_default=True, help="Funding period.")
-@click.option("--delivery-days", type=int, default=2, show_default=True)
+@click.option("--goal", "--goal-eth", "goal", required=True, help="ETH to raise: '3 ether', or 3.")
+@click.option("--funding", default=None, help="Funding period: 7d, 36h ... [default: 7d].")
+@click.option("--delivery", default=None, help="Time the trainer has to deliver: 2d, 12h ... [default: 2d].")
+@click.option("--days", type=int, default=None, hidden=True, help="Funding period in days (old form of --funding).")
+@click.option("--delivery-days", type=int, default=None, hidden=True, help="Old form of --delivery.")
 @user_errors
-def open_command(provider, account, spec_uri, datasets, goal_eth, days, delivery_days):
+def open_command(provider, account, spec_uri, datasets, goal, funding, delivery, days, delivery_days):
     """Open a campaign."""
     from ape import chain
 
     sender = resolve_account(account, provider)
-    fund = load_deployment(project, provider).TrainingFund
-    tx = fund.open_campaign(spec_uri, list(datasets), int(Decimal(goal_eth) * 10**18),
-                            chain.pending_timestamp + days * DAY, delivery_days * DAY, sender=sender)
-    console.print(f"campaign {tx.decode_logs(fund.CampaignOpened)[0].campaign_id} opened")
+    goal_wei = parse_amount(goal, "--goal")
+    funding_s = parse_duration(funding, "--funding") if funding else _days(days, "--days", 7)
+    delivery_s = parse_duration(delivery, "--delivery") if delivery else _days(delivery_days, "--delivery-days", 2)
+    d = deployment_of(provider)
+    fund, bounties = d.TrainingFund, d.DataBounties
+    if not datasets:
+        raise InvalidInput("a campaign trains on at least one dataset: pass --dataset BOUNTY_ID "
+                           "(`ape run bounty list` shows them)")
+    for bounty_id in datasets:
+        if not 1 <= bounty_id <= bounties.bounty_count():
+            raise InvalidInput(f"--dataset {bounty_id}: no such bounty on this chain (there are "
+                               f"{bounties.bounty_count()}; `ape run bounty list` shows them)")
+    deadline = chain.pending_timestamp + funding_s
+    tx = fund.open_campaign(spec_uri, list(datasets), goal_wei, deadline, delivery_s, sender=sender)
+    console.print(f"campaign {tx.decode_logs(fund.CampaignOpened)[0].campaign_id} opened: funding until "
+                  f"{fmt_time(deadline)}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+def _days(days: int | None, what: str, default: int) -> int:
+    if days is None:
+        return default * DAY
+    if days <= 0:
+        raise InvalidInput(f"{what} must be positive, got {days}")
+    return days * DAY
+
+
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.argument("campaign_id", type=int)
-@click.option("--eth", required=True)
+@click.option("--eth", required=True, help="What you put in: '1.5 ether', '500 gwei', or 1.5.")
 @user_errors
 def back(provider, account, campaign_id, eth):
     """Fund a campaign (all or nothing)."""
     sender = resolve_account(account, provider)
-    fund = load_deployment(project, provider).TrainingFund
-    tx = fund.back(campaign_id, sender=sender, value=int(Decimal(eth) * 10**18))
+    wei = parse_amount(eth, "--eth")
+    fund = deployment_of(provider).TrainingFund
+    if not 1 <= campaign_id <= fund.campaign_count():
+        raise InvalidInput(f"no campaign {campaign_id} on this chain: `ape run campaign list` shows them")
+    if provider.get_balance(sender.address) < wei:
+        raise InvalidInput(f"--eth {eth} is more than your balance of {fmt_eth(provider.get_balance(sender.address))}")
+    tx = fund.back(campaign_id, sender=sender, value=wei)
     console.print(f"raised {fmt_eth(tx.decode_logs(fund.Backed)[0].raised)} ETH")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.argument("campaign_id", type=int)
 @user_errors
 def close(provider, account, campaign_id):
     """After the deadline: queue a funded campaign, or fail an underfunded one."""
     sender = resolve_account(account, provider)
-    fund = load_deployment(project, provider).TrainingFund
+    fund = deployment_of(provider).TrainingFund
     fund.close_funding(campaign_id, sender=sender)
     console.print(f"campaign {campaign_id}: {STATE[fund.campaigns(campaign_id).state]}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.argument("campaign_id", type=int)
 @user_errors
 def refund(provider, account, campaign_id):
     """Take back what you paid into a failed campaign (then `withdraw`)."""
     sender = resolve_account(account, provider)
-    fund = load_deployment(project, provider).TrainingFund
+    fund = deployment_of(provider).TrainingFund
     fund.refund(campaign_id, sender=sender)
     console.print(f"refund credited: {fmt_eth(fund.owed(sender))} ETH owed to you")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.option("--out", type=click.Path(path_type=Path), default=Path(".cache/trained"), show_default=True)
 @click.option("--data-root", type=click.Path(path_type=Path), default=None,
@@ -123,7 +151,7 @@ def train(provider, account, out, data_root, resume):
     after the claim can be retried with --resume until its delivery deadline;
     after that `campaign miss` returns it to the queue."""
     sender = resolve_account(account, provider)
-    d = load_deployment(project, provider)
+    d = deployment_of(provider)
     start = time.monotonic()
     trainer = Trainer(d.TrainingFund, d.DataBounties, sender, ContentStore(out / "store"), out,
                       file_root=data_root or Path("/"))
@@ -133,48 +161,48 @@ def train(provider, account, out, data_root, resume):
                   f"delivered {delivery.spec.folder}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.argument("campaign_id", type=int)
 @user_errors
 def miss(provider, account, campaign_id):
     """After a training's delivery deadline: return the campaign to the queue (the trainer is penalised)."""
     sender = resolve_account(account, provider)
-    fund = load_deployment(project, provider).TrainingFund
+    fund = deployment_of(provider).TrainingFund
     tx = fund.report_missed(campaign_id, sender=sender)
     penalty = tx.decode_logs(fund.TrainerPenalised)[0]
     console.print(f"campaign {campaign_id}: {STATE[fund.campaigns(campaign_id).state]} again; trainer "
                   f"{penalty.trainer} penalised {fmt_eth(penalty.slashed)} NCOM")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.argument("campaign_id", type=int)
 @user_errors
 def release(provider, account, campaign_id):
     """Trainers: give up a training you claimed, before its deadline (the same penalty as a miss, at once)."""
     sender = resolve_account(account, provider)
-    fund = load_deployment(project, provider).TrainingFund
+    fund = deployment_of(provider).TrainingFund
     tx = fund.release(campaign_id, sender=sender)
     penalty = tx.decode_logs(fund.TrainerPenalised)[0]
     console.print(f"campaign {campaign_id}: {STATE[fund.campaigns(campaign_id).state]}; released, "
                   f"penalised {fmt_eth(penalty.slashed)} NCOM")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @click.argument("campaign_id", type=int)
 @user_errors
 def expire(provider, account, campaign_id):
     """End a campaign that waited in the queue past the queue timeout, or a delivery never reviewed (refunds)."""
     sender = resolve_account(account, provider)
-    fund = load_deployment(project, provider).TrainingFund
+    fund = deployment_of(provider).TrainingFund
     fund.expire(campaign_id, sender=sender)
     console.print(f"campaign {campaign_id}: {STATE[fund.campaigns(campaign_id).state]}; backers run "
                   f"`ape run campaign refund {campaign_id}`")
 
 
-@cli.command(name="claim-shares", cls=ConnectedProviderCommand)
+@cli.command(name="claim-shares", cls=Command)
 @account_option(prompt=False)
 @click.argument("campaign_id", type=int)
 @click.option("--to", "receiver", default=None, help="Address to receive the shares (default: your account).")
@@ -182,7 +210,7 @@ def expire(provider, account, campaign_id):
 def claim_shares(provider, account, campaign_id, receiver):
     """Take your shares of an accepted campaign's model, with the revenue they earned meanwhile."""
     sender = resolve_account(account, provider)
-    fund = load_deployment(project, provider).TrainingFund
+    fund = deployment_of(provider).TrainingFund
     tx = fund.claim_shares(campaign_id, receiver or sender.address, sender=sender)
     claimed = tx.decode_logs(fund.SharesClaimed)[0]
     console.print(f"campaign {campaign_id}: {claimed.amount:,} shares of model {fund.campaigns(campaign_id).model_id} "
@@ -190,12 +218,12 @@ def claim_shares(provider, account, campaign_id, receiver):
                   f"(`ape run campaign withdraw`)")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @account_option(prompt=False)
 @user_errors
 def withdraw(provider, account):
     """Collect refunds and training payments."""
     sender = resolve_account(account, provider)
-    fund = load_deployment(project, provider).TrainingFund
+    fund = deployment_of(provider).TrainingFund
     tx = fund.withdraw(sender=sender)
     console.print(f"withdrew {fmt_eth(tx.decode_logs(fund.Withdrawn)[0].amount)} ETH")

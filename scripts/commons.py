@@ -6,13 +6,11 @@ revenue reaches its backers and data contributors.
 
 import click
 from ape import accounts, project
-from ape.cli import ConnectedProviderCommand
-
-from offchain.cli import quiet_ape, require_local, user_errors
+from offchain.cli import Command, quiet_ape, require_local, user_errors
 from offchain.demos import commons
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=Command)
 @click.option("--requests", default=20, show_default=True, help="Paid inferences on the trained model.")
 @user_errors
 def cli(provider, requests):

@@ -7,13 +7,11 @@
 
 import click
 from ape import accounts, project
-from ape.cli import ConnectedProviderCommand
-
-from offchain.cli import quiet_ape, require_local, user_errors
+from offchain.cli import Command, quiet_ape, require_local, user_errors
 from offchain.demos import governance, inference
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=Command)
 @click.option("--governance", "governance_only", is_flag=True, help="Run the governance demo instead.")
 @click.option("--requests", default=100, show_default=True, help="Inferences the app builder pays for.")
 @click.option("--workers", default=2, show_default=True, help="Worker bot processes (anvil only).")

@@ -1,28 +1,35 @@
 """Deploys the Neural Commons system and writes deployments/<network>.json.
 
     ape run deploy                                   # embedded chain (lives as long as the command)
-    ape run deploy --network ethereum:local:foundry  # anvil
-    ape run deploy --network <any> --account <alias>
+    ape run deploy --network ethereum:local:foundry  # anvil: start it first (`make anvil`)
+    ape run deploy --network <any> --account <alias> [--timelock-delay 2d] [--voting-delay 1d] [--voting-period 5d]
+
+Durations take units (2d, 6h, 30m, 45s; a bare number is seconds).
 """
 
 import click
 from ape import project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 
-from offchain.cli import console, resolve_account, table, user_errors
+from offchain.cli import Command, console, own_node, parse_duration, resolve_account, table, user_errors
 from offchain.deploy import GovernanceConfig, deploy_system, save_deployment
+from offchain.errors import InvalidInput
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=Command)
 @account_option(prompt=False)
-@click.option("--timelock-delay", type=int, default=None, help="Routine timelock delay in seconds.")
-@click.option("--voting-delay", type=int, default=None, help="Seconds from proposal to snapshot.")
-@click.option("--voting-period", type=int, default=None, help="Routine voting period in seconds.")
+@click.option("--timelock-delay", default=None, help="Routine timelock delay: 2d, 6h ...")
+@click.option("--voting-delay", default=None, help="From proposal to snapshot: 1d, 6h ...")
+@click.option("--voting-period", default=None, help="Routine voting period: 5d ...")
 @user_errors
 def cli(provider, account, timelock_delay, voting_delay, voting_period):
+    if own_node(provider):
+        raise InvalidInput(f"no node is running at {getattr(provider, 'uri', 'the configured host')}: ape would start "
+                           f"one for this command alone and the deployment would vanish with it; start a node first "
+                           f"(`make anvil`), then deploy")
     deployer = resolve_account(account, provider)
     overrides = {
-        key: value
+        key: parse_duration(value, f"--{key.replace('_', '-')}")
         for key, value in {
             "timelock_delay": timelock_delay,
             "voting_delay": voting_delay,
@@ -30,7 +37,10 @@ def cli(provider, account, timelock_delay, voting_delay, voting_period):
         }.items()
         if value is not None
     }
-    config = GovernanceConfig(**overrides)
+    try:
+        config = GovernanceConfig(**overrides)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"governance settings do not fit together: {exc}") from None
     deployment = deploy_system(project, deployer, config)
     path = save_deployment(deployment)
     console.print(table(f"Deployed on {deployment.network}", ["contract", "address"], deployment.addresses().items()))

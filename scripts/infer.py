@@ -1,53 +1,184 @@
-"""Pay for one inference and print the verified output.
+"""Pay for inferences and collect verified outputs: for app builders.
 
-    ape run infer --model digits --input models/digits/sample.json --network ethereum:local:foundry
+    ape run infer --model digits --input models/digits/sample.json        # pay, wait, verify, print
+    ape run infer --model 1 --input FILE --url https://host/input.json     # the worker fetches the hosted copy
+    ape run infer --model digits --input FILE --no-wait                    # pay now, fetch later
+    ape run infer fetch REQUEST_ID [--model digits]                         # a result, verified against the chain
+    ape run infer refund REQUEST_ID                                         # an unserved request after its deadline
+    ape run infer list                                                      # your requests and their states
 
-Needs a deployment on that network (`ape run prepare_local` or `ape run deploy`)
-and a running worker (`silverback run bots.worker:bot ...`).
+The input is checked against the model's schema before anything is paid. --ttl and --timeout take
+durations (`10m`, `2h`; a bare number is seconds). Needs a deployment on that network and a running
+worker (`ape run worker start`). Every command takes --network and --account.
 """
 
 from pathlib import Path
 
 import click
-from ape import project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape import chain
+from ape.cli import account_option
 
-from offchain.cli import console, fmt_eth, resolve_account, table, user_errors
+from offchain.cli import deployment_of
+from offchain.cli import Command, Group, console, fmt_eth, fmt_time, parse_count, parse_duration, resolve_account, \
+    table, user_errors
 from offchain.client import InferenceClient
-from offchain.deploy import load_deployment
+from offchain.errors import InvalidInput, ModelNotFound
+from offchain.inputs import parse as check_input
 from offchain.models import load_spec
 from offchain.serve import find_model_id
 
+STATES = {1: "requested", 2: "claimed", 3: "fulfilled", 4: "challenged", 5: "finalized", 6: "refunded"}
+LABELS = {"class": "predicted class"}
+STATE_MASK = 0x7F  # the state without the callback flag
 
-@click.command(cls=ConnectedProviderCommand)
-@account_option(prompt=False)
-@click.option("--model", "model", required=True, help="Model id on-chain, or a model folder name (e.g. digits).")
-@click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--ttl", default=600, show_default=True, help="Seconds until the request may be refunded.")
-@click.option("--timeout", default=120, show_default=True, help="Seconds to wait for a worker.")
-@user_errors
-def cli(provider, account, model, input_path, ttl, timeout):
-    sender = resolve_account(account, provider)
-    deployment = load_deployment(project, provider)
-    registry = deployment.ModelRegistry
+
+class DefaultGroup(Group):
+    """`ape run infer --model ...` is `ape run infer request --model ...`."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0].startswith("-") and args[0] not in ("-h", "--help"):
+            args = ["request", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup)
+def cli():
+    """Request inferences, fetch and verify results, refund, list."""
+
+
+def model_spec(registry, model: str):
+    """(model id, spec) from an on-chain id or a model folder name."""
     if model.isdigit():
         model_id = int(model)
-        spec = load_spec(next(e.metadata_uri for e in registry.ModelRegistered.range(0, None)
-                              if e.model_id == model_id).rsplit("/", 1)[-1])
-    else:
-        spec = load_spec(model)
-        model_id = find_model_id(registry, spec.artifact_hash)
+        found = [e.metadata_uri for e in registry.ModelRegistered.range(0, None, search_topics={"model_id": model_id})]
+        if not found:
+            raise ModelNotFound(f"no model {model_id} on this chain: `ape run model list` shows the registered ones")
+        return model_id, load_spec(found[0].rstrip("/").rsplit("/", 1)[-1])
+    spec = load_spec(model)
+    return find_model_id(registry, spec.artifact_hash), spec
+
+
+@cli.command(cls=Command)
+@account_option(prompt=False)
+@click.option("--model", "model", required=True, help="Model id on-chain, or a model folder name (e.g. digits).")
+@click.option("--input", "input_path", required=True, help="The input document (JSON file).")
+@click.option("--url", default=None, help="Where the worker fetches the input (http/https/ipfs) instead of "
+              "inline; --input is the same bytes, hashed and checked here.")
+@click.option("--ttl", default="10m", show_default=True, help="Time until the request may be refunded.")
+@click.option("--timeout", default="2m", show_default=True, help="How long to wait for a worker.")
+@click.option("--no-wait", is_flag=True, help="Pay and print the request id; `infer fetch` it later.")
+@user_errors
+def request(provider, account, model, input_path, url, ttl, timeout, no_wait):
+    """Pay for one inference, wait for it and print the verified output."""
+    sender = resolve_account(account, provider)
+    ttl_s, timeout_s = parse_duration(ttl, "--ttl"), parse_duration(timeout, "--timeout")
+    path = Path(input_path)
+    if not path.is_file():
+        raise InvalidInput(f"--input {input_path} is not a file")
+    if url is not None and not url.startswith(("http://", "https://", "ipfs://")):
+        raise InvalidInput(f"--url '{url}' must start with http://, https:// or ipfs://")
+    deployment = deployment_of(provider)
+    model_id, spec = model_spec(deployment.ModelRegistry, model)
+    document = path.read_bytes()
+    check_input(spec.input_schema, document)  # a wrong input is refused here, before it is paid for
+    active, _ = deployment.ModelRegistry.model_terms(model_id)
+    if not active:
+        raise InvalidInput(f"model {model_id} is not active (pending, suspended or retired): it cannot be paid for")
     client = InferenceClient(deployment.InferenceMarket, sender)
     price = client.quote(model_id)
-    request_id = client.request(model_id, input_path.read_bytes(), ttl=ttl)
-    console.print(f"request {request_id}: paid {fmt_eth(price)} ETH for model {model_id}; waiting for a worker")
-    view = client.wait(request_id, timeout=timeout)
+    if provider.get_balance(sender.address) < price:
+        raise InvalidInput(f"the request costs {fmt_eth(price)} ETH; your balance is lower")
+    request_id = client.request(model_id, document, input_uri=url, ttl=ttl_s)
+    console.print(f"request {request_id}: paid {fmt_eth(price)} ETH for model {model_id}")
+    if no_wait:
+        console.print(f"fetch it with `ape run infer fetch {request_id}`; refundable after "
+                      f"{fmt_time(chain.blocks.head.timestamp + ttl_s)} if no worker serves it")
+        return
+    view = client.wait(request_id, timeout=timeout_s)
+    _print_result(client, request_id, spec, view.worker)
+
+
+def _print_result(client, request_id: int, spec, worker) -> None:
     verified = client.fetch(request_id, spec)
-    probabilities = ", ".join(f"{p:.3f}" for p in verified.decoded["probabilities"])
-    console.print(table(f"Request {request_id}", ["field", "value"], [
-        ("worker", view.worker),
-        ("result hash (on-chain)", "0x" + verified.result_hash.hex()),
-        ("verified", "yes: the fetched result hashes to the attested hash"),
-        ("predicted class", verified.decoded["class"]),
-        ("probabilities", probabilities),
-    ]))
+    rows = [("worker", worker), ("result hash (on-chain)", "0x" + verified.result_hash.hex()),
+            ("verified", "yes: the fetched result hashes to the attested hash")]
+    for key, value in verified.decoded.items():
+        rows.append((LABELS.get(key, key), ", ".join(f"{p:.3f}" for p in value) if isinstance(value, list) else value))
+    console.print(table(f"Request {request_id}", ["field", "value"], rows))
+
+
+def _request(market, request_id: str):
+    request_id = parse_count(request_id, "REQUEST_ID")
+    if request_id > market.request_count():
+        raise InvalidInput(f"no request {request_id} on this chain: `ape run infer list` shows yours")
+    return request_id, market.get_request(request_id)
+
+
+@cli.command(cls=Command)
+@account_option(prompt=False)
+@click.argument("request_id")
+@click.option("--model", "model", default=None, help="Model folder whose encoding to decode with "
+              "[default: the request's model].")
+@user_errors
+def fetch(provider, account, request_id, model):
+    """Fetch a fulfilled request's result from its worker and verify it against the chain."""
+    sender = resolve_account(account, provider)
+    deployment = deployment_of(provider)
+    request_id, view = _request(deployment.InferenceMarket, request_id)
+    state = view.state & STATE_MASK
+    if state not in (3, 5):
+        raise InvalidInput(f"request {request_id} is {STATES.get(state, state)}, not fulfilled: "
+                           + ("wait for a worker" if state < 3 else "it has no result to fetch"))
+    _, spec = model_spec(deployment.ModelRegistry, model or str(view.model_id))
+    _print_result(InferenceClient(deployment.InferenceMarket, sender), request_id, spec, view.worker)
+
+
+@cli.command(cls=Command)
+@account_option(prompt=False)
+@click.argument("request_id")
+@user_errors
+def refund(provider, account, request_id):
+    """Take back the payment of a request no worker served by its deadline (then `withdraw`)."""
+    sender = resolve_account(account, provider)
+    market = deployment_of(provider).InferenceMarket
+    request_id, view = _request(market, request_id)
+    state, now = view.state & STATE_MASK, chain.blocks.head.timestamp
+    if state not in (1, 2):
+        raise InvalidInput(f"request {request_id} is {STATES.get(state, state)}: only unserved requests are refunded")
+    if now <= view.deadline:
+        raise InvalidInput(f"request {request_id} may still be served until {fmt_time(view.deadline, now)}: "
+                           f"refund after that")
+    market.refund(request_id, sender=sender)
+    console.print(f"request {request_id} refunded: {fmt_eth(market.owed(view.requester))} ETH owed to "
+                  f"{view.requester} (`ape run infer withdraw`)")
+
+
+@cli.command(cls=Command)
+@account_option(prompt=False)
+@user_errors
+def withdraw(provider, account):
+    """Collect the ETH the market owes you (refunds)."""
+    sender = resolve_account(account, provider)
+    market = deployment_of(provider).InferenceMarket
+    owed = market.owed(sender)
+    if not owed:
+        raise InvalidInput("the market owes you nothing")
+    market.withdraw(sender=sender)
+    console.print(f"withdrew {fmt_eth(owed)} ETH")
+
+
+@cli.command(name="list", cls=Command)
+@account_option(prompt=False)
+@user_errors
+def list_command(provider, account):
+    """Your requests: model, price, state, deadline."""
+    sender = resolve_account(account, provider)
+    market = deployment_of(provider).InferenceMarket
+    logs = list(market.InferenceRequested.range(0, None, search_topics={"requester": sender.address}))
+    now = chain.blocks.head.timestamp
+    rows = []
+    for log in logs:
+        view = market.get_request(log.request_id)
+        rows.append((log.request_id, log.model_id, fmt_eth(log.payment), STATES.get(view.state & STATE_MASK, "?"),
+                     fmt_time(log.deadline, now)))
+    console.print(table(f"Requests of {sender.address}", ["id", "model", "paid (ETH)", "state", "deadline"], rows))

@@ -6,19 +6,22 @@ model through the DAO, stake workers. Writes deployments/<network>.json.
 
 import click
 from ape import accounts, project
-from ape.cli import ConnectedProviderCommand
 
-from offchain.cli import console, quiet_ape, require_local, user_errors
+from offchain.cli import Command, console, own_node, quiet_ape, require_local, user_errors
 from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, prepare, stake
 from offchain.deploy import save_deployment
+from offchain.errors import InvalidInput
 from offchain.models import load_spec
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=Command)
 @click.option("--workers", default=2, show_default=True, help="Test accounts to stake as workers.")
 @user_errors
 def cli(provider, workers):
     require_local(provider, "preparing a local economy")
+    if own_node(provider):
+        raise InvalidInput("no node is running at the configured host: start one first (`make anvil`); a node ape "
+                           "starts for this command alone would vanish with the deployment")
     quiet_ape()
     test = accounts.test_accounts
     d, model_id = prepare(project, test, load_spec("digits"))

@@ -15,25 +15,26 @@ accounts.
 
 import os
 import signal
-from decimal import Decimal
 
 import click
-from ape import chain, project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape import chain
+from ape.cli import account_option
 
 from offchain.channels import ChannelWorker, create_app
-from offchain.cli import console, resolve_account, user_errors
-from offchain.deploy import load_deployment
+from offchain.cli import deployment_of
+from offchain.cli import Command, console, fmt_eth, parse_amount, resolve_account, user_errors
+from offchain.errors import InvalidInput
 from offchain.models import load_spec
 from offchain.runtime import load_runtime
 from offchain.serve import find_model_id
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=Command)
 @account_option(prompt=False)
 @click.option("--port", default=8700, show_default=True)
 @click.option("--models", default="digits", show_default=True, help="Comma-separated model folders to serve.")
-@click.option("--settle-eth", default="0.1", show_default=True, help="Unsettled ETH that triggers a settlement.")
+@click.option("--settle-eth", default="0.1", show_default=True,
+              help="Unsettled ETH that triggers a settlement: '0.1 ether', '500 gwei' or 0.1.")
 @click.option("--state-dir", default=None, type=click.Path(file_okay=False),
               help="Where the channel books live [default: NC_CHANNEL_STATE, else ~/.neural-commons/channels].")
 @click.option("--tick", default=15.0, show_default=True,
@@ -45,7 +46,14 @@ def cli(provider, account, port, models, settle_eth, state_dir, tick, refresh_af
     import uvicorn
 
     worker = resolve_account(account, provider)
-    deployment = load_deployment(project, provider)
+    threshold = parse_amount(settle_eth, "--settle-eth")
+    for name, value in (("--tick", tick), ("--refresh-after", refresh_after)):
+        if value < 0:
+            raise InvalidInput(f"{name} must not be negative, got {value}")
+    deployment = deployment_of(provider)
+    if deployment.WorkerRegistry.active_signer(worker.address) == "0x" + "00" * 20:
+        raise InvalidInput(f"{worker.address} is not an active staked worker: `ape run worker register --stake ...` "
+                           f"first (`ape run worker status` shows why)")
     registry = deployment.ModelRegistry
     runtimes, prices = {}, {}
     for name in models.split(","):
@@ -55,10 +63,10 @@ def cli(provider, account, port, models, settle_eth, state_dir, tick, refresh_af
         prices[model_id] = registry.model_terms(model_id)[1]
     api = ChannelWorker(deployment.PaymentChannels, worker, os.environ.get("NC_SIGNER_KEY") or worker.private_key,
                         runtimes, prices, chain_id=chain.chain_id,
-                        settle_threshold=int(Decimal(settle_eth) * 10**18), state_dir=state_dir, tick_every=tick,
+                        settle_threshold=threshold, state_dir=state_dir, tick_every=tick,
                         refresh_after=refresh_after)
     console.print(f"worker {worker.address} serving paid calls on http://127.0.0.1:{port} (models {sorted(runtimes)}); "
-                  f"books in {api.ledger.path}")
+                  f"books in {api.ledger.path}; settles past {fmt_eth(threshold)} ETH")
     # uvicorn re-raises SIGTERM once it has shut down; without a handler that would end the process
     # before the shutdown settlement below.
     signal.signal(signal.SIGTERM, _stop)

@@ -41,3 +41,27 @@ def test_parse__unknown_contract__lists_known():
 def test_parse__bad_hex__clear_error():
     with pytest.raises(ProposalError, match="neither an address nor hex bytes"):
         parse_action("Governor.f(0xZZ)", CONTRACTS)
+
+
+def test_parse__lists_and_nested_tuples():
+    _, _, args = parse_action(
+        f"Governor.open_bounty('spec, v2', [1, 2, 3], [{ADDRESS}, Timelock], (7, [true, false], 'x'), [])", CONTRACTS
+    )
+    assert args == ["spec, v2", [1, 2, 3], [ADDRESS, "0x" + "02" * 20], (7, [True, False], "x"), []]
+
+
+def test_parse__nested_lists():
+    assert parse_action("Governor.f([[1, 2], [3]], -4)", CONTRACTS)[2] == [[[1, 2], [3]], -4]
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("Governor.f([1, 2)", "unclosed"),
+    ("Governor.f([1, 2)])", "unbalanced"),
+    ("Governor.f(1])", "unbalanced"),
+    ("Governor.f('open)", "unclosed"),
+    ("Governor.f(1,,2)", "empty argument"),
+    ("Governor.f([1,])", "empty argument"),
+])
+def test_parse__malformed_list__clear_error(text, reason):
+    with pytest.raises(ProposalError, match=reason):
+        parse_action(text, CONTRACTS)
