@@ -1,6 +1,6 @@
 """The command-line value parsers every script shares (no chain needed)."""
 
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import pytest
 from hypothesis import given
@@ -35,7 +35,8 @@ def test_parse_amount__zero_allowed_when_asked():
 @given(st.integers(min_value=1, max_value=10**30))
 def test_parse_amount__wei_round_trip(wei):
     assert parse_amount(f"{wei} wei") == wei
-    assert parse_amount(str(Decimal(wei).scaleb(-18))) == wei
+    # scaleb in a context wide enough for any uint256: the default 28 digits would round the expected value
+    assert parse_amount(str(Decimal(wei).scaleb(-18, context=Context(prec=80)))) == wei
 
 
 @pytest.mark.parametrize("text, seconds", [
