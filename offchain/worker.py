@@ -27,14 +27,16 @@ from pathlib import Path
 
 from offchain import inputs
 from offchain.attestation import ResultClaim, sign_result
-from offchain.client import request_views
 from offchain.errors import BadInput
+from offchain.market import RequestState, request_views
 from offchain.runtime import Runtime
 from offchain.store import ContentStore
 
 log = logging.getLogger("neural_commons.worker")
 
-REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = range(1, 7)
+REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = (
+    RequestState.REQUESTED, RequestState.CLAIMED, RequestState.FULFILLED, RequestState.CHALLENGED,
+    RequestState.FINALIZED, RequestState.REFUNDED)
 
 
 @dataclass
@@ -121,6 +123,10 @@ class InferenceWorker:
         if owed:
             self.market.withdraw(sender=self.account)
         return owed
+
+    def close(self) -> None:
+        """Stops the background input fetches (at shutdown); the persisted state is already saved."""
+        self.fetcher.close()
 
     # ------------------------------------------------------------ steps
 
