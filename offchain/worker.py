@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from offchain import inputs
-from offchain.attestation import ResultClaim, sign_result
+from offchain.attestation import InferenceResult
 from offchain.errors import BadInput
 from offchain.market import RequestState, request_views
 from offchain.runtime import Runtime
@@ -243,9 +243,10 @@ class InferenceWorker:
         for rid, result in zip(request_ids, outputs, strict=True):
             digest = self.results.put(result)
             info = self.state.open[str(rid)]
-            claim = ResultClaim(rid, model_id, bytes.fromhex(info["hash"]), bytes.fromhex(digest[2:]))
-            signature = sign_result(self.signer_key, claim, chain_id=chain.chain_id, market=str(self.market.address))
-            item = (rid, claim.result_hash, self.result_url(digest), signature)
+            attestation = InferenceResult.bound(chain_id=chain.chain_id, contract=self.market.address, requestId=rid,
+                                                modelId=model_id, inputHash=bytes.fromhex(info["hash"]),
+                                                resultHash=bytes.fromhex(digest[2:]))
+            item = (rid, bytes(attestation.resultHash), self.result_url(digest), attestation.sign(self.signer_key))
             (with_result if info["callback"] else plain).append((item, result))
         if plain:
             receipt = self.market.fulfill_batch([item for item, _ in plain], sender=self.account)

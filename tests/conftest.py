@@ -6,8 +6,8 @@ import pytest
 from hypothesis import settings
 
 from offchain.deploy import GovernanceConfig, MarketConfig, deploy_system
+from tests.utils.constants import ETH, MIN_STAKE, MODEL_PRICE
 
-ETH = 10**18
 
 # Small example counts by default; NC_HYPOTHESIS_PROFILE=thorough for a long run.
 settings.register_profile("default", max_examples=25, deadline=None, stateful_step_count=25)
@@ -130,9 +130,6 @@ def minting(system, govern, minter):
 
 
 # ---------------------------------------------------------------- market fixtures
-
-MIN_STAKE = 1_000 * ETH
-MODEL_PRICE = 10**15  # wei per inference (0.001 ETH)
 
 
 @pytest.fixture(scope="session")

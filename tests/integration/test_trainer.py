@@ -10,9 +10,8 @@ from offchain.errors import BadInput, NeuralCommonsError
 from offchain.store import ContentStore
 from offchain.trainer import Trainer, TrainingStuck, _build_module, dataset_document
 from tests.conftest import stake_worker
+from tests.utils.constants import DAY, ETH
 
-ETH = 10**18
-DAY = 86_400
 QUEUED, TRAINING = 3, 4
 
 

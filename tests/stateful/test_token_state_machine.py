@@ -16,9 +16,8 @@ from ape import chain
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from tests.utils.constants import ETH, ZERO_ADDRESS as ZERO
 
-ETH = 10**18
-ZERO = "0x0000000000000000000000000000000000000000"
 
 amounts = st.integers(min_value=1, max_value=10**6 * ETH)
 wei = st.integers(min_value=1, max_value=100 * ETH)

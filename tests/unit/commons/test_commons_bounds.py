@@ -7,9 +7,8 @@ import pytest
 from ape import chain
 
 from tests.conftest import stake_worker
+from tests.utils.constants import DAY, ETH
 
-ETH = 10**18
-DAY = 86_400
 FAILED, QUEUED = 2, 3
 MIN_GOAL = 10**17  # the deploy default
 

@@ -7,10 +7,9 @@ import ape
 import pytest
 from ape import chain
 from eth_utils import keccak
+from tests.utils.constants import DAY, ETH
 
-ETH = 10**18
 REWARD = 10 * ETH  # per item
-DAY = 86_400
 PENDING, ACCEPTED, REJECTED, CHALLENGED, REWARDED = range(1, 6)
 _hashes = itertools.count(1)
 

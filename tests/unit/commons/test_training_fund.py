@@ -10,12 +10,12 @@ from ape import chain
 from eth_utils import keccak
 
 from tests.conftest import stake_worker
+from offchain.trainer import CampaignState
+from tests.utils.constants import DAY, ETH
 
-ETH = 10**18
-DAY = 86_400
 TOTAL = 1_000_000
 REWARD = 10 * ETH
-FUNDING, FAILED, QUEUED, TRAINING, DELIVERED, ACCEPTED = range(1, 7)
+FUNDING, FAILED, QUEUED, TRAINING, DELIVERED, ACCEPTED = CampaignState
 PRECISION = 10**36
 _hashes = itertools.count(1)
 

@@ -41,3 +41,14 @@ def test_parse__unknown_contract__lists_known():
 def test_parse__bad_hex__clear_error():
     with pytest.raises(ProposalError, match="neither an address nor hex bytes"):
         parse_action("Governor.f(0xZZ)", CONTRACTS)
+
+
+@pytest.mark.parametrize("amount,wei", [("0.1 ether", 10**17), ("20 gwei", 20 * 10**9), ("1_000 ETH", 1000 * 10**18),
+                                        ("5 wei", 5)])
+def test_parse__eth_amount__in_wei(amount, wei):
+    assert parse_action(f"Timelock.f({amount})", CONTRACTS)[2] == [wei]
+
+
+def test_parse__amount_with_unknown_unit__clear_error():
+    with pytest.raises(ProposalError, match="'3 bitcoin' is not an amount: write a number and a unit"):
+        parse_action("Timelock.f(3 bitcoin)", CONTRACTS)
