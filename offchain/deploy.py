@@ -259,18 +259,7 @@ def deploy_system(
         network=network_label(chain.provider),
         chain_id=chain.chain_id,
         deployer=str(deployer.address),
-        contracts={
-            "GovernanceToken": token,
-            "Timelock": timelock,
-            "Governor": governor,
-            "ModelShares": shares,
-            "ModelRegistry": registry,
-            "WorkerRegistry": workers,
-            "InferenceMarket": inference,
-            "PaymentChannels": channels,
-            "DataBounties": bounties,
-            "TrainingFund": fund,
-        },
+        contracts={"GovernanceToken": token, "Timelock": timelock, "Governor": governor, **governed},
         config={"governance": asdict(governance), "market": asdict(market)},
     )
 

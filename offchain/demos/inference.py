@@ -35,15 +35,21 @@ WORKER_PORT = 8601  # result server of worker i listens on WORKER_PORT + i
 
 
 @dataclass
-class InferenceSummary:
+class DemoSummary:
+    """What every demo reports: paid requests, how many results checked out, gas by step."""
+
     requests: int = 0
-    correct: int = 0
     verified: int = 0
+    gas: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class InferenceSummary(DemoSummary):
+    correct: int = 0
     paid_by_app_builder: int = 0
+    accuracy_manifest: float = 0.0
     received: dict[str, int] = field(default_factory=dict)
     fulfilled_by: dict[str, int] = field(default_factory=dict)  # live mode: requests each worker fulfilled
-    gas: dict[str, int] = field(default_factory=dict)
-    accuracy_manifest: float = 0.0
 
 
 def held_out_digits(spec: ModelSpec, count: int):

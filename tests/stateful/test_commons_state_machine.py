@@ -26,8 +26,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from tests.conftest import stake_worker
 from offchain.trainer import CampaignState
+from tests.conftest import stake_worker
 from tests.utils.constants import DAY, ETH
 
 TOTAL = 1_000_000

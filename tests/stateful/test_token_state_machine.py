@@ -16,6 +16,7 @@ from ape import chain
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
 from tests.utils.constants import ETH, ZERO_ADDRESS as ZERO
 
 

@@ -17,11 +17,6 @@ DEPOSIT = 1 * ETH
 IN, OUT, OTHER = keccak(b"in"), keccak(b"out"), keccak(b"other")
 
 
-@pytest.fixture(scope="module")
-def channels(system):
-    return system.PaymentChannels
-
-
 @pytest.fixture
 def cid(channels, model_id, staked_worker, app_builder):
     return open_channel(channels, app_builder, staked_worker, model_id, DEPOSIT)

@@ -22,11 +22,6 @@ def crowd(accounts, deployer):
     return people
 
 
-@pytest.fixture(scope="module")
-def fund(system):
-    return system.TrainingFund
-
-
 def test_dataset__65th_contributor__declined_not_stuck(system, govern, accounts, crowd):
     bounties = system.DataBounties
     govern((bounties, "open_bounty", "", 1, 1_000, chain.pending_timestamp + 60 * DAY, [accounts[3]], 1, 0))

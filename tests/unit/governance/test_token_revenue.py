@@ -1,6 +1,7 @@
 """Holder revenue: pro-rata ETH through a running per-token accumulator."""
 
 import ape
+
 from tests.utils.constants import ETH, ZERO_ADDRESS as ZERO
 
 

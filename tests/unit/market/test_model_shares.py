@@ -2,6 +2,7 @@
 
 import ape
 import pytest
+
 from tests.utils.constants import ETH, ZERO_ADDRESS as ZERO
 
 PRECISION = 10**36  # revenue_accumulator's scale of revenue_per_unit
