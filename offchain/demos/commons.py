@@ -15,15 +15,13 @@ from offchain import inputs
 from offchain.cli import ETH, advance_time, console, fmt_eth, fmt_tokens, table
 from offchain.client import InferenceClient
 from offchain.demos.inference import DemoSummary
-from offchain.deploy import deploy_system
+from offchain.deploy import DAY, deploy_system
 from offchain.governance import Proposal, pass_locally
 from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
 from offchain.trainer import Trainer, _build_module, dataset_document
 from offchain.worker import InferenceWorker
-
-DAY = 86_400
 
 
 @dataclass
