@@ -7,7 +7,12 @@
 On every new block it runs one worker step: discover, claim, run, fulfil,
 finalize. Its state lives in NC_WORKER_DIR, so a restarted bot resumes from
 the chain. The attestation key is NC_SIGNER_KEY (hex), or the account's own
-key for test accounts.
+key for test accounts. All NC_* variables are read and checked by
+`offchain.settings.Settings`; a bad one stops the bot at startup with one line.
+
+The worker is built in `on_worker_startup` (in the process that runs the
+steps, so the bot also works under silverback's distributed runner) and its
+result server is stopped in `on_worker_shutdown`.
 
 `bots.runner.WorkerRunner` is required: silverback's own runners end the bot, with exit
 status 0, when no block comes for 10 s (the polling runner) or the RPC
@@ -20,22 +25,23 @@ SIGTERM or SIGINT stop exits 0.
 
 import asyncio
 import logging
-import os
 import threading
-from pathlib import Path
 
 from ape import chain, project
 from ape.exceptions import ProviderError
 from silverback import SilverbackBot
+from taskiq import InMemoryBroker
 
 from bots import runner
 from offchain.errors import NeuralCommonsError
 from offchain.serve import build_worker
+from offchain.settings import load_settings
 
 log = logging.getLogger("neural_commons.worker")
 
 bot = SilverbackBot()
-worker = None
+worker = None  # the InferenceWorker of this silverback worker process, built at its startup
+server = None  # its result server
 _stepping = threading.Lock()  # one step at a time
 _tickets = threading.Lock()
 _asked = 0  # steps asked for (one per block)
@@ -45,24 +51,31 @@ _covered = 0  # the last ask a finished step started after
 TRANSIENT = (ProviderError, OSError, TimeoutError)
 
 
-@bot.on_startup()
-def start(startup_state):
-    global worker
-    if runner.current is None:
+@bot.on_worker_startup()
+def start(state):
+    """Builds the worker (models checked against the chain and loaded, result server started)
+    in the process that runs the steps: the bot's own with the in-memory broker, each
+    silverback worker under the distributed runner."""
+    global worker, server
+    if isinstance(bot.broker, InMemoryBroker) and runner.current is None:
         raise NeuralCommonsError("run the worker bot with `--runner bots.runner:WorkerRunner`: silverback's own "
                                  "runners stop it when the chain is quiet for 10 s or the RPC connection drops")
+    settings = load_settings()
     account = bot.signer
-    key = os.environ.get("NC_SIGNER_KEY") or account.private_key
-    worker, server = build_worker(
-        project,
-        chain.provider,
-        account,
-        key,
-        os.environ.get("NC_MODELS", "digits").split(","),
-        Path(os.environ.get("NC_WORKER_DIR", ".cache/worker")),
-        port=int(os.environ.get("NC_RESULT_PORT", "0")),
-    )
+    worker, server = build_worker(project, chain.provider, account, settings.signer(account), list(settings.models),
+                                  settings.worker_dir, port=settings.result_port)
     print(f"worker {account.address} serving results at {server.url}", flush=True)
+
+
+@bot.on_worker_shutdown()
+def stop(state):
+    """Stops the result server and the input fetches with the worker process."""
+    global worker, server
+    if server is not None:
+        server.stop()
+    if worker is not None:
+        worker.close()
+    worker = server = None
 
 
 @bot.on_(chain.blocks)
@@ -84,8 +97,11 @@ def _step(number: int) -> dict:
             return {"skipped": 1}
         with _tickets:
             starts_after = _asked
+        agent = worker
+        if agent is None:  # shutting down
+            return {"skipped": 1}
         try:
-            report = worker.step()
+            report = agent.step()
         except TRANSIENT as exc:
             log.warning("step at block %s failed on the RPC (%s); retrying on the next block", number,
                         str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)

@@ -9,23 +9,13 @@ from dataclasses import dataclass
 from eth_utils import keccak
 
 from offchain import canonical, inputs
-from offchain.errors import NeuralCommonsError, ResultMismatch
+from offchain.errors import RequestRefunded, RequestTimedOut, ResultMismatch, ResultUnavailable
+from offchain.market import MARKET_BATCH, RequestState, request_views
 from offchain.models import ModelSpec
 
-FULFILLED, FINALIZED = 3, 5
+__all__ = ["MARKET_BATCH", "InferenceClient", "VerifiedResult", "request_views"]  # re-exported for older imports
+
 MAX_RESULT_BYTES = 1 << 20  # a result larger than this is not fetched
-MARKET_BATCH = 100  # the market's MAX_BATCH: most requests one batched call takes
-
-
-def request_views(market, request_ids) -> dict[int, object]:
-    """The chain's view of many requests, one `get_requests` call per
-    `MARKET_BATCH` of them: one RPC round trip instead of one per request."""
-    ids = [int(i) for i in request_ids]
-    views: dict[int, object] = {}
-    for start in range(0, len(ids), MARKET_BATCH):
-        chunk = ids[start : start + MARKET_BATCH]
-        views.update(zip(chunk, market.get_requests(chunk), strict=True))
-    return views
 
 
 @dataclass
@@ -64,22 +54,25 @@ class InferenceClient:
         return receipt.decode_logs(self.market.InferenceRequested)[0].request_id
 
     def wait(self, request_id: int, *, timeout: float = 120, poll: float = 1.0):
-        """Blocks until the request is fulfilled (or settled); returns its chain view."""
+        """Blocks until the request is fulfilled (or settled); returns its chain view.
+
+        Raises `RequestRefunded` when it ended refunded, `RequestTimedOut` when `timeout`
+        seconds pass first."""
         deadline = time.monotonic() + timeout
         while True:
             view = self.market.get_request(request_id)
-            if view.state in (FULFILLED, FINALIZED):
+            if RequestState(view.state).delivered:
                 return view
-            if view.state > FINALIZED:
-                raise NeuralCommonsError(f"request {request_id} ended in state {view.state} (refunded)")
+            if view.state == RequestState.REFUNDED:
+                raise RequestRefunded(request_id, view.state)
             if time.monotonic() > deadline:
-                raise NeuralCommonsError(f"request {request_id} not fulfilled within {timeout} s")
+                raise RequestTimedOut(request_id, timeout)
             time.sleep(poll)
 
     def result_uri(self, request_id: int) -> str:
         for event in self.market.InferenceFulfilled.range(0, None, search_topics={"request_id": request_id}):
             return event.result_uri
-        raise NeuralCommonsError(f"request {request_id} has no fulfilment on this chain")
+        raise ResultUnavailable(f"request {request_id} has no fulfilment on this chain")
 
     def fetch(self, request_id: int, spec: ModelSpec) -> VerifiedResult:
         """Downloads the full result from the worker and checks it against the on-chain hash."""
@@ -89,7 +82,7 @@ class InferenceClient:
             with urllib.request.urlopen(uri, timeout=10) as response:
                 data = response.read(MAX_RESULT_BYTES + 1)
         except OSError as exc:
-            raise NeuralCommonsError(f"cannot fetch the result of request {request_id} from {uri}: {exc}") from exc
+            raise ResultUnavailable(f"cannot fetch the result of request {request_id} from {uri}: {exc}") from exc
         return self.verify(request_id, data, onchain, spec)
 
     @staticmethod

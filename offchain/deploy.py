@@ -7,7 +7,6 @@ and the test fixtures all build the same system.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,9 @@ from typing import Any
 from eth_utils import keccak
 
 from offchain.errors import DeploymentNotFound
+from offchain.settings import load_settings
 
 DAY = 86_400  # seconds
-# Where deployments/<network>.json live; NC_DEPLOYMENTS_DIR moves them (tests use a temporary folder).
-DEPLOYMENTS_DIR = Path(os.environ.get("NC_DEPLOYMENTS_DIR", Path(__file__).resolve().parent.parent / "deployments"))
 
 PROPOSER_ROLE = keccak(text="PROPOSER_ROLE")
 EXECUTOR_ROLE = keccak(text="EXECUTOR_ROLE")
@@ -261,18 +259,7 @@ def deploy_system(
         network=network_label(chain.provider),
         chain_id=chain.chain_id,
         deployer=str(deployer.address),
-        contracts={
-            "GovernanceToken": token,
-            "Timelock": timelock,
-            "Governor": governor,
-            "ModelShares": shares,
-            "ModelRegistry": registry,
-            "WorkerRegistry": workers,
-            "InferenceMarket": inference,
-            "PaymentChannels": channels,
-            "DataBounties": bounties,
-            "TrainingFund": fund,
-        },
+        contracts={"GovernanceToken": token, "Timelock": timelock, "Governor": governor, **governed},
         config={"governance": asdict(governance), "market": asdict(market)},
     )
 
@@ -302,7 +289,7 @@ def critical_marks(contracts: dict[str, Any]) -> list[tuple[str, str, str, bytes
 
 def save_deployment(deployment: Deployment, directory: Path | None = None) -> Path:
     """Writes `deployments/<network>.json` so the other tools find the contracts."""
-    directory = Path(directory or DEPLOYMENTS_DIR)
+    directory = Path(directory or load_settings().deployments_dir)  # NC_DEPLOYMENTS_DIR
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{deployment.network}.json"
     record = {
@@ -318,7 +305,7 @@ def save_deployment(deployment: Deployment, directory: Path | None = None) -> Pa
 
 def load_deployment(project, provider, directory: Path | None = None) -> Deployment:
     """Reads the deployment of the connected network and binds its contracts."""
-    directory = Path(directory or DEPLOYMENTS_DIR)
+    directory = Path(directory or load_settings().deployments_dir)  # NC_DEPLOYMENTS_DIR
     label = network_label(provider)
     path = directory / f"{label}.json"
     if not path.exists():

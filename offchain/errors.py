@@ -33,3 +33,29 @@ class ResultMismatch(NeuralCommonsError):
 
 class InvalidInput(NeuralCommonsError):
     """A command-line value that cannot be used (an amount, a duration, an id, a file): says what to type."""
+
+
+class RequestRefunded(NeuralCommonsError):
+    """A market request that ended refunded: no worker delivered in time, or its result was overturned."""
+
+    def __init__(self, request_id: int, state: int):
+        super().__init__(f"request {request_id} ended in state {state} (refunded)")
+        self.request_id = request_id
+        self.state = state
+
+
+class RequestTimedOut(NeuralCommonsError, TimeoutError):
+    """A request not fulfilled within the time the caller was willing to wait (it may still be)."""
+
+    def __init__(self, request_id: int, timeout: float):
+        super().__init__(f"request {request_id} not fulfilled within {timeout} s")
+        self.request_id = request_id
+        self.timeout = timeout
+
+
+class ResultUnavailable(NeuralCommonsError):
+    """A result that cannot be had: no fulfilment on this chain, or the worker's server does not serve it."""
+
+
+class UnknownBackend(NeuralCommonsError, ValueError):
+    """A model runtime backend this package does not have."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -137,7 +138,8 @@ def parse_action(text: str, contracts: dict) -> tuple:
     """Parses `Contract.method(arg, ...)` as typed on a command line.
 
     Arguments: `0x` + 40 hex digits is an address; other `0x` hex is bytes;
-    `true`/`false`; integers, also written `5e18` or `1_000`; the name of a
+    `true`/`false`; integers, also written `5e18` or `1_000`; ETH amounts with
+    a unit, `0.1 ether` or `20 gwei`, in wei (Ape's conversion); the name of a
     deployed contract stands for its address; `[a, b, c]` is a list (a
     DynArray) and `(a, b)` a tuple (a struct), nested as deep as needed;
     anything else is a string (quotes optional; quote strings that hold
@@ -185,6 +187,21 @@ def _split_args(body: str, text: str) -> list[str]:
     return parts
 
 
+_AMOUNT = re.compile(r"[-+\d.,_eE]+ [A-Za-z]+")  # a number and a unit: "0.1 ether", "20 gwei"
+
+
+def _wei(amount: str) -> int:
+    """An ETH amount with its unit, in wei, through Ape's conversion."""
+    from ape import convert
+    from ape.exceptions import ConversionError
+
+    try:
+        return int(convert(amount, int))
+    except ConversionError as exc:
+        raise ProposalError(f"'{amount}' is not an amount: write a number and a unit, e.g. '0.1 ether' "
+                            "or '20 gwei'") from exc
+
+
 def _parse_arg(token: str, contracts: dict):
     if len(token) >= 2 and token[0] in _CLOSERS and token[-1] == _CLOSERS[token[0]]:
         items = [_parse_arg(part, contracts) for part in _split_args(token[1:-1], token)]
@@ -203,6 +220,8 @@ def _parse_arg(token: str, contracts: dict):
             raise ProposalError(f"'{token}' is neither an address nor hex bytes") from exc
     if token in contracts:
         return str(contracts[token].address)
+    if _AMOUNT.fullmatch(token):
+        return _wei(token)
     number = token.replace("_", "")
     if "e" in lowered and number.lower().split("e")[0].isdigit():
         mantissa, exponent = number.lower().split("e", 1)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from offchain.errors import NeuralCommonsError
+from offchain.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,13 +31,8 @@ class BotProcess:
 
     def start(self, network: str = "ethereum:local:foundry", models: str = "digits") -> "BotProcess":
         self.workdir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "NC_WORKER_DIR": str(self.workdir),
-            "NC_RESULT_PORT": str(self.port),
-            "NC_MODELS": models,
-            "PYTHONUNBUFFERED": "1",
-        }
+        settings = load_settings(worker_dir=self.workdir, result_port=self.port, models=models)
+        env = {**os.environ, **settings.as_env(), "PYTHONUNBUFFERED": "1"}
         silverback = Path(sys.executable).parent / "silverback"
         command = [str(silverback), "run", "bots.worker:bot", "--runner", "bots.runner:WorkerRunner",
                    "--network", network, "--account", f"TEST::{self.account_index}"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from offchain import canonical
+from offchain.errors import UnknownBackend
 from offchain.models import ModelSpec
 from offchain.store import ContentStore, verified
 
@@ -73,10 +74,16 @@ class Runtime:
         return canonical.encode(kind, scale, outputs)
 
 
+BACKENDS = ("onnxruntime", "torch")
+
+
 def load_runtime(spec: ModelSpec, backend: str = "onnxruntime", store: ContentStore | None = None,
                  expected_hash: bytes | None = None) -> Runtime:
     """Loads a model, refusing artifact bytes whose keccak256 is not `expected_hash`
-    (the registry's; the manifest's when not given)."""
+    (the registry's; the manifest's when not given). Raises `UnknownBackend` for a
+    backend other than those in `BACKENDS`, before reading anything."""
+    if backend not in BACKENDS:
+        raise UnknownBackend(f"unknown backend '{backend}': use {' or '.join(BACKENDS)}")
     expected = expected_hash or spec.artifact_hash
     if store is not None and store.has(expected):
         artifact = store.get(expected)
@@ -84,8 +91,6 @@ def load_runtime(spec: ModelSpec, backend: str = "onnxruntime", store: ContentSt
         artifact = verified(spec.artifact_path.read_bytes(), expected, what=str(spec.artifact_path))
         if store is not None:
             store.put(artifact)
-    if backend == "onnxruntime":
-        return Runtime(spec, OnnxBackend(artifact))
     if backend == "torch":
         return Runtime(spec, TorchBackend(spec))
-    raise ValueError(f"unknown backend '{backend}': use onnxruntime or torch")
+    return Runtime(spec, OnnxBackend(artifact))

@@ -17,6 +17,7 @@ import importlib.util
 import json
 import sys
 from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +27,20 @@ from offchain.errors import BadInput, NeuralCommonsError
 from offchain.models import MODELS_DIR, ModelSpec, load_spec
 from offchain.store import ContentStore
 
-REWARDED = 5
-TRAINING = 4  # TrainingFund campaign state
+
+
+class CampaignState(IntEnum):
+    """A TrainingFund campaign's state (the contract's FUNDING … ACCEPTED constants)."""
+
+    FUNDING = 1
+    FAILED = 2  # refundable
+    QUEUED = 3
+    TRAINING = 4
+    DELIVERED = 5
+    ACCEPTED = 6
+
+
+REWARDED = 5  # DataBounties contribution status: reward minted, part of the dataset
 MAX_CONTRIBUTION_BYTES = 8 * 1024 * 1024
 CONTRIBUTION_DEADLINE = 120.0  # seconds to fetch one http(s) contribution, whole
 
@@ -135,7 +148,7 @@ class Trainer:
         else:
             campaign_id = resume
             c = self.fund.campaigns(campaign_id)
-            if c.state != TRAINING or c.trainer != self.account.address:
+            if c.state != CampaignState.TRAINING or c.trainer != self.account.address:
                 raise NeuralCommonsError(f"campaign {campaign_id} is not a training claimed by {self.account.address}")
             x, y = self._after_claim(campaign_id, self.fetch_campaign_data, campaign_id)
         return self._after_claim(campaign_id, self._train_and_deliver, campaign_id, x, y, gas)

@@ -26,15 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from offchain import inputs
-from offchain.attestation import ResultClaim, sign_result
-from offchain.client import request_views
+from offchain.attestation import InferenceResult
 from offchain.errors import BadInput
+from offchain.market import RequestState, request_views
 from offchain.runtime import Runtime
 from offchain.store import ContentStore
 
 log = logging.getLogger("neural_commons.worker")
 
-REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = range(1, 7)
+REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = (
+    RequestState.REQUESTED, RequestState.CLAIMED, RequestState.FULFILLED, RequestState.CHALLENGED,
+    RequestState.FINALIZED, RequestState.REFUNDED)
 
 
 @dataclass
@@ -121,6 +123,10 @@ class InferenceWorker:
         if owed:
             self.market.withdraw(sender=self.account)
         return owed
+
+    def close(self) -> None:
+        """Stops the background input fetches (at shutdown); the persisted state is already saved."""
+        self.fetcher.close()
 
     # ------------------------------------------------------------ steps
 
@@ -237,9 +243,10 @@ class InferenceWorker:
         for rid, result in zip(request_ids, outputs, strict=True):
             digest = self.results.put(result)
             info = self.state.open[str(rid)]
-            claim = ResultClaim(rid, model_id, bytes.fromhex(info["hash"]), bytes.fromhex(digest[2:]))
-            signature = sign_result(self.signer_key, claim, chain_id=chain.chain_id, market=str(self.market.address))
-            item = (rid, claim.result_hash, self.result_url(digest), signature)
+            attestation = InferenceResult.bound(chain_id=chain.chain_id, contract=self.market.address, requestId=rid,
+                                                modelId=model_id, inputHash=bytes.fromhex(info["hash"]),
+                                                resultHash=bytes.fromhex(digest[2:]))
+            item = (rid, bytes(attestation.resultHash), self.result_url(digest), attestation.sign(self.signer_key))
             (with_result if info["callback"] else plain).append((item, result))
         if plain:
             receipt = self.market.fulfill_batch([item for item, _ in plain], sender=self.account)

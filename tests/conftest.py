@@ -6,48 +6,60 @@ import pytest
 from hypothesis import settings
 
 from offchain.deploy import GovernanceConfig, MarketConfig, deploy_system
+from tests.utils.constants import ETH, MIN_STAKE, MODEL_PRICE
 
-ETH = 10**18
 
 # Small example counts by default; NC_HYPOTHESIS_PROFILE=thorough for a long run.
 settings.register_profile("default", max_examples=25, deadline=None, stateful_step_count=25)
 settings.register_profile("thorough", max_examples=500, deadline=None, stateful_step_count=100)
 settings.load_profile(os.environ.get("NC_HYPOTHESIS_PROFILE", "default"))
 
-
-@pytest.fixture(scope="session")
-def deployer(accounts):
-    return accounts[0]
-
-
-@pytest.fixture(scope="session")
-def alice(accounts):
-    return accounts[1]
-
-
-@pytest.fixture(scope="session")
-def bob(accounts):
-    return accounts[2]
-
-
-@pytest.fixture(scope="session")
-def carol(accounts):
-    return accounts[3]
-
-
-@pytest.fixture(scope="session")
-def mallory(accounts):
-    return accounts[4]
-
-
-@pytest.fixture(scope="session")
-def worker(accounts):
-    return accounts[5]
+# Role-named accounts (session fixtures): the test account index of each role.
+ROLES = {
+    "deployer": 0,
+    "alice": 1,  # holds 30M votes
+    "bob": 2,  # holds 20M votes
+    "carol": 3,  # holds 5M votes
+    "mallory": 4,  # the attacker
+    "worker": 5,
+    "app_builder": 6,
+    "minter": 7,
+    "author": 8,  # registers models; holds 60 % of their shares
+    "dave": 9,  # holds 40 % of the model's shares
+}
+# Contracts of the `system` deployment (module fixtures): fixture name -> contract name.
+CONTRACTS = {
+    "token": "GovernanceToken",
+    "timelock": "Timelock",
+    "governor": "Governor",
+    "market": "InferenceMarket",
+    "models": "ModelRegistry",
+    "shares": "ModelShares",
+    "workers": "WorkerRegistry",
+    "channels": "PaymentChannels",
+    "bounties": "DataBounties",
+    "fund": "TrainingFund",
+}
 
 
-@pytest.fixture(scope="session")
-def app_builder(accounts):
-    return accounts[6]
+def _role(index: int):
+    def account(accounts):
+        return accounts[index]
+
+    return account
+
+
+def _contract(name: str):
+    def contract(system):
+        return getattr(system, name)
+
+    return contract
+
+
+for _name, _index in ROLES.items():
+    globals()[_name] = pytest.fixture(scope="session", name=_name)(_role(_index))
+for _name, _contract_name in CONTRACTS.items():
+    globals()[_name] = pytest.fixture(scope="module", name=_name)(_contract(_contract_name))
 
 
 @pytest.fixture(scope="session")
@@ -85,21 +97,6 @@ def system(new_system, governance_config, market_config, deployer, alice, bob, c
 
 
 @pytest.fixture(scope="module")
-def token(system):
-    return system.GovernanceToken
-
-
-@pytest.fixture(scope="module")
-def timelock(system):
-    return system.Timelock
-
-
-@pytest.fixture(scope="module")
-def governor(system):
-    return system.Governor
-
-
-@pytest.fixture(scope="module")
 def govern(governor, alice, bob):
     """Runs calls through a real proposal (alice and bob vote For): the only way to
     reach a timelock-owned setter, since the embedded chain cannot impersonate."""
@@ -117,11 +114,6 @@ def govern(governor, alice, bob):
     return run
 
 
-@pytest.fixture(scope="session")
-def minter(accounts):
-    return accounts[7]
-
-
 @pytest.fixture(scope="module")
 def minting(system, govern, minter):
     """The `minter` account holds the minter role (granted by proposal)."""
@@ -131,46 +123,11 @@ def minting(system, govern, minter):
 
 # ---------------------------------------------------------------- market fixtures
 
-MIN_STAKE = 1_000 * ETH
-MODEL_PRICE = 10**15  # wei per inference (0.001 ETH)
-
-
-@pytest.fixture(scope="session")
-def author(accounts):
-    """Registers models; holds 60 % of their shares."""
-    return accounts[8]
-
-
-@pytest.fixture(scope="session")
-def dave(accounts):
-    """Holds 40 % of the model's shares."""
-    return accounts[9]
-
 
 @pytest.fixture(scope="session")
 def signer_key(worker):
     """The worker attests with its own account key."""
     return worker.private_key
-
-
-@pytest.fixture(scope="module")
-def market(system):
-    return system.InferenceMarket
-
-
-@pytest.fixture(scope="module")
-def models(system):
-    return system.ModelRegistry
-
-
-@pytest.fixture(scope="module")
-def shares(system):
-    return system.ModelShares
-
-
-@pytest.fixture(scope="module")
-def workers(system):
-    return system.WorkerRegistry
 
 
 def stake_worker(token, workers, deployer, account, signer=None, amount=MIN_STAKE):

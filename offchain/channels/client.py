@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from eth_utils import keccak
 
 from offchain import inputs
-from offchain.attestation import receipt_message, recover_typed, sign_typed, voucher_message
+from offchain.attestation import InferenceReceipt, Voucher
 from offchain.channels.errors import CallRejected
 from offchain.errors import NeuralCommonsError
 
@@ -55,8 +55,8 @@ class ChannelClient:
         self.channels.fund(self.channel_id, sender=self.account, value=amount)
 
     def voucher(self, amount: int) -> bytes:
-        return sign_typed(self.account.private_key, "Voucher", voucher_message(self.channel_id, amount),
-                          chain_id=self.chain_id, contract=str(self.channels.address))
+        return Voucher.bound(chain_id=self.chain_id, contract=self.channels.address, channelId=self.channel_id,
+                             amount=amount).sign(self.account.private_key)
 
     def call(self, document: bytes, http) -> CallResult:
         """One paid call over `http` (an httpx.Client); checks the receipt and the output."""
@@ -72,9 +72,9 @@ class ChannelClient:
         receipt = bytes.fromhex(body["receipt"][2:])
         if "0x" + result_hash.hex() != body["result_hash"] or "0x" + input_hash.hex() != body["input_hash"]:
             raise NeuralCommonsError("the worker's hashes do not match its output or our input")
-        signer = recover_typed(receipt, "InferenceReceipt",
-                               receipt_message(self.channel_id, body["seq"], input_hash, result_hash),
-                               chain_id=self.chain_id, contract=str(self.channels.address))
+        signer = InferenceReceipt.bound(chain_id=self.chain_id, contract=self.channels.address,
+                                        channelId=self.channel_id, seq=body["seq"], inputHash=input_hash,
+                                        resultHash=result_hash).signer(receipt)
         if signer != self.worker_signer:
             self.worker_signer = self.workers.active_signer(self.worker)  # the worker may have rotated its key
             if signer != self.worker_signer:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from offchain.channels.errors import LedgerMismatch
+from offchain.settings import load_settings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,7 +44,7 @@ CREATE TABLE IF NOT EXISTS receipts (
 
 def default_state_dir() -> Path:
     """NC_CHANNEL_STATE, or ~/.neural-commons/channels."""
-    return Path(os.environ.get("NC_CHANNEL_STATE") or Path.home() / ".neural-commons" / "channels")
+    return load_settings().channel_state
 
 
 @dataclass

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from eth_utils import keccak
 
-from offchain.attestation import receipt_message, recover_typed, sign_typed, voucher_message
+from offchain.attestation import InferenceReceipt, Voucher
 from offchain.channels.errors import CallRejected
 from offchain.channels.ledger import ChannelBook, Ledger
 from offchain.runtime import Runtime
@@ -158,8 +158,8 @@ class ChannelWorker:
         """Checks a call's voucher and records it; returns the channel and the call's seq."""
         book = self.channel(channel_id)
         try:
-            signer = recover_typed(signature, "Voucher", voucher_message(channel_id, amount),
-                                   chain_id=self.chain_id, contract=str(self.channels.address))
+            signer = Voucher.bound(chain_id=self.chain_id, contract=self.channels.address, channelId=channel_id,
+                                   amount=amount).signer(signature)
         except Exception as exc:  # a malformed signature (bad v, r or s)
             raise CallRejected(401, "voucher signature is not a valid signature") from exc
         if signer != book.payer:
@@ -182,9 +182,8 @@ class ChannelWorker:
 
     def receipt(self, channel_id: bytes, seq: int, input_hash: bytes, result_hash: bytes) -> bytes:
         """Signs the call's receipt and keeps its hash until a confirmed settlement pays for it."""
-        signature = sign_typed(self.signer_key, "InferenceReceipt",
-                               receipt_message(channel_id, seq, input_hash, result_hash),
-                               chain_id=self.chain_id, contract=str(self.channels.address))
+        signature = InferenceReceipt.bound(chain_id=self.chain_id, contract=self.channels.address, channelId=channel_id,
+                                           seq=seq, inputHash=input_hash, resultHash=result_hash).sign(self.signer_key)
         self.ledger.add_receipt(channel_id, seq, keccak(signature))
         return signature
 

@@ -14,7 +14,8 @@ from eth_utils import keccak
 from offchain import inputs
 from offchain.cli import ETH, advance_time, console, fmt_eth, fmt_tokens, table
 from offchain.client import InferenceClient
-from offchain.deploy import deploy_system
+from offchain.demos.inference import DemoSummary
+from offchain.deploy import DAY, deploy_system
 from offchain.governance import Proposal, pass_locally
 from offchain.runtime import load_runtime
 from offchain.server import ResultServer
@@ -22,17 +23,12 @@ from offchain.store import ContentStore
 from offchain.trainer import Trainer, _build_module, dataset_document
 from offchain.worker import InferenceWorker
 
-DAY = 86_400
-
 
 @dataclass
-class CommonsSummary:
+class CommonsSummary(DemoSummary):
     samples: int = 0
     accuracy: float = 0.0
-    requests: int = 0
-    verified: int = 0
     rows: list[tuple] = field(default_factory=list)  # (who, role, data reward, shares, ETH withdrawn)
-    gas: dict[str, int] = field(default_factory=dict)
 
 
 def run(project, accounts, *, requests: int = 20, workdir: Path | None = None) -> CommonsSummary:

@@ -18,15 +18,16 @@ from pathlib import Path
 
 from offchain import inputs
 from offchain.cli import ETH, advance_time, console, fmt_eth, table
-from offchain.client import InferenceClient, request_views
+from offchain.client import InferenceClient
 from offchain.deploy import deploy_system
 from offchain.errors import NeuralCommonsError
 from offchain.governance import Proposal, pass_locally
+from offchain.market import RequestState, request_views
 from offchain.models import ModelSpec, load_spec
 from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
-from offchain.worker import FINALIZED, FULFILLED, InferenceWorker
+from offchain.worker import InferenceWorker
 
 
 WORKER_ACCOUNTS = (5, 7, 4)  # test account indexes that act as workers in local runs
@@ -34,15 +35,21 @@ WORKER_PORT = 8601  # result server of worker i listens on WORKER_PORT + i
 
 
 @dataclass
-class InferenceSummary:
+class DemoSummary:
+    """What every demo reports: paid requests, how many results checked out, gas by step."""
+
     requests: int = 0
-    correct: int = 0
     verified: int = 0
+    gas: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class InferenceSummary(DemoSummary):
+    correct: int = 0
     paid_by_app_builder: int = 0
+    accuracy_manifest: float = 0.0
     received: dict[str, int] = field(default_factory=dict)
     fulfilled_by: dict[str, int] = field(default_factory=dict)  # live mode: requests each worker fulfilled
-    gas: dict[str, int] = field(default_factory=dict)
-    accuracy_manifest: float = 0.0
 
 
 def held_out_digits(spec: ModelSpec, count: int):
@@ -128,14 +135,20 @@ def _withdraw_all(d, model_id: int, accounts, workers, summary: InferenceSummary
     summary.received["treasury"] = d.Timelock.balance - treasury_before
 
 
-def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> InferenceSummary:
-    """The demo on the embedded chain: one worker, in this process."""
-    deployer, worker, app_builder = accounts[0], accounts[5], accounts[6]
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-demo-"))
+def _start(project, accounts, count: int):
+    """The summary, the digits spec, and a deployment with the model listed: what both demos begin with."""
     summary = InferenceSummary(requests=count)
     spec = load_spec("digits")
     summary.accuracy_manifest = spec.manifest["evaluation"]["accuracy"]
     d, model_id = prepare(project, accounts, spec)
+    return summary, spec, d, model_id
+
+
+def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> InferenceSummary:
+    """The demo on the embedded chain: one worker, in this process."""
+    deployer, worker, app_builder = accounts[0], accounts[5], accounts[6]
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-demo-"))
+    summary, spec, d, model_id = _start(project, accounts, count)
     market = d.InferenceMarket
 
     # The worker stakes, serves results over HTTP and loads the model,
@@ -193,10 +206,7 @@ def run_live(project, accounts, *, count: int = 100, workers: int = 2, workdir: 
 
     deployer, app_builder = accounts[0], accounts[6]
     workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-live-"))
-    summary = InferenceSummary(requests=count)
-    spec = load_spec("digits")
-    summary.accuracy_manifest = spec.manifest["evaluation"]["accuracy"]
-    d, model_id = prepare(project, accounts, spec)
+    summary, spec, d, model_id = _start(project, accounts, count)
     market = d.InferenceMarket
     worker_accounts = [accounts[i] for i in WORKER_ACCOUNTS[:workers]]
     for i, worker in enumerate(worker_accounts):
@@ -213,7 +223,7 @@ def run_live(project, accounts, *, count: int = 100, workers: int = 2, workdir: 
         client = InferenceClient(market, app_builder)
         requested = _pay_for_digits(client, model_id, spec, count, summary)
         ids = [i for i, _ in requested]
-        _wait_for(market, ids, (FULFILLED, FINALIZED), timeout)
+        _wait_for(market, ids, (RequestState.FULFILLED, RequestState.FINALIZED), timeout)
         _verify_all(client, spec, requested, summary)
         by_worker = {}
         for i in ids:
@@ -223,7 +233,7 @@ def run_live(project, accounts, *, count: int = 100, workers: int = 2, workdir: 
             by_worker[fulfilments[0].worker] = by_worker.get(fulfilments[0].worker, 0) + 1
         summary.fulfilled_by = {f"worker {n + 1}": by_worker.get(w.address, 0) for n, w in enumerate(worker_accounts)}
         chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
-        _wait_for(market, ids, (FINALIZED,), timeout)
+        _wait_for(market, ids, (RequestState.FINALIZED,), timeout)
         _withdraw_all(d, model_id, accounts, worker_accounts, summary)
         summary.gas = {"request (app builder)": client.gas_used // count}
     finally:

@@ -3,7 +3,6 @@
 import pytest
 from ape import networks
 
-import offchain.deploy
 from tests.e2e.anvil import running_anvil
 
 
@@ -14,7 +13,6 @@ def anvil(tmp_path_factory):
     directory = tmp_path_factory.mktemp("deployments")
     mp = pytest.MonkeyPatch()
     mp.setenv("NC_DEPLOYMENTS_DIR", str(directory))
-    mp.setattr(offchain.deploy, "DEPLOYMENTS_DIR", directory)
     with running_anvil():
         with networks.ethereum.local.use_provider("foundry"):
             yield

@@ -14,8 +14,8 @@ from offchain.demos.inference import WORKER_ACCOUNTS, stake
 from offchain.governance import Proposal, pass_locally
 from offchain.trainer import _build_module, dataset_document
 from tests.e2e.anvil import ROOT
+from tests.utils.constants import DAY
 
-DAY = 86_400
 QUEUED, TRAINING = 3, 4
 NETWORK = ["--network", "ethereum:local:foundry"]
 

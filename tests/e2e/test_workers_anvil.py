@@ -3,6 +3,7 @@ paths, with crashes and bad inputs."""
 
 import json
 import time
+from contextlib import contextmanager
 
 import pytest
 from ape import chain
@@ -15,13 +16,14 @@ from offchain.demos import inference
 from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, held_out_digits, prepare, stake
 from offchain.errors import NeuralCommonsError
 from offchain.localnet import BotProcess
+from offchain.market import RequestState
 from offchain.models import load_spec
 from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
 from offchain.worker import InferenceWorker, StepReport
 
-FULFILLED, FINALIZED = 3, 5
+REQUESTED, CLAIMED, FULFILLED = RequestState.REQUESTED, RequestState.CLAIMED, RequestState.FULFILLED
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,23 @@ def economy(anvil, project, accounts, spec):
         stake(d, accounts[0], accounts[WORKER_ACCOUNTS[i]], f"http://127.0.0.1:{WORKER_PORT + i}")
     offchain.deploy.save_deployment(d)
     return d, model_id
+
+
+def market_and_client(economy, accounts):
+    """The economy's market, its model id, and the app builder's client."""
+    d, model_id = economy
+    return d.InferenceMarket, model_id, InferenceClient(d.InferenceMarket, accounts[6])
+
+
+@contextmanager
+def running_bot(workdir, account=WORKER_ACCOUNTS[0]):
+    """A worker bot process, ready (its result server answers); stopped (SIGTERM) on the way out."""
+    bot = BotProcess(account, WORKER_PORT, workdir).start()
+    try:
+        bot.wait_ready()
+        yield bot
+    finally:
+        bot.stop()
 
 
 def wait_until(market, ids, states, timeout=120):
@@ -59,9 +78,8 @@ def test_two_worker_bots__every_request_computed_once(anvil, project, accounts):
 
 
 def test_worker_crashed_after_claim__restarted_bot_completes_each_once(economy, accounts, spec, tmp_path):
-    d, model_id = economy
-    market, worker = d.InferenceMarket, accounts[WORKER_ACCOUNTS[0]]
-    client = InferenceClient(market, accounts[6])
+    market, model_id, client = market_and_client(economy, accounts)
+    worker = accounts[WORKER_ACCOUNTS[0]]
     ids = [client.request(model_id, inputs.encode_pixels(p)) for p, _ in held_out_digits(spec, 20)]
     workdir = tmp_path / "worker"
     workdir.mkdir()
@@ -73,29 +91,21 @@ def test_worker_crashed_after_claim__restarted_bot_completes_each_once(economy, 
     doomed._discover()
     doomed._claim(StepReport())
     server.stop()
-    assert all(market.get_request(i).state == 2 for i in ids)
+    assert all(market.get_request(i).state == CLAIMED for i in ids)
     # A new process with the same state folder resumes from the chain.
-    bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, workdir).start()
-    try:
-        bot.wait_ready()
+    with running_bot(workdir):
         wait_until(market, ids, (FULFILLED,))
         for i in ids:
             assert len(fulfilments(market, i)) == 1
             client.fetch(i, spec)
-    finally:
-        bot.stop()
 
 
 def test_worker_killed_mid_batch__restart_completes_everything_once(economy, accounts, spec, tmp_path):
-    d, model_id = economy
-    market = d.InferenceMarket
-    client = InferenceClient(market, accounts[6])
-    bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "worker").start()
-    try:
-        bot.wait_ready()
+    market, model_id, client = market_and_client(economy, accounts)
+    with running_bot(tmp_path / "worker") as bot:
         ids = [client.request(model_id, inputs.encode_pixels(p)) for p, _ in held_out_digits(spec, 60)]
         deadline = time.monotonic() + 60
-        while all(market.get_request(i).state == 1 for i in ids) and time.monotonic() < deadline:
+        while all(market.get_request(i).state == REQUESTED for i in ids) and time.monotonic() < deadline:
             time.sleep(0.02)
         bot.kill()  # SIGKILL somewhere in the middle of the work
         bot.start()
@@ -103,8 +113,6 @@ def test_worker_killed_mid_batch__restart_completes_everything_once(economy, acc
         wait_until(market, ids, (FULFILLED,))
         for i in ids:
             assert len(fulfilments(market, i)) == 1
-    finally:
-        bot.stop()
 
 
 def test_tampered_artifact__bot_refuses_to_start(economy, spec, tmp_path):
@@ -121,12 +129,9 @@ def test_tampered_artifact__bot_refuses_to_start(economy, spec, tmp_path):
 
 
 def test_malformed_input__rejected_by_bot__refunded_in_full(economy, accounts, tmp_path):
-    d, model_id = economy
-    market, app_builder = d.InferenceMarket, accounts[6]
-    client = InferenceClient(market, app_builder)
-    bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "worker").start()
-    try:
-        bot.wait_ready()
+    market, model_id, client = market_and_client(economy, accounts)
+    app_builder = client.account
+    with running_bot(tmp_path / "worker"):
         request_id = client.request(model_id, json.dumps({"pixels": [3] * 7}).encode(), ttl=60)
         deadline = time.monotonic() + 30
         state = {"rejected": {}}
@@ -138,9 +143,7 @@ def test_malformed_input__rejected_by_bot__refunded_in_full(economy, accounts, t
                 break
             time.sleep(0.3)
         assert "must hold 64 numbers, got 7" in state["rejected"][str(request_id)]
-        assert market.get_request(request_id).state == 1  # never claimed
-    finally:
-        bot.stop()
+        assert market.get_request(request_id).state == REQUESTED  # never claimed
     chain.mine(timestamp=chain.pending_timestamp + 61)
     market.refund(request_id, sender=app_builder)
     assert market.owed(app_builder) == market.quote(model_id)
@@ -153,17 +156,13 @@ def test_infer_cli__pays_waits_and_prints_verified_output(economy, tmp_path):
 
     from tests.e2e.anvil import ROOT
 
-    bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "worker").start()
-    try:
-        bot.wait_ready()
+    with running_bot(tmp_path / "worker"):
         env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
         result = subprocess.run(
             ["ape", "run", "infer", "--model", "digits", "--input", "models/digits/sample.json",
              "--network", "ethereum:local:foundry", "--account", "TEST::6"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
         )
-    finally:
-        bot.stop()
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "verified" in output and "yes" in output
@@ -186,12 +185,8 @@ def result_server_answers(port: int) -> bool:
 
 
 def test_quiet_chain__bot_stays_up_and_serves__then_serves_the_next_request(economy, accounts, spec, tmp_path):
-    d, model_id = economy
-    market = d.InferenceMarket
-    client = InferenceClient(market, accounts[6])
-    bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "worker").start()
-    try:
-        bot.wait_ready()
+    market, model_id, client = market_and_client(economy, accounts)
+    with running_bot(tmp_path / "worker") as bot:
         first = client.request(model_id, inputs.encode_pixels(held_out_digits(spec, 1)[0][0]))
         wait_until(market, [first], (FULFILLED,))
         # Anvil mines only on a transaction: no block at all for 20 s (silverback's poller gave up after 10).
@@ -205,8 +200,6 @@ def test_quiet_chain__bot_stays_up_and_serves__then_serves_the_next_request(econ
         wait_until(market, [second], (FULFILLED,))
         client.fetch(second, spec)
         assert "Timed out waiting for next block" not in bot.log_path.read_text()
-    finally:
-        bot.stop()
     assert bot.process.returncode == 0  # a requested stop is not a failure
 
 
@@ -239,13 +232,9 @@ def test_rpc_outage__bot_waits_it_out_serving_results__then_serves_the_next_requ
     import signal
     import urllib.request
 
-    d, model_id = economy
-    market = d.InferenceMarket
-    client = InferenceClient(market, accounts[6])
-    bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "worker").start()
+    market, model_id, client = market_and_client(economy, accounts)
     node = anvil_pid()
-    try:
-        bot.wait_ready()
+    with running_bot(tmp_path / "worker") as bot:
         first = client.request(model_id, inputs.encode_pixels(held_out_digits(spec, 1)[0][0]))
         wait_until(market, [first], (FULFILLED,))
         result_uri = client.result_uri(first)
@@ -263,8 +252,6 @@ def test_rpc_outage__bot_waits_it_out_serving_results__then_serves_the_next_requ
         second = client.request(model_id, inputs.encode_pixels(held_out_digits(spec, 2)[1][0]))
         wait_until(market, [second], (FULFILLED,))
         client.fetch(second, spec)
-    finally:
-        bot.stop()
     assert bot.process.returncode == 0
 
 
@@ -286,12 +273,9 @@ def test_bot_without_worker_runner__refuses_to_start_with_nonzero_status(economy
 
 
 def test_bot_of_an_unstaked_account__steps_keep_failing__exits_with_status_1(economy, accounts, spec, tmp_path):
-    d, model_id = economy
-    client = InferenceClient(d.InferenceMarket, accounts[6])
+    _, model_id, client = market_and_client(economy, accounts)
     unstaked = WORKER_ACCOUNTS[2]  # a worker account this economy never staked: every claim reverts
-    bot = BotProcess(unstaked, WORKER_PORT, tmp_path / "worker").start()
-    try:
-        bot.wait_ready()
+    with running_bot(tmp_path / "worker", unstaked) as bot:
         client.request(model_id, inputs.encode_pixels(held_out_digits(spec, 1)[0][0]))
         deadline = time.monotonic() + 120
         while bot.process.poll() is None and time.monotonic() < deadline:
@@ -301,5 +285,22 @@ def test_bot_of_an_unstaked_account__steps_keep_failing__exits_with_status_1(eco
         log = bot.log_path.read_text()
         assert "InferenceMarket: caller is not an active worker" in log
         assert "exiting with status 1" in log
-    finally:
-        bot.stop()
+
+
+def test_bot_with_bad_setting__refuses_to_start_naming_the_variable(economy, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.e2e.anvil import ROOT
+
+    env = {**os.environ, "NC_WORKER_DIR": str(tmp_path), "NC_RESULT_PORT": "99999"}
+    result = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "silverback"), "run", "bots.worker:bot",
+         "--runner", "bots.runner:WorkerRunner",
+         "--network", "ethereum:local:foundry", "--account", f"TEST::{WORKER_ACCOUNTS[0]}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NC_RESULT_PORT: Input should be less than or equal to 65535 (got '99999')" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()  # stopped before anything was built

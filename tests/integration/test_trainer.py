@@ -8,12 +8,12 @@ from eth_utils import keccak
 
 from offchain.errors import BadInput, NeuralCommonsError
 from offchain.store import ContentStore
-from offchain.trainer import Trainer, TrainingStuck, _build_module, dataset_document
+from offchain.trainer import CampaignState, Trainer, TrainingStuck, _build_module, dataset_document
 from tests.conftest import stake_worker
+from tests.utils.commons import accepted_bounty
+from tests.utils.constants import DAY, ETH
 
-ETH = 10**18
-DAY = 86_400
-QUEUED, TRAINING = 3, 4
+QUEUED, TRAINING = CampaignState.QUEUED, CampaignState.TRAINING
 
 
 @pytest.fixture(scope="module")
@@ -28,20 +28,10 @@ def data_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def datasets(system, govern, accounts, alice, data_dir):
     """Two bounties: one whose only contribution is labelled digits, one whose only contribution is not."""
-    bounties = system.DataBounties
-    ids = {}
-    for name in ("good", "bad"):
-        govern((bounties, "open_bounty", f"nc://{name}", ETH, 10_000 * ETH, chain.pending_timestamp + 60 * DAY,
-                [accounts[3]], 1, DAY))
-        bounty = bounties.bounty_count()
-        document = (data_dir / f"{name}.json").read_bytes()
-        tx = bounties.submit(bounty, keccak(document), f"file://{name}.json", 200, sender=alice)
-        bounties.vote(tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id, True, sender=accounts[3])
-        ids[name] = bounty
-    chain.mine(timestamp=chain.pending_timestamp + DAY + 1)
-    for cid in range(1, bounties.contribution_count() + 1):
-        bounties.claim_reward(cid, sender=alice)
-    return ids
+    return {name: accepted_bounty(system.DataBounties, govern, [accounts[3]],
+                                  [(alice, keccak((data_dir / f"{name}.json").read_bytes()), f"file://{name}.json",
+                                    200)], reward=ETH, budget=10_000 * ETH, spec=f"nc://{name}")
+            for name in ("good", "bad")}
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ from eth_utils import keccak
 from offchain import inputs
 from offchain.client import InferenceClient
 from offchain.demos.inference import held_out_digits
-from offchain.errors import NeuralCommonsError, ResultMismatch
+from offchain.errors import NeuralCommonsError, RequestRefunded, RequestTimedOut, ResultMismatch, ResultUnavailable
 from offchain.governance import Proposal, pass_locally
+from offchain.market import RequestState
 from offchain.models import load_spec
 from offchain.runtime import load_runtime
 from offchain.serve import build_worker, find_model_id, find_model_ids
@@ -20,7 +21,8 @@ from offchain.worker import InferenceWorker, WorkerState
 from tests.conftest import stake_worker
 from tests.unit.offchain.hosts import TrickleHost
 
-FULFILLED, FINALIZED, REFUNDED = 3, 5, 6
+REQUESTED, CLAIMED, FULFILLED, FINALIZED = (RequestState.REQUESTED, RequestState.CLAIMED, RequestState.FULFILLED,
+                                             RequestState.FINALIZED)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +99,7 @@ def test_worker__killed_after_claim__restart_completes_each_once(system, spec, d
     from offchain.worker import StepReport
 
     first._claim(StepReport())  # ... and the process dies before fulfilling
-    assert all(system.InferenceMarket.get_request(i).state == 2 for i in ids)
+    assert all(system.InferenceMarket.get_request(i).state == CLAIMED for i in ids)
     second = make_worker()  # a new process, the same state file
     assert second.step().fulfilled == 5
     for i in ids:
@@ -162,7 +164,37 @@ def test_client__tampered_result__refused(system, spec, digits_model, make_worke
         InferenceClient.verify(request_id, tampered, onchain, spec)
     # ...and a corrupted copy on the worker's disk is not even served.
     store.path(onchain).write_bytes(tampered)
-    with pytest.raises(NeuralCommonsError, match="404"):
+    with pytest.raises(ResultUnavailable, match="404"):
+        client.fetch(request_id, spec)
+
+
+def test_client_wait__fulfilled__returns_view(digits_model, make_worker, client, samples):
+    request_id = client.request(digits_model, inputs.encode_pixels(samples[3][0]))
+    make_worker().step()
+    view = client.wait(request_id, timeout=0, poll=0)
+    assert RequestState(view.state) == FULFILLED
+
+
+def test_client_wait__refunded__raises_request_refunded(system, digits_model, client, app_builder, samples):
+    market = system.InferenceMarket
+    request_id = client.request(digits_model, inputs.encode_pixels(samples[4][0]), ttl=60)
+    chain.mine(timestamp=chain.pending_timestamp + 61)  # nobody served it
+    market.refund(request_id, sender=app_builder)
+    with pytest.raises(RequestRefunded, match=f"request {request_id} ended in state 6") as caught:
+        client.wait(request_id, timeout=60, poll=0)
+    assert (caught.value.request_id, caught.value.state) == (request_id, RequestState.REFUNDED)
+
+
+def test_client_wait__not_served_in_time__raises_request_timed_out(digits_model, client, samples):
+    request_id = client.request(digits_model, inputs.encode_pixels(samples[5][0]))
+    with pytest.raises(RequestTimedOut, match=f"request {request_id} not fulfilled within 0 s"):
+        client.wait(request_id, timeout=0, poll=0)
+    assert issubclass(RequestTimedOut, NeuralCommonsError)
+
+
+def test_client_fetch__no_fulfilment__raises_result_unavailable(spec, digits_model, client, samples):
+    request_id = client.request(digits_model, inputs.encode_pixels(samples[6][0]))
+    with pytest.raises(ResultUnavailable, match=f"request {request_id} has no fulfilment on this chain"):
         client.fetch(request_id, spec)
 
 
@@ -179,7 +211,7 @@ def test_worker__input_host_trickles__others_served_slow_one_abandoned_at_deadli
         # The fast request is claimed and fulfilled in the same step; the slow one does not hold it up.
         assert (report.claimed, report.fulfilled, report.fetching, report.rejected) == (1, 1, 1, 0)
         assert market.get_request(fast).state == FULFILLED
-        assert market.get_request(slow).state == 1  # not claimed: nobody is blamed for the host
+        assert market.get_request(slow).state == REQUESTED  # not claimed: nobody is blamed for the host
         client.fetch(fast, spec)
         # The slow host is cut off at the deadline: rejected, never claimed, hung up on.
         assert slow_host.hung_up.wait(timeout=30)
@@ -206,7 +238,7 @@ def test_model_resolution__pending_duplicate_registered_later__active_listing_se
 
     offchain.deploy.save_deployment(system, tmp_path / "deployments")
     mp = pytest.MonkeyPatch()
-    mp.setattr(offchain.deploy, "DEPLOYMENTS_DIR", tmp_path / "deployments")
+    mp.setenv("NC_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))
     try:
         agent, server = build_worker(project, chain.provider, worker, worker.private_key, ["digits"],
                                      tmp_path / "worker")

@@ -26,12 +26,12 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
+from offchain.trainer import CampaignState
 from tests.conftest import stake_worker
+from tests.utils.constants import DAY, ETH
 
-ETH = 10**18
-DAY = 86_400
 TOTAL = 1_000_000
-FUNDING, FAILED, QUEUED, TRAINING, DELIVERED, ACCEPTED = range(1, 7)
+FUNDING, FAILED, QUEUED, TRAINING, DELIVERED, ACCEPTED = CampaignState
 PENDING, C_ACCEPTED, REJECTED, CHALLENGED, REWARDED = range(1, 6)
 QUEUE_TIMEOUT, REVIEW_PERIOD, VOTE_PERIOD = 3 * DAY, 2 * DAY, 3 * DAY
 BUDGET = 50 * ETH

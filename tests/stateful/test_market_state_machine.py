@@ -34,14 +34,14 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from offchain.deploy import MarketConfig
 from tests.conftest import MIN_STAKE
-from tests.utils.market import RESULT_HASH, signature
+from tests.utils.market import (CHALLENGED, CLAIMED, FINALIZED, FULFILLED, REFUNDED, REQUESTED, RESULT_HASH,
+                                signature)
+from tests.utils.constants import DAY, ETH
 
-REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = range(1, 7)
 OPEN = (REQUESTED, CLAIMED, FULFILLED, CHALLENGED)
 IN_FLIGHT = (CLAIMED, FULFILLED, CHALLENGED)
-ETH = 10**18
 STAKE = 2 * MIN_STAKE
-UNBONDING = 86_400  # seconds
+UNBONDING = DAY  # seconds
 TIMEOUT = 2 * 86_400  # challenge timeout, seconds: longer than unbonding, so a runaway's dispute is still open
 pick = st.integers(min_value=0, max_value=10**6)
 

@@ -17,8 +17,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-ETH = 10**18
-ZERO = "0x0000000000000000000000000000000000000000"
+from tests.utils.constants import ETH, ZERO_ADDRESS as ZERO
+
 
 amounts = st.integers(min_value=1, max_value=10**6 * ETH)
 wei = st.integers(min_value=1, max_value=100 * ETH)

@@ -2,19 +2,18 @@
 
 from ape import chain
 
-from offchain.attestation import receipt_message, sign_typed, voucher_message
+from offchain.attestation import InferenceReceipt, Voucher
 
 
 def voucher(channels, payer, channel_id, amount, *, chain_id=None, contract=None):
-    return sign_typed(payer.private_key, "Voucher", voucher_message(channel_id, amount),
-                      chain_id=chain.chain_id if chain_id is None else chain_id,
-                      contract=str(channels.address) if contract is None else contract)
+    return Voucher.bound(chain_id=chain.chain_id if chain_id is None else chain_id,
+                         contract=channels.address if contract is None else contract,
+                         channelId=channel_id, amount=amount).sign(payer.private_key)
 
 
 def receipt(channels, worker, channel_id, seq, input_hash, result_hash, *, key=None):
-    return sign_typed(key or worker.private_key, "InferenceReceipt",
-                      receipt_message(channel_id, seq, input_hash, result_hash),
-                      chain_id=chain.chain_id, contract=str(channels.address))
+    return InferenceReceipt.bound(chain_id=chain.chain_id, contract=channels.address, channelId=channel_id, seq=seq,
+                                  inputHash=input_hash, resultHash=result_hash).sign(key or worker.private_key)
 
 
 def item(channels, payer, channel_id, amount, root=b"\x00" * 32, **kwargs):

@@ -5,14 +5,17 @@ from __future__ import annotations
 from ape import chain
 from eth_utils import keccak
 
-from offchain.attestation import ResultClaim, sign_result
+from offchain.attestation import InferenceResult
+from offchain.market import RequestState
 
 INPUT = b"pixels of a handwritten seven"
 INPUT_HASH = keccak(INPUT)
 RESULT = (7).to_bytes(32, "big") + b"probabilities"
 RESULT_HASH = keccak(RESULT)
 
-REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = range(1, 7)
+REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = (
+    RequestState.REQUESTED, RequestState.CLAIMED, RequestState.FULFILLED, RequestState.CHALLENGED,
+    RequestState.FINALIZED, RequestState.REFUNDED)
 
 
 def request(market, model_id, requester, *, input_hash=INPUT_HASH, deadline=None, value=None, uri="data:,seven"):
@@ -26,18 +29,14 @@ def signature(market, request_id, key, *, result_hash=RESULT_HASH, chain_id=None
               model_id=None, input_hash=None):
     """Signs what the contract will check, with knobs to sign something else."""
     state = market.get_request(request_id)
-    claim = ResultClaim(
-        request_id=request_id,
-        model_id=state.model_id if model_id is None else model_id,
-        input_hash=bytes(state.hash) if input_hash is None else input_hash,
-        result_hash=result_hash,
-    )
-    return sign_result(
-        key,
-        claim,
+    return InferenceResult.bound(
         chain_id=chain.chain_id if chain_id is None else chain_id,
-        market=str(market.address) if market_address is None else market_address,
-    )
+        contract=market.address if market_address is None else market_address,
+        requestId=request_id,
+        modelId=state.model_id if model_id is None else model_id,
+        inputHash=bytes(state.hash) if input_hash is None else input_hash,
+        resultHash=result_hash,
+    ).sign(key)
 
 
 def fulfil(market, request_id, worker, key, *, result_hash=RESULT_HASH, sender=None, result=b""):

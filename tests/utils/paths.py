@@ -3,10 +3,8 @@
 from ape import chain
 from eth_utils import keccak
 
-from offchain.attestation import ResultClaim, sign_result
+from offchain.attestation import InferenceResult
 from offchain.demos.bench import setup_market
-
-ETH = 10**18
 
 
 def request_to_withdrawal(project, accounts) -> dict:
@@ -21,8 +19,9 @@ def request_to_withdrawal(project, accounts) -> dict:
     rid = market.request_count()
     market.claim(rid, sender=worker)
     result_hash = keccak(b"out")
-    claim = ResultClaim(rid, model_id, keccak(b"in"), result_hash)
-    signature = sign_result(worker.private_key, claim, chain_id=chain.chain_id, market=str(market.address))
+    signature = InferenceResult.bound(chain_id=chain.chain_id, contract=market.address, requestId=rid,
+                                      modelId=model_id, inputHash=keccak(b"in"),
+                                      resultHash=result_hash).sign(worker.private_key)
     market.fulfill(rid, result_hash, "http://worker/out", signature, sender=requester)  # relayed
     chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
     market.finalize(rid, sender=requester)

@@ -1,64 +1,78 @@
-"""EIP-712 signatures made the way wallets make them (eth-account), for permit,
-delegateBySig and castVoteBySig tests, with knobs for replay attempts."""
+"""EIP-712 signatures made the way wallets make them, from the `eip712` package's
+message classes (the protocol's own ones are in `offchain.attestation`): for
+permit, delegateBySig and castVote(...)BySig tests, with knobs for replay attempts."""
 
 from __future__ import annotations
 
+from eip712.messages import EIP712Domain, EIP712Message
 from eth_account import Account
-
-from offchain.attestation import encode_eip712
-
-
-def _domain(name: str, chain_id: int, verifying_contract: str) -> dict:
-    return {"name": name, "chainId": chain_id, "contract": str(verifying_contract)}
+from eth_pydantic_types import abi
 
 
-def sign_typed(private_key, domain: dict, types: dict, message: dict):
+class Permit(EIP712Message):
+    owner: abi.address
+    spender: abi.address
+    value: abi.uint256
+    nonce: abi.uint256
+    deadline: abi.uint256
+
+
+class Delegation(EIP712Message):
+    delegatee: abi.address
+    nonce: abi.uint256
+    expiry: abi.uint256
+
+
+class Ballot(EIP712Message):
+    proposalId: abi.uint256
+    support: abi.uint8
+    voter: abi.address
+    nonce: abi.uint256
+
+
+class ExtendedBallot(EIP712Message):
+    proposalId: abi.uint256
+    support: abi.uint8
+    voter: abi.address
+    nonce: abi.uint256
+    reason: abi.string
+    params: abi.bytes
+
+
+def domain(contract, chain_id: int, verifying_contract=None) -> EIP712Domain:
+    """The (name(), "1", chain id, address) domain the token and the Governor use."""
+    return EIP712Domain(name=contract.name(), version="1", chainId=chain_id,
+                        verifyingContract=str(verifying_contract or contract.address))
+
+
+def sign(private_key, message: EIP712Message):
     """Returns the SignedMessage (v, r, s, signature)."""
-    primary, fields = next(iter(types.items()))
-    encoded = encode_eip712(domain["name"], primary, fields, message, chain_id=domain["chainId"],
-                            contract=domain["contract"])
-    return Account.sign_message(encoded, private_key)
+    return Account.sign_message(message.signable_message, private_key)
+
+
+def _vrs(signed) -> tuple:
+    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
 def permit_signature(owner, token, spender, value, nonce, deadline, *, chain_id, verifying_contract=None):
-    domain = _domain(token.name(), chain_id, verifying_contract or token.address)
-    types = {
-        "Permit": [
-            {"name": "owner", "type": "address"},
-            {"name": "spender", "type": "address"},
-            {"name": "value", "type": "uint256"},
-            {"name": "nonce", "type": "uint256"},
-            {"name": "deadline", "type": "uint256"},
-        ]
-    }
-    message = {"owner": str(owner.address), "spender": str(spender), "value": value, "nonce": nonce, "deadline": deadline}
-    signed = sign_typed(owner.private_key, domain, types, message)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+    message = Permit(eip712_domain=domain(token, chain_id, verifying_contract), owner=str(owner.address),
+                     spender=str(spender), value=value, nonce=nonce, deadline=deadline)
+    return _vrs(sign(owner.private_key, message))
 
 
 def delegation_signature(signer, token, delegatee, nonce, expiry, *, chain_id, verifying_contract=None):
-    domain = _domain(token.name(), chain_id, verifying_contract or token.address)
-    types = {
-        "Delegation": [
-            {"name": "delegatee", "type": "address"},
-            {"name": "nonce", "type": "uint256"},
-            {"name": "expiry", "type": "uint256"},
-        ]
-    }
-    message = {"delegatee": str(delegatee), "nonce": nonce, "expiry": expiry}
-    signed = sign_typed(signer.private_key, domain, types, message)
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+    message = Delegation(eip712_domain=domain(token, chain_id, verifying_contract), delegatee=str(delegatee),
+                         nonce=nonce, expiry=expiry)
+    return _vrs(sign(signer.private_key, message))
 
 
 def ballot_signature(voter, governor, proposal_id, support, nonce, *, chain_id, verifying_contract=None) -> bytes:
-    domain = _domain(governor.name(), chain_id, verifying_contract or governor.address)
-    types = {
-        "Ballot": [
-            {"name": "proposalId", "type": "uint256"},
-            {"name": "support", "type": "uint8"},
-            {"name": "voter", "type": "address"},
-            {"name": "nonce", "type": "uint256"},
-        ]
-    }
-    message = {"proposalId": proposal_id, "support": support, "voter": str(voter.address), "nonce": nonce}
-    return bytes(sign_typed(voter.private_key, domain, types, message).signature)
+    message = Ballot(eip712_domain=domain(governor, chain_id, verifying_contract), proposalId=proposal_id,
+                     support=support, voter=str(voter.address), nonce=nonce)
+    return bytes(sign(voter.private_key, message).signature)
+
+
+def extended_ballot_signature(voter, governor, proposal_id, support, reason, params, nonce, *, chain_id) -> bytes:
+    message = ExtendedBallot(eip712_domain=domain(governor, chain_id), proposalId=proposal_id, support=support,
+                             voter=str(voter.address), nonce=nonce, reason=reason, params=params)
+    return bytes(sign(voter.private_key, message).signature)

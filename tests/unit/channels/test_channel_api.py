@@ -10,8 +10,7 @@ from offchain.channels import CallRejected, ChannelClient
 from tests.conftest import MODEL_PRICE, stake_worker
 from tests.unit.channels.conftest import post
 from tests.utils.channels import open_channel, voucher
-
-ETH = 10**18
+from tests.utils.constants import ETH
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from offchain.channels import ChannelClient, create_app
 from tests.conftest import MODEL_PRICE
 from tests.unit.channels.conftest import post
 from tests.utils.channels import open_channel, voucher
-
-ETH = 10**18
+from tests.utils.constants import ETH
 
 
 @pytest.fixture

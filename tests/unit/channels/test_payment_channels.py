@@ -10,17 +10,11 @@ from offchain.governance import Proposal
 from tests.conftest import MIN_STAKE
 from tests.utils.channels import item, open_channel, receipt, voucher
 from tests.utils.governance import pass_proposal
+from tests.utils.constants import DAY, ETH
 
-ETH = 10**18
-DAY = 86_400
 SLASH = 100 * ETH  # the receipt challenge_slash of the deploy defaults, locked per challenge
 DEPOSIT = 1 * ETH
 IN, OUT, OTHER = keccak(b"in"), keccak(b"out"), keccak(b"other")
-
-
-@pytest.fixture(scope="module")
-def channels(system):
-    return system.PaymentChannels
 
 
 @pytest.fixture

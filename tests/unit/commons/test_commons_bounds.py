@@ -7,9 +7,8 @@ import pytest
 from ape import chain
 
 from tests.conftest import stake_worker
+from tests.utils.constants import DAY, ETH
 
-ETH = 10**18
-DAY = 86_400
 FAILED, QUEUED = 2, 3
 MIN_GOAL = 10**17  # the deploy default
 
@@ -21,11 +20,6 @@ def crowd(accounts, deployer):
     for person in people:
         deployer.transfer(person, 10 * ETH)
     return people
-
-
-@pytest.fixture(scope="module")
-def fund(system):
-    return system.TrainingFund
 
 
 def test_dataset__65th_contributor__declined_not_stuck(system, govern, accounts, crowd):

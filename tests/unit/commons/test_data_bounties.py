@@ -1,27 +1,15 @@
 """DataBounties: bounties, contributions, votes, challenges and clawback, rewards, datasets,
 content uniqueness, and the end of every contribution (declines and expiries)."""
 
-import itertools
-
 import ape
 import pytest
 from ape import chain
-from eth_utils import keccak
 
-ETH = 10**18
+from tests.utils.commons import fresh_hash
+from tests.utils.constants import DAY, ETH
+
 REWARD = 10 * ETH  # per item
-DAY = 86_400
 PENDING, ACCEPTED, REJECTED, CHALLENGED, REWARDED = range(1, 6)
-_hashes = itertools.count(1)
-
-
-def fresh_hash():
-    return keccak(b"bounty content %d" % next(_hashes))
-
-
-@pytest.fixture(scope="module")
-def bounties(system):
-    return system.DataBounties
 
 
 @pytest.fixture(scope="module")

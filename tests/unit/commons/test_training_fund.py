@@ -2,54 +2,27 @@
 acceptance with exact share splits, claims of shares and their revenue,
 misses, releases, rejections, cancellations and expiries."""
 
-import itertools
-
 import ape
 import pytest
 from ape import chain
-from eth_utils import keccak
 
+from offchain.trainer import CampaignState
 from tests.conftest import stake_worker
+from tests.utils.commons import accepted_bounty, fresh_hash
+from tests.utils.constants import DAY, ETH
 
-ETH = 10**18
-DAY = 86_400
 TOTAL = 1_000_000
 REWARD = 10 * ETH
-FUNDING, FAILED, QUEUED, TRAINING, DELIVERED, ACCEPTED = range(1, 7)
+FUNDING, FAILED, QUEUED, TRAINING, DELIVERED, ACCEPTED = CampaignState
 PRECISION = 10**36
-_hashes = itertools.count(1)
-
-
-def fresh_hash():
-    """A content hash never submitted before (DataBounties refuses repeats)."""
-    return keccak(b"content %d" % next(_hashes))
-
-
-@pytest.fixture(scope="module")
-def fund(system):
-    return system.TrainingFund
-
-
-@pytest.fixture(scope="module")
-def bounties(system):
-    return system.DataBounties
 
 
 @pytest.fixture(scope="module")
 def dataset(bounties, govern, accounts, alice, bob):
     """A bounty whose dataset holds alice (5 items) and bob (3 items)."""
-    validators = [accounts[3], accounts[4]]
-    govern((bounties, "open_bounty", "spec", REWARD, 100 * REWARD, chain.pending_timestamp + 60 * DAY, validators, 1,
-            DAY))
-    bounty = bounties.bounty_count()
-    for who, items in ((alice, 5), (bob, 3)):
-        tx = bounties.submit(bounty, fresh_hash(), "", items, sender=who)
-        cid = tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
-        bounties.vote(cid, True, sender=validators[0])
-    chain.mine(timestamp=chain.pending_timestamp + DAY + 1)
-    for cid in (bounties.contribution_count() - 1, bounties.contribution_count()):
-        bounties.claim_reward(cid, sender=alice)
-    return bounty
+    return accepted_bounty(bounties, govern, [accounts[3], accounts[4]],
+                           [(alice, fresh_hash(), "", 5), (bob, fresh_hash(), "", 3)], reward=REWARD,
+                           budget=100 * REWARD)
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,8 @@ from offchain.deploy import (
 )
 from offchain.governance import Proposal, ProposalState, Support
 from tests.utils.governance import advance, pass_proposal, propose, to_active, to_deadline_passed, to_eta
+from tests.utils.constants import DAY, ETH
 
-ETH = 10**18
-DAY = 86_400
 ZERO = b"\x00" * 32
 SALT = b"\x07" * 32
 

@@ -8,10 +8,8 @@ from eth_utils import keccak
 from offchain.deploy import CANCELLER_ROLE, DEFAULT_ADMIN_ROLE, EXECUTOR_ROLE, PROPOSER_ROLE
 from offchain.governance import Proposal, ProposalState, Support, describe_state, find_proposal
 from tests.utils.governance import advance, pass_proposal, propose, to_active, to_deadline_passed, to_eta
-from tests.utils.signing import ballot_signature, sign_typed
-
-ETH = 10**18
-DAY = 86_400
+from tests.utils.signing import ballot_signature, extended_ballot_signature
+from tests.utils.constants import DAY, ETH
 
 
 @pytest.fixture
@@ -604,33 +602,11 @@ def test_cast_vote_with_params__empty_params__logs_vote_cast(governor, proposal,
     assert governor.proposalVotes(proposal_id) == (20_000_000 * ETH, 0, 0)
 
 
-def _extended_ballot(governor, voter, proposal_id, support, reason, params, nonce):
-    domain = {"name": governor.name(), "chainId": chain.chain_id, "contract": str(governor.address)}
-    types = {
-        "ExtendedBallot": [
-            {"name": "proposalId", "type": "uint256"},
-            {"name": "support", "type": "uint8"},
-            {"name": "voter", "type": "address"},
-            {"name": "nonce", "type": "uint256"},
-            {"name": "reason", "type": "string"},
-            {"name": "params", "type": "bytes"},
-        ]
-    }
-    message = {
-        "proposalId": proposal_id,
-        "support": support,
-        "voter": str(voter.address),
-        "nonce": nonce,
-        "reason": reason,
-        "params": params,
-    }
-    return bytes(sign_typed(voter.private_key, domain, types, message).signature)
-
-
 def test_cast_vote_with_params_by_sig__relayed__counts_for_voter(governor, proposal, alice, mallory):
     proposal_id = propose(governor, proposal, alice)
     to_active(governor, proposal_id)
-    signature = _extended_ballot(governor, alice, proposal_id, Support.For, "long reason", b"\x05", 0)
+    signature = extended_ballot_signature(alice, governor, proposal_id, Support.For, "long reason", b"\x05", 0,
+                                          chain_id=chain.chain_id)
     tx = governor.castVoteWithReasonAndParamsBySig(
         proposal_id, Support.For, alice, "long reason", b"\x05", signature, sender=mallory
     )
@@ -643,7 +619,8 @@ def test_cast_vote_with_params_by_sig__relayed__counts_for_voter(governor, propo
 def test_cast_vote_with_params_by_sig__other_params_than_signed__reverts(governor, proposal, alice, mallory):
     proposal_id = propose(governor, proposal, alice)
     to_active(governor, proposal_id)
-    signature = _extended_ballot(governor, alice, proposal_id, Support.For, "r", b"\x05", 0)
+    signature = extended_ballot_signature(alice, governor, proposal_id, Support.For, "r", b"\x05", 0,
+                                          chain_id=chain.chain_id)
     with ape.reverts("Governor: invalid signature"):
         governor.castVoteWithReasonAndParamsBySig(proposal_id, Support.For, alice, "r", b"\x06", signature, sender=mallory)
     assert governor.nonces(alice) == 0

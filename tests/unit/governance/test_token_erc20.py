@@ -5,9 +5,7 @@ import pytest
 from ape import chain
 
 from tests.utils.signing import permit_signature
-
-ETH = 10**18
-ZERO = "0x0000000000000000000000000000000000000000"
+from tests.utils.constants import ETH, ZERO_ADDRESS as ZERO
 
 
 def test_metadata(token):

@@ -2,8 +2,7 @@
 
 import ape
 
-ETH = 10**18
-ZERO = "0x0000000000000000000000000000000000000000"
+from tests.utils.constants import ETH, ZERO_ADDRESS as ZERO
 
 
 def test_deposit__splits_pro_rata_to_holders(token, deployer, alice, bob, carol):

@@ -5,9 +5,7 @@ from ape import chain
 
 from tests.utils.governance import advance
 from tests.utils.signing import delegation_signature
-
-ETH = 10**18
-ZERO = "0x0000000000000000000000000000000000000000"
+from tests.utils.constants import ETH
 
 
 def delegate(token, delegatee, sender):

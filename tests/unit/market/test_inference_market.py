@@ -24,11 +24,9 @@ from tests.utils.market import (
     request,
     signature,
 )
+from tests.utils.constants import DAY, ETH, ZERO_ADDRESS as ZERO
 
-ZERO = "0x0000000000000000000000000000000000000000"
 PAYMENT = MODEL_PRICE * 105 // 100  # price + 5 % protocol fee
-ETH = 10**18
-DAY = 86_400
 LOCK = 100 * ETH  # max(miss_slash, challenge_slash) with the deploy defaults: locked per request in flight
 
 

@@ -6,9 +6,9 @@ from ape import chain
 from eth_utils import to_canonical_address
 
 from tests.conftest import MODEL_PRICE
+from tests.utils.constants import ZERO_ADDRESS as ZERO
 
 PENDING, ACTIVE, SUSPENDED, RETIRED = 1, 2, 3, 4
-ZERO = "0x0000000000000000000000000000000000000000"
 ARTIFACT = b"\xaa" * 32
 MANIFEST = b"\xbb" * 32
 EMPTY = b"\x00" * 32

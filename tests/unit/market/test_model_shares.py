@@ -3,9 +3,9 @@
 import ape
 import pytest
 
-ETH = 10**18
+from tests.utils.constants import ETH, ZERO_ADDRESS as ZERO
+
 PRECISION = 10**36  # revenue_accumulator's scale of revenue_per_unit
-ZERO = "0x0000000000000000000000000000000000000000"
 NOT_APPROVED = "erc1155: caller is not token owner or approved"
 
 

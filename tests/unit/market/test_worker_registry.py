@@ -5,11 +5,9 @@ import pytest
 from ape import chain
 
 from tests.conftest import MIN_STAKE
+from tests.utils.constants import DAY, ETH, ZERO_ADDRESS as ZERO
 
-ETH = 10**18
-DAY = 86_400
 DELAY = DAY  # unbonding delay of the standalone registry
-ZERO = "0x0000000000000000000000000000000000000000"
 ENDPOINT = "https://worker.example/v1"
 
 

@@ -6,7 +6,7 @@ from eth_utils import keccak
 
 from offchain import canonical
 from offchain.demos.inference import held_out_digits
-from offchain.errors import ArtifactMismatch, ModelNotFound, NeuralCommonsError
+from offchain.errors import ArtifactMismatch, ModelNotFound, NeuralCommonsError, UnknownBackend
 from offchain.models import load_spec
 from offchain.runtime import load_runtime
 from offchain.store import ContentStore
@@ -78,9 +78,11 @@ def test_load_runtime__tampered_store_copy__refused(spec, tmp_path):
         load_runtime(spec, "onnxruntime", store)
 
 
-def test_load_runtime__unknown_backend__clear_error(spec):
-    with pytest.raises(ValueError, match="unknown backend"):
-        load_runtime(spec, "tensorflow")
+def test_load_runtime__unknown_backend__clear_error(spec, tmp_path):
+    store = ContentStore(tmp_path)
+    with pytest.raises(UnknownBackend, match="unknown backend 'tensorflow': use onnxruntime or torch"):
+        load_runtime(spec, "tensorflow", store)
+    assert not store.has(spec.artifact_hash)  # refused before anything was read or stored
 
 
 def test_load_spec__unknown_model__lists_known():

@@ -65,3 +65,14 @@ def test_parse__nested_lists():
 def test_parse__malformed_list__clear_error(text, reason):
     with pytest.raises(ProposalError, match=reason):
         parse_action(text, CONTRACTS)
+
+
+@pytest.mark.parametrize("amount,wei", [("0.1 ether", 10**17), ("20 gwei", 20 * 10**9), ("1_000 ETH", 1000 * 10**18),
+                                        ("5 wei", 5)])
+def test_parse__eth_amount__in_wei(amount, wei):
+    assert parse_action(f"Timelock.f({amount})", CONTRACTS)[2] == [wei]
+
+
+def test_parse__amount_with_unknown_unit__clear_error():
+    with pytest.raises(ProposalError, match="'3 bitcoin' is not an amount: write a number and a unit"):
+        parse_action("Timelock.f(3 bitcoin)", CONTRACTS)
