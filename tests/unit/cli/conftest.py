@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import offchain.deploy
 from offchain.demos.inference import prepare, stake
 from offchain.deploy import save_deployment
 from offchain.models import load_spec
@@ -53,7 +52,7 @@ def cli_system(project, accounts, tmp_path_factory):
     """A deployment written to a temporary folder: digits listed as model 1, accounts[5] a staked worker,
     the deployer (the scripts' default account) delegated to itself."""
     mp = pytest.MonkeyPatch()
-    mp.setattr(offchain.deploy, "DEPLOYMENTS_DIR", tmp_path_factory.mktemp("deployments"))
+    mp.setenv("NC_DEPLOYMENTS_DIR", str(tmp_path_factory.mktemp("deployments")))
     d, model_id = prepare(project, accounts, load_spec("digits"))
     stake(d, accounts[0], accounts[5], "http://127.0.0.1:9")
     d.GovernanceToken.invoke_transaction("delegate", accounts[0], sender=accounts[0])
