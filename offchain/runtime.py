@@ -135,6 +135,16 @@ class Runtime:
         outputs = self.backend.run(np.stack(inputs))
         return canonical.encode(kind, scale, outputs)
 
+    def check(self, parsed_input, result: bytes) -> tuple[bool, float]:
+        """Recomputes `parsed_input` here and judges a worker's `result` under the manifest's
+        verification policy: `exact` (the same canonical bytes; distance 0 or inf) or `tolerance`
+        (decoded outputs within the bound). Returns (honest, distance)."""
+        (mine,) = self.infer([parsed_input])
+        policy = self.spec.verification
+        if policy.get("policy", "exact") == "exact":
+            return (True, 0.0) if mine == result else (False, float("inf"))
+        return canonical.within_tolerance(self.spec.manifest["canonical_encoding"], policy, result, mine)
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """A text model's raw float32 outputs, one row per text, in input order."""
         token_ids = self.tokenizer.lengths_and_ids(texts)
