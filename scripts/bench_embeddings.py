@@ -99,44 +99,15 @@ def local_rows(texts, sizes, rounds):
 def api_rows(texts, sizes, rounds):
     """Paid calls through the worker's HTTP API with B concurrent clients on B channels."""
     import httpx
-    import uvicorn
-    from ape import chain
 
     from offchain import inputs
-    from offchain.channels import ChannelClient, ChannelWorker, create_app
-    from offchain.demos.bench import setup_market
-    from offchain.governance import Proposal, pass_locally
-    from offchain.models import load_spec
-    from offchain.runtime import load_runtime
+    from offchain.demos.embeddings import embeddings_service
 
-    d, _, worker, _ = setup_market(project, accounts.test_accounts)
-    spec = load_spec("minilm")
-    registry, deployer, author = d.ModelRegistry, accounts.test_accounts[0], accounts.test_accounts[8]
-    registry.register_model(spec.artifact_hash, spec.manifest_hash, "models/minilm", spec.manifest["price_wei"],
-                            [author], [1], sender=author)
-    model_id = registry.model_count()
-    pass_locally(d.Governor, Proposal("list minilm").call(registry, "approve_model", model_id), deployer, [deployer])
-    runtime = load_runtime(spec, expected_hash=bytes(registry.models(model_id).artifact_hash))
-    price = registry.model_terms(model_id)[1]
-    books = tempfile.TemporaryDirectory()
-    api = ChannelWorker(d.PaymentChannels, worker, worker.private_key, {model_id: runtime}, {model_id: price},
-                        chain_id=chain.chain_id, settle_threshold=10**30, state_dir=books.name, tick_every=None)
-    server = uvicorn.Server(uvicorn.Config(create_app(api), host="127.0.0.1", port=0, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    payers = [accounts.test_accounts[i] for i in (6, 1, 2, 3, 4, 7, 9)]
-    clients = []
-    for i in range(max(sizes)):
-        client = ChannelClient(d.PaymentChannels, registry, d.WorkerRegistry, payers[i % len(payers)],
-                               chain_id=chain.chain_id)
-        client.open(worker, model_id, 10**18, url=url)
-        clients.append(client)
     documents = [inputs.encode_text(t) for t in texts]
+    payers = [accounts.test_accounts[i] for i in (6, 1, 2, 3, 4, 7, 9)]
     results = {}
-    try:
+    with embeddings_service(project, accounts.test_accounts) as service:
+        clients = [service.client(payers[i % len(payers)]) for i in range(max(sizes))]
         for size in sizes:
             latencies, lock = [], threading.Lock()
 
@@ -159,11 +130,6 @@ def api_rows(texts, sizes, rounds):
             elapsed = time.perf_counter() - start
             results[size] = ((size * (rounds + 1)) / elapsed, statistics.median(latencies))
             console.print(f"batch {size}: paid API {results[size][0]:.0f}/s, p50 {results[size][1] * 1e3:.1f} ms")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        api.close()
-        books.cleanup()
     return results
 
 
