@@ -105,9 +105,13 @@ def api_rows(texts, sizes, rounds):
 
     documents = [inputs.encode_text(t) for t in texts]
     payers = [accounts.test_accounts[i] for i in (6, 1, 2, 3, 4, 7, 9)]
+    while len(payers) < max(sizes):  # one channel per payer, worker and model: more payers, funded here
+        payer = accounts.test_accounts.generate_test_account()
+        accounts.test_accounts[0].transfer(payer, 2 * 10**18)
+        payers.append(payer)
     results = {}
     with embeddings_service(project, accounts.test_accounts) as service:
-        clients = [service.client(payers[i % len(payers)]) for i in range(max(sizes))]
+        clients = [service.client(payers[i]) for i in range(max(sizes))]
         for size in sizes:
             latencies, lock = [], threading.Lock()
 
@@ -137,15 +141,17 @@ def api_rows(texts, sizes, rounds):
 @click.option("--sizes", default="1,8,32,64", show_default=True, help="Batch sizes (concurrent API clients).")
 @click.option("--rounds", default=4, show_default=True, help="Batches per size (calls per API client).")
 @click.option("--no-api", is_flag=True, help="Skip the paid HTTP API (no chain needed for the rest).")
+@click.option("--only-api", is_flag=True, help="Only the paid HTTP API.")
 @user_errors
-def cli(provider, sizes, rounds, no_api):
+def cli(provider, sizes, rounds, no_api, only_api):
     sys.path.insert(0, str(ROOT / "models" / "minilm"))
     import corpus
 
     quiet_ape()
     sizes = [int(s) for s in sizes.split(",")]
     texts = corpus.texts(max(max(sizes) * (rounds + 1), 256))
-    local = local_rows(texts, sizes, rounds)
+    local = {size: {"raw": None, "worker": None, "st": None} for size in sizes} if only_api else \
+        local_rows(texts, sizes, rounds)
     api = {}
     if not no_api:
         require_local(provider, "the API benchmark (it deploys a system)")
