@@ -91,11 +91,8 @@ def export_onnx(zip_bytes: bytes) -> bytes:
     import torch
     from tokenizers import Tokenizer
 
-    sys.path.insert(0, str(HERE))
-    from model import from_zip  # noqa: PLC0415 (models/minilm/model.py, beside this script)
-
     torch.manual_seed(0)
-    encoder = from_zip(zip_bytes)
+    encoder = model_module().from_zip(zip_bytes)
     tokenizer = Tokenizer.from_str(tokenizer_json(zip_bytes).decode())
     tokenizer.enable_truncation(MAX_TOKENS)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
@@ -115,6 +112,14 @@ def export_onnx(zip_bytes: bytes) -> bytes:
             dynamo=False,
         )
         return path.read_bytes()
+
+
+def model_module():
+    """models/minilm/model.py under its own name (not `model`, which digits' build imports)."""
+    found = importlib.util.spec_from_file_location("nc_minilm_model", HERE / "model.py")
+    module = importlib.util.module_from_spec(found)
+    found.loader.exec_module(module)
+    return module
 
 
 def toolchain() -> dict:
