@@ -175,3 +175,19 @@ def test_bounty_screen__paraphrase_of_accepted_item__flagged(system, govern, acc
     assert [m.duplicate for m in matches] == [True, False]
     assert matches[0].source == (first, 0) and matches[0].similarity > 0.9
     assert matches[1].similarity < 0.5
+
+
+def test_worker_all__model_retired__not_served_others_are(project, system, listed, author, worker, tmp_path):
+    import offchain.deploy
+
+    system.ModelRegistry.retire_model(listed["minilm"], sender=author)  # reverted after this test
+    offchain.deploy.save_deployment(system, tmp_path / "deployments")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(offchain.deploy, "DEPLOYMENTS_DIR", tmp_path / "deployments")
+    try:
+        agent, server = build_worker(project, chain.provider, worker, worker.private_key, ["all"], tmp_path / "w")
+        server.stop()
+        agent.fetcher.close()
+    finally:
+        mp.undo()
+    assert set(agent.runtimes) == {listed["digits"]}
