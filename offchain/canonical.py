@@ -13,6 +13,16 @@ to the lowest index), so it is a function of the encoded bytes alone.
 Backends disagree only when a probability lies within float noise (~1e-7)
 of a rounding boundary (an odd multiple of 1 / (2 S)), which at S = 1000 is
 a chance of about 1e-4 per probability for noise of 1e-7.
+
+`embedding-int32` (sentence embeddings), at `scale` S:
+    each element v of the (unit-length) vector as round(v * S), int32
+    big-endian two's complement, in order; 4 * dim bytes.
+At S = 1e8 the rounding step (1e-8) is far below the backends' float noise
+(~3e-7), so honest workers' bytes, hence result hashes, usually differ: an
+embedding is checked under its manifest's `verification` policy
+(`within_tolerance`: the decoded vectors of the same input compared, max
+absolute difference per element against a measured bound), not by hash
+equality. The hash still binds the worker to the bytes it served.
 """
 
 from __future__ import annotations
@@ -26,8 +36,15 @@ CLASS_BYTES = 32
 PROB_BYTES = 2
 
 
+EMBEDDING = "embedding-int32"
+EMBEDDING_BYTES = 4
+KINDS = ("class-index+probs", EMBEDDING)
+
+
 def encode(kind: str, scale: int, outputs: np.ndarray) -> list[bytes]:
     """Encodes a batch of model outputs (one row per input)."""
+    if kind == EMBEDDING:
+        return encode_embeddings(scale, outputs)
     if kind != "class-index+probs":
         raise NeuralCommonsError(f"unknown canonical encoding '{kind}'")
     if not 0 < scale < 2**16:
@@ -41,7 +58,9 @@ def encode(kind: str, scale: int, outputs: np.ndarray) -> list[bytes]:
 
 
 def decode(kind: str, scale: int, data: bytes) -> dict:
-    """The predicted class and probabilities back from canonical bytes."""
+    """The predicted class and probabilities (or the embedding) back from canonical bytes."""
+    if kind == EMBEDDING:
+        return {"embedding": decode_embedding(scale, data).tolist()}
     if kind != "class-index+probs":
         raise NeuralCommonsError(f"unknown canonical encoding '{kind}'")
     if len(data) < CLASS_BYTES or (len(data) - CLASS_BYTES) % PROB_BYTES:
@@ -54,3 +73,52 @@ def decode(kind: str, scale: int, data: bytes) -> dict:
 
 def result_hash(data: bytes) -> bytes:
     return keccak(data)
+
+
+def encode_embeddings(scale: int, outputs: np.ndarray) -> list[bytes]:
+    """`embedding-int32`: each row as round(v * scale), int32 big-endian."""
+    if not 0 < scale <= 2**30:
+        raise NeuralCommonsError(f"scale {scale} does not fit the int32 encoding of unit vectors")
+    values = np.asarray(outputs, dtype=np.float64)
+    if values.ndim != 2 or not np.isfinite(values).all() or np.abs(values).max(initial=0) > 1.0 + 1e-6:
+        raise NeuralCommonsError("embeddings must be a finite [batch, dim] array of unit-length rows")
+    quantised = np.rint(values * scale).astype(">i4")
+    return [row.tobytes() for row in quantised]
+
+
+def decode_embedding(scale: int, data: bytes) -> np.ndarray:
+    """The float64 vector back from `embedding-int32` bytes."""
+    if not data or len(data) % EMBEDDING_BYTES:
+        raise NeuralCommonsError(f"{len(data)} bytes is not an {EMBEDDING} encoding")
+    return np.frombuffer(data, dtype=">i4").astype(np.float64) / scale
+
+
+def distance(metric: str, a: np.ndarray, b: np.ndarray) -> float:
+    """How far apart two decoded outputs are: `max_abs` (largest per-element
+    difference) or `cosine` (1 - cosine similarity), in float64."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    if metric == "max_abs":
+        return float(np.abs(a - b).max(initial=0.0))
+    if metric == "cosine":
+        norms = np.linalg.norm(a) * np.linalg.norm(b)
+        return float(1.0 - a @ b / norms) if norms else float("inf")
+    raise NeuralCommonsError(f"unknown verification metric '{metric}': use max_abs or cosine")
+
+
+def within_tolerance(encoding: dict, verification: dict, result: bytes, reference: bytes) -> tuple[bool, float]:
+    """Whether `result` is an honest answer given `reference` (the same input
+    run by the verifier), under a manifest's `verification` block; and the distance."""
+    if verification.get("policy") != "tolerance":
+        raise NeuralCommonsError(f"verification policy '{verification.get('policy')}' is not a tolerance policy")
+    kind, scale = encoding["kind"], int(encoding["scale"])
+    if kind != EMBEDDING:
+        raise NeuralCommonsError(f"no tolerance comparison for the '{kind}' encoding")
+    try:
+        got = decode_embedding(scale, result)
+    except NeuralCommonsError:
+        return False, float("inf")
+    want = decode_embedding(scale, reference)
+    gap = distance(verification["metric"], got, want)
+    return gap <= float(verification["bound"]), gap

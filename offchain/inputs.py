@@ -33,6 +33,11 @@ def encode_pixels(pixels) -> bytes:
                       separators=(",", ":")).encode()
 
 
+def encode_text(text: str) -> bytes:
+    """The canonical input document of a text model: compact JSON, UTF-8 as is."""
+    return json.dumps({"text": text}, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 MAX_INLINE_URI = 1_024  # the market's bound on an input URI
 
 
@@ -182,10 +187,13 @@ class InputFetcher:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def parse(schema: dict, data: bytes) -> np.ndarray:
-    """The model input array from an input document, validated against the manifest's schema."""
+def parse(schema: dict, data: bytes) -> np.ndarray | str:
+    """The model input array (or text, for a text model) from an input document, validated
+    against the manifest's schema."""
     if len(data) > schema["max_bytes"]:
         raise BadInput(f"input is {len(data)} bytes; the model accepts at most {schema['max_bytes']}")
+    if schema.get("kind") == "text":
+        return parse_text(schema, data)
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -204,3 +212,21 @@ def parse(schema: dict, data: bytes) -> np.ndarray:
     if not np.isfinite(array).all() or array.min() < schema["min"] or array.max() > schema["max"]:
         raise BadInput(f"'{field}' values must lie in [{schema['min']}, {schema['max']}]")
     return array
+
+
+def parse_text(schema: dict, data: bytes) -> str:
+    """A text model's input: a JSON object whose `field` is a non-empty string of at most
+    `max_chars` characters (the runtime truncates it to `max_tokens` tokens)."""
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"input is not JSON: {exc}") from exc
+    field = schema["field"]
+    if not isinstance(document, dict) or not isinstance(document.get(field), str):
+        raise BadInput(f"input must be a JSON object with a '{field}' string")
+    text = document[field]
+    if not text.strip():
+        raise BadInput(f"'{field}' must not be empty")
+    if len(text) > schema["max_chars"]:
+        raise BadInput(f"'{field}' is {len(text)} characters; the model accepts at most {schema['max_chars']}")
+    return text

@@ -1,7 +1,13 @@
-"""Model specs from `models/<name>/manifest.json`: one folder per model, no code per model."""
+"""Model specs from `models/<name>/manifest.json`: one folder per model, no code per model.
+
+A model's artifact either lies in its folder (digits: small, committed) or is
+built from an installed package by the folder's `build.py` (minilm: the
+manifest's `artifact.build`; ~90 MB, not committed). `read_artifact` returns
+the bytes either way; the caller checks them against the registered hash."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +45,37 @@ class ModelSpec:
     def input_schema(self) -> dict:
         return self.manifest["input"]
 
+    @property
+    def input_kind(self) -> str:
+        """`text` (a JSON {"text": ...} document, tokenized by the runtime) or `vector` (numbers)."""
+        return self.manifest["input"].get("kind", "vector")
+
+    @property
+    def verification(self) -> dict:
+        """How a result is checked: `{"policy": "exact"}` (the canonical bytes' hash) unless the
+        manifest declares a tolerance policy (metric and bound on the decoded output)."""
+        return self.manifest.get("verification", {"policy": "exact"})
+
+    @property
+    def built(self) -> bool:
+        """Whether the artifact is built from a package on first use rather than committed."""
+        return "build" in self.manifest["artifact"] and not self.artifact_path.exists()
+
+    def read_artifact(self) -> bytes:
+        """The artifact's bytes: the committed file, or the package build's cached output (built
+        now if absent; the build refuses a result whose hash is not the manifest's)."""
+        if self.artifact_path.exists() or "build" not in self.manifest["artifact"]:
+            return self.artifact_path.read_bytes()
+        return self.build_module().ensure_artifact(self.manifest["artifact"]["keccak256"]).read_bytes()
+
+    def build_module(self):
+        """The folder's build.py as a module (for `ensure_artifact`, `package_zip`)."""
+        path = self.folder / "build.py"
+        module_spec = importlib.util.spec_from_file_location(f"nc_build_{self.name}", path)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        return module
+
 
 def load_spec(name_or_folder: str | Path, models_dir: Path = MODELS_DIR) -> ModelSpec:
     """`digits` (a folder under models/) or a path to a model folder."""
@@ -52,3 +89,8 @@ def load_spec(name_or_folder: str | Path, models_dir: Path = MODELS_DIR) -> Mode
     raw = path.read_bytes()
     manifest = json.loads(raw)
     return ModelSpec(name=manifest["name"], folder=folder, manifest=manifest, manifest_hash=keccak(raw))
+
+
+def all_specs(models_dir: Path = MODELS_DIR) -> list[ModelSpec]:
+    """Every model with a manifest under `models_dir`, by name."""
+    return [load_spec(path.parent, models_dir) for path in sorted(models_dir.glob("*/manifest.json"))]

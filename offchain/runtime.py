@@ -1,5 +1,11 @@
 """Running models: ONNX Runtime (CUDA when present, else CPU) or PyTorch (GPU
-when present), batched, with canonical outputs so both give the same hashes."""
+when present), batched, with canonical outputs so both give the same hashes
+(classifiers) or outputs within the manifest's tolerance (embeddings).
+
+Text models (`input.kind == "text"`) take strings: the runtime tokenizes them
+with the model's tokenizer.json (`tokenizers`, its hash checked against the
+manifest), truncates to `max_tokens`, sorts a batch by length and pads each
+chunk to its longest text, then feeds ids and attention mask to the graph."""
 
 from __future__ import annotations
 
@@ -30,6 +36,58 @@ class OnnxBackend:
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: batch.astype(np.float32)})[0]
+
+    def run_text(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+
+class TextTokenizer:
+    """A text model's tokenizer: its committed tokenizer.json, checked against the manifest."""
+
+    def __init__(self, spec: ModelSpec):
+        from tokenizers import Tokenizer
+
+        info = spec.manifest["tokenizer"]
+        data = verified((spec.folder / info["file"]).read_bytes(), info["keccak256"], what=info["file"])
+        self.tokenizer = Tokenizer.from_str(data.decode())
+        self.tokenizer.enable_truncation(int(spec.input_schema["max_tokens"]))
+        self.tokenizer.no_padding()
+
+    def lengths_and_ids(self, texts: list[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
+
+    @staticmethod
+    def pad(token_ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """(input_ids, attention_mask), int64, padded with 0 to the longest."""
+        width = max(len(ids) for ids in token_ids)
+        ids = np.zeros((len(token_ids), width), dtype=np.int64)
+        mask = np.zeros((len(token_ids), width), dtype=np.int64)
+        for row, tokens in enumerate(token_ids):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
+        return ids, mask
+
+
+class TorchTextBackend:
+    """A text model in PyTorch, built from its package by the folder's model.py (a reference backend)."""
+
+    name = "torch"
+
+    def __init__(self, spec: ModelSpec):
+        import torch
+
+        info = spec.manifest["torch"]
+        module_spec = importlib.util.spec_from_file_location(f"nc_model_{spec.name}", spec.folder / info["module"])
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.model = getattr(module, info["loader"])(spec.build_module().package_zip()).to(self.device)
+        self._torch = torch
+
+    def run_text(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with self._torch.no_grad():
+            return self.model(self._torch.from_numpy(ids).to(self.device),
+                              self._torch.from_numpy(mask).to(self.device)).cpu().numpy()
 
 
 class TorchBackend:
@@ -63,15 +121,42 @@ class Runtime:
     """A model ready to answer: parsed inputs in, canonical result bytes out."""
 
     spec: ModelSpec
-    backend: OnnxBackend | TorchBackend
+    backend: OnnxBackend | TorchBackend | TorchTextBackend
+    tokenizer: TextTokenizer | None = None
+    text_chunk: int = 64  # texts per graph call (sorted by length, so padding stays small)
 
-    def infer(self, inputs: list[np.ndarray]) -> list[bytes]:
-        """Runs one batch and returns each input's canonical result bytes."""
+    def infer(self, inputs: list) -> list[bytes]:
+        """Runs one batch (arrays, or strings for a text model) and returns each input's
+        canonical result bytes."""
         if not inputs:
             return []
-        outputs = self.backend.run(np.stack(inputs))
         kind, scale = self.spec.encoding
+        if self.tokenizer is not None:
+            return canonical.encode(kind, scale, self.embed(list(inputs)))
+        outputs = self.backend.run(np.stack(inputs))
         return canonical.encode(kind, scale, outputs)
+
+    def check(self, parsed_input, result: bytes) -> tuple[bool, float]:
+        """Recomputes `parsed_input` here and judges a worker's `result` under the manifest's
+        verification policy: `exact` (the same canonical bytes; distance 0 or inf) or `tolerance`
+        (decoded outputs within the bound). Returns (honest, distance)."""
+        (mine,) = self.infer([parsed_input])
+        policy = self.spec.verification
+        if policy.get("policy", "exact") == "exact":
+            return (True, 0.0) if mine == result else (False, float("inf"))
+        return canonical.within_tolerance(self.spec.manifest["canonical_encoding"], policy, result, mine)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """A text model's raw float32 outputs, one row per text, in input order."""
+        token_ids = self.tokenizer.lengths_and_ids(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(token_ids[i]))
+        rows: list[np.ndarray | None] = [None] * len(texts)
+        for start in range(0, len(order), self.text_chunk):
+            chunk = order[start : start + self.text_chunk]
+            out = self.backend.run_text(*TextTokenizer.pad([token_ids[i] for i in chunk]))
+            for i, row in zip(chunk, out, strict=True):
+                rows[i] = row
+        return np.stack(rows)
 
 
 BACKENDS = ("onnxruntime", "torch")
@@ -88,9 +173,10 @@ def load_runtime(spec: ModelSpec, backend: str = "onnxruntime", store: ContentSt
     if store is not None and store.has(expected):
         artifact = store.get(expected)
     else:
-        artifact = verified(spec.artifact_path.read_bytes(), expected, what=str(spec.artifact_path))
+        artifact = verified(spec.read_artifact(), expected, what=str(spec.artifact_path))
         if store is not None:
             store.put(artifact)
+    tokenizer = TextTokenizer(spec) if spec.input_kind == "text" else None
     if backend == "torch":
-        return Runtime(spec, TorchBackend(spec))
-    return Runtime(spec, OnnxBackend(artifact))
+        return Runtime(spec, TorchTextBackend(spec) if tokenizer else TorchBackend(spec), tokenizer)
+    return Runtime(spec, OnnxBackend(artifact), tokenizer)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from offchain.deploy import load_deployment
 from offchain.errors import ModelNotFound
-from offchain.models import load_spec
+from offchain.models import all_specs, load_spec
 from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
@@ -113,14 +113,22 @@ def build_worker(project, provider, account, signer_key, model_names: list[str],
 
     Each artifact is checked against the hash registered on-chain before it is loaded, and
     served under every active model id registered with that hash (pending duplicates are not).
+    `["all"]`: every model under models/ that has an active registration on this chain
+    (the others are skipped, with a log line).
     """
     deployment = load_deployment(project, provider)
     registry = deployment.ModelRegistry
     workdir = Path(workdir)
     runtimes = {}
-    for name in model_names:
-        spec = load_spec(name)
-        model_ids = find_model_ids(registry, spec.artifact_hash)
+    every = list(model_names) == ["all"]
+    for spec in (all_specs() if every else [load_spec(name) for name in model_names]):
+        try:
+            model_ids = find_model_ids(registry, spec.artifact_hash)
+        except ModelNotFound as exc:
+            if not every:
+                raise
+            log.info("not serving %s: %s", spec.name, exc)
+            continue
         onchain = bytes(registry.models(model_ids[0]).artifact_hash)
         runtime = load_runtime(spec, backend, ContentStore(workdir / "models"), onchain)
         for model_id in model_ids:

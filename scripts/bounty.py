@@ -3,6 +3,7 @@
     ape run bounty list
     ape run bounty submit BOUNTY_ID FILE [--uri URI] --items N     # contributors
     ape run bounty vote CONTRIBUTION_ID accept|reject              # validators
+    ape run bounty screen CONTRIBUTION_ID [--threshold 0.8]       # validators: near-duplicates of accepted items
     ape run bounty claim CONTRIBUTION_ID                           # after the challenge window
     ape run bounty challenge CONTRIBUTION_ID --reason URI          # anyone, with the bond
     ape run bounty expire CONTRIBUTION_ID                          # anyone, after the review period
@@ -17,8 +18,9 @@ import click
 from ape.cli import account_option
 from eth_utils import keccak
 
-from offchain.cli import deployment_of
-from offchain.cli import Command, Group, console, fmt_time, fmt_tokens, parse_count, resolve_account, table, user_errors
+from offchain.cli import (
+    Command, Group, console, deployment_of, fmt_time, fmt_tokens, parse_count, resolve_account, table, user_errors,
+)
 from offchain.errors import InvalidInput
 
 STATUS = {1: "pending", 2: "accepted (window open)", 3: "rejected", 4: "challenged", 5: "rewarded"}
@@ -122,3 +124,27 @@ def expire(provider, account, contribution_id):
                       f"challenger's bond is withdrawable")
     else:
         console.print(f"contribution {contribution_id}: expired undecided")
+
+
+@cli.command(cls=Command)
+@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
+@click.argument("contribution_id", type=int)
+@click.option("--threshold", default=0.80, show_default=True, help="Cosine similarity that flags an item.")
+@click.option("--files", default=".", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that file:// contribution URIs may point into.")
+@user_errors
+def screen(provider, account, contribution_id, threshold, files):
+    """Near-duplicate screening: each item's nearest accepted item of the same bounty (minilm embeddings)."""
+    from offchain.dedup import runtime_embedder, screen_contribution
+    from offchain.models import load_spec
+    from offchain.runtime import load_runtime
+
+    bounties = deployment_of(provider).DataBounties
+    embed = runtime_embedder(load_runtime(load_spec("minilm")))
+    matches = screen_contribution(bounties, contribution_id, embed, threshold=threshold, file_root=files)
+    rows = [(m.item, m.text[:60], f"{m.similarity:.3f}", "-" if m.source is None else f"{m.source[0]}#{m.source[1]}",
+             (m.source_text or "")[:60], "DUPLICATE" if m.duplicate else "") for m in matches]
+    console.print(table(f"Contribution {contribution_id}: nearest accepted items", ["item", "text", "cosine",
+                        "match", "matched text", "flag"], rows))
+    flagged = sum(m.duplicate for m in matches)
+    console.print(f"{flagged} of {len(matches)} items at or above {threshold} similarity to an accepted item")
