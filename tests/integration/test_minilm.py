@@ -56,7 +56,7 @@ def agent(project, system, listed, deployer, worker, tmp_path_factory):
     folder = tmp_path_factory.mktemp("minilm-worker")
     offchain.deploy.save_deployment(system, folder / "deployments")
     mp = pytest.MonkeyPatch()
-    mp.setattr(offchain.deploy, "DEPLOYMENTS_DIR", folder / "deployments")
+    mp.setenv("NC_DEPLOYMENTS_DIR", str(folder / "deployments"))
     try:
         agent, server = build_worker(project, chain.provider, worker, worker.private_key, ["all"], folder / "w")
     finally:
@@ -183,7 +183,7 @@ def test_worker_all__model_retired__not_served_others_are(project, system, liste
     system.ModelRegistry.retire_model(listed["minilm"], sender=author)  # reverted after this test
     offchain.deploy.save_deployment(system, tmp_path / "deployments")
     mp = pytest.MonkeyPatch()
-    mp.setattr(offchain.deploy, "DEPLOYMENTS_DIR", tmp_path / "deployments")
+    mp.setenv("NC_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))
     try:
         agent, server = build_worker(project, chain.provider, worker, worker.private_key, ["all"], tmp_path / "w")
         server.stop()
