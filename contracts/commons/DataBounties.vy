@@ -26,8 +26,13 @@
         an honest submission's place: a known limit).
 """
 
-interface IMintable:
-    def mint(owner: address, amount: uint256): nonpayable
+from ..interfaces import IMintable
+
+from ..modules import pull_payments
+initializes: pull_payments
+
+# sweep_treasury is not exported: bounties never credit the treasury.
+exports: (pull_payments.owed, pull_payments.withdraw, pull_payments.withdraw_to)
 
 
 MAX_VALIDATORS: constant(uint256) = 16
@@ -82,7 +87,6 @@ has_voted: public(HashMap[uint256, HashMap[address, bool]])
 challenge_bond: public(uint256)  # wei
 review_period: public(uint256)  # seconds a vote (from submission) or a challenge resolution may take
 content_holder: public(HashMap[bytes32, uint256])  # content hash -> the live contribution holding it (0: free)
-owed: public(HashMap[address, uint256])  # bonds returned or forfeited, in wei
 
 # The dataset of each bounty: rewarded contributors and their weights (items).
 dataset_weight: public(HashMap[uint256, HashMap[address, uint256]])
@@ -153,12 +157,6 @@ event ReviewPeriodSet:
     new_period: uint256
 
 
-event Withdrawn:
-    account: indexed(address)
-    to: indexed(address)
-    amount: uint256
-
-
 @deploy
 def __init__(governance_: address, token_: IMintable, challenge_bond_: uint256, review_period_: uint256):
     """
@@ -170,6 +168,7 @@ def __init__(governance_: address, token_: IMintable, challenge_bond_: uint256, 
     assert review_period_ > 0, "DataBounties: review period is zero"
     governance = governance_
     token = token_
+    pull_payments.__init__(governance_)
     self.challenge_bond = challenge_bond_
     self.review_period = review_period_
 
@@ -332,10 +331,10 @@ def resolve_challenge(contribution_id: uint256, upheld: bool):
     assert c.status == CHALLENGED, "DataBounties: contribution not challenged"
     if upheld:
         self.bounties[c.bounty_id].reserved -= c.item_count * self.bounties[c.bounty_id].reward_per_item
-        self.owed[c.challenger] += c.bond
+        pull_payments._credit(c.challenger, c.bond)
         self._reject(contribution_id, c.content_hash, CHALLENGED)
     else:
-        self.owed[c.contributor] += c.bond
+        pull_payments._credit(c.contributor, c.bond)
         # The window is over: a dismissed challenge cannot be repeated.
         self.contributions[contribution_id].accepted_at = 0
         self._set_status(contribution_id, CHALLENGED, ACCEPTED)
@@ -387,33 +386,13 @@ def expire(contribution_id: uint256):
         self._decline(contribution_id, c.content_hash, PENDING, "expired")
     elif c.status == CHALLENGED:
         assert block.timestamp > c.challenged_at + period, "DataBounties: review period not over"
-        self.owed[c.challenger] += c.bond
+        pull_payments._credit(c.challenger, c.bond)
         # The window is over: a lapsed challenge cannot be repeated.
         self.contributions[contribution_id].accepted_at = 0
         log ChallengeLapsed(contribution_id=contribution_id, challenger=c.challenger, bond=c.bond)
         self._set_status(contribution_id, CHALLENGED, ACCEPTED)
     else:
         raise "DataBounties: contribution not pending or challenged"
-
-
-@external
-@nonreentrant
-def withdraw() -> uint256:
-    """
-    @notice Sends the caller the bonds owed to it.
-    """
-    return self._withdraw(msg.sender)
-
-
-@external
-@nonreentrant
-def withdraw_to(to: address) -> uint256:
-    """
-    @notice As `withdraw`, but sends to `to`: for an account (a contract
-            wallet) that cannot take ETH itself.
-    """
-    assert to != empty(address), "DataBounties: receiver is the zero address"
-    return self._withdraw(to)
 
 
 @external
@@ -445,16 +424,6 @@ def dataset_contributors(bounty_id: uint256) -> DynArray[address, MAX_CONTRIBUTO
     @notice The rewarded contributors of a bounty's dataset (weights in dataset_weight).
     """
     return self._dataset_contributors[bounty_id]
-
-
-@internal
-def _withdraw(to: address) -> uint256:
-    amount: uint256 = self.owed[msg.sender]
-    assert amount > 0, "DataBounties: nothing to withdraw"
-    self.owed[msg.sender] = 0
-    log Withdrawn(account=msg.sender, to=to, amount=amount)
-    raw_call(to, b"", value=amount)
-    return amount
 
 
 @internal

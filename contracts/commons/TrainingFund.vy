@@ -32,38 +32,16 @@
         received.
 """
 
-interface IModelRegistry:
-    def register_model(
-        artifact_hash: bytes32,
-        manifest_hash: bytes32,
-        metadata_uri: String[256],
-        price: uint256,
-        shareholders: DynArray[address, 16],
-        amounts: DynArray[uint256, 16],
-    ) -> uint256: nonpayable
-    def transfer_model(model_id: uint256, new_owner: address): nonpayable
+from ..interfaces import IDataBounties
+from ..interfaces import IModelRegistry
+from ..interfaces import IModelShares
+from ..interfaces import IWorkerRegistry
 
+from ..modules import pull_payments
+initializes: pull_payments
 
-interface IModelShares:
-    def mint_batch(holders: DynArray[address, 16], id: uint256, amounts: DynArray[uint256, 16]): nonpayable
-    def safeTransferFrom(owner: address, to: address, id: uint256, amount: uint256, data: Bytes[1_024]): nonpayable
-    def withdrawable_revenue(account: address, ids: DynArray[uint256, 32]) -> uint256: view
-    def withdraw_revenue(ids: DynArray[uint256, 32]) -> uint256: nonpayable
-    def balanceOf(owner: address, id: uint256) -> uint256: view
-
-
-interface IWorkerRegistry:
-    def active_signer(worker: address) -> address: view
-    def slash(worker: address, amount: uint256, recipient: address) -> uint256: nonpayable
-    def lock(worker: address, amount: uint256): nonpayable
-    def unlock(worker: address, amount: uint256): nonpayable
-    def record_outcomes(worker: address, fulfilled: uint256, missed: uint256): nonpayable
-
-
-interface IDataBounties:
-    def dataset_contributors(bounty_id: uint256) -> DynArray[address, 64]: view
-    def dataset_weight(bounty_id: uint256, contributor: address) -> uint256: view
-    def dataset_total_weight(bounty_id: uint256) -> uint256: view
+# sweep_treasury is not exported: the fund never credits the treasury in ETH.
+exports: (pull_payments.owed, pull_payments.withdraw, pull_payments.withdraw_to)
 
 
 TOTAL_SHARES: constant(uint256) = 1_000_000  # shares minted per trained model
@@ -71,6 +49,7 @@ BPS: constant(uint256) = 10_000
 MAX_DATASETS: constant(uint256) = 4
 MAX_BACKERS: constant(uint256) = 64
 MAX_QUEUE: constant(uint256) = 32
+MAX_CONTRIBUTORS: constant(uint256) = 64  # contributors of one dataset (DataBounties.MAX_CONTRIBUTORS)
 MAX_URI: constant(uint256) = 256
 PRECISION: constant(uint256) = 10**36  # scale of held_revenue_per_share
 
@@ -125,7 +104,6 @@ params: public(CampaignParams)
 campaigns: public(HashMap[uint256, Campaign])
 campaign_count: public(uint256)
 contributed: public(HashMap[uint256, HashMap[address, uint256]])  # campaign -> backer -> wei
-owed: public(HashMap[address, uint256])  # ETH to withdraw: refunds, training payments, forwarded revenue
 shares_owed: public(HashMap[uint256, HashMap[address, uint256]])  # campaign -> recipient -> unclaimed shares
 held_revenue_per_share: public(HashMap[uint256, uint256])  # model -> wei per unclaimed share, scaled by PRECISION
 revenue_held: public(uint256)  # wei of share revenue received and not yet forwarded (rounding dust included)
@@ -205,12 +183,6 @@ event Refunded:
     amount: uint256
 
 
-event Withdrawn:
-    account: indexed(address)
-    to: indexed(address)
-    amount: uint256
-
-
 event PolicySet:
     old_policy: SharePolicy
     new_policy: SharePolicy
@@ -241,6 +213,7 @@ def __init__(
     @param params_ Minimum goal, queue timeout and review period.
     """
     governance = governance_
+    pull_payments.__init__(governance_)
     registry = registry_
     shares = shares_
     workers = workers_
@@ -344,7 +317,7 @@ def refund(campaign_id: uint256):
     amount: uint256 = self.contributed[campaign_id][msg.sender]
     assert amount > 0, "TrainingFund: nothing to refund"
     self.contributed[campaign_id][msg.sender] = 0
-    self.owed[msg.sender] += amount
+    pull_payments._credit(msg.sender, amount)
     log Refunded(campaign_id=campaign_id, backer=msg.sender, amount=amount)
 
 
@@ -516,7 +489,7 @@ def accept(campaign_id: uint256, price: uint256) -> uint256:
         data_pool = 0  # no accepted data: the trainer keeps that part
     else:
         for bounty_id: uint256 in self._datasets[campaign_id]:
-            contributors: DynArray[address, 64] = staticcall bounties.dataset_contributors(bounty_id)
+            contributors: DynArray[address, MAX_CONTRIBUTORS] = staticcall bounties.dataset_contributors(bounty_id)
             for contributor: address in contributors:
                 amount: uint256 = data_pool * staticcall bounties.dataset_weight(bounty_id, contributor) // total_weight
                 self.shares_owed[campaign_id][contributor] += amount
@@ -536,7 +509,7 @@ def accept(campaign_id: uint256, price: uint256) -> uint256:
     self.campaigns[campaign_id].model_id = model_id
     extcall registry.transfer_model(model_id, governance)
     extcall shares.mint_batch([self], model_id, [TOTAL_SHARES - 1])
-    self.owed[c.trainer] += c.raised
+    pull_payments._credit(c.trainer, c.raised)
     log ModelTrained(
         campaign_id=campaign_id,
         model_id=model_id,
@@ -569,30 +542,10 @@ def claim_shares(campaign_id: uint256, to: address) -> uint256:
     self.shares_owed[campaign_id][msg.sender] = 0
     if revenue > 0:
         self.revenue_held -= revenue
-        self.owed[to] += revenue
+        pull_payments._credit(to, revenue)
     log SharesClaimed(campaign_id=campaign_id, account=msg.sender, to=to, amount=amount, revenue=revenue)
     extcall shares.safeTransferFrom(self, to, model_id, amount, b"")
     return amount
-
-
-@external
-@nonreentrant
-def withdraw() -> uint256:
-    """
-    @notice Sends the caller its refunds, its training payment and its forwarded share revenue.
-    """
-    return self._withdraw(msg.sender)
-
-
-@external
-@nonreentrant
-def withdraw_to(to: address) -> uint256:
-    """
-    @notice As `withdraw`, but sends to `to`: for an account (a contract
-            wallet) that cannot take ETH itself.
-    """
-    assert to != empty(address), "TrainingFund: receiver is the zero address"
-    return self._withdraw(to)
 
 
 @external
@@ -691,16 +644,6 @@ def claimable_revenue(campaign_id: uint256, account: address) -> uint256:
     if held > 0:
         per_share += staticcall shares.withdrawable_revenue(self, [model_id]) * PRECISION // held
     return self.shares_owed[campaign_id][account] * per_share // PRECISION
-
-
-@internal
-def _withdraw(to: address) -> uint256:
-    amount: uint256 = self.owed[msg.sender]
-    assert amount > 0, "TrainingFund: nothing to withdraw"
-    self.owed[msg.sender] = 0
-    log Withdrawn(account=msg.sender, to=to, amount=amount)
-    raw_call(to, b"", value=amount)
-    return amount
 
 
 @internal

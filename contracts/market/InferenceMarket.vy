@@ -44,29 +44,26 @@ from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
 
+from ..interfaces import IModelRegistry
+from ..interfaces import IModelShares
+from ..interfaces import IRevenueToken
+from ..interfaces import IWorkerRegistry
+
+from ..modules import pull_payments
+initializes: pull_payments
+
 from ..modules import fee_split
+initializes: fee_split
 
-exports: eip712_domain_separator.eip712Domain
-
-
-interface IModelRegistry:
-    def model_terms(model_id: uint256) -> (bool, uint256): view
-
-
-interface IWorkerRegistry:
-    def active_signer(worker: address) -> address: view
-    def slash(worker: address, amount: uint256, recipient: address) -> uint256: nonpayable
-    def record_outcomes(worker: address, fulfilled: uint256, missed: uint256): nonpayable
-    def lock(worker: address, amount: uint256): nonpayable
-    def unlock(worker: address, amount: uint256): nonpayable
-
-
-interface IModelShares:
-    def credit_revenue(id: uint256): payable
-
-
-interface IRevenueToken:
-    def deposit_revenue(): payable
+exports: (
+    eip712_domain_separator.eip712Domain,
+    pull_payments.owed,
+    pull_payments.withdraw,
+    pull_payments.withdraw_to,
+    pull_payments.sweep_treasury,
+    fee_split.shares,
+    fee_split.token,
+)
 
 
 MAX_BATCH: constant(uint256) = 100  # requests per batched call
@@ -161,12 +158,9 @@ struct RequestView:
 governance: public(immutable(address))  # the timelock, which is also the treasury
 models: public(immutable(IModelRegistry))
 workers: public(immutable(IWorkerRegistry))
-shares: public(immutable(IModelShares))
-token: public(immutable(IRevenueToken))
 
 params: public(MarketParams)
 request_count: public(uint256)
-owed: public(HashMap[address, uint256])  # pull payments
 challenges: public(HashMap[uint256, Challenge])
 callbacks: public(HashMap[uint256, Callback])
 _core: HashMap[uint256, uint256]
@@ -240,11 +234,6 @@ event CallbackDelivered:
     success: bool
 
 
-event Withdrawn:
-    account: indexed(address)
-    amount: uint256
-
-
 event ParamsChanged:
     old_params: MarketParams
     new_params: MarketParams
@@ -271,8 +260,8 @@ def __init__(
     governance = governance_
     models = models_
     workers = workers_
-    shares = shares_
-    token = token_
+    pull_payments.__init__(governance_)
+    fee_split.__init__(shares_, token_)
     self._check_params(params_)
     self.params = params_
 
@@ -400,7 +389,7 @@ def challenge(request_id: uint256, result_hash: bytes32):
             posting the governed bond and the result hash it computed.
     """
     core: uint256 = self._core[request_id]
-    assert (core >> STATE_SHIFT) & STATE_ONLY == FULFILLED, "InferenceMarket: request not fulfilled"
+    assert self._state(core) == FULFILLED, "InferenceMarket: request not fulfilled"
     assert block.timestamp <= self._stamp(core) + self.params.challenge_window, "InferenceMarket: challenge window closed"
     self._check_active_worker(msg.sender)
     assert msg.sender != self._worker_of(request_id), "InferenceMarket: worker cannot challenge itself"
@@ -427,19 +416,19 @@ def resolve_challenge(request_id: uint256, worker_was_right: bool):
             locked for the request), the challenger's bond returns and the
             requester is refunded in full.
     """
-    assert msg.sender == governance, "InferenceMarket: caller is not governance"
+    self._check_governance()
     core: uint256 = self._core[request_id]
-    assert (core >> STATE_SHIFT) & STATE_ONLY == CHALLENGED, "InferenceMarket: request not challenged"
+    assert self._state(core) == CHALLENGED, "InferenceMarket: request not challenged"
     disputed: Challenge = self.challenges[request_id]
     assert block.timestamp <= disputed.expires_at, "InferenceMarket: challenge expired"
     worker: address = self._worker_of(request_id)
     slashed: uint256 = 0
     if worker_was_right:
-        self.owed[worker] += disputed.bond
+        pull_payments._credit(worker, disputed.bond)
         # Back to fulfilled with stamp zero: the window is over.
         self._core[request_id] = self._with_state(core, FULFILLED) & ~(TIME_MASK << STAMP_SHIFT)
     else:
-        self.owed[disputed.challenger] += disputed.bond
+        pull_payments._credit(disputed.challenger, disputed.bond)
         self._refund_requester(request_id, core)
         share: uint256 = self._release(worker, 1)
         penalty: uint256 = min(self.params.challenge_slash, share)  # governance may set it to zero
@@ -461,10 +450,10 @@ def expire_challenge(request_id: uint256):
             bond returns.
     """
     core: uint256 = self._core[request_id]
-    assert (core >> STATE_SHIFT) & STATE_ONLY == CHALLENGED, "InferenceMarket: request not challenged"
+    assert self._state(core) == CHALLENGED, "InferenceMarket: request not challenged"
     disputed: Challenge = self.challenges[request_id]
     assert block.timestamp > disputed.expires_at, "InferenceMarket: challenge not expired"
-    self.owed[disputed.challenger] += disputed.bond
+    pull_payments._credit(disputed.challenger, disputed.bond)
     # Back to fulfilled with stamp zero (the window is over), then settled at once.
     self._core[request_id] = self._with_state(core, FULFILLED) & ~(TIME_MASK << STAMP_SHIFT)
     log ChallengeExpired(request_id=request_id, challenger=disputed.challenger, bond=disputed.bond)
@@ -503,9 +492,9 @@ def refund(request_id: uint256):
             releases its lock. Callable by anyone.
     """
     core: uint256 = self._core[request_id]
-    state: uint256 = (core >> STATE_SHIFT) & STATE_ONLY
+    state: uint256 = self._state(core)
     assert state == REQUESTED or state == CLAIMED, "InferenceMarket: request not refundable"
-    assert block.timestamp > (core >> DEADLINE_SHIFT) & TIME_MASK, "InferenceMarket: deadline not passed"
+    assert block.timestamp > self._deadline(core), "InferenceMarket: deadline not passed"
     self._refund_requester(request_id, core)
     if state == CLAIMED:
         worker: address = self._worker_of(request_id)
@@ -515,36 +504,6 @@ def refund(request_id: uint256):
         if penalty > 0:
             extcall workers.slash(worker, penalty, governance)
         self._unlock(worker, share)  # after the slash: the locked stake is taken first
-
-
-@external
-@nonreentrant
-def withdraw() -> uint256:
-    """
-    @notice Sends the caller everything the market owes it.
-    @return The amount sent, in wei.
-    """
-    amount: uint256 = self.owed[msg.sender]
-    assert amount > 0, "InferenceMarket: nothing to withdraw"
-    self.owed[msg.sender] = 0
-    log Withdrawn(account=msg.sender, amount=amount)
-    raw_call(msg.sender, b"", value=amount)
-    return amount
-
-
-@external
-@nonreentrant
-def sweep_treasury() -> uint256:
-    """
-    @notice Sends the treasury's share to the timelock; callable by anyone.
-    @return The amount sent, in wei.
-    """
-    amount: uint256 = self.owed[governance]
-    assert amount > 0, "InferenceMarket: nothing to withdraw"
-    self.owed[governance] = 0
-    log Withdrawn(account=governance, amount=amount)
-    raw_call(governance, b"", value=amount)
-    return amount
 
 
 # ---------------------------------------------------------------- views and governance
@@ -579,13 +538,13 @@ def _view(request_id: uint256) -> RequestView:
     claim_word: uint256 = self._claim_word[request_id]
     return RequestView(
         requester=self._address(core),
-        model_id=(core >> MODEL_SHIFT) & MODEL_MASK,
-        deadline=(core >> DEADLINE_SHIFT) & TIME_MASK,
-        state=(core >> STATE_SHIFT) & STATE_ONLY,
-        has_callback=(core >> STATE_SHIFT) & CALLBACK != 0,
+        model_id=self._model(core),
+        deadline=self._deadline(core),
+        state=self._state(core),
+        has_callback=self._has_callback(core),
         stamp=self._stamp(core),
         worker=self._address(claim_word),
-        payment=claim_word >> ESCROW_SHIFT,
+        payment=self._escrow(claim_word),
         hash=self._hash[request_id],
     )
 
@@ -611,11 +570,33 @@ def result_of(request_id: uint256) -> Bytes[MAX_RESULT]:
 
 
 @external
+@view
+def split_bps() -> fee_split.FeeSplit:
+    """
+    @notice The governed fee split (part of `params`): what PaymentChannels
+            divides its settlements by, so both payment paths share it.
+    @return The worker's, shareholders' and holders' basis points.
+    """
+    return self._split_bps()
+
+
+@external
+@view
+def challenge_timeout() -> uint256:
+    """
+    @notice Seconds governance has to resolve a dispute before anyone may
+            expire it (part of `params`; the channels use it too).
+    @return The timeout in seconds.
+    """
+    return self.params.challenge_timeout
+
+
+@external
 def set_params(new_params: MarketParams):
     """
     @notice Governance sets every market parameter at once.
     """
-    assert msg.sender == governance, "InferenceMarket: caller is not governance"
+    self._check_governance()
     self._check_params(new_params)
     log ParamsChanged(old_params=self.params, new_params=new_params)
     self.params = new_params
@@ -627,7 +608,9 @@ def set_params(new_params: MarketParams):
 @internal
 @view
 def _check_params(p: MarketParams):
-    assert fee_split._check_bps(p.worker_bps, p.shareholders_bps, p.holders_bps), "InferenceMarket: fee split above 100%"
+    assert fee_split._is_valid(
+        fee_split.FeeSplit(worker_bps=p.worker_bps, shareholders_bps=p.shareholders_bps, holders_bps=p.holders_bps)
+    ), "InferenceMarket: fee split above 100%"
     assert p.protocol_fee_bps <= fee_split.BPS, "InferenceMarket: protocol fee above 100%"
     assert p.claim_timeout > 0, "InferenceMarket: claim timeout is zero"
     assert p.challenge_window > 0, "InferenceMarket: challenge window is zero"
@@ -637,6 +620,22 @@ def _check_params(p: MarketParams):
     assert p.challenge_slash <= MAX_SLASH, "InferenceMarket: challenge slash above bound"
     assert p.miss_slash <= MAX_SLASH, "InferenceMarket: miss slash above bound"
     assert p.max_result_size <= MAX_RESULT, "InferenceMarket: result size above bound"
+
+
+@internal
+@view
+def _check_governance():
+    assert msg.sender == governance, "InferenceMarket: caller is not governance"
+
+
+@internal
+@view
+def _split_bps() -> fee_split.FeeSplit:
+    return fee_split.FeeSplit(
+        worker_bps=self.params.worker_bps,
+        shareholders_bps=self.params.shareholders_bps,
+        holders_bps=self.params.holders_bps,
+    )
 
 
 @internal
@@ -709,7 +708,7 @@ def _claim(request_id: uint256, strict: bool) -> bool:
          requests revert when `strict`, else are skipped.
     """
     core: uint256 = self._core[request_id]
-    state: uint256 = (core >> STATE_SHIFT) & STATE_ONLY
+    state: uint256 = self._state(core)
     now: uint256 = block.timestamp
     previous: address = empty(address)
     if state == CLAIMED:
@@ -722,7 +721,7 @@ def _claim(request_id: uint256, strict: bool) -> bool:
         if strict:
             raise "InferenceMarket: request not open"
         return False
-    if now > (core >> DEADLINE_SHIFT) & TIME_MASK:
+    if now > self._deadline(core):
         if strict:
             raise "InferenceMarket: request expired"
         return False
@@ -752,16 +751,16 @@ def _fulfil(
     @dev `signer` is the active signer of the claiming worker (zero if it is not active).
     """
     core: uint256 = self._core[request_id]
-    assert (core >> STATE_SHIFT) & STATE_ONLY == CLAIMED, "InferenceMarket: request not claimed"
-    assert block.timestamp <= (core >> DEADLINE_SHIFT) & TIME_MASK, "InferenceMarket: request expired"
+    assert self._state(core) == CLAIMED, "InferenceMarket: request not claimed"
+    assert block.timestamp <= self._deadline(core), "InferenceMarket: request expired"
     assert result_hash != empty(bytes32), "InferenceMarket: empty result hash"
     assert signer != empty(address), "InferenceMarket: worker is not active"
     struct_hash: bytes32 = keccak256(
-        abi_encode(_RESULT_TYPE_HASH, request_id, (core >> MODEL_SHIFT) & MODEL_MASK, self._hash[request_id], result_hash)
+        abi_encode(_RESULT_TYPE_HASH, request_id, self._model(core), self._hash[request_id], result_hash)
     )
     recovered: address = ecdsa._recover_sig(eip712_domain_separator._hash_typed_data_v4(struct_hash), signature)
     assert recovered == signer, "InferenceMarket: invalid signature"
-    if (core >> STATE_SHIFT) & CALLBACK != 0:
+    if self._has_callback(core):
         assert len(result) > 0, "InferenceMarket: callback request needs the result"
         assert len(result) <= self.params.max_result_size, "InferenceMarket: result too large"
         assert keccak256(result) == result_hash, "InferenceMarket: result does not match hash"
@@ -784,9 +783,7 @@ def _finalize_many(request_ids: DynArray[uint256, MAX_BATCH], strict: bool) -> u
          the same worker and model so a batch makes few storage writes and
          external calls.
     """
-    worker_bps: uint256 = self.params.worker_bps
-    shareholders_bps: uint256 = self.params.shareholders_bps
-    holders_bps: uint256 = self.params.holders_bps
+    bps: fee_split.FeeSplit = self._split_bps()
     window: uint256 = self.params.challenge_window
     now: uint256 = block.timestamp
 
@@ -801,7 +798,7 @@ def _finalize_many(request_ids: DynArray[uint256, MAX_BATCH], strict: bool) -> u
 
     for request_id: uint256 in request_ids:
         core: uint256 = self._core[request_id]
-        if (core >> STATE_SHIFT) & STATE_ONLY != FULFILLED:
+        if self._state(core) != FULFILLED:
             if strict:
                 raise "InferenceMarket: request not fulfilled"
             continue
@@ -812,8 +809,8 @@ def _finalize_many(request_ids: DynArray[uint256, MAX_BATCH], strict: bool) -> u
         self._core[request_id] = self._with_state(core, FINALIZED)
         claim_word: uint256 = self._claim_word[request_id]
         worker: address = self._address(claim_word)
-        model_id: uint256 = (core >> MODEL_SHIFT) & MODEL_MASK
-        split: fee_split.Split = fee_split._split(claim_word >> ESCROW_SHIFT, worker_bps, shareholders_bps, holders_bps)
+        model_id: uint256 = self._model(core)
+        split: fee_split.Split = fee_split._split(self._escrow(claim_word), bps)
         log InferenceFinalized(
             request_id=request_id,
             worker=worker,
@@ -832,22 +829,21 @@ def _finalize_many(request_ids: DynArray[uint256, MAX_BATCH], strict: bool) -> u
         run_worker_amount += split.worker
         run_worker_count += 1
         if model_id != run_model:
-            self._credit_model(run_model, run_model_amount)
+            fee_split._pay_shareholders(run_model, run_model_amount)
             run_model = model_id
             run_model_amount = 0
         run_model_amount += split.shareholders
         holders_total += split.holders
         treasury_total += split.treasury
 
-        if (core >> STATE_SHIFT) & CALLBACK != 0:
+        if self._has_callback(core):
             self._deliver(request_id)
 
     self._credit_worker(run_worker, run_worker_amount, run_worker_count)
-    self._credit_model(run_model, run_model_amount)
+    fee_split._pay_shareholders(run_model, run_model_amount)
     if treasury_total > 0:
-        self.owed[governance] += treasury_total
-    if holders_total > 0:
-        extcall token.deposit_revenue(value=holders_total)
+        pull_payments._credit_treasury(treasury_total)
+    fee_split._pay_holders(holders_total)
     return finalized
 
 
@@ -856,7 +852,7 @@ def _credit_worker(worker: address, amount: uint256, count: uint256):
     if count == 0:
         return
     if amount > 0:
-        self.owed[worker] += amount
+        pull_payments._credit(worker, amount)
     extcall workers.record_outcomes(worker, count, 0)
     self._unlock(worker, self._release(worker, count))
 
@@ -901,12 +897,6 @@ def _unlock(worker: address, amount: uint256):
 
 
 @internal
-def _credit_model(model_id: uint256, amount: uint256):
-    if amount > 0:
-        extcall shares.credit_revenue(model_id, value=amount)
-
-
-@internal
 def _deliver(request_id: uint256):
     """
     @dev Calls the requester's `on_inference_result` with the gas it paid for.
@@ -915,7 +905,7 @@ def _deliver(request_id: uint256):
     """
     callback: Callback = self.callbacks[request_id]
     assert msg.gas >= callback.gas_limit * 64 // 63 + CALLBACK_RESERVE, "InferenceMarket: insufficient gas for callback"
-    self.owed[msg.sender] += callback.fee
+    pull_payments._credit(msg.sender, callback.fee)
     consumer: address = self._address(self._core[request_id])
     success: bool = raw_call(
         consumer,
@@ -930,10 +920,10 @@ def _deliver(request_id: uint256):
 @internal
 def _refund_requester(request_id: uint256, core: uint256):
     requester: address = self._address(core)
-    amount: uint256 = self._claim_word[request_id] >> ESCROW_SHIFT
-    if (core >> STATE_SHIFT) & CALLBACK != 0:
+    amount: uint256 = self._escrow(self._claim_word[request_id])
+    if self._has_callback(core):
         amount += self.callbacks[request_id].fee
-    self.owed[requester] += amount
+    pull_payments._credit(requester, amount)
     self._core[request_id] = self._with_state(core, REFUNDED)
     log InferenceRefunded(
         request_id=request_id,
@@ -958,8 +948,38 @@ def _address(word: uint256) -> address:
 
 @internal
 @pure
+def _state(core: uint256) -> uint256:
+    return (core >> STATE_SHIFT) & STATE_ONLY
+
+
+@internal
+@pure
+def _has_callback(core: uint256) -> bool:
+    return (core >> STATE_SHIFT) & CALLBACK != 0
+
+
+@internal
+@pure
+def _model(core: uint256) -> uint256:
+    return (core >> MODEL_SHIFT) & MODEL_MASK
+
+
+@internal
+@pure
+def _deadline(core: uint256) -> uint256:
+    return (core >> DEADLINE_SHIFT) & TIME_MASK
+
+
+@internal
+@pure
 def _stamp(core: uint256) -> uint256:
     return core >> STAMP_SHIFT
+
+
+@internal
+@pure
+def _escrow(claim_word: uint256) -> uint256:
+    return claim_word >> ESCROW_SHIFT
 
 
 @internal

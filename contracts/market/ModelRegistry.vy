@@ -10,8 +10,7 @@
         new registrations active at once.
 """
 
-interface IModelShares:
-    def mint_batch(holders: DynArray[address, MAX_HOLDERS], id: uint256, amounts: DynArray[uint256, MAX_HOLDERS]): nonpayable
+from ..interfaces import IModelShares
 
 
 MAX_HOLDERS: constant(uint256) = 16  # initial shareholders per model

@@ -9,11 +9,7 @@
         classifier models), and this contract records it.
 """
 
-interface IInferenceMarket:
-    def request_inference_with_callback(
-        model_id: uint256, input_hash: bytes32, input_uri: String[1_024], deadline: uint256, callback_gas_limit: uint256
-    ) -> uint256: payable
-    def withdraw() -> uint256: nonpayable
+from ..interfaces import IInferenceMarket
 
 
 market: public(immutable(IInferenceMarket))

@@ -4,10 +4,13 @@
 @license MIT
 @notice Workers stake governance tokens (a governed minimum), register the
         key that signs their results and the endpoint that serves them,
-        unbond with a governed delay and withdraw. Contracts that
-        governance authorises (the market; later data and training) slash
-        stake, sending it where they say, and record reputation: fulfilled,
-        missed, slashed, readable by anyone.
+        unbond with a governed delay and withdraw. Governance (snekmate's
+        `ownable`: the deployer while wiring, then the timelock) grants
+        contracts two separate permissions: `can_slash` (lock stake for a
+        pending dispute and slash it: the market, the channels, the
+        training fund) and `can_record` (write reputation: fulfilled and
+        missed counts: the market and the training fund). Reputation is
+        readable by anyone.
 @custom:security Unbonding stake stays slashable until withdrawn, and stake
         that a pending dispute may take stays locked until that dispute
         ends: authorised contracts `lock` what an open claim, result or
@@ -21,6 +24,13 @@
 
 from ethereum.ercs import IERC20
 
+from snekmate.auth import ownable
+initializes: ownable
+
+# renounce_ownership is deliberately not exported: without an owner no
+# permission, minimum stake or unbonding delay could ever change again.
+exports: (ownable.owner, ownable.transfer_ownership)
+
 
 MAX_ENDPOINT: constant(uint256) = 256  # bytes
 
@@ -32,14 +42,14 @@ struct Worker:
     endpoint: String[MAX_ENDPOINT]
 
 
-governance: public(address)  # the deployer while wiring, then the timelock
 token: public(immutable(IERC20))
 
 workers: public(HashMap[address, Worker])
 fulfilled: public(HashMap[address, uint256])
 missed: public(HashMap[address, uint256])
 slashed: public(HashMap[address, uint256])  # times slashed
-is_authorised: public(HashMap[address, bool])
+can_slash: public(HashMap[address, bool])  # may lock, slash (and unlock its own locks)
+can_record: public(HashMap[address, bool])  # may record fulfilled and missed counts
 # What pending disputes may take from a worker (may exceed its stake, then the
 # whole stake is locked): the total, and the part each authorised contract
 # locked. Stored plus one once touched, so the slots never return to zero and
@@ -114,14 +124,10 @@ event ReputationRecorded:
     missed: uint256
 
 
-event AuthorisationSet:
+event PermissionsSet:
     account: indexed(address)
-    authorised: bool
-
-
-event GovernanceTransferred:
-    old_governance: indexed(address)
-    new_governance: indexed(address)
+    can_slash: bool
+    can_record: bool
 
 
 event MinStakeSet:
@@ -137,13 +143,14 @@ event UnbondingDelaySet:
 @deploy
 def __init__(token_: IERC20, min_stake_: uint256, unbonding_delay_: uint256):
     """
-    @notice The deployer governs until it authorises the market and calls
-            `transfer_governance(timelock)`, as the deploy script does.
+    @notice The deployer governs (owns) until it grants the contracts their
+            permissions and calls `transfer_ownership(timelock)`, as the
+            deploy script does.
     @param token_ The governance token workers stake.
     @param min_stake_ Minimum stake of an active worker, in token wei.
     @param unbonding_delay_ Seconds between unbond and withdraw.
     """
-    self.governance = msg.sender
+    ownable.__init__()
     token = token_
     self.min_stake = min_stake_
     self.unbonding_delay = unbonding_delay_
@@ -210,13 +217,15 @@ def unbond():
 
 
 @external
-def withdraw():
+def withdraw_stake():
     """
     @notice After the unbonding delay, returns the caller's stake that no
             pending dispute may take. With nothing locked the whole stake
             returns and the caller is deregistered; otherwise the locked part
             stays (still unbonding, still slashable) and a later `withdraw`
-            returns it once the disputes have ended.
+            returns it once the disputes have ended. (Named apart from the
+            pull payments' `withdraw` of the contracts that pay ETH: this
+            returns staked tokens.)
     """
     self._check_registered(msg.sender)
     withdrawable_at: uint256 = self.workers[msg.sender].withdrawable_at
@@ -238,11 +247,13 @@ def withdraw():
 @external
 def lock(worker: address, amount: uint256):
     """
-    @notice Authorised contracts lock `amount` of a worker's stake for a
-            dispute that may slash it; `withdraw` keeps locked stake back.
-            The lock may exceed the stake (then all of it is locked).
+    @notice A contract that may slash locks `amount` of a worker's stake for
+            a dispute that may slash it; `withdraw_stake` keeps locked stake
+            back. The lock may exceed the stake (then all of it is locked).
+    @param worker The worker whose stake is locked.
+    @param amount Token wei added to the caller's lock on the worker.
     """
-    assert self.is_authorised[msg.sender], "WorkerRegistry: caller is not authorised"
+    self._check_can_slash()
     self._locked_by[msg.sender][worker] = self._stored(self._locked_by[msg.sender][worker]) + amount + 1
     total: uint256 = self._stored(self._locked[worker]) + amount
     self._locked[worker] = total + 1
@@ -254,7 +265,10 @@ def unlock(worker: address, amount: uint256):
     """
     @notice A contract releases `amount` it locked for a dispute that has
             ended. No authorisation needed: a caller only ever releases its
-            own lock, so a contract governance de-authorised can still let go.
+            own lock, so a contract whose permission governance revoked can
+            still let go.
+    @param worker The worker whose stake is unlocked.
+    @param amount Token wei released from the caller's lock on the worker.
     """
     assert amount > 0, "WorkerRegistry: nothing to unlock"
     own: uint256 = self._stored(self._locked_by[msg.sender][worker])
@@ -269,12 +283,15 @@ def unlock(worker: address, amount: uint256):
 @external
 def slash(worker: address, amount: uint256, recipient: address) -> uint256:
     """
-    @notice Authorised contracts take up to `amount` of a worker's stake
-            (bonded or unbonding) and send it to `recipient`. A slash does
-            not release a lock: the slasher unlocks what it locked after.
+    @notice A contract that may slash takes up to `amount` of a worker's
+            stake (bonded or unbonding) and sends it to `recipient`. A slash
+            does not release a lock: the slasher unlocks what it locked after.
+    @param worker The worker slashed.
+    @param amount Token wei to take at most.
+    @param recipient Who receives the slashed tokens.
     @return What was taken (less than `amount` when the stake is smaller).
     """
-    assert self.is_authorised[msg.sender], "WorkerRegistry: caller is not authorised"
+    self._check_can_slash()
     assert recipient != empty(address), "WorkerRegistry: recipient is the zero address"
     stake: uint256 = self.workers[worker].stake
     taken: uint256 = min(amount, stake)
@@ -292,9 +309,12 @@ def slash(worker: address, amount: uint256, recipient: address) -> uint256:
 @external
 def record_outcomes(worker: address, fulfilled_: uint256, missed_: uint256):
     """
-    @notice Authorised contracts add to a worker's fulfilled and missed counts.
+    @notice A contract that may record adds to a worker's fulfilled and missed counts.
+    @param worker The worker.
+    @param fulfilled_ Requests it fulfilled.
+    @param missed_ Requests it missed.
     """
-    assert self.is_authorised[msg.sender], "WorkerRegistry: caller is not authorised"
+    assert self.can_record[msg.sender], "WorkerRegistry: caller may not record"
     total_fulfilled: uint256 = self.fulfilled[worker] + fulfilled_
     total_missed: uint256 = self.missed[worker] + missed_
     self.fulfilled[worker] = total_fulfilled
@@ -358,24 +378,18 @@ def active_signer(worker: address) -> address:
 
 
 @external
-def set_authorised(account: address, authorised: bool):
+def set_permissions(account: address, can_slash_: bool, can_record_: bool):
     """
-    @notice Governance lets a contract slash, lock stake and record reputation.
-    """
-    self._check_governance()
-    self.is_authorised[account] = authorised
-    log AuthorisationSet(account=account, authorised=authorised)
-
-
-@external
-def transfer_governance(new_governance: address):
-    """
-    @notice Hands every governed setter to `new_governance`.
+    @notice Governance sets what a contract may do: lock and slash stake,
+            and record reputation (two separate permissions).
+    @param account The contract.
+    @param can_slash_ Whether it may lock and slash worker stake.
+    @param can_record_ Whether it may record fulfilled and missed counts.
     """
     self._check_governance()
-    assert new_governance != empty(address), "WorkerRegistry: governance is the zero address"
-    log GovernanceTransferred(old_governance=self.governance, new_governance=new_governance)
-    self.governance = new_governance
+    self.can_slash[account] = can_slash_
+    self.can_record[account] = can_record_
+    log PermissionsSet(account=account, can_slash=can_slash_, can_record=can_record_)
 
 
 @external
@@ -420,6 +434,11 @@ def _check_registered(worker: address):
 
 
 @internal
-@view
 def _check_governance():
-    assert msg.sender == self.governance, "WorkerRegistry: caller is not governance"
+    ownable._check_owner()
+
+
+@internal
+@view
+def _check_can_slash():
+    assert self.can_slash[msg.sender], "WorkerRegistry: caller may not slash"

@@ -282,12 +282,12 @@ def test_withdraw_and_sweep__pay_once(channels, system, cid, app_builder, staked
     owed = channels.owed(staked_worker)
     tx = channels.withdraw(sender=staked_worker)
     assert tx.decode_logs(channels.Withdrawn)[0].amount == owed
-    with ape.reverts("PaymentChannels: nothing to withdraw"):
+    with ape.reverts("pull_payments: nothing to withdraw"):
         channels.withdraw(sender=staked_worker)
     before = system.Timelock.balance
     channels.sweep_treasury(sender=mallory)
     assert system.Timelock.balance > before
-    with ape.reverts("PaymentChannels: nothing to withdraw"):
+    with ape.reverts("pull_payments: nothing to withdraw"):
         channels.sweep_treasury(sender=mallory)
 
 
@@ -353,7 +353,7 @@ def test_challenge_receipt__worker_unbonds_and_withdraws__locked_stake_slashed_o
     proposal = Proposal("resolve the receipt dispute").call(channels, "resolve_challenge", challenge_id, False)
     proposal_id = pass_proposal(governor, proposal, alice, [alice, bob], execute=False)
     chain.mine(timestamp=max(chain.pending_timestamp, at))
-    assert workers.withdraw(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == MIN_STAKE - SLASH
+    assert workers.withdraw_stake(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == MIN_STAKE - SLASH
     chain.mine(timestamp=max(chain.pending_timestamp, governor.proposalEta(proposal_id)))
     before = token.balanceOf(mallory)
     tx = governor.execute(*proposal.args(), sender=alice)
@@ -373,7 +373,7 @@ def test_challenge_receipt__unbonding_worker__still_challengeable_and_locked(cha
 def test_challenge_receipt__withdrawn_worker__reverts(channels, workers, cid, staked_worker, mallory):
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
     chain.mine(timestamp=workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at)
-    workers.withdraw(sender=staked_worker)
+    workers.withdraw_stake(sender=staked_worker)
     with ape.reverts("PaymentChannels: receipt not signed by the worker"):
         channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
 
