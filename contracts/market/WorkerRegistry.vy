@@ -35,6 +35,13 @@ exports: (ownable.owner, ownable.transfer_ownership)
 MAX_ENDPOINT: constant(uint256) = 256  # bytes
 
 
+# What governance lets a contract do; one storage word per contract, so a
+# refund that records a miss and slashes reads one slot.
+flag Permission:
+    SLASH  # lock stake for a pending dispute and slash it
+    RECORD  # record fulfilled and missed counts
+
+
 struct Worker:
     stake: uint256  # governance tokens, wei
     signer: address  # signs InferenceResult attestations
@@ -48,8 +55,7 @@ workers: public(HashMap[address, Worker])
 fulfilled: public(HashMap[address, uint256])
 missed: public(HashMap[address, uint256])
 slashed: public(HashMap[address, uint256])  # times slashed
-can_slash: public(HashMap[address, bool])  # may lock, slash (and unlock its own locks)
-can_record: public(HashMap[address, bool])  # may record fulfilled and missed counts
+permissions: public(HashMap[address, Permission])
 # What pending disputes may take from a worker (may exceed its stake, then the
 # whole stake is locked): the total, and the part each authorised contract
 # locked. Stored plus one once touched, so the slots never return to zero and
@@ -314,7 +320,7 @@ def record_outcomes(worker: address, fulfilled_: uint256, missed_: uint256):
     @param fulfilled_ Requests it fulfilled.
     @param missed_ Requests it missed.
     """
-    assert self.can_record[msg.sender], "WorkerRegistry: caller may not record"
+    assert Permission.RECORD in self.permissions[msg.sender], "WorkerRegistry: caller may not record"
     total_fulfilled: uint256 = self.fulfilled[worker] + fulfilled_
     total_missed: uint256 = self.missed[worker] + missed_
     self.fulfilled[worker] = total_fulfilled
@@ -387,9 +393,35 @@ def set_permissions(account: address, can_slash_: bool, can_record_: bool):
     @param can_record_ Whether it may record fulfilled and missed counts.
     """
     self._check_governance()
-    self.can_slash[account] = can_slash_
-    self.can_record[account] = can_record_
+    granted: Permission = empty(Permission)
+    if can_slash_:
+        granted |= Permission.SLASH
+    if can_record_:
+        granted |= Permission.RECORD
+    self.permissions[account] = granted
     log PermissionsSet(account=account, can_slash=can_slash_, can_record=can_record_)
+
+
+@external
+@view
+def can_slash(account: address) -> bool:
+    """
+    @notice Whether `account` may lock and slash worker stake.
+    @param account The contract asked about.
+    @return True if governance granted it.
+    """
+    return Permission.SLASH in self.permissions[account]
+
+
+@external
+@view
+def can_record(account: address) -> bool:
+    """
+    @notice Whether `account` may record fulfilled and missed counts.
+    @param account The contract asked about.
+    @return True if governance granted it.
+    """
+    return Permission.RECORD in self.permissions[account]
 
 
 @external
@@ -441,4 +473,4 @@ def _check_governance():
 @internal
 @view
 def _check_can_slash():
-    assert self.can_slash[msg.sender], "WorkerRegistry: caller may not slash"
+    assert Permission.SLASH in self.permissions[msg.sender], "WorkerRegistry: caller may not slash"
