@@ -186,6 +186,13 @@ def open_bounty(
     """
     @notice Governance posts a bounty.
     @return The bounty id.
+    @param spec_uri What data is wanted.
+    @param reward_per_item Token wei per accepted item.
+    @param budget Token wei the bounty may ever mint.
+    @param deadline Last timestamp for submissions.
+    @param validators Who votes on submissions.
+    @param quorum Votes needed to accept or reject.
+    @param challenge_window Seconds after acceptance when anyone may challenge.
     """
     self._check_governance()
     assert deadline > block.timestamp, "DataBounties: deadline passed"
@@ -224,6 +231,10 @@ def submit(bounty_id: uint256, content_hash: bytes32, uri: String[MAX_URI], item
             A hash already held by a live or rewarded contribution (in any
             bounty) is refused.
     @return The contribution id.
+    @param bounty_id The bounty.
+    @param content_hash keccak256 of the contributed data.
+    @param uri Where the data is.
+    @param items How many items it holds.
     """
     deadline: uint256 = self.bounties[bounty_id].deadline
     assert deadline != 0, "DataBounties: unknown bounty"
@@ -267,6 +278,8 @@ def vote(contribution_id: uint256, accept: bool):
             The first side to reach the quorum decides. A deciding accept vote
             the bounty's budget cannot cover declines the contribution, and
             so does a vote after which neither side can reach the quorum.
+    @param contribution_id The contribution.
+    @param accept The validator's verdict.
     """
     c: Contribution = self.contributions[contribution_id]
     assert c.status == PENDING, "DataBounties: contribution not pending"
@@ -306,6 +319,8 @@ def vote(contribution_id: uint256, accept: bool):
 def challenge(contribution_id: uint256, reason_uri: String[MAX_URI]):
     """
     @notice Disputes an accepted contribution inside its window, with the bond.
+    @param contribution_id The contribution.
+    @param reason_uri Where the challenger explains why.
     """
     c: Contribution = self.contributions[contribution_id]
     assert c.status == ACCEPTED, "DataBounties: contribution not accepted"
@@ -325,6 +340,8 @@ def resolve_challenge(contribution_id: uint256, upheld: bool):
             its reserved reward returns to the budget and the challenger gets
             its bond back. Dismissed: the bond goes to the contributor and the
             reward can be claimed.
+    @param contribution_id The contribution.
+    @param upheld True if the challenger was right.
     """
     self._check_governance()
     c: Contribution = self.contributions[contribution_id]
@@ -349,6 +366,7 @@ def claim_reward(contribution_id: uint256) -> uint256:
             contribution is declined instead ("dataset full"): its
             reservation returns to the budget and nothing is minted.
     @return The reward in token wei (0 when declined).
+    @param contribution_id The contribution.
     """
     c: Contribution = self.contributions[contribution_id]
     assert c.status == ACCEPTED, "DataBounties: contribution not accepted"
@@ -378,6 +396,7 @@ def expire(contribution_id: uint256):
             lapses, the validators' acceptance stands (the reward becomes
             claimable) and the challenger gets its bond back. Callable by
             anyone.
+    @param contribution_id The contribution.
     """
     c: Contribution = self.contributions[contribution_id]
     period: uint256 = self.review_period
@@ -399,6 +418,7 @@ def expire(contribution_id: uint256):
 def set_challenge_bond(bond: uint256):
     """
     @notice Governance sets the bond a challenger posts.
+    @param bond Wei.
     """
     self._check_governance()
     log ChallengeBondSet(old_bond=self.challenge_bond, new_bond=bond)
@@ -410,6 +430,7 @@ def set_review_period(period: uint256):
     """
     @notice Governance sets how long validators (and governance, for a
             challenge) may leave a contribution undecided.
+    @param period Seconds.
     """
     self._check_governance()
     assert period > 0, "DataBounties: review period is zero"
@@ -422,6 +443,8 @@ def set_review_period(period: uint256):
 def dataset_contributors(bounty_id: uint256) -> DynArray[address, MAX_CONTRIBUTORS]:
     """
     @notice The rewarded contributors of a bounty's dataset (weights in dataset_weight).
+    @param bounty_id The bounty.
+    @return Its rewarded contributors.
     """
     return self._dataset_contributors[bounty_id]
 

@@ -274,6 +274,9 @@ def __init__(
 def quote(model_id: uint256, callback_gas_limit: uint256 = 0) -> uint256:
     """
     @notice What a request for `model_id` costs now: price, protocol fee and prepaid callback gas.
+    @param model_id The model.
+    @param callback_gas_limit Gas of callback to prepay (0: none).
+    @return Wei a request sends now (more is returned).
     """
     active: bool = False
     price: uint256 = 0
@@ -290,6 +293,10 @@ def request_inference(model_id: uint256, input_hash: bytes32, input_uri: String[
     @notice Requests an inference of `model_id` on the input whose keccak256 is
             `input_hash`; escrows the payment and returns any excess.
     @return The request id.
+    @param model_id The model to run.
+    @param input_hash keccak256 of the canonical input.
+    @param input_uri Where the input is (emitted, not stored).
+    @param deadline Last timestamp for fulfillment.
     """
     return self._request(model_id, input_hash, input_uri, deadline, 0, msg.value)
 
@@ -309,6 +316,11 @@ def request_inference_with_callback(
             result delivered to its `on_inference_result(uint256,bytes32,bytes)`
             at finalization, with `callback_gas_limit` gas (prepaid).
     @return The request id.
+    @param model_id The model to run.
+    @param input_hash keccak256 of the canonical input.
+    @param input_uri Where the input is (emitted, not stored).
+    @param deadline Last timestamp for fulfillment.
+    @param callback_gas_limit Gas the callback gets, prepaid at `callback_gas_price`.
     """
     assert callback_gas_limit > 0, "InferenceMarket: callback gas limit is zero"
     return self._request(model_id, input_hash, input_uri, deadline, callback_gas_limit, msg.value)
@@ -321,6 +333,7 @@ def request_inference_with_callback(
 def claim(request_id: uint256):
     """
     @notice The calling active worker takes the request, exclusively until the claim timeout.
+    @param request_id The request.
     """
     self._check_active_worker(msg.sender)
     self._claim(request_id, True)
@@ -332,6 +345,7 @@ def claim_batch(request_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
     """
     @notice Claims every request in `request_ids` that is still claimable; skips the rest.
     @return How many were claimed.
+    @param request_ids The requests to try; unclaimable ones are skipped.
     """
     self._check_active_worker(msg.sender)
     claimed: uint256 = 0
@@ -357,6 +371,11 @@ def fulfill(
     """
     @notice Posts the claiming worker's signed result; anyone may relay it.
             Requests with a callback also carry the canonical result bytes.
+    @param request_id The claimed request.
+    @param result_hash keccak256 of the canonical result.
+    @param result_uri Where the result is served.
+    @param signature EIP-712 InferenceResult signature of the worker's registered key.
+    @param result The canonical result bytes (callback requests only; empty otherwise).
     """
     signer: address = staticcall workers.active_signer(self._address(self._claim_word[request_id]))
     self._fulfill(request_id, result_hash, result_uri, signature, result, signer)
@@ -366,6 +385,7 @@ def fulfill(
 def fulfill_batch(fulfillments: DynArray[Fulfillment, MAX_BATCH]):
     """
     @notice Posts many signed results at once (requests without callbacks). Reverts as a whole on any bad item.
+    @param fulfillments The results, each with its signature (no callback requests).
     """
     cached_worker: address = empty(address)
     signer: address = empty(address)
@@ -387,6 +407,8 @@ def challenge(request_id: uint256, result_hash: bytes32):
     """
     @notice An active worker disputes a fulfilled result within the window,
             posting the governed bond and the result hash it computed.
+    @param request_id The fulfilled request.
+    @param result_hash The result the challenger says is right.
     """
     core: uint256 = self._core[request_id]
     assert self._state(core) == FULFILLED, "InferenceMarket: request not fulfilled"
@@ -415,6 +437,8 @@ def resolve_challenge(request_id: uint256, worker_was_right: bool):
             slashed to the challenger (`challenge_slash`, at most what was
             locked for the request), the challenger's bond returns and the
             requester is refunded in full.
+    @param request_id The challenged request.
+    @param worker_was_right Governance's verdict after re-execution.
     """
     self._check_governance()
     core: uint256 = self._core[request_id]
@@ -448,6 +472,7 @@ def expire_challenge(request_id: uint256):
             paid and its lock released as by `finalize`, a callback is
             delivered and its fee goes to the caller), and the challenger's
             bond returns.
+    @param request_id The challenged request.
     """
     core: uint256 = self._core[request_id]
     assert self._state(core) == CHALLENGED, "InferenceMarket: request not challenged"
@@ -468,6 +493,7 @@ def expire_challenge(request_id: uint256):
 def finalize(request_id: uint256):
     """
     @notice Settles a fulfilled request after its challenge window; callable by anyone.
+    @param request_id The fulfilled request.
     """
     self._finalize_many([request_id], True)
 
@@ -478,6 +504,7 @@ def finalize_batch(request_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
     """
     @notice Settles every request in `request_ids` that is finalizable; skips the rest.
     @return How many were finalized.
+    @param request_ids The requests to try; the others are skipped.
     """
     return self._finalize_many(request_ids, False)
 
@@ -490,6 +517,7 @@ def refund(request_id: uint256):
             everything it paid; records the claiming worker's miss, slashes it
             by `miss_slash` (at most what was locked for the request) and
             releases its lock. Callable by anyone.
+    @param request_id The unfulfilled request.
     """
     core: uint256 = self._core[request_id]
     state: uint256 = self._state(core)
@@ -514,6 +542,8 @@ def refund(request_id: uint256):
 def get_request(request_id: uint256) -> RequestView:
     """
     @notice The unpacked state of a request (state 0: unknown).
+    @param request_id The request.
+    @return Its unpacked state.
     """
     return self._view(request_id)
 
@@ -524,6 +554,8 @@ def get_requests(request_ids: DynArray[uint256, MAX_BATCH]) -> DynArray[RequestV
     """
     @notice `get_request` for many requests in one call: a worker reads all the
             requests it follows with one RPC round trip instead of one each.
+    @param request_ids The requests.
+    @return Their unpacked states, in order.
     """
     views: DynArray[RequestView, MAX_BATCH] = []
     for request_id: uint256 in request_ids:
@@ -555,6 +587,8 @@ def exposure(worker: address) -> (uint256, uint256):
     """
     @notice The worker's requests in flight (claimed, fulfilled or challenged,
             not yet settled) and the token wei this market has locked for them.
+    @param worker The worker.
+    @return (requests in flight, token wei locked for them).
     """
     word: uint256 = self._exposure[worker]
     return (word >> EXPOSURE_COUNT_SHIFT) & EXPOSURE_COUNT_MASK, word & EXPOSURE_AMOUNT_MASK
@@ -565,6 +599,8 @@ def exposure(worker: address) -> (uint256, uint256):
 def result_of(request_id: uint256) -> Bytes[MAX_RESULT]:
     """
     @notice The canonical result bytes posted for a callback request.
+    @param request_id The request.
+    @return The canonical result (empty unless a callback request was fulfilled).
     """
     return self._results[request_id]
 
@@ -595,6 +631,7 @@ def challenge_timeout() -> uint256:
 def set_params(new_params: MarketParams):
     """
     @notice Governance sets every market parameter at once.
+    @param new_params Every market parameter.
     """
     self._check_governance()
     self._check_params(new_params)

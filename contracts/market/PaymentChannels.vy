@@ -211,6 +211,8 @@ def open_channel(worker: address, model_id: uint256) -> bytes32:
     """
     @notice Opens a prepaid channel to `worker` for `model_id` with `msg.value`.
     @return The channel id.
+    @param worker The worker serving the calls.
+    @param model_id The model it serves.
     """
     active: bool = False
     price: uint256 = 0
@@ -232,6 +234,7 @@ def open_channel(worker: address, model_id: uint256) -> bytes32:
 def fund(channel_id: bytes32):
     """
     @notice The payer adds `msg.value` to an open channel.
+    @param channel_id The channel.
     """
     assert self.channels[channel_id].payer == msg.sender, "PaymentChannels: caller is not the payer"
     assert self.channels[channel_id].closes_at == 0, "PaymentChannels: channel closing"
@@ -249,6 +252,7 @@ def settle(vouchers: DynArray[VoucherItem, MAX_SETTLE]) -> uint256:
             and channels in one transaction. Each pays the difference to the
             channel's last settlement, split like per-request payments.
     @return Total wei paid out.
+    @param vouchers The latest voucher of each channel, signed by its payer.
     """
     bps: fee_split.FeeSplit = staticcall market.split_bps()
     run_model: uint256 = 0
@@ -290,6 +294,7 @@ def settle(vouchers: DynArray[VoucherItem, MAX_SETTLE]) -> uint256:
 def request_close(channel_id: bytes32):
     """
     @notice The payer asks to close; after the close delay anyone can finish it.
+    @param channel_id The channel.
     """
     assert self.channels[channel_id].payer == msg.sender, "PaymentChannels: caller is not the payer"
     assert not self.channels[channel_id].closed, "PaymentChannels: channel closed"
@@ -304,6 +309,7 @@ def close(channel_id: bytes32):
     """
     @notice Closes a channel: by its worker at any time, or by anyone once the
             payer's close delay has passed. The unspent deposit goes to the payer.
+    @param channel_id The channel.
     """
     channel: Channel = self.channels[channel_id]
     assert channel.payer != empty(address), "PaymentChannels: unknown channel"
@@ -341,6 +347,12 @@ def challenge_receipt(
             after that anyone may expire it. The worker's receipts stay
             challengeable while it unbonds (until it has withdrawn).
     @return The challenge id.
+    @param channel_id The channel the receipt is for.
+    @param seq The receipt's sequence number.
+    @param input_hash keccak256 of the input of the call.
+    @param result_hash The result hash the worker signed.
+    @param signature The worker's EIP-712 InferenceReceipt signature.
+    @param claimed_hash The result hash the challenger says is right.
     """
     worker: address = self.channels[channel_id].worker
     assert worker != empty(address), "PaymentChannels: unknown channel"
@@ -384,6 +396,8 @@ def resolve_challenge(challenge_id: uint256, worker_was_right: bool):
             expires: the worker takes the bond if it was right; otherwise it is
             slashed to the challenger (`challenge_slash`, at most what was
             locked) and the bond returns. Either way the lock is released.
+    @param challenge_id The challenge.
+    @param worker_was_right Governance's verdict after re-execution.
     """
     self._check_governance()
     dispute: ReceiptChallenge = self.challenges[challenge_id]
@@ -412,6 +426,7 @@ def expire_challenge(challenge_id: uint256):
             timeout; callable by anyone. Unproven either way: the receipt
             stands, the worker's lock is released and the bond returns to
             the challenger.
+    @param challenge_id The challenge.
     """
     dispute: ReceiptChallenge = self.challenges[challenge_id]
     assert dispute.challenger != empty(address), "PaymentChannels: unknown challenge"
@@ -431,6 +446,7 @@ def expire_challenge(challenge_id: uint256):
 def set_params(new_params: ChannelParams):
     """
     @notice Governance sets the close delay and the receipt-challenge bond and slash.
+    @param new_params Close delay, challenge bond and slash.
     """
     self._check_governance()
     assert new_params.close_delay > 0, "PaymentChannels: close delay is zero"
@@ -443,6 +459,10 @@ def set_params(new_params: ChannelParams):
 def channel_id_of(payer: address, worker: address, model_id: uint256) -> bytes32:
     """
     @notice The id the next (or current) channel of this triple has.
+    @param payer The app builder.
+    @param worker The worker.
+    @param model_id The model.
+    @return The channel id.
     """
     return self._channel_id(payer, worker, model_id)
 
@@ -452,6 +472,10 @@ def channel_id_of(payer: address, worker: address, model_id: uint256) -> bytes32
 def voucher_signer(channel_id: bytes32, amount: uint256, signature: Bytes[65]) -> address:
     """
     @notice Who signed a voucher (for workers checking vouchers off-chain against this contract).
+    @param channel_id The channel.
+    @param amount The cumulative amount.
+    @param signature The voucher signature.
+    @return The recovered signer.
     """
     return self._voucher_signer(channel_id, amount, signature)
 
@@ -461,6 +485,12 @@ def voucher_signer(channel_id: bytes32, amount: uint256, signature: Bytes[65]) -
 def receipt_signer(channel_id: bytes32, seq: uint256, input_hash: bytes32, result_hash: bytes32, signature: Bytes[65]) -> address:
     """
     @notice Who signed a receipt.
+    @param channel_id The channel.
+    @param seq The receipt's sequence number.
+    @param input_hash keccak256 of the input.
+    @param result_hash keccak256 of the result.
+    @param signature The receipt signature.
+    @return The recovered signer.
     """
     return self._receipt_signer(channel_id, seq, input_hash, result_hash, signature)
 

@@ -167,6 +167,9 @@ def register(signer: address, endpoint: String[MAX_ENDPOINT], amount: uint256):
     """
     @notice Stakes `amount` (approve this contract first) and registers the
             attestation signer and endpoint of the caller.
+    @param signer The key that signs the caller's results and receipts.
+    @param endpoint The URL where the caller serves.
+    @param amount Token wei to stake (at least `min_stake`).
     """
     assert self.workers[msg.sender].signer == empty(address), "WorkerRegistry: already registered"
     assert signer != empty(address), "WorkerRegistry: signer is the zero address"
@@ -180,6 +183,7 @@ def register(signer: address, endpoint: String[MAX_ENDPOINT], amount: uint256):
 def add_stake(amount: uint256):
     """
     @notice Adds `amount` to the caller's stake.
+    @param amount Token wei added.
     """
     self._check_registered(msg.sender)
     assert self.workers[msg.sender].withdrawable_at == 0, "WorkerRegistry: worker is unbonding"
@@ -193,6 +197,7 @@ def add_stake(amount: uint256):
 def set_signer(signer: address):
     """
     @notice Rotates the caller's attestation key. Results signed by the old key no longer verify.
+    @param signer The new attestation key.
     """
     self._check_registered(msg.sender)
     assert signer != empty(address), "WorkerRegistry: signer is the zero address"
@@ -204,6 +209,7 @@ def set_signer(signer: address):
 def set_endpoint(endpoint: String[MAX_ENDPOINT]):
     """
     @notice Changes the URL where the caller serves results.
+    @param endpoint The new URL.
     """
     self._check_registered(msg.sender)
     self.workers[msg.sender].endpoint = endpoint
@@ -333,6 +339,8 @@ def record_outcomes(worker: address, fulfilled_: uint256, missed_: uint256):
 def locked(worker: address) -> uint256:
     """
     @notice What pending disputes may take from the worker, in token wei (may exceed its stake).
+    @param worker The worker.
+    @return Token wei locked.
     """
     return self._stored(self._locked[worker])
 
@@ -342,6 +350,9 @@ def locked(worker: address) -> uint256:
 def locked_by(slasher: address, worker: address) -> uint256:
     """
     @notice The part of `locked(worker)` that `slasher` locked.
+    @param slasher The locking contract.
+    @param worker The worker.
+    @return Token wei `slasher` locked.
     """
     return self._stored(self._locked_by[slasher][worker])
 
@@ -351,6 +362,8 @@ def locked_by(slasher: address, worker: address) -> uint256:
 def free_stake(worker: address) -> uint256:
     """
     @notice The part of the worker's stake that no pending dispute may take.
+    @param worker The worker.
+    @return Token wei not locked.
     """
     stake: uint256 = self.workers[worker].stake
     return stake - min(stake, self._stored(self._locked[worker]))
@@ -361,6 +374,8 @@ def free_stake(worker: address) -> uint256:
 def signer_of(worker: address) -> address:
     """
     @notice The worker's registered attestation key, active or not (zero once deregistered).
+    @param worker The worker.
+    @return Its registered key.
     """
     return self.workers[worker].signer
 
@@ -370,6 +385,8 @@ def signer_of(worker: address) -> address:
 def is_active(worker: address) -> bool:
     """
     @notice Registered, bonded and staked at least the minimum.
+    @param worker The worker.
+    @return Whether it may claim work.
     """
     return self._active_signer(worker) != empty(address)
 
@@ -379,6 +396,8 @@ def is_active(worker: address) -> bool:
 def active_signer(worker: address) -> address:
     """
     @notice The worker's attestation key if it is active, else the zero address.
+    @param worker The worker.
+    @return Its key, or zero when not active.
     """
     return self._active_signer(worker)
 
@@ -428,6 +447,7 @@ def can_record(account: address) -> bool:
 def set_min_stake(min_stake_: uint256):
     """
     @notice Governance sets the minimum stake of an active worker.
+    @param min_stake_ Token wei.
     """
     self._check_governance()
     log MinStakeSet(old_min_stake=self.min_stake, new_min_stake=min_stake_)
@@ -438,6 +458,7 @@ def set_min_stake(min_stake_: uint256):
 def set_unbonding_delay(delay: uint256):
     """
     @notice Governance sets the seconds between unbond and withdraw.
+    @param delay Seconds.
     """
     self._check_governance()
     log UnbondingDelaySet(old_delay=self.unbonding_delay, new_delay=delay)

@@ -108,6 +108,22 @@ def test_settle__pays_difference_split_like_the_market(channels, system, token, 
     assert channels.channels(cid).settled == 3 * 10**15
 
 
+def test_settle__market_split_changed_by_governance__channels_follow_at_once(channels, system, govern, token, cid,
+                                                                           app_builder, staked_worker):
+    """One owner of the split: a governed change of the market's basis points
+    applies to the next settlement, through `split_bps()`, not a copy."""
+    market = system.InferenceMarket
+    p = market.params()
+    new_params = (p.protocol_fee_bps, 5_000, 3_000, 1_000) + tuple(p)[4:]
+    govern((market, "set_params", new_params))
+    assert tuple(market.split_bps()) == (5_000, 3_000, 1_000)
+    holders_before = token.balance
+    channels.settle([item(channels, app_builder, cid, 10**15)], sender=staked_worker)
+    assert channels.owed(staked_worker) == 10**15 * 5_000 // 10_000
+    assert token.balance == holders_before + 10**15 * 1_000 // 10_000
+    assert channels.owed(system.Timelock) == 10**15 - 10**15 * 9_000 // 10_000
+
+
 def test_settle__several_channels_in_one_transaction(channels, model_id, staked_worker, app_builder, alice, cid):
     other = open_channel(channels, alice, staked_worker, model_id, DEPOSIT)
     tx = channels.settle([item(channels, app_builder, cid, 5), item(channels, alice, other, 7)], sender=staked_worker)
@@ -281,12 +297,16 @@ def test_withdraw_and_sweep__pay_once(channels, system, cid, app_builder, staked
     channels.settle([item(channels, app_builder, cid, 10**15)], sender=staked_worker)
     owed = channels.owed(staked_worker)
     tx = channels.withdraw(sender=staked_worker)
-    assert tx.decode_logs(channels.Withdrawn)[0].amount == owed
+    log = tx.decode_logs(channels.Withdrawn)[0]
+    assert (log.account, log.to, log.amount) == (staked_worker.address, staked_worker.address, owed)
     with ape.reverts("pull_payments: nothing to withdraw"):
         channels.withdraw(sender=staked_worker)
     before = system.Timelock.balance
-    channels.sweep_treasury(sender=mallory)
-    assert system.Timelock.balance > before
+    treasury = channels.owed(system.Timelock)
+    tx = channels.sweep_treasury(sender=mallory)
+    log = tx.decode_logs(channels.Withdrawn)[0]
+    assert (log.account, log.to, log.amount) == (system.Timelock.address, system.Timelock.address, treasury)
+    assert system.Timelock.balance == before + treasury
     with ape.reverts("pull_payments: nothing to withdraw"):
         channels.sweep_treasury(sender=mallory)
 

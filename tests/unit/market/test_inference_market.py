@@ -328,6 +328,35 @@ def test_withdraw__pays_worker_once(market, fulfilled, staked_worker, mallory):
         market.withdraw(sender=staked_worker)
 
 
+def test_withdraw_to__pays_receiver_logs_both(market, fulfilled, staked_worker, mallory, carol):
+    past_window(market)
+    market.finalize(fulfilled, sender=mallory)
+    owed = market.owed(staked_worker)
+    before = carol.balance
+    tx = market.withdraw_to(carol, sender=staked_worker)
+    log = tx.decode_logs(market.Withdrawn)[0]
+    assert (log.account, log.to, log.amount) == (staked_worker.address, carol.address, owed)
+    assert carol.balance == before + owed
+    assert market.owed(staked_worker) == 0
+    with ape.reverts("pull_payments: nothing to withdraw"):
+        market.withdraw_to(carol, sender=staked_worker)
+
+
+def test_withdraw_to__zero_address__reverts(market, fulfilled, staked_worker, mallory):
+    past_window(market)
+    market.finalize(fulfilled, sender=mallory)
+    owed = market.owed(staked_worker)
+    with ape.reverts("pull_payments: receiver is the zero address"):
+        market.withdraw_to(ZERO, sender=staked_worker)
+    assert market.owed(staked_worker) == owed
+
+
+def test_split_views__read_params(market):
+    p = market.params()
+    assert tuple(market.split_bps()) == (p.worker_bps, p.shareholders_bps, p.holders_bps)
+    assert market.challenge_timeout() == p.challenge_timeout
+
+
 def test_sweep_treasury__sends_share_to_timelock(market, fulfilled, mallory, system):
     past_window(market)
     market.finalize(fulfilled, sender=mallory)
