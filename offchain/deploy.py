@@ -39,7 +39,7 @@ CRITICAL_EVERYWHERE = (
     "transfer_governance",  # governance hand-overs
     "set_governance",
     "set_minter",  # who may mint
-    "set_authorised",  # who may slash stakes
+    "set_permissions",  # who may slash stakes and write reputation
     "transfer_ownership",
 )
 CRITICAL_METHODS: dict[str, tuple[str, ...]] = {
@@ -47,7 +47,7 @@ CRITICAL_METHODS: dict[str, tuple[str, ...]] = {
     "ModelShares": ("set_minter", "transfer_ownership"),
     "ModelRegistry": ("transfer_model",),  # models the treasury owns
     # set_unbonding_delay: how long a stake stays slashable after unbond
-    "WorkerRegistry": ("set_authorised", "transfer_governance", "set_unbonding_delay"),
+    "WorkerRegistry": ("set_permissions", "transfer_ownership", "set_unbonding_delay"),
     # set_params: the fee split and the slash sizes (how much stake a dispute moves)
     "InferenceMarket": ("sweep_treasury", "set_params"),
     "PaymentChannels": ("sweep_treasury", "set_params"),
@@ -241,9 +241,10 @@ def deploy_system(
     for role in (PROPOSER_ROLE, CANCELLER_ROLE, EXECUTOR_ROLE):
         timelock.grantRole(role, governor, sender=deployer)
     shares.set_minter(registry, True, sender=deployer)
-    workers.set_authorised(inference, True, sender=deployer)
-    workers.set_authorised(channels, True, sender=deployer)  # slashes workers whose receipts are overturned
-    workers.set_authorised(fund, True, sender=deployer)  # slashes trainers that miss or are rejected
+    # (contract, can slash, can record reputation)
+    workers.set_permissions(inference, True, True, sender=deployer)
+    workers.set_permissions(channels, True, False, sender=deployer)  # slashes workers whose receipts are overturned
+    workers.set_permissions(fund, True, True, sender=deployer)  # slashes and records trainers that miss or are rejected
     token.set_minter(bounties, True, sender=deployer)  # data rewards, capped by each bounty's budget
     shares.set_minter(fund, True, sender=deployer)  # shares of crowdfunded models
     # Staked tokens belong to workers: they must not soak up holder revenue.
@@ -252,7 +253,7 @@ def deploy_system(
     # Hand-over: owner and minter roles move together; the deployer renounces last.
     token.transfer_ownership(timelock, sender=deployer)
     shares.transfer_ownership(timelock, sender=deployer)
-    workers.transfer_governance(timelock, sender=deployer)
+    workers.transfer_ownership(timelock, sender=deployer)
     timelock.renounceRole(DEFAULT_ADMIN_ROLE, deployer, sender=deployer)
 
     return Deployment(

@@ -7,7 +7,7 @@
 import click
 from ape import accounts, project
 from offchain.cli import Command, console, quiet_ape, require_local, table, user_errors
-from offchain.demos.bench import market_gas
+from offchain.demos.bench import EIP170_LIMIT, code_sizes, market_gas
 
 
 @click.command(cls=Command)
@@ -23,5 +23,12 @@ def cli(provider):
             f"Batched forms on {where}: gas per request",
             ["batch size", "claim", "fulfil", "finalize", "claim + fulfil + finalize"],
             batches,
+        )
+    )
+    console.print(
+        table(
+            f"Deployed code size (EIP-170 limit {EIP170_LIMIT:,} bytes)",
+            ["contract", "bytes", "of limit", "headroom"],
+            code_sizes(project, accounts.test_accounts),
         )
     )

@@ -171,7 +171,7 @@ def withdraw(provider, account):
     if now < w.withdrawable_at:
         raise InvalidInput(f"the unbonding delay ends {fmt_time(w.withdrawable_at, now)}: withdraw then")
     free = workers.free_stake(sender)
-    workers.withdraw(sender=sender)
+    workers.withdraw_stake(sender=sender)
     console.print(f"withdrew {fmt_tokens(free)} NCOM")
 
 

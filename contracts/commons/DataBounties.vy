@@ -26,8 +26,13 @@
         an honest submission's place: a known limit).
 """
 
-interface IMintable:
-    def mint(owner: address, amount: uint256): nonpayable
+from ..interfaces import IMintable
+
+from ..modules import pull_payments
+initializes: pull_payments
+
+# sweep_treasury is not exported: bounties never credit the treasury.
+exports: (pull_payments.owed, pull_payments.withdraw, pull_payments.withdraw_to)
 
 
 MAX_VALIDATORS: constant(uint256) = 16
@@ -82,7 +87,6 @@ has_voted: public(HashMap[uint256, HashMap[address, bool]])
 challenge_bond: public(uint256)  # wei
 review_period: public(uint256)  # seconds a vote (from submission) or a challenge resolution may take
 content_holder: public(HashMap[bytes32, uint256])  # content hash -> the live contribution holding it (0: free)
-owed: public(HashMap[address, uint256])  # bonds returned or forfeited, in wei
 
 # The dataset of each bounty: rewarded contributors and their weights (items).
 dataset_weight: public(HashMap[uint256, HashMap[address, uint256]])
@@ -153,12 +157,6 @@ event ReviewPeriodSet:
     new_period: uint256
 
 
-event Withdrawn:
-    account: indexed(address)
-    to: indexed(address)
-    amount: uint256
-
-
 @deploy
 def __init__(governance_: address, token_: IMintable, challenge_bond_: uint256, review_period_: uint256):
     """
@@ -170,6 +168,7 @@ def __init__(governance_: address, token_: IMintable, challenge_bond_: uint256, 
     assert review_period_ > 0, "DataBounties: review period is zero"
     governance = governance_
     token = token_
+    pull_payments.__init__(governance_)
     self.challenge_bond = challenge_bond_
     self.review_period = review_period_
 
@@ -187,6 +186,13 @@ def open_bounty(
     """
     @notice Governance posts a bounty.
     @return The bounty id.
+    @param spec_uri What data is wanted.
+    @param reward_per_item Token wei per accepted item.
+    @param budget Token wei the bounty may ever mint.
+    @param deadline Last timestamp for submissions.
+    @param validators Who votes on submissions.
+    @param quorum Votes needed to accept or reject.
+    @param challenge_window Seconds after acceptance when anyone may challenge.
     """
     self._check_governance()
     assert deadline > block.timestamp, "DataBounties: deadline passed"
@@ -225,6 +231,10 @@ def submit(bounty_id: uint256, content_hash: bytes32, uri: String[MAX_URI], item
             A hash already held by a live or rewarded contribution (in any
             bounty) is refused.
     @return The contribution id.
+    @param bounty_id The bounty.
+    @param content_hash keccak256 of the contributed data.
+    @param uri Where the data is.
+    @param items How many items it holds.
     """
     deadline: uint256 = self.bounties[bounty_id].deadline
     assert deadline != 0, "DataBounties: unknown bounty"
@@ -268,6 +278,8 @@ def vote(contribution_id: uint256, accept: bool):
             The first side to reach the quorum decides. A deciding accept vote
             the bounty's budget cannot cover declines the contribution, and
             so does a vote after which neither side can reach the quorum.
+    @param contribution_id The contribution.
+    @param accept The validator's verdict.
     """
     c: Contribution = self.contributions[contribution_id]
     assert c.status == PENDING, "DataBounties: contribution not pending"
@@ -307,6 +319,8 @@ def vote(contribution_id: uint256, accept: bool):
 def challenge(contribution_id: uint256, reason_uri: String[MAX_URI]):
     """
     @notice Disputes an accepted contribution inside its window, with the bond.
+    @param contribution_id The contribution.
+    @param reason_uri Where the challenger explains why.
     """
     c: Contribution = self.contributions[contribution_id]
     assert c.status == ACCEPTED, "DataBounties: contribution not accepted"
@@ -326,16 +340,18 @@ def resolve_challenge(contribution_id: uint256, upheld: bool):
             its reserved reward returns to the budget and the challenger gets
             its bond back. Dismissed: the bond goes to the contributor and the
             reward can be claimed.
+    @param contribution_id The contribution.
+    @param upheld True if the challenger was right.
     """
     self._check_governance()
     c: Contribution = self.contributions[contribution_id]
     assert c.status == CHALLENGED, "DataBounties: contribution not challenged"
     if upheld:
         self.bounties[c.bounty_id].reserved -= c.item_count * self.bounties[c.bounty_id].reward_per_item
-        self.owed[c.challenger] += c.bond
+        pull_payments._credit(c.challenger, c.bond)
         self._reject(contribution_id, c.content_hash, CHALLENGED)
     else:
-        self.owed[c.contributor] += c.bond
+        pull_payments._credit(c.contributor, c.bond)
         # The window is over: a dismissed challenge cannot be repeated.
         self.contributions[contribution_id].accepted_at = 0
         self._set_status(contribution_id, CHALLENGED, ACCEPTED)
@@ -350,6 +366,7 @@ def claim_reward(contribution_id: uint256) -> uint256:
             contribution is declined instead ("dataset full"): its
             reservation returns to the budget and nothing is minted.
     @return The reward in token wei (0 when declined).
+    @param contribution_id The contribution.
     """
     c: Contribution = self.contributions[contribution_id]
     assert c.status == ACCEPTED, "DataBounties: contribution not accepted"
@@ -379,6 +396,7 @@ def expire(contribution_id: uint256):
             lapses, the validators' acceptance stands (the reward becomes
             claimable) and the challenger gets its bond back. Callable by
             anyone.
+    @param contribution_id The contribution.
     """
     c: Contribution = self.contributions[contribution_id]
     period: uint256 = self.review_period
@@ -387,7 +405,7 @@ def expire(contribution_id: uint256):
         self._decline(contribution_id, c.content_hash, PENDING, "expired")
     elif c.status == CHALLENGED:
         assert block.timestamp > c.challenged_at + period, "DataBounties: review period not over"
-        self.owed[c.challenger] += c.bond
+        pull_payments._credit(c.challenger, c.bond)
         # The window is over: a lapsed challenge cannot be repeated.
         self.contributions[contribution_id].accepted_at = 0
         log ChallengeLapsed(contribution_id=contribution_id, challenger=c.challenger, bond=c.bond)
@@ -397,29 +415,10 @@ def expire(contribution_id: uint256):
 
 
 @external
-@nonreentrant
-def withdraw() -> uint256:
-    """
-    @notice Sends the caller the bonds owed to it.
-    """
-    return self._withdraw(msg.sender)
-
-
-@external
-@nonreentrant
-def withdraw_to(to: address) -> uint256:
-    """
-    @notice As `withdraw`, but sends to `to`: for an account (a contract
-            wallet) that cannot take ETH itself.
-    """
-    assert to != empty(address), "DataBounties: receiver is the zero address"
-    return self._withdraw(to)
-
-
-@external
 def set_challenge_bond(bond: uint256):
     """
     @notice Governance sets the bond a challenger posts.
+    @param bond Wei.
     """
     self._check_governance()
     log ChallengeBondSet(old_bond=self.challenge_bond, new_bond=bond)
@@ -431,6 +430,7 @@ def set_review_period(period: uint256):
     """
     @notice Governance sets how long validators (and governance, for a
             challenge) may leave a contribution undecided.
+    @param period Seconds.
     """
     self._check_governance()
     assert period > 0, "DataBounties: review period is zero"
@@ -443,18 +443,10 @@ def set_review_period(period: uint256):
 def dataset_contributors(bounty_id: uint256) -> DynArray[address, MAX_CONTRIBUTORS]:
     """
     @notice The rewarded contributors of a bounty's dataset (weights in dataset_weight).
+    @param bounty_id The bounty.
+    @return Its rewarded contributors.
     """
     return self._dataset_contributors[bounty_id]
-
-
-@internal
-def _withdraw(to: address) -> uint256:
-    amount: uint256 = self.owed[msg.sender]
-    assert amount > 0, "DataBounties: nothing to withdraw"
-    self.owed[msg.sender] = 0
-    log Withdrawn(account=msg.sender, to=to, amount=amount)
-    raw_call(to, b"", value=amount)
-    return amount
 
 
 @internal

@@ -32,38 +32,16 @@
         received.
 """
 
-interface IModelRegistry:
-    def register_model(
-        artifact_hash: bytes32,
-        manifest_hash: bytes32,
-        metadata_uri: String[256],
-        price: uint256,
-        shareholders: DynArray[address, 16],
-        amounts: DynArray[uint256, 16],
-    ) -> uint256: nonpayable
-    def transfer_model(model_id: uint256, new_owner: address): nonpayable
+from ..interfaces import IDataBounties
+from ..interfaces import IModelRegistry
+from ..interfaces import IModelShares
+from ..interfaces import IWorkerRegistry
 
+from ..modules import pull_payments
+initializes: pull_payments
 
-interface IModelShares:
-    def mint_batch(holders: DynArray[address, 16], id: uint256, amounts: DynArray[uint256, 16]): nonpayable
-    def safeTransferFrom(owner: address, to: address, id: uint256, amount: uint256, data: Bytes[1_024]): nonpayable
-    def withdrawable_revenue(account: address, ids: DynArray[uint256, 32]) -> uint256: view
-    def withdraw_revenue(ids: DynArray[uint256, 32]) -> uint256: nonpayable
-    def balanceOf(owner: address, id: uint256) -> uint256: view
-
-
-interface IWorkerRegistry:
-    def active_signer(worker: address) -> address: view
-    def slash(worker: address, amount: uint256, recipient: address) -> uint256: nonpayable
-    def lock(worker: address, amount: uint256): nonpayable
-    def unlock(worker: address, amount: uint256): nonpayable
-    def record_outcomes(worker: address, fulfilled: uint256, missed: uint256): nonpayable
-
-
-interface IDataBounties:
-    def dataset_contributors(bounty_id: uint256) -> DynArray[address, 64]: view
-    def dataset_weight(bounty_id: uint256, contributor: address) -> uint256: view
-    def dataset_total_weight(bounty_id: uint256) -> uint256: view
+# sweep_treasury is not exported: the fund never credits the treasury in ETH.
+exports: (pull_payments.owed, pull_payments.withdraw, pull_payments.withdraw_to)
 
 
 TOTAL_SHARES: constant(uint256) = 1_000_000  # shares minted per trained model
@@ -71,6 +49,8 @@ BPS: constant(uint256) = 10_000
 MAX_DATASETS: constant(uint256) = 4
 MAX_BACKERS: constant(uint256) = 64
 MAX_QUEUE: constant(uint256) = 32
+ERC1155_BATCH: constant(uint256) = 128  # ids per ERC-1155 batch hook (snekmate erc1155 _BATCH_SIZE)
+MAX_CONTRIBUTORS: constant(uint256) = 64  # contributors of one dataset (DataBounties.MAX_CONTRIBUTORS)
 MAX_URI: constant(uint256) = 256
 PRECISION: constant(uint256) = 10**36  # scale of held_revenue_per_share
 
@@ -125,7 +105,6 @@ params: public(CampaignParams)
 campaigns: public(HashMap[uint256, Campaign])
 campaign_count: public(uint256)
 contributed: public(HashMap[uint256, HashMap[address, uint256]])  # campaign -> backer -> wei
-owed: public(HashMap[address, uint256])  # ETH to withdraw: refunds, training payments, forwarded revenue
 shares_owed: public(HashMap[uint256, HashMap[address, uint256]])  # campaign -> recipient -> unclaimed shares
 held_revenue_per_share: public(HashMap[uint256, uint256])  # model -> wei per unclaimed share, scaled by PRECISION
 revenue_held: public(uint256)  # wei of share revenue received and not yet forwarded (rounding dust included)
@@ -205,12 +184,6 @@ event Refunded:
     amount: uint256
 
 
-event Withdrawn:
-    account: indexed(address)
-    to: indexed(address)
-    amount: uint256
-
-
 event PolicySet:
     old_policy: SharePolicy
     new_policy: SharePolicy
@@ -241,6 +214,7 @@ def __init__(
     @param params_ Minimum goal, queue timeout and review period.
     """
     governance = governance_
+    pull_payments.__init__(governance_)
     registry = registry_
     shares = shares_
     workers = workers_
@@ -263,6 +237,10 @@ def open_campaign(
     @notice Opens a campaign to train a model on the datasets of the given bounties.
     @param goal Wei to raise, at least `params.min_goal`.
     @return The campaign id.
+    @param spec_uri What to train: the model spec.
+    @param datasets Data bounties whose datasets it trains on.
+    @param funding_deadline Last timestamp for backing.
+    @param delivery_window Seconds a trainer has after claiming.
     """
     assert goal > 0, "TrainingFund: goal is zero"
     assert goal >= self.params.min_goal, "TrainingFund: goal below minimum"
@@ -302,6 +280,7 @@ def back(campaign_id: uint256):
     @notice Funds a campaign before its deadline. A new backer pays at least
             goal / 64 (rounded up), so the 64 backer places cannot be filled
             without meeting the goal.
+    @param campaign_id The campaign.
     """
     assert self.campaigns[campaign_id].state == FUNDING, "TrainingFund: campaign not funding"
     assert block.timestamp <= self.campaigns[campaign_id].funding_deadline, "TrainingFund: funding closed"
@@ -325,6 +304,7 @@ def close_funding(campaign_id: uint256):
             evicts the poorest campaign if it raised more, else it fails);
             one that did not fails. Backers of a failed campaign take their
             money back. Callable by anyone; never blocked by a full queue.
+    @param campaign_id The campaign.
     """
     c: Campaign = self.campaigns[campaign_id]
     assert c.state == FUNDING, "TrainingFund: campaign not funding"
@@ -339,12 +319,13 @@ def close_funding(campaign_id: uint256):
 def refund(campaign_id: uint256):
     """
     @notice A backer of a failed campaign takes back everything it paid (then `withdraw`).
+    @param campaign_id The campaign.
     """
     assert self.campaigns[campaign_id].state == FAILED, "TrainingFund: campaign not failed"
     amount: uint256 = self.contributed[campaign_id][msg.sender]
     assert amount > 0, "TrainingFund: nothing to refund"
     self.contributed[campaign_id][msg.sender] = 0
-    self.owed[msg.sender] += amount
+    pull_payments._credit(msg.sender, amount)
     log Refunded(campaign_id=campaign_id, backer=msg.sender, amount=amount)
 
 
@@ -383,6 +364,11 @@ def deliver(
     """
     @notice The trainer delivers the trained artifact's hash and its evaluation.
             Governance then has `params.review_period` to accept or reject it.
+    @param campaign_id The campaign.
+    @param artifact_hash keccak256 of the trained artifact.
+    @param manifest_hash keccak256 of its manifest.
+    @param metadata_uri Where the model is described.
+    @param metrics_uri Where its evaluation metrics are.
     """
     c: Campaign = self.campaigns[campaign_id]
     assert c.state == TRAINING, "TrainingFund: campaign not training"
@@ -409,6 +395,7 @@ def report_missed(campaign_id: uint256):
     @notice After a missed delivery deadline: the campaign returns to the queue
             (or fails, refundable, if the queue is full of richer campaigns)
             and the trainer is slashed. Callable by anyone.
+    @param campaign_id The campaign.
     """
     c: Campaign = self.campaigns[campaign_id]
     assert c.state == TRAINING, "TrainingFund: campaign not training"
@@ -424,6 +411,7 @@ def release(campaign_id: uint256):
             at once: back to the queue, the trainer slashed and recorded as
             a miss. Releasing never avoids the penalty; it spares everyone
             the wait.
+    @param campaign_id The campaign.
     """
     c: Campaign = self.campaigns[campaign_id]
     assert c.state == TRAINING, "TrainingFund: campaign not training"
@@ -435,6 +423,7 @@ def release(campaign_id: uint256):
 def reject(campaign_id: uint256):
     """
     @notice Governance turns a delivery down: back to the queue, trainer slashed.
+    @param campaign_id The campaign.
     """
     self._check_governance()
     c: Campaign = self.campaigns[campaign_id]
@@ -449,6 +438,7 @@ def cancel(campaign_id: uint256):
             example one whose data cannot be trained on): it fails and its
             backers take their money back. The trainer, if any, is not
             penalised.
+    @param campaign_id The campaign.
     """
     self._check_governance()
     state: uint8 = self.campaigns[campaign_id].state
@@ -468,6 +458,7 @@ def expire(campaign_id: uint256):
             `params.queue_timeout`, or a delivery governance neither accepted
             nor rejected within `params.review_period`, fails (the trainer of
             an unreviewed delivery is not penalised). Callable by anyone.
+    @param campaign_id The campaign.
     """
     c: Campaign = self.campaigns[campaign_id]
     timeout: uint256 = 0
@@ -495,6 +486,8 @@ def accept(campaign_id: uint256, price: uint256) -> uint256:
             Recipients take their shares with `claim_shares`: no recipient
             can block the acceptance.
     @return The model id.
+    @param campaign_id The campaign.
+    @param price Wei per inference of the registered model.
     """
     self._check_governance()
     c: Campaign = self.campaigns[campaign_id]
@@ -516,7 +509,7 @@ def accept(campaign_id: uint256, price: uint256) -> uint256:
         data_pool = 0  # no accepted data: the trainer keeps that part
     else:
         for bounty_id: uint256 in self._datasets[campaign_id]:
-            contributors: DynArray[address, 64] = staticcall bounties.dataset_contributors(bounty_id)
+            contributors: DynArray[address, MAX_CONTRIBUTORS] = staticcall bounties.dataset_contributors(bounty_id)
             for contributor: address in contributors:
                 amount: uint256 = data_pool * staticcall bounties.dataset_weight(bounty_id, contributor) // total_weight
                 self.shares_owed[campaign_id][contributor] += amount
@@ -536,7 +529,7 @@ def accept(campaign_id: uint256, price: uint256) -> uint256:
     self.campaigns[campaign_id].model_id = model_id
     extcall registry.transfer_model(model_id, governance)
     extcall shares.mint_batch([self], model_id, [TOTAL_SHARES - 1])
-    self.owed[c.trainer] += c.raised
+    pull_payments._credit(c.trainer, c.raised)
     log ModelTrained(
         campaign_id=campaign_id,
         model_id=model_id,
@@ -558,6 +551,8 @@ def claim_shares(campaign_id: uint256, to: address) -> uint256:
             credits `to` with the inference revenue those shares earned while
             the fund held them (then `withdraw`).
     @return The number of shares sent.
+    @param campaign_id The campaign.
+    @param to Who receives the shares and their revenue.
     """
     amount: uint256 = self.shares_owed[campaign_id][msg.sender]
     assert amount > 0, "TrainingFund: no shares to claim"
@@ -569,36 +564,17 @@ def claim_shares(campaign_id: uint256, to: address) -> uint256:
     self.shares_owed[campaign_id][msg.sender] = 0
     if revenue > 0:
         self.revenue_held -= revenue
-        self.owed[to] += revenue
+        pull_payments._credit(to, revenue)
     log SharesClaimed(campaign_id=campaign_id, account=msg.sender, to=to, amount=amount, revenue=revenue)
     extcall shares.safeTransferFrom(self, to, model_id, amount, b"")
     return amount
 
 
 @external
-@nonreentrant
-def withdraw() -> uint256:
-    """
-    @notice Sends the caller its refunds, its training payment and its forwarded share revenue.
-    """
-    return self._withdraw(msg.sender)
-
-
-@external
-@nonreentrant
-def withdraw_to(to: address) -> uint256:
-    """
-    @notice As `withdraw`, but sends to `to`: for an account (a contract
-            wallet) that cannot take ETH itself.
-    """
-    assert to != empty(address), "TrainingFund: receiver is the zero address"
-    return self._withdraw(to)
-
-
-@external
 def set_policy(new_policy: SharePolicy):
     """
     @notice Governance sets the share split of trained models and the miss penalty.
+    @param new_policy Share split and trainer miss penalty.
     """
     self._check_governance()
     self._check_policy(new_policy)
@@ -610,6 +586,7 @@ def set_policy(new_policy: SharePolicy):
 def set_params(new_params: CampaignParams):
     """
     @notice Governance sets the minimum goal, the queue timeout and the review period.
+    @param new_params Minimum goal, queue timeout and review period.
     """
     self._check_governance()
     self._check_params(new_params)
@@ -623,6 +600,12 @@ def onERC1155Received(operator: address, owner: address, id: uint256, amount: ui
     @notice Takes only the shares this fund mints itself at acceptance (or
             the registry mints to it): a share sent by anyone else would
             earn revenue nobody is entitled to.
+    @param operator Who sent.
+    @param owner Previous owner.
+    @param id Token id.
+    @param amount Shares received.
+    @param data Unused.
+    @return The acceptance selector.
     """
     self._check_own_mint(operator, owner)
     return method_id("onERC1155Received(address,address,uint256,uint256,bytes)", output_type=bytes4)
@@ -632,12 +615,18 @@ def onERC1155Received(operator: address, owner: address, id: uint256, amount: ui
 def onERC1155BatchReceived(
     operator: address,
     owner: address,
-    ids: DynArray[uint256, 128],
-    amounts: DynArray[uint256, 128],
+    ids: DynArray[uint256, ERC1155_BATCH],
+    amounts: DynArray[uint256, ERC1155_BATCH],
     data: Bytes[1_024],
 ) -> bytes4:
     """
     @notice As `onERC1155Received`.
+    @param operator Who sent.
+    @param owner Previous owner.
+    @param ids Token ids.
+    @param amounts Shares received.
+    @param data Unused.
+    @return The acceptance selector (only for its own mints).
     """
     self._check_own_mint(operator, owner)
     return method_id("onERC1155BatchReceived(address,address,uint256[],uint256[],bytes)", output_type=bytes4)
@@ -657,6 +646,7 @@ def __default__():
 def queue() -> DynArray[uint256, MAX_QUEUE]:
     """
     @notice Funded campaigns waiting for compute, head first.
+    @return Campaign ids in compute order.
     """
     return self._queue
 
@@ -666,6 +656,8 @@ def queue() -> DynArray[uint256, MAX_QUEUE]:
 def backers(campaign_id: uint256) -> DynArray[address, MAX_BACKERS]:
     """
     @notice Everyone who funded the campaign.
+    @param campaign_id The campaign.
+    @return Its backers.
     """
     return self._backers[campaign_id]
 
@@ -675,6 +667,8 @@ def backers(campaign_id: uint256) -> DynArray[address, MAX_BACKERS]:
 def datasets(campaign_id: uint256) -> DynArray[uint256, MAX_DATASETS]:
     """
     @notice The bounties whose datasets the campaign trains on.
+    @param campaign_id The campaign.
+    @return Its bounty ids.
     """
     return self._datasets[campaign_id]
 
@@ -684,6 +678,9 @@ def datasets(campaign_id: uint256) -> DynArray[uint256, MAX_DATASETS]:
 def claimable_revenue(campaign_id: uint256, account: address) -> uint256:
     """
     @notice Wei `claim_shares` would credit with `account`'s shares now.
+    @param campaign_id The campaign.
+    @param account A recipient of its shares.
+    @return Wei its unclaimed shares earned so far.
     """
     model_id: uint256 = self.campaigns[campaign_id].model_id
     per_share: uint256 = self.held_revenue_per_share[model_id]
@@ -691,16 +688,6 @@ def claimable_revenue(campaign_id: uint256, account: address) -> uint256:
     if held > 0:
         per_share += staticcall shares.withdrawable_revenue(self, [model_id]) * PRECISION // held
     return self.shares_owed[campaign_id][account] * per_share // PRECISION
-
-
-@internal
-def _withdraw(to: address) -> uint256:
-    amount: uint256 = self.owed[msg.sender]
-    assert amount > 0, "TrainingFund: nothing to withdraw"
-    self.owed[msg.sender] = 0
-    log Withdrawn(account=msg.sender, to=to, amount=amount)
-    raw_call(to, b"", value=amount)
-    return amount
 
 
 @internal

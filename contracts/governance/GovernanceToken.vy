@@ -146,6 +146,9 @@ def __init__(
 def transfer(to: address, amount: uint256) -> bool:
     """
     @notice Moves `amount` tokens from the caller to `to`.
+    @param to Receiver.
+    @param amount Token wei.
+    @return True.
     """
     assert to != empty(address), "GovernanceToken: transfer to the zero address"
     self._update(msg.sender, to, amount)
@@ -156,6 +159,10 @@ def transfer(to: address, amount: uint256) -> bool:
 def transferFrom(owner: address, to: address, amount: uint256) -> bool:
     """
     @notice Moves `amount` tokens from `owner` to `to` using the caller's allowance.
+    @param owner Whose tokens move (the caller has its allowance).
+    @param to Receiver.
+    @param amount Token wei.
+    @return True.
     """
     assert to != empty(address), "GovernanceToken: transfer to the zero address"
     erc20._spend_allowance(owner, msg.sender, amount)
@@ -167,6 +174,8 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
 def mint(owner: address, amount: uint256):
     """
     @notice Creates `amount` tokens for `owner`. Only minters set by governance.
+    @param owner Receiver of the new tokens.
+    @param amount Token wei.
     """
     assert erc20.is_minter[msg.sender], "GovernanceToken: caller is not a minter"
     self._update(empty(address), owner, amount)
@@ -176,6 +185,7 @@ def mint(owner: address, amount: uint256):
 def burn(amount: uint256):
     """
     @notice Destroys `amount` of the caller's tokens.
+    @param amount Token wei.
     """
     self._update(msg.sender, empty(address), amount)
 
@@ -184,6 +194,8 @@ def burn(amount: uint256):
 def burn_from(owner: address, amount: uint256):
     """
     @notice Destroys `amount` of `owner`'s tokens using the caller's allowance.
+    @param owner Whose tokens burn (the caller has its allowance).
+    @param amount Token wei.
     """
     erc20._spend_allowance(owner, msg.sender, amount)
     self._update(owner, empty(address), amount)
@@ -197,6 +209,7 @@ def burn_from(owner: address, amount: uint256):
 def clock() -> uint48:
     """
     @notice The ERC-6372 clock: block timestamps.
+    @return The current timepoint (a timestamp).
     """
     return convert(block.timestamp, uint48)
 
@@ -206,6 +219,7 @@ def clock() -> uint48:
 def CLOCK_MODE() -> String[32]:
     """
     @notice The ERC-6372 clock mode.
+    @return The ERC-6372 clock description.
     """
     return "mode=timestamp"
 
@@ -215,6 +229,8 @@ def CLOCK_MODE() -> String[32]:
 def getVotes(account: address) -> uint256:
     """
     @notice Current votes delegated to `account`.
+    @param account The delegate.
+    @return Its votes now.
     """
     return self._latest_votes(convert(account, uint256))
 
@@ -224,6 +240,9 @@ def getVotes(account: address) -> uint256:
 def getPastVotes(account: address, timepoint: uint256) -> uint256:
     """
     @notice Votes delegated to `account` at the end of `timepoint` (a past timestamp).
+    @param account The delegate.
+    @param timepoint A past timestamp.
+    @return Its votes then.
     """
     assert timepoint < block.timestamp, "GovernanceToken: future lookup"
     return self._lookup(convert(account, uint256), timepoint)
@@ -234,6 +253,8 @@ def getPastVotes(account: address, timepoint: uint256) -> uint256:
 def getPastTotalSupply(timepoint: uint256) -> uint256:
     """
     @notice Total supply at the end of `timepoint` (a past timestamp).
+    @param timepoint A past timestamp.
+    @return The total supply then.
     """
     assert timepoint < block.timestamp, "GovernanceToken: future lookup"
     return self._lookup(SUPPLY_KEY, timepoint)
@@ -244,6 +265,8 @@ def getPastTotalSupply(timepoint: uint256) -> uint256:
 def num_checkpoints(account: address) -> uint256:
     """
     @notice How many vote checkpoints `account` has.
+    @param account The delegate.
+    @return How many vote checkpoints it has.
     """
     return self._checkpoint_count[convert(account, uint256)]
 
@@ -253,6 +276,9 @@ def num_checkpoints(account: address) -> uint256:
 def checkpoints(account: address, index: uint256) -> (uint48, uint208):
     """
     @notice The `index`-th checkpoint of `account`: (timepoint, votes).
+    @param account The delegate.
+    @param index Which checkpoint.
+    @return The checkpoint.
     """
     key: uint256 = convert(account, uint256)
     assert index < self._checkpoint_count[key], "GovernanceToken: checkpoint out of range"
@@ -264,6 +290,7 @@ def checkpoints(account: address, index: uint256) -> (uint48, uint208):
 def delegate(delegatee: address):
     """
     @notice Delegates the caller's votes to `delegatee` (the caller itself to vote directly).
+    @param delegatee Who votes with the caller's tokens.
     """
     self._delegate(msg.sender, delegatee)
 
@@ -272,6 +299,12 @@ def delegate(delegatee: address):
 def delegateBySig(delegatee: address, nonce: uint256, expiry: uint256, v: uint8, r: bytes32, s: bytes32):
     """
     @notice Delegates by an EIP-712 `Delegation` signature; shares nonces with `permit`.
+    @param delegatee Who votes with the signer's tokens.
+    @param nonce The signer's nonce.
+    @param expiry Last timestamp the signature is valid.
+    @param v Signature v.
+    @param r Signature r.
+    @param s Signature s.
     """
     assert block.timestamp <= expiry, "GovernanceToken: signature expired"
     struct_hash: bytes32 = keccak256(abi_encode(_DELEGATION_TYPE_HASH, delegatee, nonce, expiry))
@@ -312,6 +345,7 @@ def deposit_revenue():
 def revenue_per_token() -> uint256:
     """
     @notice Accumulated revenue per token since deployment, in wei scaled by 1e36.
+    @return Wei per token, scaled by the accumulator's precision.
     """
     return revenue_accumulator.revenue_per_unit[REVENUE_STREAM]
 
@@ -321,6 +355,8 @@ def revenue_per_token() -> uint256:
 def withdrawable_revenue(account: address) -> uint256:
     """
     @notice ETH `account` can withdraw now.
+    @param account The holder.
+    @return Wei it may withdraw.
     """
     return revenue_accumulator.owed[account] + revenue_accumulator._pending(
         REVENUE_STREAM, account, self._eligible_balance(account)
@@ -348,6 +384,8 @@ def set_revenue_excluded(account: address, excluded: bool):
     """
     @notice Governance marks contracts that hold tokens for others; their
             balances stop earning revenue and leave the denominator.
+    @param account The holder (a contract such as the worker registry).
+    @param excluded Whether its balance earns no revenue.
     """
     ownable._check_owner()
     assert account != empty(address), "GovernanceToken: account is the zero address"

@@ -303,6 +303,7 @@ def __init__(
 def name() -> String[50]:
     """
     @notice The governor's name.
+    @return The Governor's name.
     """
     return self._name
 
@@ -312,6 +313,7 @@ def name() -> String[50]:
 def version() -> String[1]:
     """
     @notice The governor's version (its EIP-712 domain version).
+    @return The EIP-712 version.
     """
     return "1"
 
@@ -321,6 +323,7 @@ def version() -> String[1]:
 def COUNTING_MODE() -> String[64]:
     """
     @notice Bravo counting: For, Against, Abstain; For and Abstain count to quorum.
+    @return The IGovernor counting description.
     """
     return "support=bravo&quorum=for,abstain"
 
@@ -330,6 +333,7 @@ def COUNTING_MODE() -> String[64]:
 def clock() -> uint48:
     """
     @notice The ERC-6372 clock (timestamps, like the token).
+    @return The current timepoint (a timestamp).
     """
     return convert(block.timestamp, uint48)
 
@@ -339,6 +343,7 @@ def clock() -> uint48:
 def CLOCK_MODE() -> String[32]:
     """
     @notice The ERC-6372 clock mode.
+    @return The ERC-6372 clock description.
     """
     return "mode=timestamp"
 
@@ -356,6 +361,11 @@ def hashProposal(
 ) -> uint256:
     """
     @notice The proposal id: keccak256(abi.encode(targets, values, calldatas, descriptionHash)).
+    @param targets Called contracts.
+    @param values Wei sent with each call.
+    @param calldatas Each call's data.
+    @param descriptionHash keccak256 of the description.
+    @return The proposal id.
     """
     return self._hash_proposal(targets, values, calldatas, descriptionHash)
 
@@ -365,6 +375,8 @@ def hashProposal(
 def state(proposalId: uint256) -> uint8:
     """
     @notice The proposal's IGovernor state (Pending ... Executed).
+    @param proposalId The proposal.
+    @return Its ProposalState.
     """
     return self._state(proposalId)
 
@@ -374,6 +386,8 @@ def state(proposalId: uint256) -> uint8:
 def proposalSnapshot(proposalId: uint256) -> uint256:
     """
     @notice The timepoint at which votes and quorum are read.
+    @param proposalId The proposal.
+    @return The timepoint votes are counted at.
     """
     return self._proposals[proposalId].vote_start
 
@@ -383,6 +397,8 @@ def proposalSnapshot(proposalId: uint256) -> uint256:
 def proposalDeadline(proposalId: uint256) -> uint256:
     """
     @notice The last timepoint at which votes are accepted.
+    @param proposalId The proposal.
+    @return The end of its voting period.
     """
     return self._proposals[proposalId].vote_end
 
@@ -392,6 +408,8 @@ def proposalDeadline(proposalId: uint256) -> uint256:
 def proposalProposer(proposalId: uint256) -> address:
     """
     @notice Who made the proposal.
+    @param proposalId The proposal.
+    @return Who proposed it.
     """
     return self._proposals[proposalId].proposer
 
@@ -401,6 +419,8 @@ def proposalProposer(proposalId: uint256) -> address:
 def proposalEta(proposalId: uint256) -> uint256:
     """
     @notice When a queued proposal becomes executable (zero before queueing).
+    @param proposalId The proposal.
+    @return When it may execute (zero if not queued).
     """
     return self._proposals[proposalId].eta
 
@@ -410,6 +430,8 @@ def proposalEta(proposalId: uint256) -> uint256:
 def proposalNeedsQueuing(proposalId: uint256) -> bool:
     """
     @notice Every proposal goes through the timelock.
+    @param proposalId The proposal.
+    @return True: every proposal goes through the timelock.
     """
     return True
 
@@ -419,6 +441,8 @@ def proposalNeedsQueuing(proposalId: uint256) -> bool:
 def proposalVotes(proposalId: uint256) -> (uint256, uint256, uint256):
     """
     @notice (against, for, abstain) votes of the proposal.
+    @param proposalId The proposal.
+    @return (against, for, abstain) votes.
     """
     return (
         self._proposals[proposalId].against_votes,
@@ -432,6 +456,8 @@ def proposalVotes(proposalId: uint256) -> (uint256, uint256, uint256):
 def is_critical_proposal(proposalId: uint256) -> bool:
     """
     @notice Whether the proposal falls under the critical policy.
+    @param proposalId The proposal.
+    @return Whether it carries a critical action.
     """
     return self._proposals[proposalId].critical
 
@@ -441,6 +467,8 @@ def is_critical_proposal(proposalId: uint256) -> bool:
 def proposal_quorum(proposalId: uint256) -> uint256:
     """
     @notice Votes (For + Abstain) the proposal needs, read at its snapshot.
+    @param proposalId The proposal.
+    @return Votes it needs.
     """
     return self._quorum_at(self._proposals[proposalId].vote_start, self._proposals[proposalId].quorum_bps)
 
@@ -450,6 +478,8 @@ def proposal_quorum(proposalId: uint256) -> uint256:
 def proposal_quorum_bps(proposalId: uint256) -> uint256:
     """
     @notice The proposal's own quorum in basis points, fixed when it was created.
+    @param proposalId The proposal.
+    @return Its quorum in basis points of the supply.
     """
     return self._proposals[proposalId].quorum_bps
 
@@ -460,6 +490,8 @@ def quorum(timepoint: uint256) -> uint256:
     """
     @notice Routine quorum (votes) that applied at a past `timepoint`, from the
             setting's history. A critical proposal's bar is `proposal_quorum`.
+    @param timepoint A past timestamp.
+    @return Routine quorum then, in votes.
     """
     return self._quorum_at(timepoint, self._routine_bps_at(timepoint))
 
@@ -469,6 +501,8 @@ def quorum(timepoint: uint256) -> uint256:
 def critical_quorum(timepoint: uint256) -> uint256:
     """
     @notice Critical quorum (votes) that applied at a past `timepoint`.
+    @param timepoint A past timestamp.
+    @return Critical quorum then, in votes.
     """
     return self._quorum_at(timepoint, self._critical_bps_at(timepoint))
 
@@ -479,6 +513,8 @@ def quorumNumerator(timepoint: uint256 = max_value(uint256)) -> uint256:
     """
     @notice Routine quorum in basis points at `timepoint` (now when omitted),
             as OpenZeppelin's GovernorVotesQuorumFraction reports it.
+    @param timepoint A past timestamp.
+    @return Routine quorum numerator then.
     """
     return self._routine_bps_at(timepoint)
 
@@ -488,6 +524,7 @@ def quorumNumerator(timepoint: uint256 = max_value(uint256)) -> uint256:
 def quorumDenominator() -> uint256:
     """
     @notice Quorum numerators are basis points.
+    @return The quorum denominator.
     """
     return BPS
 
@@ -497,6 +534,8 @@ def quorumDenominator() -> uint256:
 def critical_quorum_numerator(timepoint: uint256 = max_value(uint256)) -> uint256:
     """
     @notice Critical quorum in basis points at `timepoint` (now when omitted).
+    @param timepoint A past timestamp.
+    @return Critical quorum numerator then.
     """
     return self._critical_bps_at(timepoint)
 
@@ -506,6 +545,8 @@ def critical_quorum_numerator(timepoint: uint256 = max_value(uint256)) -> uint25
 def quorum_checkpoint(index: uint256) -> (uint48, uint256, uint256):
     """
     @notice The `index`-th quorum checkpoint: (timepoint, routine bps, critical bps).
+    @param index Which checkpoint.
+    @return The checkpoint.
     """
     assert index < self.num_quorum_checkpoints, "Governor: checkpoint out of range"
     packed: uint256 = self._quorum_checkpoints[index]
@@ -517,6 +558,9 @@ def quorum_checkpoint(index: uint256) -> (uint48, uint256, uint256):
 def getVotes(account: address, timepoint: uint256) -> uint256:
     """
     @notice Votes of `account` at a past `timepoint`.
+    @param account The voter.
+    @param timepoint A past timestamp.
+    @return Its votes then.
     """
     return staticcall token.getPastVotes(account, timepoint)
 
@@ -526,6 +570,10 @@ def getVotes(account: address, timepoint: uint256) -> uint256:
 def getVotesWithParams(account: address, timepoint: uint256, params: Bytes[MAX_PARAMS]) -> uint256:
     """
     @notice Like `getVotes`; params are not interpreted.
+    @param account The voter.
+    @param timepoint A past timestamp.
+    @param params Unused.
+    @return Its votes then.
     """
     return staticcall token.getPastVotes(account, timepoint)
 
@@ -540,6 +588,11 @@ def getProposalId(
 ) -> uint256:
     """
     @notice The id of the proposal with these details (OpenZeppelin 5.3); the same as `hashProposal`.
+    @param targets Called contracts.
+    @param values Wei sent with each call.
+    @param calldatas Each call's data.
+    @param descriptionHash keccak256 of the description.
+    @return The proposal id.
     """
     return self._hash_proposal(targets, values, calldatas, descriptionHash)
 
@@ -550,6 +603,8 @@ def supportsInterface(interface_id: bytes4) -> bool:
     """
     @notice ERC-165: true for ERC-165 itself and OpenZeppelin's IGovernor
             interface ids (5.0-5.2 and 5.3+).
+    @param interface_id An ERC-165 interface id.
+    @return Whether the Governor implements it.
     """
     return interface_id in [_ERC165_ID, _IGOVERNOR_ID, _IGOVERNOR_5_3_ID]
 
@@ -559,6 +614,10 @@ def supportsInterface(interface_id: bytes4) -> bool:
 def is_critical_call(target: address, amount: uint256, payload: Bytes[MAX_CALLDATA]) -> bool:
     """
     @notice Whether one action would make a proposal critical.
+    @param target Called contract.
+    @param amount Wei sent.
+    @param payload Call data.
+    @return Whether the call is critical.
     """
     return self._is_critical_call(target, amount, payload)
 
@@ -576,6 +635,10 @@ def propose(
     """
     @notice Proposes calls for the timelock to make.
     @return The proposal id.
+    @param targets Called contracts.
+    @param values Wei sent with each call.
+    @param calldatas Each call's data.
+    @param description The proposal text.
     """
     assert len(targets) > 0, "Governor: empty proposal"
     assert len(targets) == len(values) and len(targets) == len(calldatas), "Governor: invalid proposal length"
@@ -635,6 +698,8 @@ def castVote(proposalId: uint256, support: uint8) -> uint256:
     """
     @notice Votes Against (0), For (1) or Abstain (2) with the caller's votes at the snapshot.
     @return The vote weight.
+    @param proposalId The proposal.
+    @param support 0 against, 1 for, 2 abstain.
     """
     return self._cast_vote(proposalId, msg.sender, support, "")
 
@@ -643,6 +708,10 @@ def castVote(proposalId: uint256, support: uint8) -> uint256:
 def castVoteWithReason(proposalId: uint256, support: uint8, reason: String[MAX_REASON]) -> uint256:
     """
     @notice Like `castVote`, with a reason recorded in the event.
+    @param proposalId The proposal.
+    @param support 0 against, 1 for, 2 abstain.
+    @param reason Why (emitted).
+    @return The votes cast.
     """
     return self._cast_vote(proposalId, msg.sender, support, reason)
 
@@ -653,6 +722,11 @@ def castVoteWithReasonAndParams(
 ) -> uint256:
     """
     @notice Like `castVoteWithReason`; params are recorded in the event, not interpreted.
+    @param proposalId The proposal.
+    @param support 0 against, 1 for, 2 abstain.
+    @param reason Why (emitted).
+    @param params Unused (emitted).
+    @return The votes cast.
     """
     return self._cast_vote_with_params(proposalId, msg.sender, support, reason, params)
 
@@ -663,6 +737,11 @@ def castVoteBySig(proposalId: uint256, support: uint8, voter: address, signature
     @notice Casts `voter`'s vote from an EIP-712
             `Ballot(uint256 proposalId,uint8 support,address voter,uint256 nonce)`
             signature; anyone may relay it.
+    @param proposalId The proposal.
+    @param support 0 against, 1 for, 2 abstain.
+    @param voter The signer.
+    @param signature Its EIP-712 Ballot signature.
+    @return The votes cast.
     """
     nonce: uint256 = self.nonces[voter]
     struct_hash: bytes32 = keccak256(abi_encode(_BALLOT_TYPE_HASH, proposalId, support, voter, nonce))
@@ -685,6 +764,13 @@ def castVoteWithReasonAndParamsBySig(
     @notice Casts `voter`'s vote from an EIP-712 `ExtendedBallot(uint256 proposalId,
             uint8 support,address voter,uint256 nonce,string reason,bytes params)`
             signature; anyone may relay it.
+    @param proposalId The proposal.
+    @param support 0 against, 1 for, 2 abstain.
+    @param voter The signer.
+    @param reason Why (emitted).
+    @param params Unused (emitted).
+    @param signature Its EIP-712 ExtendedBallot signature.
+    @return The votes cast.
     """
     nonce: uint256 = self.nonces[voter]
     struct_hash: bytes32 = keccak256(
@@ -708,6 +794,10 @@ def queue(
     """
     @notice Schedules a succeeded proposal in the timelock.
     @return The proposal id.
+    @param targets Called contracts.
+    @param values Wei sent with each call.
+    @param calldatas Each call's data.
+    @param descriptionHash keccak256 of the description.
     """
     proposal_id: uint256 = self._hash_proposal(targets, values, calldatas, descriptionHash)
     assert self._state(proposal_id) == SUCCEEDED, "Governor: proposal not successful"
@@ -736,6 +826,10 @@ def execute(
     """
     @notice Has the timelock execute a queued proposal whose delay has passed.
     @return The proposal id.
+    @param targets Called contracts.
+    @param values Wei sent with each call.
+    @param calldatas Each call's data.
+    @param descriptionHash keccak256 of the description.
     """
     proposal_id: uint256 = self._hash_proposal(targets, values, calldatas, descriptionHash)
     current: uint8 = self._state(proposal_id)
@@ -768,6 +862,10 @@ def cancel(
     """
     @notice The proposer withdraws a proposal before voting starts.
     @return The proposal id.
+    @param targets Called contracts.
+    @param values Wei sent with each call.
+    @param calldatas Each call's data.
+    @param descriptionHash keccak256 of the description.
     """
     proposal_id: uint256 = self._hash_proposal(targets, values, calldatas, descriptionHash)
     assert self._state(proposal_id) == PENDING, "Governor: proposal not pending"
@@ -784,6 +882,7 @@ def cancel(
 def setVotingDelay(new_voting_delay: uint256):
     """
     @notice Sets the seconds between proposal and snapshot.
+    @param new_voting_delay Seconds.
     """
     self._check_governance()
     log VotingDelaySet(oldVotingDelay=self.votingDelay, newVotingDelay=new_voting_delay)
@@ -794,6 +893,7 @@ def setVotingDelay(new_voting_delay: uint256):
 def setVotingPeriod(new_voting_period: uint256):
     """
     @notice Sets the routine voting period in seconds.
+    @param new_voting_period Seconds.
     """
     self._check_governance()
     log VotingPeriodSet(oldVotingPeriod=self.votingPeriod, newVotingPeriod=new_voting_period)
@@ -805,6 +905,7 @@ def setVotingPeriod(new_voting_period: uint256):
 def setProposalThreshold(new_proposal_threshold: uint256):
     """
     @notice Sets the votes needed to propose.
+    @param new_proposal_threshold Votes.
     """
     self._check_governance()
     log ProposalThresholdSet(oldProposalThreshold=self.proposalThreshold, newProposalThreshold=new_proposal_threshold)
@@ -815,6 +916,7 @@ def setProposalThreshold(new_proposal_threshold: uint256):
 def updateQuorumNumerator(new_quorum_bps: uint256):
     """
     @notice Sets the routine quorum in basis points of past supply.
+    @param new_quorum_bps Basis points of the supply.
     """
     self._check_governance()
     log QuorumNumeratorUpdated(oldQuorumNumerator=self.quorum_bps, newQuorumNumerator=new_quorum_bps)
@@ -827,6 +929,9 @@ def updateQuorumNumerator(new_quorum_bps: uint256):
 def set_critical_policy(new_quorum_bps: uint256, new_voting_period: uint256, new_delay: uint256):
     """
     @notice Sets the quorum, voting period and timelock delay of critical proposals.
+    @param new_quorum_bps Critical quorum, basis points of the supply.
+    @param new_voting_period Critical voting period, seconds.
+    @param new_delay Critical timelock delay, seconds.
     """
     self._check_governance()
     log CriticalPolicySet(
@@ -848,6 +953,7 @@ def set_critical_policy(new_quorum_bps: uint256, new_voting_period: uint256, new
 def set_grace_period(new_grace_period: uint256):
     """
     @notice Sets how long a queued proposal stays executable after its eta.
+    @param new_grace_period Seconds.
     """
     self._check_governance()
     log GracePeriodSet(old_grace_period=self.grace_period, new_grace_period=new_grace_period)
@@ -861,6 +967,9 @@ def set_critical_action(target: address, selector: bytes4, critical: bool):
     @notice Marks calls of `selector` on `target` as critical (or routine again).
             Selector 0x00000000 stands for calls with less than four bytes of data.
             Being a call to the Governor, the proposal that makes it is critical.
+    @param target The contract.
+    @param selector The function selector.
+    @param critical Whether calls to it are critical.
     """
     self._check_governance()
     self._set_critical_action(target, selector, critical)

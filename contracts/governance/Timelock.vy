@@ -21,12 +21,15 @@ initializes: timelock_controller[access_control := access_control]
 exports: timelock_controller.__interface__
 
 
+MAX_ROLE_HOLDERS: constant(uint256) = 255  # proposers or executors at construction (snekmate's _DYNARRAY_BOUND)
+
+
 @deploy
 @payable
 def __init__(
     minimum_delay: uint256,
-    proposers: DynArray[address, 255],
-    executors: DynArray[address, 255],
+    proposers: DynArray[address, MAX_ROLE_HOLDERS],
+    executors: DynArray[address, MAX_ROLE_HOLDERS],
     admin: address,
 ):
     """

@@ -10,8 +10,7 @@
         new registrations active at once.
 """
 
-interface IModelShares:
-    def mint_batch(holders: DynArray[address, MAX_HOLDERS], id: uint256, amounts: DynArray[uint256, MAX_HOLDERS]): nonpayable
+from ..interfaces import IModelShares
 
 
 MAX_HOLDERS: constant(uint256) = 16  # initial shareholders per model
@@ -101,6 +100,12 @@ def register_model(
     @notice Registers a model owned by the caller and mints its shares.
             Pending until governance approves, unless listing is open.
     @return The model id.
+    @param artifact_hash keccak256 of the model artifact.
+    @param manifest_hash keccak256 of its manifest.
+    @param metadata_uri Where it is described.
+    @param price Wei per inference.
+    @param shareholders Who receives its shares.
+    @param amounts Shares of each.
     """
     return self._register(msg.sender, 0, artifact_hash, manifest_hash, metadata_uri, price, shareholders, amounts)
 
@@ -119,6 +124,13 @@ def publish_version(
     @notice The owner of `parent` publishes a new version: a new model id
             (with its own shares and listing) that points at its parent.
     @return The new model id.
+    @param parent The model this one succeeds.
+    @param artifact_hash keccak256 of the model artifact.
+    @param manifest_hash keccak256 of its manifest.
+    @param metadata_uri Where it is described.
+    @param price Wei per inference.
+    @param shareholders Who receives its shares.
+    @param amounts Shares of each.
     """
     self._check_owner(parent)
     parent_status: uint8 = self.models[parent].status
@@ -131,6 +143,8 @@ def publish_version(
 def set_price(model_id: uint256, price: uint256):
     """
     @notice The owner sets the price per inference (in wei); later requests pay it.
+    @param model_id The model.
+    @param price Wei per inference.
     """
     self._check_owner(model_id)
     log PriceChanged(model_id=model_id, old_price=self.models[model_id].price, new_price=price)
@@ -141,6 +155,8 @@ def set_price(model_id: uint256, price: uint256):
 def transfer_model(model_id: uint256, new_owner: address):
     """
     @notice The owner hands the model (price, versions, retirement) to `new_owner`.
+    @param model_id The model.
+    @param new_owner Who may manage it next.
     """
     self._check_owner(model_id)
     assert new_owner != empty(address), "ModelRegistry: new owner is the zero address"
@@ -152,6 +168,7 @@ def transfer_model(model_id: uint256, new_owner: address):
 def retire_model(model_id: uint256):
     """
     @notice The owner or governance retires a model for good: no new requests.
+    @param model_id The model.
     """
     status: uint8 = self._status(model_id)
     assert msg.sender == self.models[model_id].owner or msg.sender == governance, "ModelRegistry: caller is not the model owner or governance"
@@ -163,6 +180,7 @@ def retire_model(model_id: uint256):
 def approve_model(model_id: uint256):
     """
     @notice Governance lists a pending model or reinstates a suspended one.
+    @param model_id The model.
     """
     self._check_governance()
     status: uint8 = self._status(model_id)
@@ -174,6 +192,8 @@ def approve_model(model_id: uint256):
 def suspend_model(model_id: uint256, reason: String[MAX_URI]):
     """
     @notice Governance suspends a pending or active model, saying why.
+    @param model_id The model.
+    @param reason Why (emitted).
     """
     self._check_governance()
     status: uint8 = self._status(model_id)
@@ -185,6 +205,7 @@ def suspend_model(model_id: uint256, reason: String[MAX_URI]):
 def set_open_listing(open_listing_: bool):
     """
     @notice Governance chooses whether new registrations are active at once.
+    @param open_listing_ Whether new models are active at once.
     """
     self._check_governance()
     log OpenListingSet(old_open_listing=self.open_listing, new_open_listing=open_listing_)
@@ -196,6 +217,8 @@ def set_open_listing(open_listing_: bool):
 def model_terms(model_id: uint256) -> (bool, uint256):
     """
     @notice (is active, price per inference): what the market needs in one call.
+    @param model_id The model.
+    @return (active, price in wei).
     """
     return self.models[model_id].status == ACTIVE, self.models[model_id].price
 

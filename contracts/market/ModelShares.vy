@@ -75,6 +75,11 @@ def __init__(base_uri: String[80]):
 def safeTransferFrom(owner: address, to: address, id: uint256, amount: uint256, data: Bytes[1_024]):
     """
     @notice ERC-1155 transfer; revenue earned so far stays with `owner`.
+    @param owner Sender of the shares.
+    @param to Receiver.
+    @param id Model id.
+    @param amount Shares.
+    @param data Passed to a receiving contract.
     """
     assert owner == msg.sender or erc1155.isApprovedForAll[owner][msg.sender], "erc1155: caller is not token owner or approved"
     self._settle(id, owner)
@@ -92,6 +97,11 @@ def safeBatchTransferFrom(
 ):
     """
     @notice ERC-1155 batch transfer; revenue earned so far stays with `owner`.
+    @param owner Sender of the shares.
+    @param to Receiver.
+    @param ids Model ids.
+    @param amounts Shares of each.
+    @param data Passed to a receiving contract.
     """
     assert owner == msg.sender or erc1155.isApprovedForAll[owner][msg.sender], "erc1155: caller is not token owner or approved"
     for id: uint256 in ids:
@@ -104,6 +114,9 @@ def safeBatchTransferFrom(
 def mint_batch(holders: DynArray[address, MAX_HOLDERS], id: uint256, amounts: DynArray[uint256, MAX_HOLDERS]):
     """
     @notice Mints shares of model `id` to several holders. Minters only.
+    @param holders Receivers.
+    @param id Model id.
+    @param amounts Shares of each.
     """
     assert erc1155.is_minter[msg.sender], "ModelShares: caller is not a minter"
     assert len(holders) == len(amounts), "ModelShares: length mismatch"
@@ -117,6 +130,7 @@ def mint_batch(holders: DynArray[address, MAX_HOLDERS], id: uint256, amounts: Dy
 def credit_revenue(id: uint256):
     """
     @notice Credits `msg.value` to the holders of model `id`, pro-rata.
+    @param id Model id whose holders earn `msg.value`.
     """
     assert msg.value > 0, "ModelShares: nothing to credit"
     supply: uint256 = erc1155.total_supply[id]
@@ -130,6 +144,9 @@ def credit_revenue(id: uint256):
 def withdrawable_revenue(account: address, ids: DynArray[uint256, MAX_IDS]) -> uint256:
     """
     @notice ETH `account` can withdraw now from the models `ids` (plus revenue already settled).
+    @param account The holder.
+    @param ids Models to count.
+    @return Wei it may withdraw.
     """
     total: uint256 = revenue_accumulator.owed[account]
     seen: DynArray[uint256, MAX_IDS] = []
@@ -148,6 +165,7 @@ def withdraw_revenue(ids: DynArray[uint256, MAX_IDS]) -> uint256:
     """
     @notice Sends the caller its revenue from the models `ids` (plus revenue already settled).
     @return The amount sent, in wei.
+    @param ids Models to settle first.
     """
     for id: uint256 in ids:
         self._settle(id, msg.sender)

@@ -36,34 +36,27 @@ from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
 
+from ..interfaces import IInferenceMarket
+from ..interfaces import IModelRegistry
+from ..interfaces import IModelShares
+from ..interfaces import IRevenueToken
+from ..interfaces import IWorkerRegistry
+
+from ..modules import pull_payments
+initializes: pull_payments
+
 from ..modules import fee_split
+initializes: fee_split
 
-exports: eip712_domain_separator.eip712Domain
-
-
-interface IModelRegistry:
-    def model_terms(model_id: uint256) -> (bool, uint256): view
-
-
-interface IWorkerRegistry:
-    def active_signer(worker: address) -> address: view
-    def slash(worker: address, amount: uint256, recipient: address) -> uint256: nonpayable
-    def record_outcomes(worker: address, fulfilled: uint256, missed: uint256): nonpayable
-    def signer_of(worker: address) -> address: view
-    def lock(worker: address, amount: uint256): nonpayable
-    def unlock(worker: address, amount: uint256): nonpayable
-
-
-interface IInferenceMarket:
-    def params() -> MarketParams: view
-
-
-interface IModelShares:
-    def credit_revenue(id: uint256): payable
-
-
-interface IRevenueToken:
-    def deposit_revenue(): payable
+exports: (
+    eip712_domain_separator.eip712Domain,
+    pull_payments.owed,
+    pull_payments.withdraw,
+    pull_payments.withdraw_to,
+    pull_payments.sweep_treasury,
+    fee_split.shares,
+    fee_split.token,
+)
 
 
 MAX_SETTLE: constant(uint256) = 64  # vouchers per settle call
@@ -72,23 +65,6 @@ _VOUCHER_TYPE_HASH: constant(bytes32) = keccak256("Voucher(bytes32 channelId,uin
 _RECEIPT_TYPE_HASH: constant(bytes32) = keccak256(
     "InferenceReceipt(bytes32 channelId,uint256 seq,bytes32 inputHash,bytes32 resultHash)"
 )
-
-
-# The market's parameter struct (field order must match InferenceMarket's),
-# read for its fee split and its challenge timeout.
-struct MarketParams:
-    protocol_fee_bps: uint256
-    worker_bps: uint256
-    shareholders_bps: uint256
-    holders_bps: uint256
-    claim_timeout: uint256
-    challenge_window: uint256
-    challenge_bond: uint256
-    challenge_slash: uint256
-    miss_slash: uint256
-    callback_gas_price: uint256
-    max_result_size: uint256
-    challenge_timeout: uint256
 
 
 struct Channel:
@@ -132,13 +108,10 @@ governance: public(immutable(address))  # the timelock, also the treasury
 models: public(immutable(IModelRegistry))
 workers: public(immutable(IWorkerRegistry))
 market: public(immutable(IInferenceMarket))
-shares: public(immutable(IModelShares))
-token: public(immutable(IRevenueToken))
 
 params: public(ChannelParams)
 channels: public(HashMap[bytes32, Channel])
 epochs: public(HashMap[address, HashMap[address, HashMap[uint256, uint256]]])  # payer -> worker -> model -> epoch
-owed: public(HashMap[address, uint256])
 challenges: public(HashMap[uint256, ReceiptChallenge])
 challenge_count: public(uint256)
 
@@ -194,11 +167,6 @@ event ReceiptChallengeExpired:
     bond: uint256  # returned to the challenger
 
 
-event Withdrawn:
-    account: indexed(address)
-    amount: uint256
-
-
 event ParamsChanged:
     old_params: ChannelParams
     new_params: ChannelParams
@@ -228,8 +196,8 @@ def __init__(
     models = models_
     workers = workers_
     market = market_
-    shares = shares_
-    token = token_
+    pull_payments.__init__(governance_)
+    fee_split.__init__(shares_, token_)
     self.params = params_
 
 
@@ -243,6 +211,8 @@ def open_channel(worker: address, model_id: uint256) -> bytes32:
     """
     @notice Opens a prepaid channel to `worker` for `model_id` with `msg.value`.
     @return The channel id.
+    @param worker The worker serving the calls.
+    @param model_id The model it serves.
     """
     active: bool = False
     price: uint256 = 0
@@ -264,6 +234,7 @@ def open_channel(worker: address, model_id: uint256) -> bytes32:
 def fund(channel_id: bytes32):
     """
     @notice The payer adds `msg.value` to an open channel.
+    @param channel_id The channel.
     """
     assert self.channels[channel_id].payer == msg.sender, "PaymentChannels: caller is not the payer"
     assert self.channels[channel_id].closes_at == 0, "PaymentChannels: channel closing"
@@ -281,8 +252,9 @@ def settle(vouchers: DynArray[VoucherItem, MAX_SETTLE]) -> uint256:
             and channels in one transaction. Each pays the difference to the
             channel's last settlement, split like per-request payments.
     @return Total wei paid out.
+    @param vouchers The latest voucher of each channel, signed by its payer.
     """
-    p: MarketParams = staticcall market.params()
+    bps: fee_split.FeeSplit = staticcall market.split_bps()
     run_model: uint256 = 0
     run_model_amount: uint256 = 0
     worker_total: uint256 = 0
@@ -299,23 +271,22 @@ def settle(vouchers: DynArray[VoucherItem, MAX_SETTLE]) -> uint256:
         paid: uint256 = item.amount - channel.settled
         self.channels[item.channel_id].settled = item.amount
         log ChannelSettled(channel_id=item.channel_id, amount=item.amount, paid=paid, receipts_root=item.receipts_root)
-        split: fee_split.Split = fee_split._split(paid, p.worker_bps, p.shareholders_bps, p.holders_bps)
+        split: fee_split.Split = fee_split._split(paid, bps)
         worker_total += split.worker
         holders_total += split.holders
         treasury_total += split.treasury
         paid_total += paid
         if channel.model_id != run_model:
-            self._credit_model(run_model, run_model_amount)
+            fee_split._pay_shareholders(run_model, run_model_amount)
             run_model = channel.model_id
             run_model_amount = 0
         run_model_amount += split.shareholders
-    self._credit_model(run_model, run_model_amount)
+    fee_split._pay_shareholders(run_model, run_model_amount)
     if worker_total > 0:
-        self.owed[msg.sender] += worker_total
+        pull_payments._credit(msg.sender, worker_total)
     if treasury_total > 0:
-        self.owed[governance] += treasury_total
-    if holders_total > 0:
-        extcall token.deposit_revenue(value=holders_total)
+        pull_payments._credit_treasury(treasury_total)
+    fee_split._pay_holders(holders_total)
     return paid_total
 
 
@@ -323,6 +294,7 @@ def settle(vouchers: DynArray[VoucherItem, MAX_SETTLE]) -> uint256:
 def request_close(channel_id: bytes32):
     """
     @notice The payer asks to close; after the close delay anyone can finish it.
+    @param channel_id The channel.
     """
     assert self.channels[channel_id].payer == msg.sender, "PaymentChannels: caller is not the payer"
     assert not self.channels[channel_id].closed, "PaymentChannels: channel closed"
@@ -337,6 +309,7 @@ def close(channel_id: bytes32):
     """
     @notice Closes a channel: by its worker at any time, or by anyone once the
             payer's close delay has passed. The unspent deposit goes to the payer.
+    @param channel_id The channel.
     """
     channel: Channel = self.channels[channel_id]
     assert channel.payer != empty(address), "PaymentChannels: unknown channel"
@@ -348,7 +321,7 @@ def close(channel_id: bytes32):
     self.channels[channel_id].closed = True
     # The next channel of this (payer, worker, model) gets a new id.
     self.epochs[channel.payer][channel.worker][channel.model_id] += 1
-    self.owed[channel.payer] += refund
+    pull_payments._credit(channel.payer, refund)
     log ChannelClosed(channel_id=channel_id, refunded=refund)
 
 
@@ -374,6 +347,12 @@ def challenge_receipt(
             after that anyone may expire it. The worker's receipts stay
             challengeable while it unbonds (until it has withdrawn).
     @return The challenge id.
+    @param channel_id The channel the receipt is for.
+    @param seq The receipt's sequence number.
+    @param input_hash keccak256 of the input of the call.
+    @param result_hash The result hash the worker signed.
+    @param signature The worker's EIP-712 InferenceReceipt signature.
+    @param claimed_hash The result hash the challenger says is right.
     """
     worker: address = self.channels[channel_id].worker
     assert worker != empty(address), "PaymentChannels: unknown channel"
@@ -385,7 +364,7 @@ def challenge_receipt(
     assert signer == staticcall workers.signer_of(worker), "PaymentChannels: receipt not signed by the worker"
     assert signer != empty(address), "PaymentChannels: receipt not signed by the worker"
     locked: uint256 = self.params.challenge_slash
-    expires_at: uint256 = block.timestamp + (staticcall market.params()).challenge_timeout
+    expires_at: uint256 = block.timestamp + staticcall market.challenge_timeout()
     challenge_id: uint256 = self.challenge_count + 1
     self.challenge_count = challenge_id
     self.challenges[challenge_id] = ReceiptChallenge(
@@ -417,8 +396,10 @@ def resolve_challenge(challenge_id: uint256, worker_was_right: bool):
             expires: the worker takes the bond if it was right; otherwise it is
             slashed to the challenger (`challenge_slash`, at most what was
             locked) and the bond returns. Either way the lock is released.
+    @param challenge_id The challenge.
+    @param worker_was_right Governance's verdict after re-execution.
     """
-    assert msg.sender == governance, "PaymentChannels: caller is not governance"
+    self._check_governance()
     dispute: ReceiptChallenge = self.challenges[challenge_id]
     assert dispute.challenger != empty(address), "PaymentChannels: unknown challenge"
     assert not dispute.resolved, "PaymentChannels: challenge resolved"
@@ -426,9 +407,9 @@ def resolve_challenge(challenge_id: uint256, worker_was_right: bool):
     self.challenges[challenge_id].resolved = True
     slashed: uint256 = 0
     if worker_was_right:
-        self.owed[dispute.worker] += dispute.bond
+        pull_payments._credit(dispute.worker, dispute.bond)
     else:
-        self.owed[dispute.challenger] += dispute.bond
+        pull_payments._credit(dispute.challenger, dispute.bond)
         penalty: uint256 = min(self.params.challenge_slash, dispute.locked)  # governance may set it to zero
         if penalty > 0:
             slashed = extcall workers.slash(dispute.worker, penalty, dispute.challenger)
@@ -445,13 +426,14 @@ def expire_challenge(challenge_id: uint256):
             timeout; callable by anyone. Unproven either way: the receipt
             stands, the worker's lock is released and the bond returns to
             the challenger.
+    @param challenge_id The challenge.
     """
     dispute: ReceiptChallenge = self.challenges[challenge_id]
     assert dispute.challenger != empty(address), "PaymentChannels: unknown challenge"
     assert not dispute.resolved, "PaymentChannels: challenge resolved"
     assert block.timestamp > dispute.expires_at, "PaymentChannels: challenge not expired"
     self.challenges[challenge_id].resolved = True
-    self.owed[dispute.challenger] += dispute.bond
+    pull_payments._credit(dispute.challenger, dispute.bond)
     log ReceiptChallengeExpired(challenge_id=challenge_id, challenger=dispute.challenger, bond=dispute.bond)
     if dispute.locked > 0:
         extcall workers.unlock(dispute.worker, dispute.locked)
@@ -461,39 +443,12 @@ def expire_challenge(challenge_id: uint256):
 
 
 @external
-@nonreentrant
-def withdraw() -> uint256:
-    """
-    @notice Sends the caller everything this contract owes it.
-    """
-    amount: uint256 = self.owed[msg.sender]
-    assert amount > 0, "PaymentChannels: nothing to withdraw"
-    self.owed[msg.sender] = 0
-    log Withdrawn(account=msg.sender, amount=amount)
-    raw_call(msg.sender, b"", value=amount)
-    return amount
-
-
-@external
-@nonreentrant
-def sweep_treasury() -> uint256:
-    """
-    @notice Sends the treasury's share to the timelock; callable by anyone.
-    """
-    amount: uint256 = self.owed[governance]
-    assert amount > 0, "PaymentChannels: nothing to withdraw"
-    self.owed[governance] = 0
-    log Withdrawn(account=governance, amount=amount)
-    raw_call(governance, b"", value=amount)
-    return amount
-
-
-@external
 def set_params(new_params: ChannelParams):
     """
     @notice Governance sets the close delay and the receipt-challenge bond and slash.
+    @param new_params Close delay, challenge bond and slash.
     """
-    assert msg.sender == governance, "PaymentChannels: caller is not governance"
+    self._check_governance()
     assert new_params.close_delay > 0, "PaymentChannels: close delay is zero"
     log ParamsChanged(old_params=self.params, new_params=new_params)
     self.params = new_params
@@ -504,6 +459,10 @@ def set_params(new_params: ChannelParams):
 def channel_id_of(payer: address, worker: address, model_id: uint256) -> bytes32:
     """
     @notice The id the next (or current) channel of this triple has.
+    @param payer The app builder.
+    @param worker The worker.
+    @param model_id The model.
+    @return The channel id.
     """
     return self._channel_id(payer, worker, model_id)
 
@@ -513,6 +472,10 @@ def channel_id_of(payer: address, worker: address, model_id: uint256) -> bytes32
 def voucher_signer(channel_id: bytes32, amount: uint256, signature: Bytes[65]) -> address:
     """
     @notice Who signed a voucher (for workers checking vouchers off-chain against this contract).
+    @param channel_id The channel.
+    @param amount The cumulative amount.
+    @param signature The voucher signature.
+    @return The recovered signer.
     """
     return self._voucher_signer(channel_id, amount, signature)
 
@@ -522,6 +485,12 @@ def voucher_signer(channel_id: bytes32, amount: uint256, signature: Bytes[65]) -
 def receipt_signer(channel_id: bytes32, seq: uint256, input_hash: bytes32, result_hash: bytes32, signature: Bytes[65]) -> address:
     """
     @notice Who signed a receipt.
+    @param channel_id The channel.
+    @param seq The receipt's sequence number.
+    @param input_hash keccak256 of the input.
+    @param result_hash keccak256 of the result.
+    @param signature The receipt signature.
+    @return The recovered signer.
     """
     return self._receipt_signer(channel_id, seq, input_hash, result_hash, signature)
 
@@ -552,6 +521,6 @@ def _receipt_signer(
 
 
 @internal
-def _credit_model(model_id: uint256, amount: uint256):
-    if amount > 0:
-        extcall shares.credit_revenue(model_id, value=amount)
+@view
+def _check_governance():
+    assert msg.sender == governance, "PaymentChannels: caller is not governance"

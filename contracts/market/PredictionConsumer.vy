@@ -9,11 +9,7 @@
         classifier models), and this contract records it.
 """
 
-interface IInferenceMarket:
-    def request_inference_with_callback(
-        model_id: uint256, input_hash: bytes32, input_uri: String[1_024], deadline: uint256, callback_gas_limit: uint256
-    ) -> uint256: payable
-    def withdraw() -> uint256: nonpayable
+from ..interfaces import IInferenceMarket
 
 
 market: public(immutable(IInferenceMarket))
@@ -41,6 +37,12 @@ def __init__(market_: IInferenceMarket):
 def request(model_id: uint256, input_hash: bytes32, input_uri: String[256], deadline: uint256, callback_gas_limit: uint256) -> uint256:
     """
     @notice Pays for an inference whose result comes back to `on_inference_result`.
+    @param model_id The classifier.
+    @param input_hash keccak256 of the canonical input.
+    @param input_uri Where the input is.
+    @param deadline Last timestamp for fulfillment.
+    @param callback_gas_limit Gas the market gives `on_inference_result`.
+    @return The request id.
     """
     assert msg.sender == owner, "PredictionConsumer: caller is not the owner"
     return extcall market.request_inference_with_callback(
@@ -52,6 +54,9 @@ def request(model_id: uint256, input_hash: bytes32, input_uri: String[256], dead
 def on_inference_result(request_id: uint256, result_hash_: bytes32, result: Bytes[1_024]):
     """
     @notice Called by the market at finalization with the canonical result.
+    @param request_id The request.
+    @param result_hash_ keccak256 of the canonical result.
+    @param result The canonical result.
     """
     assert msg.sender == market.address, "PredictionConsumer: caller is not the market"
     assert len(result) >= 32, "PredictionConsumer: result too short"

@@ -4,10 +4,13 @@
 @license MIT
 @notice Workers stake governance tokens (a governed minimum), register the
         key that signs their results and the endpoint that serves them,
-        unbond with a governed delay and withdraw. Contracts that
-        governance authorises (the market; later data and training) slash
-        stake, sending it where they say, and record reputation: fulfilled,
-        missed, slashed, readable by anyone.
+        unbond with a governed delay and withdraw. Governance (snekmate's
+        `ownable`: the deployer while wiring, then the timelock) grants
+        contracts two separate permissions: `can_slash` (lock stake for a
+        pending dispute and slash it: the market, the channels, the
+        training fund) and `can_record` (write reputation: fulfilled and
+        missed counts: the market and the training fund). Reputation is
+        readable by anyone.
 @custom:security Unbonding stake stays slashable until withdrawn, and stake
         that a pending dispute may take stays locked until that dispute
         ends: authorised contracts `lock` what an open claim, result or
@@ -21,8 +24,22 @@
 
 from ethereum.ercs import IERC20
 
+from snekmate.auth import ownable
+initializes: ownable
+
+# renounce_ownership is deliberately not exported: without an owner no
+# permission, minimum stake or unbonding delay could ever change again.
+exports: (ownable.owner, ownable.transfer_ownership)
+
 
 MAX_ENDPOINT: constant(uint256) = 256  # bytes
+
+
+# What governance lets a contract do; one storage word per contract, so a
+# refund that records a miss and slashes reads one slot.
+flag Permission:
+    SLASH  # lock stake for a pending dispute and slash it
+    RECORD  # record fulfilled and missed counts
 
 
 struct Worker:
@@ -32,14 +49,13 @@ struct Worker:
     endpoint: String[MAX_ENDPOINT]
 
 
-governance: public(address)  # the deployer while wiring, then the timelock
 token: public(immutable(IERC20))
 
 workers: public(HashMap[address, Worker])
 fulfilled: public(HashMap[address, uint256])
 missed: public(HashMap[address, uint256])
 slashed: public(HashMap[address, uint256])  # times slashed
-is_authorised: public(HashMap[address, bool])
+permissions: public(HashMap[address, Permission])
 # What pending disputes may take from a worker (may exceed its stake, then the
 # whole stake is locked): the total, and the part each authorised contract
 # locked. Stored plus one once touched, so the slots never return to zero and
@@ -114,14 +130,10 @@ event ReputationRecorded:
     missed: uint256
 
 
-event AuthorisationSet:
+event PermissionsSet:
     account: indexed(address)
-    authorised: bool
-
-
-event GovernanceTransferred:
-    old_governance: indexed(address)
-    new_governance: indexed(address)
+    can_slash: bool
+    can_record: bool
 
 
 event MinStakeSet:
@@ -137,13 +149,14 @@ event UnbondingDelaySet:
 @deploy
 def __init__(token_: IERC20, min_stake_: uint256, unbonding_delay_: uint256):
     """
-    @notice The deployer governs until it authorises the market and calls
-            `transfer_governance(timelock)`, as the deploy script does.
+    @notice The deployer governs (owns) until it grants the contracts their
+            permissions and calls `transfer_ownership(timelock)`, as the
+            deploy script does.
     @param token_ The governance token workers stake.
     @param min_stake_ Minimum stake of an active worker, in token wei.
     @param unbonding_delay_ Seconds between unbond and withdraw.
     """
-    self.governance = msg.sender
+    ownable.__init__()
     token = token_
     self.min_stake = min_stake_
     self.unbonding_delay = unbonding_delay_
@@ -154,6 +167,9 @@ def register(signer: address, endpoint: String[MAX_ENDPOINT], amount: uint256):
     """
     @notice Stakes `amount` (approve this contract first) and registers the
             attestation signer and endpoint of the caller.
+    @param signer The key that signs the caller's results and receipts.
+    @param endpoint The URL where the caller serves.
+    @param amount Token wei to stake (at least `min_stake`).
     """
     assert self.workers[msg.sender].signer == empty(address), "WorkerRegistry: already registered"
     assert signer != empty(address), "WorkerRegistry: signer is the zero address"
@@ -167,6 +183,7 @@ def register(signer: address, endpoint: String[MAX_ENDPOINT], amount: uint256):
 def add_stake(amount: uint256):
     """
     @notice Adds `amount` to the caller's stake.
+    @param amount Token wei added.
     """
     self._check_registered(msg.sender)
     assert self.workers[msg.sender].withdrawable_at == 0, "WorkerRegistry: worker is unbonding"
@@ -180,6 +197,7 @@ def add_stake(amount: uint256):
 def set_signer(signer: address):
     """
     @notice Rotates the caller's attestation key. Results signed by the old key no longer verify.
+    @param signer The new attestation key.
     """
     self._check_registered(msg.sender)
     assert signer != empty(address), "WorkerRegistry: signer is the zero address"
@@ -191,6 +209,7 @@ def set_signer(signer: address):
 def set_endpoint(endpoint: String[MAX_ENDPOINT]):
     """
     @notice Changes the URL where the caller serves results.
+    @param endpoint The new URL.
     """
     self._check_registered(msg.sender)
     self.workers[msg.sender].endpoint = endpoint
@@ -210,13 +229,15 @@ def unbond():
 
 
 @external
-def withdraw():
+def withdraw_stake():
     """
     @notice After the unbonding delay, returns the caller's stake that no
             pending dispute may take. With nothing locked the whole stake
             returns and the caller is deregistered; otherwise the locked part
             stays (still unbonding, still slashable) and a later `withdraw`
-            returns it once the disputes have ended.
+            returns it once the disputes have ended. (Named apart from the
+            pull payments' `withdraw` of the contracts that pay ETH: this
+            returns staked tokens.)
     """
     self._check_registered(msg.sender)
     withdrawable_at: uint256 = self.workers[msg.sender].withdrawable_at
@@ -238,11 +259,13 @@ def withdraw():
 @external
 def lock(worker: address, amount: uint256):
     """
-    @notice Authorised contracts lock `amount` of a worker's stake for a
-            dispute that may slash it; `withdraw` keeps locked stake back.
-            The lock may exceed the stake (then all of it is locked).
+    @notice A contract that may slash locks `amount` of a worker's stake for
+            a dispute that may slash it; `withdraw_stake` keeps locked stake
+            back. The lock may exceed the stake (then all of it is locked).
+    @param worker The worker whose stake is locked.
+    @param amount Token wei added to the caller's lock on the worker.
     """
-    assert self.is_authorised[msg.sender], "WorkerRegistry: caller is not authorised"
+    self._check_can_slash()
     self._locked_by[msg.sender][worker] = self._stored(self._locked_by[msg.sender][worker]) + amount + 1
     total: uint256 = self._stored(self._locked[worker]) + amount
     self._locked[worker] = total + 1
@@ -254,7 +277,10 @@ def unlock(worker: address, amount: uint256):
     """
     @notice A contract releases `amount` it locked for a dispute that has
             ended. No authorisation needed: a caller only ever releases its
-            own lock, so a contract governance de-authorised can still let go.
+            own lock, so a contract whose permission governance revoked can
+            still let go.
+    @param worker The worker whose stake is unlocked.
+    @param amount Token wei released from the caller's lock on the worker.
     """
     assert amount > 0, "WorkerRegistry: nothing to unlock"
     own: uint256 = self._stored(self._locked_by[msg.sender][worker])
@@ -269,12 +295,15 @@ def unlock(worker: address, amount: uint256):
 @external
 def slash(worker: address, amount: uint256, recipient: address) -> uint256:
     """
-    @notice Authorised contracts take up to `amount` of a worker's stake
-            (bonded or unbonding) and send it to `recipient`. A slash does
-            not release a lock: the slasher unlocks what it locked after.
+    @notice A contract that may slash takes up to `amount` of a worker's
+            stake (bonded or unbonding) and sends it to `recipient`. A slash
+            does not release a lock: the slasher unlocks what it locked after.
+    @param worker The worker slashed.
+    @param amount Token wei to take at most.
+    @param recipient Who receives the slashed tokens.
     @return What was taken (less than `amount` when the stake is smaller).
     """
-    assert self.is_authorised[msg.sender], "WorkerRegistry: caller is not authorised"
+    self._check_can_slash()
     assert recipient != empty(address), "WorkerRegistry: recipient is the zero address"
     stake: uint256 = self.workers[worker].stake
     taken: uint256 = min(amount, stake)
@@ -292,9 +321,12 @@ def slash(worker: address, amount: uint256, recipient: address) -> uint256:
 @external
 def record_outcomes(worker: address, fulfilled_: uint256, missed_: uint256):
     """
-    @notice Authorised contracts add to a worker's fulfilled and missed counts.
+    @notice A contract that may record adds to a worker's fulfilled and missed counts.
+    @param worker The worker.
+    @param fulfilled_ Requests it fulfilled.
+    @param missed_ Requests it missed.
     """
-    assert self.is_authorised[msg.sender], "WorkerRegistry: caller is not authorised"
+    assert Permission.RECORD in self.permissions[msg.sender], "WorkerRegistry: caller may not record"
     total_fulfilled: uint256 = self.fulfilled[worker] + fulfilled_
     total_missed: uint256 = self.missed[worker] + missed_
     self.fulfilled[worker] = total_fulfilled
@@ -307,6 +339,8 @@ def record_outcomes(worker: address, fulfilled_: uint256, missed_: uint256):
 def locked(worker: address) -> uint256:
     """
     @notice What pending disputes may take from the worker, in token wei (may exceed its stake).
+    @param worker The worker.
+    @return Token wei locked.
     """
     return self._stored(self._locked[worker])
 
@@ -316,6 +350,9 @@ def locked(worker: address) -> uint256:
 def locked_by(slasher: address, worker: address) -> uint256:
     """
     @notice The part of `locked(worker)` that `slasher` locked.
+    @param slasher The locking contract.
+    @param worker The worker.
+    @return Token wei `slasher` locked.
     """
     return self._stored(self._locked_by[slasher][worker])
 
@@ -325,6 +362,8 @@ def locked_by(slasher: address, worker: address) -> uint256:
 def free_stake(worker: address) -> uint256:
     """
     @notice The part of the worker's stake that no pending dispute may take.
+    @param worker The worker.
+    @return Token wei not locked.
     """
     stake: uint256 = self.workers[worker].stake
     return stake - min(stake, self._stored(self._locked[worker]))
@@ -335,6 +374,8 @@ def free_stake(worker: address) -> uint256:
 def signer_of(worker: address) -> address:
     """
     @notice The worker's registered attestation key, active or not (zero once deregistered).
+    @param worker The worker.
+    @return Its registered key.
     """
     return self.workers[worker].signer
 
@@ -344,6 +385,8 @@ def signer_of(worker: address) -> address:
 def is_active(worker: address) -> bool:
     """
     @notice Registered, bonded and staked at least the minimum.
+    @param worker The worker.
+    @return Whether it may claim work.
     """
     return self._active_signer(worker) != empty(address)
 
@@ -353,35 +396,58 @@ def is_active(worker: address) -> bool:
 def active_signer(worker: address) -> address:
     """
     @notice The worker's attestation key if it is active, else the zero address.
+    @param worker The worker.
+    @return Its key, or zero when not active.
     """
     return self._active_signer(worker)
 
 
 @external
-def set_authorised(account: address, authorised: bool):
+def set_permissions(account: address, can_slash_: bool, can_record_: bool):
     """
-    @notice Governance lets a contract slash, lock stake and record reputation.
+    @notice Governance sets what a contract may do: lock and slash stake,
+            and record reputation (two separate permissions).
+    @param account The contract.
+    @param can_slash_ Whether it may lock and slash worker stake.
+    @param can_record_ Whether it may record fulfilled and missed counts.
     """
     self._check_governance()
-    self.is_authorised[account] = authorised
-    log AuthorisationSet(account=account, authorised=authorised)
+    granted: Permission = empty(Permission)
+    if can_slash_:
+        granted |= Permission.SLASH
+    if can_record_:
+        granted |= Permission.RECORD
+    self.permissions[account] = granted
+    log PermissionsSet(account=account, can_slash=can_slash_, can_record=can_record_)
 
 
 @external
-def transfer_governance(new_governance: address):
+@view
+def can_slash(account: address) -> bool:
     """
-    @notice Hands every governed setter to `new_governance`.
+    @notice Whether `account` may lock and slash worker stake.
+    @param account The contract asked about.
+    @return True if governance granted it.
     """
-    self._check_governance()
-    assert new_governance != empty(address), "WorkerRegistry: governance is the zero address"
-    log GovernanceTransferred(old_governance=self.governance, new_governance=new_governance)
-    self.governance = new_governance
+    return Permission.SLASH in self.permissions[account]
+
+
+@external
+@view
+def can_record(account: address) -> bool:
+    """
+    @notice Whether `account` may record fulfilled and missed counts.
+    @param account The contract asked about.
+    @return True if governance granted it.
+    """
+    return Permission.RECORD in self.permissions[account]
 
 
 @external
 def set_min_stake(min_stake_: uint256):
     """
     @notice Governance sets the minimum stake of an active worker.
+    @param min_stake_ Token wei.
     """
     self._check_governance()
     log MinStakeSet(old_min_stake=self.min_stake, new_min_stake=min_stake_)
@@ -392,6 +458,7 @@ def set_min_stake(min_stake_: uint256):
 def set_unbonding_delay(delay: uint256):
     """
     @notice Governance sets the seconds between unbond and withdraw.
+    @param delay Seconds.
     """
     self._check_governance()
     log UnbondingDelaySet(old_delay=self.unbonding_delay, new_delay=delay)
@@ -420,6 +487,11 @@ def _check_registered(worker: address):
 
 
 @internal
-@view
 def _check_governance():
-    assert msg.sender == self.governance, "WorkerRegistry: caller is not governance"
+    ownable._check_owner()
+
+
+@internal
+@view
+def _check_can_slash():
+    assert Permission.SLASH in self.permissions[msg.sender], "WorkerRegistry: caller may not slash"

@@ -20,6 +20,10 @@ callbacks_seen: public(uint256)
 
 @external
 def arm(target: address, payload: Bytes[1_024]):
+    """
+    @param target Called from the receive hooks.
+    @param payload Its call data.
+    """
     self.reentry_target = target
     self.reentry_payload = payload
     self.armed = True
@@ -27,17 +31,30 @@ def arm(target: address, payload: Bytes[1_024]):
 
 @external
 def set_callback_mode(mode: uint8):
+    """
+    @param mode How `on_inference_result` behaves.
+    """
     self.callback_mode = mode
 
 
 @external
 @payable
 def act(target: address, payload: Bytes[1_024]) -> Bytes[256]:
+    """
+    @param target Called now.
+    @param payload Its call data.
+    @return What the call returned.
+    """
     return raw_call(target, payload, value=msg.value, max_outsize=256)
 
 
 @external
 def on_inference_result(request_id: uint256, result_hash: bytes32, result: Bytes[1_024]):
+    """
+    @param request_id The request.
+    @param result_hash The result hash.
+    @param result The result.
+    """
     if self.callback_mode == CALLBACK_REVERT:
         raise "MockActor: callback refuses"
     if self.callback_mode == CALLBACK_BURN_GAS:
@@ -48,6 +65,14 @@ def on_inference_result(request_id: uint256, result_hash: bytes32, result: Bytes
 
 @external
 def onERC1155Received(operator: address, owner: address, id: uint256, amount: uint256, data: Bytes[1_024]) -> bytes4:
+    """
+    @param operator Who sent.
+    @param owner Previous owner.
+    @param id Token id.
+    @param amount Amount.
+    @param data Data.
+    @return The acceptance selector.
+    """
     return method_id("onERC1155Received(address,address,uint256,uint256,bytes)", output_type=bytes4)
 
 

@@ -13,12 +13,20 @@ refusing_eth: public(bool)
 
 @external
 def set_refusing_eth(refusing: bool):
+    """
+    @param refusing Whether plain ETH transfers revert.
+    """
     self.refusing_eth = refusing
 
 
 @external
 @payable
 def act(target: address, payload: Bytes[1_024]) -> Bytes[256]:
+    """
+    @param target Called now.
+    @param payload Its call data.
+    @return What the call returned.
+    """
     return raw_call(target, payload, value=msg.value, max_outsize=256)
 
 

@@ -23,12 +23,20 @@ def __init__(token_: IToken):
 
 @external
 def transfer_twice(to: address, amount: uint256):
+    """
+    @param to Receiver.
+    @param amount Token wei per transfer.
+    """
     extcall self.token.transfer(to, amount)
     extcall self.token.transfer(to, amount)
 
 
 @external
-def withdraw(reenter_: bool):
+def withdraw_revenue(reenter_: bool):
+    """
+    @notice Withdraws the token revenue this contract earned.
+    @param reenter_ Whether the receive hook withdraws again.
+    """
     self.reenter = reenter_
     extcall self.token.withdraw_revenue()
 

@@ -65,6 +65,20 @@ def governance_gas(project, accounts) -> list[tuple[str, int]]:
 
 
 BATCH_SIZES = (1, 10, 100)
+EIP170_LIMIT = 24_576  # bytes of deployed code a contract may have (EIP-170)
+
+
+def code_sizes(project, accounts) -> list[tuple[str, str, str, str]]:
+    """Deployed bytecode size of every contract of a fresh system against the
+    EIP-170 limit: rows of (contract, bytes, share of the limit, headroom)."""
+    from ape import chain
+
+    d = deploy_system(project, accounts[0])
+    rows = []
+    for name, contract in sorted(d.contracts.items()):
+        size = len(chain.provider.get_code(contract.address))
+        rows.append((name, f"{size:,}", f"{size / EIP170_LIMIT:.0%}", f"{EIP170_LIMIT - size:,}"))
+    return rows
 
 
 def setup_market(project, accounts, *, price: int = 10**15):

@@ -35,7 +35,7 @@ def lone_channels(project, system, model_id, deployer, accounts):
     registry = gov.deploy(project.WorkerRegistry, token, MIN_STAKE, UNBONDING)
     channels = gov.deploy(project.PaymentChannels, gov, system.ModelRegistry, registry,
                           system.InferenceMarket, system.ModelShares, token, (600, 10**16, SLASH))
-    registry.set_authorised(channels, True, sender=gov)
+    registry.set_permissions(channels, True, False, sender=gov)
     token.transfer(accounts[5], 2 * MIN_STAKE, sender=deployer)
     token.approve(registry, 2 * MIN_STAKE, sender=accounts[5])
     registry.register(accounts[5], "", 2 * MIN_STAKE, sender=accounts[5])
@@ -209,13 +209,13 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
             locked = SLASH * len(self.bonds)
             if not self.registered or not self.unbonding_at or chain.pending_timestamp < self.unbonding_at:
                 with ape.reverts():
-                    registry.withdraw(sender=worker)
+                    registry.withdraw_stake(sender=worker)
                 return
             if locked and self.stake <= locked:
                 with ape.reverts("WorkerRegistry: stake locked"):
-                    registry.withdraw(sender=worker)
+                    registry.withdraw_stake(sender=worker)
                 return
-            registry.withdraw(sender=worker)
+            registry.withdraw_stake(sender=worker)
             self.tokens[worker.address] += self.stake - locked
             self.stake = locked
             if not locked:

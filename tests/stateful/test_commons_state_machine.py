@@ -48,7 +48,7 @@ def lone(project, system, govern, deployer, accounts, worker):
                       bounties, (5_000, 3_000, 10 * ETH), (10**17, QUEUE_TIMEOUT, REVIEW_PERIOD))
     govern((system.GovernanceToken, "set_minter", bounties.address, True),
            (system.ModelShares, "set_minter", fund.address, True),
-           (system.WorkerRegistry, "set_authorised", fund.address, True))
+           (system.WorkerRegistry, "set_permissions", fund.address, True, True))
     stake_worker(system.GovernanceToken, system.WorkerRegistry, deployer, worker, amount=10_000 * ETH)
     # Quorum 2 of 2: a split vote can leave neither side able to decide.
     gov_tx = bounties.open_bounty("", ETH, BUDGET, chain.pending_timestamp + 365 * DAY,
@@ -329,7 +329,7 @@ def test_commons_state_machine(lone, system, accounts, worker):
         def withdraw(self, i):
             who = everyone[i]
             if self.owed[who.address] == 0:
-                with ape.reverts("TrainingFund: nothing to withdraw"):
+                with ape.reverts("pull_payments: nothing to withdraw"):
                     fund.withdraw(sender=who)
                 return
             fund.withdraw(sender=who)

@@ -57,7 +57,7 @@ def lone_market(project, system, model_id, deployer, accounts):
         project.InferenceMarket, gov, system.ModelRegistry, registry, system.ModelShares, token,
         config.market_params(),
     )
-    registry.set_authorised(market, True, sender=gov)
+    registry.set_permissions(market, True, True, sender=gov)
     for w in (accounts[5], accounts[4]):
         token.transfer(w, 10 * STAKE, sender=deployer)
         token.approve(registry, 2**256 - 1, sender=w)
@@ -264,7 +264,7 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
         def withdraw(self, i):
             account = parties[i]
             if self.owed[account] == 0:
-                with ape.reverts("InferenceMarket: nothing to withdraw"):
+                with ape.reverts("pull_payments: nothing to withdraw"):
                     market.withdraw(sender=party_accounts[i])
                 return
             tx = market.withdraw(sender=party_accounts[i])
@@ -299,9 +299,9 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
                 reason = None
             if reason:
                 with ape.reverts(reason):
-                    registry.withdraw(sender=workers[w])
+                    registry.withdraw_stake(sender=workers[w])
                 return
-            tx = registry.withdraw(sender=workers[w])
+            tx = registry.withdraw_stake(sender=workers[w])
             amount = s["stake"] - locked
             assert tx.decode_logs(registry.StakeWithdrawn)[0].amount == amount
             self.wallets[address] += amount

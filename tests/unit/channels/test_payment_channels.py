@@ -102,6 +102,22 @@ def test_settle__pays_difference_split_like_the_market(channels, system, token, 
     assert channels.channels(cid).settled == 3 * 10**15
 
 
+def test_settle__market_split_changed_by_governance__channels_follow_at_once(channels, system, govern, token, cid,
+                                                                           app_builder, staked_worker):
+    """One owner of the split: a governed change of the market's basis points
+    applies to the next settlement, through `split_bps()`, not a copy."""
+    market = system.InferenceMarket
+    p = market.params()
+    new_params = (p.protocol_fee_bps, 5_000, 3_000, 1_000) + tuple(p)[4:]
+    govern((market, "set_params", new_params))
+    assert tuple(market.split_bps()) == (5_000, 3_000, 1_000)
+    holders_before = token.balance
+    channels.settle([item(channels, app_builder, cid, 10**15)], sender=staked_worker)
+    assert channels.owed(staked_worker) == 10**15 * 5_000 // 10_000
+    assert token.balance == holders_before + 10**15 * 1_000 // 10_000
+    assert channels.owed(system.Timelock) == 10**15 - 10**15 * 9_000 // 10_000
+
+
 def test_settle__several_channels_in_one_transaction(channels, model_id, staked_worker, app_builder, alice, cid):
     other = open_channel(channels, alice, staked_worker, model_id, DEPOSIT)
     tx = channels.settle([item(channels, app_builder, cid, 5), item(channels, alice, other, 7)], sender=staked_worker)
@@ -275,13 +291,17 @@ def test_withdraw_and_sweep__pay_once(channels, system, cid, app_builder, staked
     channels.settle([item(channels, app_builder, cid, 10**15)], sender=staked_worker)
     owed = channels.owed(staked_worker)
     tx = channels.withdraw(sender=staked_worker)
-    assert tx.decode_logs(channels.Withdrawn)[0].amount == owed
-    with ape.reverts("PaymentChannels: nothing to withdraw"):
+    log = tx.decode_logs(channels.Withdrawn)[0]
+    assert (log.account, log.to, log.amount) == (staked_worker.address, staked_worker.address, owed)
+    with ape.reverts("pull_payments: nothing to withdraw"):
         channels.withdraw(sender=staked_worker)
     before = system.Timelock.balance
-    channels.sweep_treasury(sender=mallory)
-    assert system.Timelock.balance > before
-    with ape.reverts("PaymentChannels: nothing to withdraw"):
+    treasury = channels.owed(system.Timelock)
+    tx = channels.sweep_treasury(sender=mallory)
+    log = tx.decode_logs(channels.Withdrawn)[0]
+    assert (log.account, log.to, log.amount) == (system.Timelock.address, system.Timelock.address, treasury)
+    assert system.Timelock.balance == before + treasury
+    with ape.reverts("pull_payments: nothing to withdraw"):
         channels.sweep_treasury(sender=mallory)
 
 
@@ -347,7 +367,7 @@ def test_challenge_receipt__worker_unbonds_and_withdraws__locked_stake_slashed_o
     proposal = Proposal("resolve the receipt dispute").call(channels, "resolve_challenge", challenge_id, False)
     proposal_id = pass_proposal(governor, proposal, alice, [alice, bob], execute=False)
     chain.mine(timestamp=max(chain.pending_timestamp, at))
-    assert workers.withdraw(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == MIN_STAKE - SLASH
+    assert workers.withdraw_stake(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == MIN_STAKE - SLASH
     chain.mine(timestamp=max(chain.pending_timestamp, governor.proposalEta(proposal_id)))
     before = token.balanceOf(mallory)
     tx = governor.execute(*proposal.args(), sender=alice)
@@ -367,7 +387,7 @@ def test_challenge_receipt__unbonding_worker__still_challengeable_and_locked(cha
 def test_challenge_receipt__withdrawn_worker__reverts(channels, workers, cid, staked_worker, mallory):
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
     chain.mine(timestamp=workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at)
-    workers.withdraw(sender=staked_worker)
+    workers.withdraw_stake(sender=staked_worker)
     with ape.reverts("PaymentChannels: receipt not signed by the worker"):
         channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
 

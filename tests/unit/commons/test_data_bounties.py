@@ -307,12 +307,12 @@ def test_challenge__upheld__reward_clawed_back_budget_released(bounties, bounty,
     past_window()
     with ape.reverts("DataBounties: contribution not accepted"):
         bounties.claim_reward(cid, sender=alice)
-    with ape.reverts("DataBounties: receiver is the zero address"):
+    with ape.reverts("pull_payments: receiver is the zero address"):
         bounties.withdraw_to("0x" + "00" * 20, sender=mallory)
     tx = bounties.withdraw_to(alice, sender=mallory)  # to another address of the challenger's choice
     log = tx.decode_logs(bounties.Withdrawn)[0]
     assert (log.account, log.to, log.amount) == (mallory.address, alice.address, 10**16)
-    with ape.reverts("DataBounties: nothing to withdraw"):
+    with ape.reverts("pull_payments: nothing to withdraw"):
         bounties.withdraw(sender=mallory)
 
 

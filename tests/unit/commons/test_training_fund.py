@@ -124,7 +124,7 @@ def test_goal_missed__campaign_fails__backers_get_everything_back(fund, dataset,
     before = dave.balance
     tx = fund.withdraw(sender=dave)
     assert dave.balance == before + ETH - tx.total_fees_paid
-    with ape.reverts("TrainingFund: nothing to withdraw"):
+    with ape.reverts("pull_payments: nothing to withdraw"):
         fund.withdraw(sender=dave)
 
 
@@ -139,7 +139,7 @@ def test_withdraw_to__wallet_refusing_ether__sends_its_refund_elsewhere(project,
     wallet.set_refusing_eth(True, sender=dave)
     with ape.reverts():
         wallet.act(fund, fund.withdraw.encode_input(), sender=dave)
-    with ape.reverts("TrainingFund: receiver is the zero address"):
+    with ape.reverts("pull_payments: receiver is the zero address"):
         fund.withdraw_to("0x" + "00" * 20, sender=mallory)
     before = dave.balance
     tx = wallet.act(fund, fund.withdraw_to.encode_input(dave), sender=dave)
@@ -240,7 +240,7 @@ def test_claim_head__trainer_unbonds_and_withdraws__penalty_stays_locked_and_is_
     workers.unbond(sender=trainer)
     chain.mine(timestamp=workers.workers(trainer).withdrawable_at + 1)
     balance = token.balanceOf(trainer)
-    tx = workers.withdraw(sender=trainer)
+    tx = workers.withdraw_stake(sender=trainer)
     assert tx.decode_logs(workers.StakeWithdrawn)[0].remaining == 50 * ETH
     assert token.balanceOf(trainer) == balance + stake - 50 * ETH
     treasury = token.balanceOf(system.Timelock)

@@ -33,12 +33,15 @@ def test_deployment__deployer_keeps_no_power(system, timelock, token, governor, 
     assert timelock.hasRole(DEFAULT_ADMIN_ROLE, timelock)
     assert token.owner() == timelock.address
     assert system.ModelShares.owner() == timelock.address
-    assert system.WorkerRegistry.governance() == timelock.address
+    assert system.WorkerRegistry.owner() == timelock.address
     assert not token.is_minter(deployer) and not system.ModelShares.is_minter(deployer)
     # The system's own contracts hold exactly the roles the design gives them.
     assert token.is_minter(system.DataBounties) and system.ModelShares.is_minter(system.TrainingFund)
     for contract in ("InferenceMarket", "PaymentChannels", "TrainingFund"):
-        assert system.WorkerRegistry.is_authorised(getattr(system, contract))
+        assert system.WorkerRegistry.can_slash(getattr(system, contract))
+    # Reputation is written only by the contracts that judge outcomes: the channels never record.
+    assert system.WorkerRegistry.can_record(system.InferenceMarket) and system.WorkerRegistry.can_record(system.TrainingFund)
+    assert not system.WorkerRegistry.can_record(system.PaymentChannels)
     assert token.is_revenue_excluded(system.WorkerRegistry)
 
 

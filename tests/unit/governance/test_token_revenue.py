@@ -69,9 +69,9 @@ def test_withdraw__reentrant_receiver__reverts_and_keeps_revenue(project, token,
     owed = token.withdrawable_revenue(holder)
     assert owed == 1 * ETH
     with ape.reverts():
-        holder.withdraw(True, sender=deployer)
+        holder.withdraw_revenue(True, sender=deployer)
     assert token.withdrawable_revenue(holder) == owed
-    holder.withdraw(False, sender=deployer)
+    holder.withdraw_revenue(False, sender=deployer)
     assert holder.received() == owed
 
 

@@ -322,8 +322,37 @@ def test_withdraw__pays_worker_once(market, fulfilled, staked_worker, mallory):
     tx = market.withdraw(sender=staked_worker)
     assert staked_worker.balance == before + owed - tx.total_fees_paid
     assert tx.decode_logs(market.Withdrawn)[0].amount == owed
-    with ape.reverts("InferenceMarket: nothing to withdraw"):
+    with ape.reverts("pull_payments: nothing to withdraw"):
         market.withdraw(sender=staked_worker)
+
+
+def test_withdraw_to__pays_receiver_logs_both(market, fulfilled, staked_worker, mallory, carol):
+    past_window(market)
+    market.finalize(fulfilled, sender=mallory)
+    owed = market.owed(staked_worker)
+    before = carol.balance
+    tx = market.withdraw_to(carol, sender=staked_worker)
+    log = tx.decode_logs(market.Withdrawn)[0]
+    assert (log.account, log.to, log.amount) == (staked_worker.address, carol.address, owed)
+    assert carol.balance == before + owed
+    assert market.owed(staked_worker) == 0
+    with ape.reverts("pull_payments: nothing to withdraw"):
+        market.withdraw_to(carol, sender=staked_worker)
+
+
+def test_withdraw_to__zero_address__reverts(market, fulfilled, staked_worker, mallory):
+    past_window(market)
+    market.finalize(fulfilled, sender=mallory)
+    owed = market.owed(staked_worker)
+    with ape.reverts("pull_payments: receiver is the zero address"):
+        market.withdraw_to(ZERO, sender=staked_worker)
+    assert market.owed(staked_worker) == owed
+
+
+def test_split_views__read_params(market):
+    p = market.params()
+    assert tuple(market.split_bps()) == (p.worker_bps, p.shareholders_bps, p.holders_bps)
+    assert market.challenge_timeout() == p.challenge_timeout
 
 
 def test_sweep_treasury__sends_share_to_timelock(market, fulfilled, mallory, system):
@@ -333,7 +362,7 @@ def test_sweep_treasury__sends_share_to_timelock(market, fulfilled, mallory, sys
     before = system.Timelock.balance
     market.sweep_treasury(sender=mallory)
     assert system.Timelock.balance == before + owed
-    with ape.reverts("InferenceMarket: nothing to withdraw"):
+    with ape.reverts("pull_payments: nothing to withdraw"):
         market.sweep_treasury(sender=mallory)
 
 
@@ -618,12 +647,12 @@ def test_challenge__worker_unbonds_and_withdraws__locked_stake_stays_and_resolut
     assert governor.proposalEta(proposal_id) > withdrawable_at
     # Day 7: the worker withdraws all it can: only the stake no dispute may take leaves.
     chain.mine(timestamp=max(chain.pending_timestamp, withdrawable_at))
-    tx = workers.withdraw(sender=staked_worker)
+    tx = workers.withdraw_stake(sender=staked_worker)
     log = tx.decode_logs(workers.StakeWithdrawn)[0]
     assert (log.amount, log.remaining) == (MIN_STAKE - LOCK, LOCK)
     assert token.balanceOf(staked_worker) == MIN_STAKE - LOCK
     with ape.reverts("WorkerRegistry: stake locked"):
-        workers.withdraw(sender=staked_worker)
+        workers.withdraw_stake(sender=staked_worker)
     # Day 8: the resolution executes and slashes the full challenge_slash.
     chain.mine(timestamp=max(chain.pending_timestamp, governor.proposalEta(proposal_id)))
     challenger_tokens = token.balanceOf(second_worker)
@@ -635,7 +664,7 @@ def test_challenge__worker_unbonds_and_withdraws__locked_stake_stays_and_resolut
     assert market.exposure(staked_worker) == (0, 0)
     assert market.owed(app_builder) == PAYMENT
     # The dispute is over: the (now empty) registration can be closed.
-    assert workers.withdraw(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == 0
+    assert workers.withdraw_stake(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == 0
     assert workers.signer_of(staked_worker) == ZERO
 
 
@@ -645,7 +674,7 @@ def test_refund__pending_miss__locked_through_withdraw_then_slashed_and_released
     market.claim(rid, sender=staked_worker)
     withdrawable_at = workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at
     chain.mine(timestamp=withdrawable_at)
-    assert workers.withdraw(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == MIN_STAKE - LOCK
+    assert workers.withdraw_stake(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == MIN_STAKE - LOCK
     past(market.get_request(rid).deadline)
     treasury_tokens = token.balanceOf(system.Timelock)
     tx = market.refund(rid, sender=mallory)
@@ -653,7 +682,7 @@ def test_refund__pending_miss__locked_through_withdraw_then_slashed_and_released
     assert tx.decode_logs(workers.StakeUnlocked)[0].amount == LOCK
     assert token.balanceOf(system.Timelock) == treasury_tokens + 10 * ETH
     assert (workers.workers(staked_worker).stake, workers.locked(staked_worker)) == (LOCK - 10 * ETH, 0)
-    assert workers.withdraw(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == LOCK - 10 * ETH
+    assert workers.withdraw_stake(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == LOCK - 10 * ETH
     assert token.balanceOf(staked_worker) == MIN_STAKE - 10 * ETH
 
 

@@ -25,8 +25,8 @@ def reg(project, deployer, token):
 
 @pytest.fixture(scope="module")
 def slasher(reg, deployer, app_builder):
-    """An account the standalone registry authorises to slash and record reputation."""
-    reg.set_authorised(app_builder, True, sender=deployer)
+    """An account the standalone registry lets slash and record reputation."""
+    reg.set_permissions(app_builder, True, True, sender=deployer)
     return app_builder
 
 
@@ -59,16 +59,16 @@ def unbond(registry, account):
 
 def test_deploy__system__timelock_governs_market_authorised_stake_earns_no_revenue(workers, market, token, timelock,
                                                                                   deployer):
-    assert workers.governance() == timelock.address
+    assert workers.owner() == timelock.address
     assert workers.token() == token.address
     assert (workers.min_stake(), workers.unbonding_delay()) == (MIN_STAKE, 7 * DAY)
-    assert workers.is_authorised(market)
-    assert not workers.is_authorised(deployer)
+    assert workers.can_slash(market) and workers.can_record(market)
+    assert not workers.can_slash(deployer) and not workers.can_record(deployer)
     assert token.is_revenue_excluded(workers)
 
 
 def test_deploy__standalone__deployer_governs(reg, token, deployer):
-    assert reg.governance() == deployer.address
+    assert reg.owner() == deployer.address
     assert (reg.token(), reg.min_stake(), reg.unbonding_delay()) == (token.address, MIN_STAKE, DELAY)
 
 
@@ -130,7 +130,7 @@ def test_register__without_allowance__reverts(reg, token, deployer, dave):
 def test_register__after_withdraw__registers_again_reputation_kept(reg, token, deployer, joined, slasher):
     reg.record_outcomes(joined, 3, 1, sender=slasher)
     chain.pending_timestamp = unbond(reg, joined)
-    reg.withdraw(sender=joined)
+    reg.withdraw_stake(sender=joined)
     join(reg, token, deployer, joined, endpoint="https://again.example")
     assert reg.is_active(joined)
     assert reg.workers(joined).endpoint == "https://again.example"
@@ -235,7 +235,7 @@ def test_unbond__not_registered__reverts(reg, mallory):
 def test_withdraw__after_delay__returns_stake_and_deregisters(reg, token, joined):
     at = unbond(reg, joined)
     chain.pending_timestamp = at  # exactly the first allowed second
-    tx = reg.withdraw(sender=joined)
+    tx = reg.withdraw_stake(sender=joined)
     assert tx.timestamp == at
     log = tx.decode_logs(reg.StakeWithdrawn)[0]
     assert (log.worker, log.amount, log.remaining) == (joined.address, MIN_STAKE, 0)
@@ -245,25 +245,25 @@ def test_withdraw__after_delay__returns_stake_and_deregisters(reg, token, joined
     assert (state.stake, state.signer, state.withdrawable_at, state.endpoint) == (0, ZERO, 0, "")
     assert not reg.is_active(joined)
     with ape.reverts("WorkerRegistry: not registered"):
-        reg.withdraw(sender=joined)
+        reg.withdraw_stake(sender=joined)
 
 
 def test_withdraw__one_second_early__reverts(reg, joined):
     at = unbond(reg, joined)
     chain.pending_timestamp = at - 1
     with ape.reverts("WorkerRegistry: unbonding delay not passed"):
-        reg.withdraw(sender=joined)
+        reg.withdraw_stake(sender=joined)
     assert reg.workers(joined).stake == MIN_STAKE
 
 
 def test_withdraw__not_unbonding__reverts(reg, joined):
     with ape.reverts("WorkerRegistry: not unbonding"):
-        reg.withdraw(sender=joined)
+        reg.withdraw_stake(sender=joined)
 
 
 def test_withdraw__not_registered__reverts(reg, mallory):
     with ape.reverts("WorkerRegistry: not registered"):
-        reg.withdraw(sender=mallory)
+        reg.withdraw_stake(sender=mallory)
 
 
 def test_withdraw__delay_changed_after_unbond__original_time_holds(reg, deployer, joined):
@@ -271,7 +271,7 @@ def test_withdraw__delay_changed_after_unbond__original_time_holds(reg, deployer
     reg.set_unbonding_delay(30 * DAY, sender=deployer)
     assert reg.workers(joined).withdrawable_at == at
     chain.pending_timestamp = at
-    reg.withdraw(sender=joined)
+    reg.withdraw_stake(sender=joined)
     assert reg.workers(joined).signer == ZERO
 
 
@@ -354,7 +354,7 @@ def test_slash__unbonding_stake__still_slashable(reg, token, joined, slasher, ca
     assert tx.decode_logs(reg.Slashed)[0].amount == 300 * ETH
     assert reg.workers(joined).stake == MIN_STAKE - 300 * ETH
     chain.pending_timestamp = at
-    tx = reg.withdraw(sender=joined)
+    tx = reg.withdraw_stake(sender=joined)
     assert tx.decode_logs(reg.StakeWithdrawn)[0].amount == MIN_STAKE - 300 * ETH
     assert token.balanceOf(joined) == MIN_STAKE - 300 * ETH
 
@@ -363,7 +363,7 @@ def test_slash__whole_unbonding_stake__withdraw_returns_nothing(reg, token, join
     at = unbond(reg, joined)
     reg.slash(joined, MIN_STAKE, carol, sender=slasher)
     chain.pending_timestamp = at
-    tx = reg.withdraw(sender=joined)
+    tx = reg.withdraw_stake(sender=joined)
     assert tx.decode_logs(reg.StakeWithdrawn)[0].amount == 0
     assert token.balanceOf(joined) == 0
     assert reg.workers(joined).signer == ZERO
@@ -388,19 +388,33 @@ def test_slash__zero_recipient__reverts(reg, joined, slasher):
 @pytest.mark.parametrize("caller", ["worker", "mallory", "deployer"])
 def test_slash__not_authorised__reverts(reg, joined, deployer, mallory, caller):
     sender = {"worker": joined, "mallory": mallory, "deployer": deployer}[caller]  # governance is not a slasher
-    with ape.reverts("WorkerRegistry: caller is not authorised"):
+    with ape.reverts("WorkerRegistry: caller may not slash"):
         reg.slash(joined, ETH, mallory, sender=sender)
     assert (reg.workers(joined).stake, reg.slashed(joined)) == (MIN_STAKE, 0)
 
 
-def test_slash__authorisation_revoked__reverts(reg, deployer, joined, slasher, carol):
-    reg.set_authorised(slasher, False, sender=deployer)
-    with ape.reverts("WorkerRegistry: caller is not authorised"):
+def test_slash__permission_revoked__reverts(reg, deployer, joined, slasher, carol):
+    reg.set_permissions(slasher, False, True, sender=deployer)
+    with ape.reverts("WorkerRegistry: caller may not slash"):
         reg.slash(joined, ETH, carol, sender=slasher)
+    with ape.reverts("WorkerRegistry: caller may not slash"):
+        reg.lock(joined, ETH, sender=slasher)
+    assert (reg.workers(joined).stake, reg.locked(joined)) == (MIN_STAKE, 0)
+
+
+def test_slash__recorder_only__reverts(reg, deployer, joined, mallory):
+    """A contract allowed to write reputation cannot take or lock stake."""
+    reg.set_permissions(mallory, False, True, sender=deployer)
+    with ape.reverts("WorkerRegistry: caller may not slash"):
+        reg.slash(joined, ETH, mallory, sender=mallory)
+    with ape.reverts("WorkerRegistry: caller may not slash"):
+        reg.lock(joined, ETH, sender=mallory)
+    reg.record_outcomes(joined, 1, 0, sender=mallory)
+    assert (reg.workers(joined).stake, reg.locked(joined), reg.fulfilled(joined)) == (MIN_STAKE, 0, 1)
 
 
 def test_slash__system_registry_outsider__reverts(workers, staked_worker, mallory):
-    with ape.reverts("WorkerRegistry: caller is not authorised"):
+    with ape.reverts("WorkerRegistry: caller may not slash"):
         workers.slash(staked_worker, ETH, mallory, sender=mallory)
 
 
@@ -419,7 +433,7 @@ def test_lock__by_authorised__locks_and_logs(reg, joined, slasher):
 @pytest.mark.parametrize("caller", ["worker", "mallory", "deployer"])
 def test_lock__not_authorised__reverts(reg, joined, deployer, mallory, caller):
     sender = {"worker": joined, "mallory": mallory, "deployer": deployer}[caller]
-    with ape.reverts("WorkerRegistry: caller is not authorised"):
+    with ape.reverts("WorkerRegistry: caller may not slash"):
         reg.lock(joined, ETH, sender=sender)
     assert reg.locked(joined) == 0
 
@@ -430,7 +444,7 @@ def test_lock__beyond_stake__whole_stake_locked(reg, token, joined, slasher):
     assert reg.free_stake(joined) == 0
     chain.pending_timestamp = unbond(reg, joined)
     with ape.reverts("WorkerRegistry: stake locked"):
-        reg.withdraw(sender=joined)
+        reg.withdraw_stake(sender=joined)
     assert token.balanceOf(reg) == MIN_STAKE
 
 
@@ -444,7 +458,7 @@ def test_unlock__own_lock__releases_and_logs(reg, joined, slasher):
 
 
 def test_unlock__more_than_own_lock__reverts(reg, deployer, joined, slasher, mallory):
-    reg.set_authorised(mallory, True, sender=deployer)
+    reg.set_permissions(mallory, True, False, sender=deployer)
     reg.lock(joined, 100 * ETH, sender=slasher)
     # Another authorised contract cannot release what the first one locked.
     with ape.reverts("WorkerRegistry: unlock exceeds lock"):
@@ -465,15 +479,15 @@ def test_unlock__zero__reverts(reg, joined, slasher, mallory):
 
 def test_unlock__authorisation_revoked__still_releases_own_lock(reg, deployer, joined, slasher):
     reg.lock(joined, 100 * ETH, sender=slasher)
-    reg.set_authorised(slasher, False, sender=deployer)
-    reg.unlock(joined, 100 * ETH, sender=slasher)  # a de-authorised contract can still let go
+    reg.set_permissions(slasher, False, False, sender=deployer)
+    reg.unlock(joined, 100 * ETH, sender=slasher)  # a contract whose permission was revoked can still let go
     assert reg.locked(joined) == 0
 
 
 def test_withdraw__part_locked__only_free_stake_leaves_worker_stays(reg, token, joined, slasher):
     reg.lock(joined, 100 * ETH, sender=slasher)
     chain.pending_timestamp = unbond(reg, joined)
-    tx = reg.withdraw(sender=joined)
+    tx = reg.withdraw_stake(sender=joined)
     log = tx.decode_logs(reg.StakeWithdrawn)[0]
     assert (log.worker, log.amount, log.remaining) == (joined.address, MIN_STAKE - 100 * ETH, 100 * ETH)
     assert token.balanceOf(joined) == MIN_STAKE - 100 * ETH
@@ -482,15 +496,15 @@ def test_withdraw__part_locked__only_free_stake_leaves_worker_stays(reg, token, 
     assert not reg.is_active(joined)
     # Nothing more is free until the dispute ends.
     with ape.reverts("WorkerRegistry: stake locked"):
-        reg.withdraw(sender=joined)
+        reg.withdraw_stake(sender=joined)
 
 
 def test_withdraw__lock_released_later__rest_returns_and_deregisters(reg, token, joined, slasher):
     reg.lock(joined, 100 * ETH, sender=slasher)
     chain.pending_timestamp = unbond(reg, joined)
-    reg.withdraw(sender=joined)
+    reg.withdraw_stake(sender=joined)
     reg.unlock(joined, 100 * ETH, sender=slasher)
-    tx = reg.withdraw(sender=joined)
+    tx = reg.withdraw_stake(sender=joined)
     assert (tx.decode_logs(reg.StakeWithdrawn)[0].amount, tx.decode_logs(reg.StakeWithdrawn)[0].remaining) == (
         100 * ETH, 0)
     assert token.balanceOf(joined) == MIN_STAKE
@@ -500,14 +514,14 @@ def test_withdraw__lock_released_later__rest_returns_and_deregisters(reg, token,
 def test_withdraw__locked_stake_slashed__slash_takes_it_then_deregisters(reg, token, joined, slasher, carol):
     reg.lock(joined, 100 * ETH, sender=slasher)
     chain.pending_timestamp = unbond(reg, joined)
-    reg.withdraw(sender=joined)
+    reg.withdraw_stake(sender=joined)
     carol_before = token.balanceOf(carol)
     assert reg.slash(joined, 100 * ETH, carol, sender=slasher).decode_logs(reg.Slashed)[0].amount == 100 * ETH
     assert token.balanceOf(carol) == carol_before + 100 * ETH
     with ape.reverts("WorkerRegistry: stake locked"):  # slashed to zero, lock not yet released
-        reg.withdraw(sender=joined)
+        reg.withdraw_stake(sender=joined)
     reg.unlock(joined, 100 * ETH, sender=slasher)
-    assert reg.withdraw(sender=joined).decode_logs(reg.StakeWithdrawn)[0].amount == 0
+    assert reg.withdraw_stake(sender=joined).decode_logs(reg.StakeWithdrawn)[0].amount == 0
     assert reg.workers(joined).signer == ZERO
     assert token.balanceOf(reg) == 0
 
@@ -516,7 +530,7 @@ def test_signer_of__unbonding__registered_key_until_withdrawn(reg, joined, bob):
     chain.pending_timestamp = unbond(reg, joined)
     assert reg.active_signer(joined) == ZERO
     assert reg.signer_of(joined) == bob.address
-    reg.withdraw(sender=joined)
+    reg.withdraw_stake(sender=joined)
     assert reg.signer_of(joined) == ZERO
 
 
@@ -534,25 +548,33 @@ def test_record_outcomes__by_authorised__accumulates_and_logs_totals(reg, joined
 
 
 def test_record_outcomes__not_authorised__reverts(reg, joined, mallory):
-    with ape.reverts("WorkerRegistry: caller is not authorised"):
+    with ape.reverts("WorkerRegistry: caller may not record"):
         reg.record_outcomes(joined, 1, 0, sender=mallory)
-    with ape.reverts("WorkerRegistry: caller is not authorised"):
+    with ape.reverts("WorkerRegistry: caller may not record"):
         reg.record_outcomes(joined, 0, 1, sender=joined)
+    assert (reg.fulfilled(joined), reg.missed(joined)) == (0, 0)
+
+
+def test_record_outcomes__slasher_only__reverts(reg, deployer, joined, mallory):
+    """A contract allowed to slash (like the channels) cannot write reputation."""
+    reg.set_permissions(mallory, True, False, sender=deployer)
+    with ape.reverts("WorkerRegistry: caller may not record"):
+        reg.record_outcomes(joined, 0, 5, sender=mallory)
     assert (reg.fulfilled(joined), reg.missed(joined)) == (0, 0)
 
 
 # ---------------------------------------------------------------- governance
 
 
-def test_set_authorised__by_governance__sets_and_logs(reg, deployer, mallory):
-    tx = reg.set_authorised(mallory, True, sender=deployer)
-    log = tx.decode_logs(reg.AuthorisationSet)[0]
-    assert (log.account, log.authorised) == (mallory.address, True)
-    assert reg.is_authorised(mallory)
-    tx = reg.set_authorised(mallory, False, sender=deployer)
-    log = tx.decode_logs(reg.AuthorisationSet)[0]
-    assert (log.account, log.authorised) == (mallory.address, False)
-    assert not reg.is_authorised(mallory)
+def test_set_permissions__by_governance__sets_each_flag_and_logs(reg, deployer, mallory):
+    tx = reg.set_permissions(mallory, True, False, sender=deployer)
+    log = tx.decode_logs(reg.PermissionsSet)[0]
+    assert (log.account, log.can_slash, log.can_record) == (mallory.address, True, False)
+    assert (reg.can_slash(mallory), reg.can_record(mallory)) == (True, False)
+    tx = reg.set_permissions(mallory, False, True, sender=deployer)
+    log = tx.decode_logs(reg.PermissionsSet)[0]
+    assert (log.account, log.can_slash, log.can_record) == (mallory.address, False, True)
+    assert (reg.can_slash(mallory), reg.can_record(mallory)) == (False, True)
 
 
 def test_set_min_stake__by_governance__sets_and_logs(reg, deployer):
@@ -577,63 +599,68 @@ def test_set_unbonding_delay__by_governance__applies_to_later_unbonds(reg, deplo
     assert reg.workers(joined).withdrawable_at == tx.timestamp + 3 * DAY
 
 
-def test_transfer_governance__by_governance__hands_over_every_setter(reg, deployer, alice, mallory):
-    tx = reg.transfer_governance(alice, sender=deployer)
-    log = tx.decode_logs(reg.GovernanceTransferred)[0]
-    assert (log.old_governance, log.new_governance) == (deployer.address, alice.address)
-    assert reg.governance() == alice.address
-    with ape.reverts("WorkerRegistry: caller is not governance"):
-        reg.set_authorised(mallory, True, sender=deployer)
-    reg.set_authorised(mallory, True, sender=alice)
-    assert reg.is_authorised(mallory)
+def test_transfer_ownership__by_governance__hands_over_every_setter(reg, deployer, alice, mallory):
+    tx = reg.transfer_ownership(alice, sender=deployer)
+    log = tx.decode_logs(reg.OwnershipTransferred)[0]
+    assert (log.previous_owner, log.new_owner) == (deployer.address, alice.address)
+    assert reg.owner() == alice.address
+    with ape.reverts("ownable: caller is not the owner"):
+        reg.set_permissions(mallory, True, True, sender=deployer)
+    reg.set_permissions(mallory, True, True, sender=alice)
+    assert reg.can_slash(mallory)
 
 
-def test_transfer_governance__zero_address__reverts(reg, deployer):
-    with ape.reverts("WorkerRegistry: governance is the zero address"):
-        reg.transfer_governance(ZERO, sender=deployer)
-    assert reg.governance() == deployer.address
+def test_transfer_ownership__zero_address__reverts(reg, deployer):
+    with ape.reverts("ownable: new owner is the zero address"):
+        reg.transfer_ownership(ZERO, sender=deployer)
+    assert reg.owner() == deployer.address
+
+
+def test_renounce_ownership__not_exported(reg):
+    """Renouncing would freeze every permission and parameter: the registry does not offer it."""
+    assert not hasattr(reg, "renounce_ownership")
 
 
 @pytest.mark.parametrize(
     "method,args",
     [
-        ("set_authorised", ("mallory", True)),
+        ("set_permissions", ("mallory", True, True)),
         ("set_min_stake", (0,)),
         ("set_unbonding_delay", (0,)),
-        ("transfer_governance", ("mallory",)),
+        ("transfer_ownership", ("mallory",)),
     ],
 )
 def test_governed_setters__not_governance__reverts(reg, workers, mallory, deployer, method, args):
     args = [mallory if a == "mallory" else a for a in args]
-    with ape.reverts("WorkerRegistry: caller is not governance"):
+    with ape.reverts("ownable: caller is not the owner"):
         getattr(reg, method)(*args, sender=mallory)
     # In the deployed system the deployer handed everything to the timelock.
-    with ape.reverts("WorkerRegistry: caller is not governance"):
+    with ape.reverts("ownable: caller is not the owner"):
         getattr(workers, method)(*args, sender=deployer)
 
 
 def test_governed_setters__through_timelock__applied(workers, govern, mallory):
     tx = govern(
         (workers, "set_unbonding_delay", DAY),
-        (workers, "set_authorised", mallory.address, True),
+        (workers, "set_permissions", mallory.address, True, False),
     )
     delay = tx.decode_logs(workers.UnbondingDelaySet)[0]
     assert (delay.old_delay, delay.new_delay) == (7 * DAY, DAY)
-    auth = tx.decode_logs(workers.AuthorisationSet)[0]
-    assert (auth.account, auth.authorised) == (mallory.address, True)
+    perm = tx.decode_logs(workers.PermissionsSet)[0]
+    assert (perm.account, perm.can_slash, perm.can_record) == (mallory.address, True, False)
     assert workers.unbonding_delay() == DAY
-    assert workers.is_authorised(mallory)
+    assert workers.can_slash(mallory) and not workers.can_record(mallory)
 
 
-def test_transfer_governance__through_timelock__new_governance_rules(workers, govern, timelock, alice, deployer):
-    tx = govern((workers, "transfer_governance", alice.address))
-    log = tx.decode_logs(workers.GovernanceTransferred)[0]
-    assert (log.old_governance, log.new_governance) == (timelock.address, alice.address)
+def test_transfer_ownership__through_timelock__new_governance_rules(workers, govern, timelock, alice, deployer):
+    tx = govern((workers, "transfer_ownership", alice.address))
+    log = tx.decode_logs(workers.OwnershipTransferred)[0]
+    assert (log.previous_owner, log.new_owner) == (timelock.address, alice.address)
     workers.set_min_stake(0, sender=alice)
     assert workers.min_stake() == 0
 
 
-def test_transfer_governance__through_timelock_to_zero__reverts(workers, govern, timelock):
-    with ape.reverts("WorkerRegistry: governance is the zero address"):
-        govern((workers, "transfer_governance", ZERO))
-    assert workers.governance() == timelock.address
+def test_transfer_ownership__through_timelock_to_zero__reverts(workers, govern, timelock):
+    with ape.reverts("ownable: new owner is the zero address"):
+        govern((workers, "transfer_ownership", ZERO))
+    assert workers.owner() == timelock.address
