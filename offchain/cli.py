@@ -330,3 +330,12 @@ def deployment_of(provider):
         raise InvalidInput(f"the deployment record for '{deployment.network}' points at contracts that are not on "
                            f"this chain (was the node restarted?): run `ape run deploy` again")
     return deployment
+
+
+def delegate_votes(provider, account, delegatee: str | None) -> None:
+    """`token delegate` and `dao delegate`: the account's votes go to `delegatee` (itself when None)."""
+    sender = resolve_account(account, provider)
+    target = parse_address(delegatee, "--to") if delegatee else sender.address
+    token = deployment_of(provider).GovernanceToken
+    token.invoke_transaction("delegate", target, sender=sender)
+    console.print(f"{sender.address} delegates to {target}: {fmt_tokens(token.getVotes(target))} votes there")

@@ -24,7 +24,7 @@ from ape import chain
 from ape.cli import account_option
 from eth_abi import decode as abi_decode
 
-from offchain.cli import deployment_of
+from offchain.cli import delegate_votes, deployment_of
 from offchain.cli import Command, Group, advance_time, console, fmt_eth, fmt_span, fmt_time, fmt_tokens, \
     parse_address, parse_amount, parse_duration, require_local, resolve_account, short_id, table, user_errors
 from offchain.errors import InvalidInput, ProposalError
@@ -115,11 +115,7 @@ def _message(exc: Exception) -> str:
 @user_errors
 def delegate(provider, account, delegatee):
     """Delegate your votes (needed once before your tokens count)."""
-    sender = resolve_account(account, provider)
-    target = parse_address(delegatee, "--to") if delegatee else sender.address
-    token = deployment_of(provider).GovernanceToken
-    token.invoke_transaction("delegate", target, sender=sender)
-    console.print(f"{sender.address} delegates to {delegatee or 'itself'}: {fmt_tokens(token.getVotes(sender))} votes")
+    delegate_votes(provider, account, delegatee)
 
 
 @cli.command(name="propose", cls=Command)

@@ -12,7 +12,7 @@ Every command takes --network and --account (on the embedded chain and anvil the
 import click
 from ape.cli import account_option
 
-from offchain.cli import deployment_of
+from offchain.cli import delegate_votes, deployment_of
 from offchain.cli import Command, Group, console, fmt_eth, fmt_tokens, parse_address, parse_amount, \
     resolve_account, table, user_errors
 from offchain.errors import InvalidInput
@@ -70,11 +70,7 @@ def transfer(provider, account, to, amount):
 @user_errors
 def delegate(provider, account, delegatee):
     """Delegate your votes (needed once before your tokens count)."""
-    sender = resolve_account(account, provider)
-    target = parse_address(delegatee, "--to") if delegatee else sender.address
-    token = deployment_of(provider).GovernanceToken
-    token.invoke_transaction("delegate", target, sender=sender)
-    console.print(f"{sender.address} delegates to {target}: {fmt_tokens(token.getVotes(target))} votes there")
+    delegate_votes(provider, account, delegatee)
 
 
 @cli.command(cls=Command)

@@ -16,7 +16,7 @@ settlement), `batcher` (micro-batching for the runtime), `app` (the FastAPI
 app), `client` (ChannelClient, the app builder's side).
 """
 
-from offchain.channels.app import MAX_BODY, Answer, CallBody, VoucherBody, create_app
+from offchain.channels.app import MAX_BODY, Answer, CallBody, VoucherBody, create_app, serving_locally
 from offchain.channels.batcher import MicroBatcher
 from offchain.channels.client import CallResult, ChannelClient, input_document
 from offchain.channels.errors import CallRejected, LedgerMismatch
@@ -26,5 +26,5 @@ from offchain.channels.worker import MAX_SETTLE, ChannelWorker, Settlement, merk
 __all__ = [
     "MAX_BODY", "MAX_SETTLE", "Answer", "CallBody", "CallRejected", "CallResult", "ChannelBook", "ChannelClient",
     "ChannelWorker", "Ledger", "LedgerMismatch", "MicroBatcher", "Settlement", "VoucherBody", "create_app",
-    "default_state_dir", "input_document", "merkle_root",
+    "default_state_dir", "input_document", "merkle_root", "serving_locally",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 
 from eth_utils import keccak
 from pydantic import BaseModel, field_validator
@@ -162,3 +162,31 @@ def create_app(worker: ChannelWorker):
         return (await asyncio.to_thread(worker.settle)).as_json()
 
     return app
+
+
+@contextmanager
+def serving_locally(channels, worker, runtimes: dict, prices: dict, *, chain_id: int):
+    """A channel API for `worker` on 127.0.0.1 (a free port) in a background thread, with
+    throwaway books and no background settlement: for demos and benchmarks on a local chain.
+    Yields (ChannelWorker, url); stops the server and removes the books on exit."""
+    import tempfile
+    import threading
+    import time
+
+    import uvicorn
+
+    books = tempfile.TemporaryDirectory()
+    api = ChannelWorker(channels, worker, worker.private_key, runtimes, prices, chain_id=chain_id,
+                        settle_threshold=10**30, state_dir=books.name, tick_every=None)
+    server = uvicorn.Server(uvicorn.Config(create_app(api), host="127.0.0.1", port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        yield api, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        api.close()
+        books.cleanup()

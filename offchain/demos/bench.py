@@ -339,15 +339,13 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8) ->
     """Latency of a paid call through the worker's API against ONNX Runtime on
     the same inputs, and throughput with concurrent clients."""
     import statistics
-    import tempfile
     import threading
     import time
 
     import httpx
-    import uvicorn
     from ape import chain
 
-    from offchain.channels import ChannelClient, ChannelWorker, create_app, input_document
+    from offchain.channels import ChannelClient, input_document, serving_locally
     from offchain.demos.inference import held_out_digits
     from offchain.models import load_spec
     from offchain.runtime import load_runtime
@@ -365,23 +363,14 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8) ->
         direct.append(time.perf_counter() - start)
 
     price = d.ModelRegistry.model_terms(model_id)[1]
-    books = tempfile.TemporaryDirectory()
-    api = ChannelWorker(d.PaymentChannels, worker, worker.private_key, {model_id: runtime}, {model_id: price},
-                        chain_id=chain.chain_id, settle_threshold=10**30, state_dir=books.name,
-                        tick_every=None)
-    server = uvicorn.Server(uvicorn.Config(create_app(api), host="127.0.0.1", port=0, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    payers = [accounts[i] for i in (6, 1, 2, 3, 4, 7, 8, 9)][:clients]
-    sdk = []
-    for payer in payers:
-        client = ChannelClient(d.PaymentChannels, d.ModelRegistry, d.WorkerRegistry, payer, chain_id=chain.chain_id)
-        client.open(worker, model_id, 10**18, url=url)
-        sdk.append(client)
-    try:
+    with serving_locally(d.PaymentChannels, worker, {model_id: runtime}, {model_id: price},
+                         chain_id=chain.chain_id) as (api, url):
+        payers = [accounts[i] for i in (6, 1, 2, 3, 4, 7, 8, 9)][:clients]
+        sdk = []
+        for payer in payers:
+            client = ChannelClient(d.PaymentChannels, d.ModelRegistry, d.WorkerRegistry, payer, chain_id=chain.chain_id)
+            client.open(worker, model_id, 10**18, url=url)
+            sdk.append(client)
         with httpx.Client() as http:
             sdk[0].call(documents[0], http)  # warm-up: the worker loads the channel once
             sequential = []
@@ -405,11 +394,6 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8) ->
         concurrent_seconds = time.perf_counter() - start
         total_concurrent = sum(len(documents[i::clients]) + 1 for i in range(clients))
         settled = api.settle().total
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        api.close()
-        books.cleanup()
     sequential.sort()
     return [
         ("calls (sequential)", str(calls)),

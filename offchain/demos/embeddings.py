@@ -4,9 +4,6 @@ channel API serving it over HTTP, and channel clients for app builders. Shared b
 
 from __future__ import annotations
 
-import tempfile
-import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -35,10 +32,9 @@ class EmbeddingsService:
 @contextmanager
 def embeddings_service(project, accounts):
     """Deploys a system, lists minilm through governance, serves paid calls on 127.0.0.1."""
-    import uvicorn
     from ape import chain
 
-    from offchain.channels import ChannelWorker, create_app
+    from offchain.channels import serving_locally
     from offchain.demos.bench import setup_market
     from offchain.governance import Proposal, pass_locally
     from offchain.models import load_spec
@@ -53,19 +49,6 @@ def embeddings_service(project, accounts):
     pass_locally(d.Governor, Proposal("list minilm").call(registry, "approve_model", model_id), deployer, [deployer])
     runtime = load_runtime(spec, expected_hash=bytes(registry.models(model_id).artifact_hash))
     price = registry.model_terms(model_id)[1]
-    books = tempfile.TemporaryDirectory()
-    api = ChannelWorker(d.PaymentChannels, worker, worker.private_key, {model_id: runtime}, {model_id: price},
-                        chain_id=chain.chain_id, settle_threshold=10**30, state_dir=books.name, tick_every=None)
-    server = uvicorn.Server(uvicorn.Config(create_app(api), host="127.0.0.1", port=0, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    try:
+    with serving_locally(d.PaymentChannels, worker, {model_id: runtime}, {model_id: price},
+                         chain_id=chain.chain_id) as (api, url):
         yield EmbeddingsService(d, model_id, worker, url, price, api)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        api.close()
-        books.cleanup()
