@@ -23,6 +23,14 @@ embedding is checked under its manifest's `verification` policy
 (`within_tolerance`: the decoded vectors of the same input compared, max
 absolute difference per element against a measured bound), not by hash
 equality. The hash still binds the worker to the bytes it served.
+
+`scores-uint256` (scores in [0, 1], e.g. the contract-risk model), at `scale` S:
+    each score as round(p * S), uint256 big-endian (one ABI word), in the
+    manifest's label order; 32 * n bytes. A contract reads the first score
+    with `convert(slice(result, 0, 32), uint256)`. At S = 10,000 (basis points)
+    ONNX Runtime and PyTorch differ in a few of every thousand values by one
+    step (a float on a rounding boundary), so these are checked under a
+    tolerance of one step, not by hash equality.
 """
 
 from __future__ import annotations
@@ -38,13 +46,17 @@ PROB_BYTES = 2
 
 EMBEDDING = "embedding-int32"
 EMBEDDING_BYTES = 4
-KINDS = ("class-index+probs", EMBEDDING)
+SCORES = "scores-uint256"
+WORD = 32
+KINDS = ("class-index+probs", EMBEDDING, SCORES)
 
 
 def encode(kind: str, scale: int, outputs: np.ndarray) -> list[bytes]:
     """Encodes a batch of model outputs (one row per input)."""
     if kind == EMBEDDING:
         return encode_embeddings(scale, outputs)
+    if kind == SCORES:
+        return encode_scores(scale, outputs)
     if kind != "class-index+probs":
         raise NeuralCommonsError(f"unknown canonical encoding '{kind}'")
     if not 0 < scale < 2**16:
@@ -61,6 +73,8 @@ def decode(kind: str, scale: int, data: bytes) -> dict:
     """The predicted class and probabilities (or the embedding) back from canonical bytes."""
     if kind == EMBEDDING:
         return {"embedding": decode_embedding(scale, data).tolist()}
+    if kind == SCORES:
+        return {"scores": decode_scores(scale, data).tolist()}
     if kind != "class-index+probs":
         raise NeuralCommonsError(f"unknown canonical encoding '{kind}'")
     if len(data) < CLASS_BYTES or (len(data) - CLASS_BYTES) % PROB_BYTES:
@@ -93,6 +107,25 @@ def decode_embedding(scale: int, data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=">i4").astype(np.float64) / scale
 
 
+def encode_scores(scale: int, outputs: np.ndarray) -> list[bytes]:
+    """`scores-uint256`: each score in [0, 1] as round(p * scale), one uint256 word each."""
+    values = np.asarray(outputs, dtype=np.float64)
+    if values.ndim != 2 or not np.isfinite(values).all() or values.min(initial=0) < 0 or values.max(initial=0) > 1:
+        raise NeuralCommonsError("scores must be a finite [batch, n] array of values in [0, 1]")
+    quantised = np.rint(values * scale).astype(np.int64)
+    return [b"".join(int(v).to_bytes(WORD, "big") for v in row) for row in quantised]
+
+
+def decode_scores(scale: int, data: bytes) -> np.ndarray:
+    """The float64 scores back from `scores-uint256` bytes."""
+    if not data or len(data) % WORD:
+        raise NeuralCommonsError(f"{len(data)} bytes is not a {SCORES} encoding")
+    words = [int.from_bytes(data[i : i + WORD], "big") for i in range(0, len(data), WORD)]
+    if max(words) > scale:
+        raise NeuralCommonsError(f"a {SCORES} value is above the scale {scale}")
+    return np.asarray(words, dtype=np.float64) / scale
+
+
 def distance(metric: str, a: np.ndarray, b: np.ndarray) -> float:
     """How far apart two decoded outputs are: `max_abs` (largest per-element
     difference) or `cosine` (1 - cosine similarity), in float64."""
@@ -113,12 +146,13 @@ def within_tolerance(encoding: dict, verification: dict, result: bytes, referenc
     if verification.get("policy") != "tolerance":
         raise NeuralCommonsError(f"verification policy '{verification.get('policy')}' is not a tolerance policy")
     kind, scale = encoding["kind"], int(encoding["scale"])
-    if kind != EMBEDDING:
+    decoders = {EMBEDDING: decode_embedding, SCORES: decode_scores}
+    if kind not in decoders:
         raise NeuralCommonsError(f"no tolerance comparison for the '{kind}' encoding")
     try:
-        got = decode_embedding(scale, result)
+        got = decoders[kind](scale, result)
     except NeuralCommonsError:
         return False, float("inf")
-    want = decode_embedding(scale, reference)
+    want = decoders[kind](scale, reference)
     gap = distance(verification["metric"], got, want)
     return gap <= float(verification["bound"]), gap

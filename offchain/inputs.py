@@ -12,10 +12,12 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import ssl
 import time
 import urllib.parse
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,43 @@ def encode_pixels(pixels) -> bytes:
     """The canonical input document of a pixel-vector model: compact JSON."""
     return json.dumps({"pixels": [int(v) if float(v).is_integer() else float(v) for v in pixels]},
                       separators=(",", ":")).encode()
+
+
+def encode_contract(chain_id: int, address: str, block: int, code_hash: bytes | str) -> bytes:
+    """The canonical input document of a contract model: an on-chain reference that binds the
+    exact runtime code. Compact JSON, keys sorted, address and code hash lower-case 0x-hex.
+    `contracts/apps/TokenListing.vy` builds the same bytes on-chain."""
+    if isinstance(code_hash, (bytes, bytearray)):
+        code_hash = "0x" + bytes(code_hash).hex()
+    return json.dumps({"address": str(address).lower(), "block": int(block), "chain_id": int(chain_id),
+                       "code_hash": code_hash.lower()}, separators=(",", ":"), sort_keys=True).encode()
+
+
+@dataclass(frozen=True)
+class ContractRef:
+    """A contract model's parsed input: whose code, on which chain, at which block, hashing to what."""
+
+    chain_id: int
+    address: str
+    block: int
+    code_hash: bytes
+
+
+def contract_code(ref: ContractRef, chain_id: int, get_code, max_code_bytes: int) -> bytes:
+    """The runtime code `ref` names, fetched with `get_code(address, block)` (the worker's own node),
+    refused unless it is on this chain and hashes to the reference's code hash: nobody can swap
+    the contract under the score."""
+    if ref.chain_id != chain_id:
+        raise BadInput(f"the input names chain {ref.chain_id}; this worker is on chain {chain_id}")
+    code = bytes(get_code(ref.address, ref.block) or b"")
+    if not code:
+        raise BadInput(f"no code at {ref.address} at block {ref.block}")
+    if len(code) > max_code_bytes:
+        raise BadInput(f"code at {ref.address} is {len(code)} bytes; the model accepts at most {max_code_bytes}")
+    if keccak(code) != ref.code_hash:
+        raise BadInput(f"code at {ref.address} at block {ref.block} hashes to 0x{keccak(code).hex()}, the input "
+                       f"says 0x{ref.code_hash.hex()}: refused")
+    return code
 
 
 def encode_text(text: str) -> bytes:
@@ -194,6 +233,8 @@ def parse(schema: dict, data: bytes) -> np.ndarray | str:
         raise BadInput(f"input is {len(data)} bytes; the model accepts at most {schema['max_bytes']}")
     if schema.get("kind") == "text":
         return parse_text(schema, data)
+    if schema.get("kind") == "contract":
+        return parse_contract(data)
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -230,3 +271,30 @@ def parse_text(schema: dict, data: bytes) -> str:
     if len(text) > schema["max_chars"]:
         raise BadInput(f"'{field}' is {len(text)} characters; the model accepts at most {schema['max_chars']}")
     return text
+
+
+_ADDRESS = re.compile(r"0x[0-9a-f]{40}")
+_HASH = re.compile(r"0x[0-9a-f]{64}")
+
+
+def parse_contract(data: bytes) -> ContractRef:
+    """A contract model's input: exactly the canonical document of `encode_contract` (so one
+    reference has one input hash)."""
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"input is not JSON: {exc}") from exc
+    fields = ("address", "block", "chain_id", "code_hash")
+    if not isinstance(document, dict) or sorted(document) != list(fields):
+        raise BadInput(f"input must be a JSON object with exactly {', '.join(fields)}")
+    address, block, chain_id, code_hash = (document[f] for f in fields)
+    if not isinstance(address, str) or not _ADDRESS.fullmatch(address):
+        raise BadInput("'address' must be a lower-case 0x-hex address")
+    if not isinstance(code_hash, str) or not _HASH.fullmatch(code_hash):
+        raise BadInput("'code_hash' must be a lower-case 0x-hex keccak256")
+    for name, value in (("block", block), ("chain_id", chain_id)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise BadInput(f"'{name}' must be a non-negative integer")
+    if encode_contract(chain_id, address, block, code_hash) != bytes(data):
+        raise BadInput("input is not in canonical form (compact JSON, keys sorted)")
+    return ContractRef(chain_id, address, block, bytes.fromhex(code_hash[2:]))

@@ -2,6 +2,10 @@
 when present), batched, with canonical outputs so both give the same hashes
 (classifiers) or outputs within the manifest's tolerance (embeddings).
 
+Contract models (`input.kind == "contract"`) take runtime bytecode (the
+worker fetched it and checked its hash): the runtime computes its features
+(`offchain.bytecode`) and feeds them to the graph.
+
 Text models (`input.kind == "text"`) take strings: the runtime tokenizes them
 with the model's tokenizer.json (`tokenizers`, its hash checked against the
 manifest), truncates to `max_tokens`, sorts a batch by length and pads each
@@ -133,6 +137,10 @@ class Runtime:
         kind, scale = self.spec.encoding
         if self.tokenizer is not None:
             return canonical.encode(kind, scale, self.embed(list(inputs)))
+        if self.spec.input_kind == "contract":  # runtime bytecode in, its features to the graph
+            from offchain import bytecode
+
+            return canonical.encode(kind, scale, self.backend.run(np.stack([bytecode.features(c) for c in inputs])))
         outputs = self.backend.run(np.stack(inputs))
         return canonical.encode(kind, scale, outputs)
 

@@ -118,7 +118,7 @@ def train(x: np.ndarray, y: np.ndarray) -> RiskMLP:
         for start in range(0, len(xs), 32):
             batch = order[start : start + 32]
             optimiser.zero_grad()
-            loss_fn(model(xs[batch]), ys[batch]).backward()
+            loss_fn(model(xs[batch])[:, 1:], ys[batch, 1:]).backward()  # overall = max of labels
             optimiser.step()
     return model.eval()
 
@@ -186,8 +186,8 @@ def main() -> None:
 
     manifest = {
         "name": "risk",
-        "description": "contract-risk scores of EVM runtime bytecode (MLP 777-64-6 on opcode and bigram counts): "
-                       "overall risk and five risky patterns, trained on Vyper token variants compiled here",
+        "description": "contract-risk scores of EVM runtime bytecode (MLP 777-64-5 on opcode and bigram counts): "
+                       "overall risk (the highest label) and five risky patterns, trained on Vyper token variants compiled here",
         "artifact": {"file": "model.onnx", "keccak256": "0x" + keccak(onnx_path.read_bytes()).hex(),
                      "bytes": onnx_path.stat().st_size},
         "torch": {"file": "weights.pt", "keccak256": "0x" + keccak(weights_path.read_bytes()).hex(),
@@ -205,9 +205,10 @@ def main() -> None:
         "output": {"name": "scores", "shape": [len(OUTPUTS)], "dtype": "float32", "labels": list(OUTPUTS)},
         "canonical_encoding": {"kind": "scores-uint256", "scale": SCALE, "labels": list(OUTPUTS)},
         "verification": {
-            "policy": "tolerance", "metric": "max_abs", "bound": 1 / SCALE,
+            "policy": "tolerance", "metric": "max_abs", "bound": 1.5 / SCALE,
             "compare": "decoded scores (uint256 / scale) of the same code, element by element: one fixed-point "
-                       "step, for a float that lands on a rounding boundary",
+                       "step (with room for float64 rounding of the difference), for a float that lands on a "
+                       "rounding boundary",
             "measured": measured,
         },
         "evaluation": {

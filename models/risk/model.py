@@ -1,7 +1,8 @@
 """The contract-risk model's architecture: shared by training and the PyTorch backend.
 
 Bytecode features (`offchain.bytecode.features`, 777 numbers) in; six
-probabilities out: the overall risk first, then one per risk label. The
+probabilities out: the overall risk first (the highest of the label
+probabilities, computed in the graph), then one per risk label. The
 standardisation (mean, std of the training features) is part of the model,
 so ONNX Runtime and PyTorch take the same raw features."""
 
@@ -21,8 +22,9 @@ class RiskMLP(nn.Module):
             nn.Linear(N_FEATURES, hidden),
             nn.ReLU(),
             nn.Dropout(0.2),
-            nn.Linear(hidden, len(OUTPUTS)),
+            nn.Linear(hidden, len(OUTPUTS) - 1),
         )
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net((features - self.mean) / self.std))
+        labels = torch.sigmoid(self.net((features - self.mean) / self.std))
+        return torch.cat([labels.max(dim=1, keepdim=True).values, labels], dim=1)

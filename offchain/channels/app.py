@@ -141,6 +141,9 @@ def create_app(worker: ChannelWorker):
         runtime = worker.runtimes[book.model_id]
         document = call.input.encode()
         array = inputs.parse(runtime.spec.input_schema, document)  # before the voucher counts the call
+        if isinstance(array, inputs.ContractRef):
+            raise BadInput("contract models are served per request (the worker reads the code from its node), "
+                           "not over channels")
         book, seq = await asyncio.to_thread(worker.accept_voucher, cid, call.voucher.amount, signature)
         result = await batchers[book.model_id].run(array)
         input_hash, result_hash = keccak(document), keccak(result)
