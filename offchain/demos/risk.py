@@ -63,17 +63,24 @@ def setup(project, accounts, *, threshold_bps: int | None = None) -> RiskEconomy
         token.transfer(holder, amount * ETH, sender=deployer)
         token.invoke_transaction("delegate", holder, sender=holder)
     advance_time(1)
-    registry.register_model(spec.artifact_hash, spec.manifest_hash, "models/risk", spec.manifest["price_wei"],
-                            [author, dave], [7_000, 3_000], sender=author)
-    model_id = registry.model_count()
-    pass_locally(d.Governor, Proposal(f"List the contract-risk model (id {model_id})").call(
-        registry, "approve_model", model_id), alice, [alice, bob])
+    model_id = register_and_list(d, spec, author, dave, alice, [alice, bob])
     threshold = spec.manifest["listing_threshold_bps"] if threshold_bps is None else threshold_bps
     listing = deployer.deploy(project.TokenListing, d.InferenceMarket, model_id, threshold)
     listing.transfer_ownership(d.Timelock, sender=deployer)  # threshold and model: by proposal only
     console.print(f"risk model {model_id} listed by the DAO; TokenListing at {listing.address} "
                   f"(threshold {threshold / 100:g} %, owner: the Timelock)")
     return RiskEconomy(d, model_id, listing, spec)
+
+
+def register_and_list(d, spec: ModelSpec, author, dave, proposer, voters) -> int:
+    """Registers `spec` (shares 70 % author, 30 % dave) and lists it through a DAO proposal; returns its id."""
+    registry = d.ModelRegistry
+    registry.register_model(spec.artifact_hash, spec.manifest_hash, f"models/{spec.name}", spec.manifest["price_wei"],
+                            [author, dave], [7_000, 3_000], sender=author)
+    model_id = registry.model_count()
+    pass_locally(d.Governor, Proposal(f"List the {spec.name} model (id {model_id})").call(
+        registry, "approve_model", model_id), proposer, voters)
+    return model_id
 
 
 def deploy_tokens(project, issuer) -> dict[str, object]:
