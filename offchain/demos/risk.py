@@ -58,7 +58,7 @@ def setup(project, accounts, *, threshold_bps: int | None = None) -> RiskEconomy
     deployer, alice, bob, author, dave = accounts[0], accounts[1], accounts[2], accounts[8], accounts[9]
     spec = load_spec("risk")
     d = deploy_system(project, deployer)
-    token, registry = d.GovernanceToken, d.ModelRegistry
+    token = d.GovernanceToken
     for holder, amount in ((alice, 30_000_000), (bob, 20_000_000)):
         token.transfer(holder, amount * ETH, sender=deployer)
         token.invoke_transaction("delegate", holder, sender=holder)
