@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import platform
 import random
@@ -35,15 +36,28 @@ from eth_utils import keccak
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT))
-import templates  # noqa: E402
-from model import N_FEATURES, OUTPUTS, RiskMLP  # noqa: E402
-
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 from offchain import bytecode  # noqa: E402
 
+
+def _sibling(name: str):
+    """models/risk/<name>.py under its own module name (`model` is also digits' module name)."""
+    key = f"nc_risk_{name}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, HERE / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module  # dataclasses look their module up here
+        spec.loader.exec_module(module)
+    return sys.modules[key]
+
+
+templates = _sibling("templates")
+_model = _sibling("model")
+N_FEATURES, OUTPUTS, RiskMLP = _model.N_FEATURES, _model.OUTPUTS, _model.RiskMLP
+
 SEED = 11
-PER_FAMILY = 60
+PER_FAMILY = 80
 EPOCHS = 300
 OPSET = 17
 SCALE = 10_000  # fixed point: scores in basis points

@@ -105,13 +105,19 @@ RISKY_FEATURES = [f for f, (label, _) in FEATURES.items() if label]
 SAFE_FEATURES = [f for f, (label, _) in FEATURES.items() if not label]
 
 
+CLEAN = 0.4  # share of contracts with no risky feature at all (safe look-alikes only)
+
+
 def sample(rng: random.Random, family: str) -> Contract:
-    """One random contract of `family`: each risky feature with probability 0.3, each look-alike 0.35."""
+    """One random contract of `family`: clean with probability CLEAN, else each risky feature with
+    probability 0.3 (at least one); each safe look-alike with probability 0.35."""
     held_out = family in HELD_OUT_FAMILIES
     chosen = {}
-    for feature in RISKY_FEATURES:
-        if rng.random() < 0.3:
-            chosen[feature] = rng.choice(FEATURES[feature][1])
+    if rng.random() >= CLEAN:
+        while not chosen:
+            for feature in RISKY_FEATURES:
+                if rng.random() < 0.3:
+                    chosen[feature] = rng.choice(FEATURES[feature][1])
     for feature in SAFE_FEATURES:
         if rng.random() < 0.35:
             chosen[feature] = rng.choice(FEATURES[feature][1])
