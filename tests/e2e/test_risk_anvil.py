@@ -105,3 +105,16 @@ def test_cli_score__own_process__pays_waits_verifies(economy, bot, project, acco
     assert ran.returncode == 0, output
     assert "within the model's tolerance" in output and "fee_on_transfer" in output, output
     assert "error:" not in output and "Traceback" not in output, output
+
+
+def test_cli_prepare_local__models_digits_and_risk__both_listed(anvil, project):
+    env = {**os.environ, "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
+    ran = subprocess.run(["ape", "run", "prepare_local", "--network", "ethereum:local:foundry", "--workers", "1",
+                          "--models", "digits,risk"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    output = ran.stdout + ran.stderr
+    assert ran.returncode == 0 and "error:" not in output, output
+    assert "(risk) listed" in output, output
+    registry = offchain.deploy.load_deployment(project, chain.provider).ModelRegistry
+    listed = {e.metadata_uri for e in registry.ModelRegistered.range(0, None)
+              if registry.models(e.model_id).status == 2}
+    assert {"models/digits", "models/risk"} <= listed
