@@ -101,8 +101,8 @@ def list_token(provider, account, listing_address, token):
     from ape import project
 
     sender = resolve_account(account, provider)
-    token = _address(token, "--token")
     listing = _listing(project, listing_address)
+    token = _address(token, "--token")
     _code(token, chain.blocks.head.number)
     if listing.listed(token):
         raise InvalidInput(f"{token} is already listed")
@@ -126,8 +126,8 @@ def status(provider, listing_address, token):
     """A token's standing in a TokenListing: listed, last score, pending review."""
     from ape import project
 
-    token = _address(token, "--token")
     listing = _listing(project, listing_address)
+    token = _address(token, "--token")
     pending = listing.pending_request(token)
     rows = [("listed", "yes" if listing.listed(token) else "no"),
             ("last score", f"{listing.score_of(token) / 100:.2f} %" if listing.scored(token) else "none yet"),
