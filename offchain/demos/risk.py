@@ -111,6 +111,7 @@ def run(project, accounts, *, workdir: Path | None = None) -> RiskSummary:
                           held_out=spec.manifest["evaluation"]["held_out"]["risk"])
     results = ContentStore(workdir / "results")
     server = ResultServer(results).start()
+    agent = None
     try:
         stake(d, deployer, worker, server.url)
         onchain_artifact = bytes(d.ModelRegistry.models(model_id).artifact_hash)
@@ -147,7 +148,7 @@ def run(project, accounts, *, workdir: Path | None = None) -> RiskSummary:
         _withdraw_all(d, model_id, accounts, [worker], summary)
     finally:
         server.stop()
-        if "agent" in locals():
+        if agent is not None:
             agent.close()
     return summary
 
