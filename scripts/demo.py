@@ -9,8 +9,8 @@
 import click
 from ape import accounts, project
 from offchain.cli import Command, quiet_ape, require_local, user_errors
-from offchain.errors import InvalidInput
 from offchain.demos import governance, inference, risk
+from offchain.errors import InvalidInput
 
 SECTIONS = ("digits", "risk")  # --models: the per-model demo sections, in the order `all` runs them
 

@@ -55,3 +55,8 @@ def test_score__account_without_code__one_line_error(run_cli, economy, accounts)
 def test_score__future_block__one_line_error(run_cli, economy, tokens):
     ran = run_cli("risk", "score", "--address", tokens["safe"].address, "--block", str(10**9))
     assert ran.code == 1 and "is not mined yet" in ran.error_lines()[0]
+
+
+def test_demo__unknown_models_section__one_line_error(run_cli):
+    ran = run_cli("demo", "--models", "digits,nope")
+    assert ran.code == 1 and ran.error_lines() == ["error: --models: unknown section 'nope': use digits, risk or all"]
