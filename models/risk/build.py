@@ -70,21 +70,7 @@ def dataset(per_family: int = PER_FAMILY, seed: int = SEED) -> list[templates.Co
     return [templates.sample(rng, family) for _ in range(per_family) for family in templates.FAMILIES]
 
 
-def _compile(args: tuple[str, str]) -> str:
-    import warnings
-
-    import vyper
-    from vyper.compiler.input_bundle import FilesystemInputBundle
-    from vyper.compiler.settings import OptimizationLevel, Settings
-
-    source, optimize = args
-    site = Path(vyper.__file__).resolve().parent.parent  # snekmate is installed beside vyper
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # selfdestruct's deprecation: on purpose here
-        out = vyper.compile_code(source, output_formats=["bytecode_runtime"],
-                                 input_bundle=FilesystemInputBundle([site]),
-                                 settings=Settings(optimize=OptimizationLevel.from_string(optimize)))
-    return out["bytecode_runtime"]
+_compile = templates.compile_source  # in a module registered by name, so a process pool can pickle it
 
 
 def compile_all(contracts: list[templates.Contract], workers: int = 2) -> list[bytes]:

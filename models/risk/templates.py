@@ -131,6 +131,26 @@ def sample(rng: random.Random, family: str) -> Contract:
     return contract
 
 
+def compile_source(args: tuple[str, str]) -> str:
+    """Runtime bytecode (0x-hex) of `(source, optimize)` with the installed vyper; snekmate is found
+    beside it in site-packages."""
+    import warnings
+    from pathlib import Path
+
+    import vyper
+    from vyper.compiler.input_bundle import FilesystemInputBundle
+    from vyper.compiler.settings import OptimizationLevel, Settings
+
+    source, optimize = args
+    site = Path(vyper.__file__).resolve().parent.parent
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # selfdestruct's deprecation: on purpose here
+        out = vyper.compile_code(source, output_formats=["bytecode_runtime"],
+                                 input_bundle=FilesystemInputBundle([site]),
+                                 settings=Settings(optimize=OptimizationLevel.from_string(optimize)))
+    return out["bytecode_runtime"]
+
+
 # ---------------------------------------------------------------- rendering
 
 
