@@ -33,6 +33,12 @@ def encode_pixels(pixels) -> bytes:
                       separators=(",", ":")).encode()
 
 
+def encode_image_seed(seed: int, digit: int) -> bytes:
+    """The canonical input document of an image generator: {"digit":d,"seed":n}, compact, keys sorted
+    (the same bytes the NFTMinter contract builds on-chain)."""
+    return json.dumps({"digit": int(digit), "seed": int(seed)}, separators=(",", ":")).encode()
+
+
 def encode_text(text: str) -> bytes:
     """The canonical input document of a text model: compact JSON, UTF-8 as is."""
     return json.dumps({"text": text}, separators=(",", ":"), ensure_ascii=False).encode()
@@ -194,6 +200,8 @@ def parse(schema: dict, data: bytes) -> np.ndarray | str:
         raise BadInput(f"input is {len(data)} bytes; the model accepts at most {schema['max_bytes']}")
     if schema.get("kind") == "text":
         return parse_text(schema, data)
+    if schema.get("kind") == "image-seed":
+        return parse_image_seed(data)
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -230,3 +238,24 @@ def parse_text(schema: dict, data: bytes) -> str:
     if len(text) > schema["max_chars"]:
         raise BadInput(f"'{field}' is {len(text)} characters; the model accepts at most {schema['max_chars']}")
     return text
+
+
+MAX_SEED = 2**256 - 1
+DIGITS = 10
+
+
+def parse_image_seed(data: bytes) -> dict:
+    """An image generator's input: a JSON object with exactly `digit` (an integer 0..9) and
+    `seed` (an integer 0..2**256-1)."""
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(f"input is not JSON: {exc}") from exc
+    if not isinstance(document, dict) or set(document) != {"digit", "seed"}:
+        raise BadInput("input must be a JSON object with exactly 'digit' and 'seed'")
+    digit, seed = document["digit"], document["seed"]
+    if not isinstance(digit, int) or isinstance(digit, bool) or not 0 <= digit < DIGITS:
+        raise BadInput(f"'digit' must be an integer from 0 to {DIGITS - 1}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        raise BadInput("'seed' must be an integer from 0 to 2**256-1")
+    return {"digit": digit, "seed": seed}
