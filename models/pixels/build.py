@@ -40,8 +40,8 @@ sys.path.insert(0, str(ROOT))
 from offchain import diffusion  # noqa: E402
 
 SEED = 11
-THREADS = 2  # CPU threads while training: fixed, so the float reductions (and the weights) repeat
-TRAIN_STEPS = 1_500  # optimiser steps
+THREADS = 1  # CPU threads while training: fixed, so the float reductions (and the weights) repeat
+TRAIN_STEPS = 800  # optimiser steps
 BATCH = 128
 LEARNING_RATE = 2e-3
 EMA_DECAY = 0.995
@@ -112,7 +112,7 @@ def train(log=print) -> torch.nn.Module:
         with torch.no_grad():
             for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
                 p_ema.mul_(EMA_DECAY).add_(p, alpha=1 - EMA_DECAY)
-        if step % 250 == 0 or step == TRAIN_STEPS - 1:
+        if step % 100 == 0 or step == TRAIN_STEPS - 1:
             log(f"step {step:5d}  loss {loss.item():.4f}  {time.monotonic() - started:6.1f} s")
     return ema.eval()
 
