@@ -2,6 +2,8 @@
 model through the DAO, stake workers. Writes deployments/<network>.json.
 
     ape run prepare_local --network ethereum:local:foundry --workers 2
+    ape run prepare_local --network ethereum:local:foundry --models digits,pixels   # also the image model
+                                                                                    # and its NFT collection
 """
 
 import click
@@ -16,15 +18,26 @@ from offchain.models import load_spec
 
 @click.command(cls=Command)
 @click.option("--workers", default=2, show_default=True, help="Test accounts to stake as workers.")
+@click.option("--models", default="digits", show_default=True,
+              help="Models to list: digits, and optionally pixels (with its NFTMinter collection).")
 @user_errors
-def cli(provider, workers):
+def cli(provider, workers, models):
     require_local(provider, "preparing a local economy")
     if own_node(provider):
         raise InvalidInput("no node is running at the configured host: start one first (`make anvil`); a node ape "
                            "starts for this command alone would vanish with the deployment")
     quiet_ape()
     test = accounts.test_accounts
+    names = [n.strip() for n in models.split(",") if n.strip()]
+    if names[:1] != ["digits"] or not set(names) <= {"digits", "pixels"}:
+        raise InvalidInput(f"--models '{models}': use digits or digits,pixels")
     d, model_id = prepare(project, test, load_spec("digits"))
+    if "pixels" in names:
+        from offchain.demos.nft import deploy_minter, list_pixels
+
+        pixels_id = list_pixels(d, test, load_spec("pixels"))
+        console.print(f"model {pixels_id} (pixels) listed; NFTMinter at "
+                      f"{deploy_minter(project, d, test[0], pixels_id).address}")
     for i in range(workers):
         stake(d, test[0], test[WORKER_ACCOUNTS[i]], f"http://127.0.0.1:{WORKER_PORT + i}")
     console.print(f"wrote {save_deployment(d)}; model {model_id}; {workers} workers staked")
