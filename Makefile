@@ -40,6 +40,7 @@ test: compile
 models: setup
 	python models/digits/build.py
 	python models/minilm/build.py
+	python models/pixels/build.py
 
 bench: compile
 	ape run bench_governance

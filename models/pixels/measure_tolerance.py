@@ -100,6 +100,15 @@ def main() -> None:
         "torch, 2 threads, batch 16": lambda: draw(torch_denoiser(model, threads=2), sampler, seeds, digits,
                                                    batch=16),
     }
+    rng = np.random.default_rng(0)
+    exact = torch_denoiser(model, threads=2)
+
+    def gpu_like(x, t, y):  # TF32-like arithmetic: relative noise 2**-11 on every predicted noise
+        eps = exact(x, t, y)
+        return (eps * (1 + rng.normal(0, 2**-11, eps.shape))).astype(np.float32)
+
+    honest["simulated: relative noise 2^-11 on every step (TF32-like GPU arithmetic)"] = lambda: draw(
+        gpu_like, sampler, seeds, digits, batch=n)
     ort = ort_denoiser(artifact, threads=2)
     tampered = {
         "fp16 weights (torch)": lambda: draw(torch_denoiser(half, threads=2), sampler, seeds, digits, batch=n),

@@ -99,18 +99,19 @@ def test_policy__one_pixel_pushed_past_the_bound__refused(spec, ort_runtime, hon
 
 
 def test_runtime__artifact_not_the_registered_one__refused(spec):
-    with pytest.raises(NeuralCommonsError, match="hash"):
+    with pytest.raises(NeuralCommonsError, match="refusing to use these bytes"):
         load_runtime(spec, expected_hash=b"\x01" * 32)
 
 
 def test_build__training_and_export__repeat_byte_for_byte(spec, monkeypatch):
     build = spec.build_module()
     monkeypatch.setattr(build, "TRAIN_STEPS", 3)
+    threads = torch.get_num_threads()
     first = build.train(log=lambda _: None)
     second = build.train(log=lambda _: None)
     assert build.weights_bytes(first) == build.weights_bytes(second)
     assert build.export_onnx(first) == build.export_onnx(second)
-    torch.set_num_threads(torch.get_num_threads())
+    torch.set_num_threads(threads)  # train() pins the build's thread count
 
 
 def test_quality__generated_digits_read_as_asked(spec):
