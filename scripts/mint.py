@@ -54,7 +54,7 @@ def _minter(provider):
 
 @cli.command(cls=Command)
 @account_option(prompt=False)
-@click.option("--callback-gas", default=600_000, show_default=True, help="Gas the market gives the minting callback.")
+@click.option("--callback-gas", default=700_000, show_default=True, help="Gas the market gives the minting callback.")
 @click.option("--ttl", default="1h", show_default=True, help="Time a worker has to draw an image.")
 @user_errors
 def deploy(provider, account, callback_gas, ttl):
