@@ -135,12 +135,6 @@ struct Order:
     token_id: uint256
 
 
-struct Token:
-    request_id: uint256
-    digit: uint8
-    seed: uint256
-
-
 market: public(immutable(InferenceMarket))
 model_id: public(immutable(uint256))
 callback_gas: public(immutable(uint256))  # gas the market gives on_inference_result
@@ -148,7 +142,7 @@ request_ttl: public(immutable(uint256))  # seconds a worker has to deliver
 
 orders: public(HashMap[uint256, Order])  # market request id -> order
 taken: public(HashMap[bytes32, uint256])  # input hash -> the request holding that (digit, seed); 0 = free
-tokens: public(HashMap[uint256, Token])
+token_request: public(HashMap[uint256, uint256])  # token id -> its market request id (digit, seed: the order)
 image_hash: public(HashMap[uint256, bytes32])  # token id -> keccak256 of its PNG
 _images: HashMap[uint256, Bytes[MAX_RESULT]]  # at most MAX_IMAGE bytes each
 minted_count: public(uint256)
@@ -256,7 +250,7 @@ def on_inference_result(request_id: uint256, result_hash: bytes32, result: Bytes
     self.minted_count = token_id
     self.orders[request_id].status = MINTED
     self.orders[request_id].token_id = token_id
-    self.tokens[token_id] = Token(request_id=request_id, digit=order.digit, seed=order.seed)
+    self.token_request[token_id] = request_id
     self.image_hash[token_id] = result_hash
     self._images[token_id] = result
     erc721._mint(order.buyer, token_id)
@@ -310,15 +304,16 @@ def tokenURI(token_id: uint256) -> String[B64_OUT + 29]:
     @return data:application/json;base64,...
     """
     erc721._require_minted(token_id)
-    token: Token = self.tokens[token_id]
+    request_id: uint256 = self.token_request[token_id]
+    order: Order = self.orders[request_id]
     image_b64: String[IMAGE_B64] = abi_decode(abi_encode(self._base64(self._images[token_id])), String[IMAGE_B64])
     metadata: String[B64_IN] = concat(
         '{"name":"Neural Commons Pixels #', uint2str(convert(token_id, uint64)),
         '","description":"A 16x16 digit drawn by model ', uint2str(convert(model_id, uint32)),
-        ' on the Neural Commons inference market, request ', uint2str(convert(token.request_id, uint64)),
+        ' on the Neural Commons inference market, request ', uint2str(convert(request_id, uint64)),
         '.","image":"data:image/png;base64,', image_b64,
-        '","attributes":[{"trait_type":"digit","value":', uint2str(token.digit),
-        '},{"trait_type":"seed","value":"', uint2str(token.seed), '"}]}',
+        '","attributes":[{"trait_type":"digit","value":', uint2str(order.digit),
+        '},{"trait_type":"seed","value":"', uint2str(order.seed), '"}]}',
     )
     return concat("data:application/json;base64,", self._base64(convert(metadata, Bytes[B64_IN])))
 

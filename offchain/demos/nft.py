@@ -30,7 +30,7 @@ from offchain.server import ResultServer
 from offchain.store import ContentStore
 from offchain.worker import InferenceWorker
 
-CALLBACK_GAS = 700_000  # gas the market gives the minting callback (it needs 520k-540k: a 340-byte PNG, a first mint)
+CALLBACK_GAS = 700_000  # gas the market gives the minting callback (it needs 480k-500k: a 340-byte PNG, a first mint)
 REQUEST_TTL = 3_600  # seconds a worker has to deliver
 DEMO_MINTS = ((3, 1), (7, 2), (0, 3))  # (digit, seed) the demo buyer pays for
 BUYER, WORKER, AUTHOR, DAVE = 6, 5, 8, 9  # test account indexes

@@ -160,8 +160,7 @@ def test_callback__image_delivered__token_minted_to_buyer_with_image_and_hash(nf
     assert nft.totalSupply() == 1
     assert nft.image(1) == PNG
     assert bytes(nft.image_hash(1)) == keccak(PNG) == bytes(market.get_request(request_id).hash)
-    token = nft.tokens(1)
-    assert (token.request_id, token.digit, token.seed) == (request_id, 3, 42)
+    assert nft.token_request(1) == request_id
     order = nft.orders(request_id)
     assert (order.status, order.token_id) == (MINTED, 1)
     assert market.get_request(request_id).state & 0x7F == FINALIZED
