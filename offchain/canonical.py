@@ -31,6 +31,13 @@ equality. The hash still binds the worker to the bytes it served.
     ONNX Runtime and PyTorch differ in a few of every thousand values by one
     step (a float on a rounding boundary), so these are checked under a
     tolerance of one step, not by hash equality.
+
+`png-gray8` (generated images): each image as canonical PNG bytes
+(`offchain.images`: 8-bit grey, stored deflate, so the bytes are a function
+of the pixels alone). Honest backends agree on nearly every pixel and
+differ by at most a grey level or so where a value sits on a rounding
+boundary, so images too are checked under a tolerance policy: the decoded
+pixels compared, max absolute difference in grey levels.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from __future__ import annotations
 import numpy as np
 from eth_utils import keccak
 
+from offchain import images
 from offchain.errors import NeuralCommonsError
 
 CLASS_BYTES = 32
@@ -48,7 +56,8 @@ EMBEDDING = "embedding-int32"
 EMBEDDING_BYTES = 4
 SCORES = "scores-uint256"
 WORD = 32
-KINDS = ("class-index+probs", EMBEDDING, SCORES)
+PNG = "png-gray8"
+KINDS = ("class-index+probs", EMBEDDING, SCORES, PNG)
 
 
 def encode(kind: str, scale: int, outputs: np.ndarray) -> list[bytes]:
@@ -57,6 +66,8 @@ def encode(kind: str, scale: int, outputs: np.ndarray) -> list[bytes]:
         return encode_embeddings(scale, outputs)
     if kind == SCORES:
         return encode_scores(scale, outputs)
+    if kind == PNG:
+        return [images.encode_png(np.asarray(image, dtype=np.uint8)) for image in outputs]
     if kind != "class-index+probs":
         raise NeuralCommonsError(f"unknown canonical encoding '{kind}'")
     if not 0 < scale < 2**16:
@@ -75,6 +86,10 @@ def decode(kind: str, scale: int, data: bytes) -> dict:
         return {"embedding": decode_embedding(scale, data).tolist()}
     if kind == SCORES:
         return {"scores": decode_scores(scale, data).tolist()}
+    if kind == PNG:
+        pixels = images.decode_png(data)
+        return {"image": f"{pixels.shape[1]}x{pixels.shape[0]} grey PNG, {len(data)} bytes",
+                "mean grey level": round(float(pixels.mean()), 1)}
     if kind != "class-index+probs":
         raise NeuralCommonsError(f"unknown canonical encoding '{kind}'")
     if len(data) < CLASS_BYTES or (len(data) - CLASS_BYTES) % PROB_BYTES:
@@ -146,6 +161,8 @@ def within_tolerance(encoding: dict, verification: dict, result: bytes, referenc
     if verification.get("policy") != "tolerance":
         raise NeuralCommonsError(f"verification policy '{verification.get('policy')}' is not a tolerance policy")
     kind, scale = encoding["kind"], int(encoding["scale"])
+    if kind == PNG:
+        return _images_within(verification, result, reference)
     decoders = {EMBEDDING: decode_embedding, SCORES: decode_scores}
     if kind not in decoders:
         raise NeuralCommonsError(f"no tolerance comparison for the '{kind}' encoding")
@@ -155,4 +172,17 @@ def within_tolerance(encoding: dict, verification: dict, result: bytes, referenc
         return False, float("inf")
     want = decoders[kind](scale, reference)
     gap = distance(verification["metric"], got, want)
+    return gap <= float(verification["bound"]), gap
+
+
+def _images_within(verification: dict, result: bytes, reference: bytes) -> tuple[bool, float]:
+    """`png-gray8` under a tolerance policy: grey levels of the decoded pixels, max abs difference."""
+    if verification["metric"] != "max_abs":
+        raise NeuralCommonsError(f"images are compared by max_abs, not '{verification['metric']}'")
+    try:
+        got = images.decode_png(result)
+    except NeuralCommonsError:
+        return False, float("inf")
+    want = images.decode_png(reference)
+    gap = distance("max_abs", got, want)
     return gap <= float(verification["bound"]), gap

@@ -9,7 +9,12 @@ worker fetched it and checked its hash): the runtime computes its features
 Text models (`input.kind == "text"`) take strings: the runtime tokenizes them
 with the model's tokenizer.json (`tokenizers`, its hash checked against the
 manifest), truncates to `max_tokens`, sorts a batch by length and pads each
-chunk to its longest text, then feeds ids and attention mask to the graph."""
+chunk to its longest text, then feeds ids and attention mask to the graph.
+
+Image generators (`input.kind == "image-seed"`) take {"seed", "digit"}
+inputs: the graph predicts noise and the runtime steps DDIM around it
+(`offchain.diffusion`, the manifest's `sampler` block), a batch of requests
+in one graph call per step, then encodes each image as canonical PNG."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from offchain import canonical
+from offchain import canonical, diffusion
 from offchain.errors import UnknownBackend
 from offchain.models import ModelSpec
 from offchain.store import ContentStore, verified
@@ -43,6 +48,9 @@ class OnnxBackend:
 
     def run_text(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+    def denoise(self, sample: np.ndarray, timestep: np.ndarray, label: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"sample": sample, "timestep": timestep, "label": label})[0]
 
 
 class TextTokenizer:
@@ -119,6 +127,11 @@ class TorchBackend:
             tensor = self._torch.from_numpy(batch.astype(np.float32)).to(self.device)
             return self.model(tensor).cpu().numpy()
 
+    def denoise(self, sample: np.ndarray, timestep: np.ndarray, label: np.ndarray) -> np.ndarray:
+        with self._torch.no_grad():
+            args = (self._torch.from_numpy(a).to(self.device) for a in (sample, timestep, label))
+            return self.model(*args).cpu().numpy()
+
 
 @dataclass
 class Runtime:
@@ -141,6 +154,8 @@ class Runtime:
             from offchain import bytecode
 
             return canonical.encode(kind, scale, self.backend.run(np.stack([bytecode.features(c) for c in inputs])))
+        if self.spec.input_kind == "image-seed":
+            return canonical.encode(kind, scale, self.generate(list(inputs)))
         outputs = self.backend.run(np.stack(inputs))
         return canonical.encode(kind, scale, outputs)
 
@@ -153,6 +168,13 @@ class Runtime:
         if policy.get("policy", "exact") == "exact":
             return (True, 0.0) if mine == result else (False, float("inf"))
         return canonical.within_tolerance(self.spec.manifest["canonical_encoding"], policy, result, mine)
+
+    def generate(self, requests: list[dict]) -> np.ndarray:
+        """An image generator's uint8 [b, size, size] pixels, one image per {"seed", "digit"}."""
+        sampler = diffusion.Sampler.from_manifest(self.spec.manifest["sampler"])
+        images = diffusion.sample(self.backend.denoise, sampler, [int(r["seed"]) for r in requests],
+                                  [int(r["digit"]) for r in requests])
+        return diffusion.to_pixels(images)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """A text model's raw float32 outputs, one row per text, in input order."""
