@@ -20,8 +20,8 @@ a chance of about 1e-4 per probability for noise of 1e-7.
 At S = 1e8 the rounding step (1e-8) is far below the backends' float noise
 (~3e-7), so honest workers' bytes, hence result hashes, usually differ: an
 embedding is checked under its manifest's `verification` policy
-(`within_tolerance`: the decoded vectors of the same input compared, max
-absolute difference per element against a measured bound), not by hash
+(`offchain.verification`: the decoded vectors of the same input compared,
+max absolute difference per element against a measured bound), not by hash
 equality. The hash still binds the worker to the bytes it served.
 """
 
@@ -91,34 +91,3 @@ def decode_embedding(scale: int, data: bytes) -> np.ndarray:
     if not data or len(data) % EMBEDDING_BYTES:
         raise NeuralCommonsError(f"{len(data)} bytes is not an {EMBEDDING} encoding")
     return np.frombuffer(data, dtype=">i4").astype(np.float64) / scale
-
-
-def distance(metric: str, a: np.ndarray, b: np.ndarray) -> float:
-    """How far apart two decoded outputs are: `max_abs` (largest per-element
-    difference) or `cosine` (1 - cosine similarity), in float64."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        return float("inf")
-    if metric == "max_abs":
-        return float(np.abs(a - b).max(initial=0.0))
-    if metric == "cosine":
-        norms = np.linalg.norm(a) * np.linalg.norm(b)
-        return float(1.0 - a @ b / norms) if norms else float("inf")
-    raise NeuralCommonsError(f"unknown verification metric '{metric}': use max_abs or cosine")
-
-
-def within_tolerance(encoding: dict, verification: dict, result: bytes, reference: bytes) -> tuple[bool, float]:
-    """Whether `result` is an honest answer given `reference` (the same input
-    run by the verifier), under a manifest's `verification` block; and the distance."""
-    if verification.get("policy") != "tolerance":
-        raise NeuralCommonsError(f"verification policy '{verification.get('policy')}' is not a tolerance policy")
-    kind, scale = encoding["kind"], int(encoding["scale"])
-    if kind != EMBEDDING:
-        raise NeuralCommonsError(f"no tolerance comparison for the '{kind}' encoding")
-    try:
-        got = decode_embedding(scale, result)
-    except NeuralCommonsError:
-        return False, float("inf")
-    want = decode_embedding(scale, reference)
-    gap = distance(verification["metric"], got, want)
-    return gap <= float(verification["bound"]), gap

@@ -16,6 +16,7 @@ from offchain.models import all_specs, load_spec
 from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
+from offchain.tamper import Tamper
 from offchain.worker import InferenceWorker
 
 
@@ -108,13 +109,13 @@ def find_model_id(registry, artifact_hash: bytes) -> int:
 
 def build_worker(project, provider, account, signer_key, model_names: list[str], workdir: Path, *,
                  port: int = 0, backend: str = "onnxruntime", batch_size: int = 32,
-                 file_root: Path | None = None) -> tuple[InferenceWorker, ResultServer]:
+                 file_root: Path | None = None, tamper: str | None = None) -> tuple[InferenceWorker, ResultServer]:
     """A worker serving `model_names` for `account`, with its result server started.
 
     Each artifact is checked against the hash registered on-chain before it is loaded, and
     served under every active model id registered with that hash (pending duplicates are not).
     `["all"]`: every model under models/ that has an active registration on this chain
-    (the others are skipped, with a log line).
+    (the others are skipped, with a log line). `tamper` (tests only, `offchain.tamper`) makes it cheat.
     """
     deployment = load_deployment(project, provider)
     registry = deployment.ModelRegistry
@@ -137,5 +138,5 @@ def build_worker(project, provider, account, signer_key, model_names: list[str],
     server = ResultServer(results, port=port).start()
     agent = InferenceWorker(deployment.InferenceMarket, account, signer_key, runtimes, results,
                             workdir / "worker-state.json", server.result_url, batch_size=batch_size,
-                            file_root=file_root)
+                            file_root=file_root, tamper=Tamper.parse(tamper) if tamper else None)
     return agent, server
