@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -66,16 +66,12 @@ class PolicyNotAvailable(PolicyError):
     """A policy that is designed but has no implementation yet."""
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """Whether a worker's result agrees with a reference (the judge's own re-execution),
     and how far apart they are under the policy's metric (0 / inf for `exact`)."""
 
     agrees: bool
     distance: float
-
-    def __iter__(self):  # (agrees, distance), as Runtime.check always returned
-        return iter((self.agrees, self.distance))
 
 
 class Policy(Protocol):
