@@ -146,5 +146,5 @@ def test_runtime__long_text__truncated_to_max_tokens(minilm, sample):
 
 def test_runtime__order_of_a_batch__kept(minilm, sample, honest):
     reordered = minilm.infer(sample[:10][::-1])[::-1]
-    assert all(canonical.distance("max_abs", a, b) < 1e-6
+    assert all(verification.distance("max_abs", a, b) < 1e-6
                for a, b in zip(decoded(reordered), decoded(honest[:10]), strict=True))
