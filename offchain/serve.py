@@ -17,6 +17,7 @@ from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
 from offchain.tamper import Tamper
+from offchain.verifier import Verifier
 from offchain.worker import InferenceWorker
 
 
@@ -118,8 +119,19 @@ def build_worker(project, provider, account, signer_key, model_names: list[str],
     (the others are skipped, with a log line). `tamper` (tests only, `offchain.tamper`) makes it cheat.
     """
     deployment = load_deployment(project, provider)
-    registry = deployment.ModelRegistry
     workdir = Path(workdir)
+    runtimes = load_runtimes(deployment.ModelRegistry, model_names, workdir, backend)
+    results = ContentStore(workdir / "results")
+    server = ResultServer(results, port=port).start()
+    agent = InferenceWorker(deployment.InferenceMarket, account, signer_key, runtimes, results,
+                            workdir / "worker-state.json", server.result_url, batch_size=batch_size,
+                            file_root=file_root, tamper=Tamper.parse(tamper) if tamper else None)
+    return agent, server
+
+
+def load_runtimes(registry, model_names: list[str], workdir: Path, backend: str = "onnxruntime") -> dict:
+    """model id -> Runtime for `model_names` (see `build_worker`), each artifact checked against the
+    hash registered on-chain."""
     runtimes = {}
     every = list(model_names) == ["all"]
     for spec in (all_specs() if every else [load_spec(name) for name in model_names]):
@@ -134,9 +146,18 @@ def build_worker(project, provider, account, signer_key, model_names: list[str],
         runtime = load_runtime(spec, backend, ContentStore(workdir / "models"), onchain)
         for model_id in model_ids:
             runtimes[model_id] = runtime
+    return runtimes
+
+
+def build_verifier(project, provider, account, model_names: list[str], workdir: Path, *, port: int = 0,
+                   backend: str = "onnxruntime", file_root: Path | None = None) -> tuple[Verifier, ResultServer]:
+    """A verifier for `account` (an active worker) re-executing and judging `model_names`, with the
+    result server that serves its own results (the hash it challenges with) started."""
+    deployment = load_deployment(project, provider)
+    workdir = Path(workdir)
+    runtimes = load_runtimes(deployment.ModelRegistry, model_names, workdir, backend)
     results = ContentStore(workdir / "results")
     server = ResultServer(results, port=port).start()
-    agent = InferenceWorker(deployment.InferenceMarket, account, signer_key, runtimes, results,
-                            workdir / "worker-state.json", server.result_url, batch_size=batch_size,
-                            file_root=file_root, tamper=Tamper.parse(tamper) if tamper else None)
+    agent = Verifier(deployment.InferenceMarket, deployment.DisputeCourt, account, runtimes, results,
+                     workdir / "verifier-state.json", file_root=file_root)
     return agent, server

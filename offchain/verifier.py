@@ -43,10 +43,11 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
+from offchain import court as court_api
 from offchain import inputs
+from offchain.court import Ballot, Phase
 from offchain.errors import BadInput, NeuralCommonsError
 from offchain.market import RequestState
 from offchain.runtime import Runtime
@@ -62,12 +63,6 @@ def sampled(secret: bytes, request_id: int, sample_bps: int) -> bool:
     """Whether a verifier holding `secret` re-executes `request_id` at `sample_bps`."""
     digest = keccak(bytes(secret) + int(request_id).to_bytes(32, "big"))
     return int.from_bytes(digest[:8], "big") % BPS < int(sample_bps)
-
-
-def commitment(dispute_id: int, member: str, worker_was_right: bool, salt: bytes) -> bytes:
-    """keccak256(abi_encode(dispute_id, member, worker_was_right, salt)), as the court checks it."""
-    return keccak(abi_encode(["uint256", "address", "bool", "bytes32"],
-                             [int(dispute_id), member, bool(worker_was_right), bytes(salt)]))
 
 
 @dataclass
@@ -179,11 +174,6 @@ class Verifier:
                 self.state.disputes.setdefault(str(event.dispute_id), {
                     "subject": event.subject_id, "model": event.model_id, "client": event.client,
                     "worker_hash": bytes(event.worker_hash).hex()})
-        for event in self.court.CommitteeDrawn.range(start, head + 1):
-            entry = self.state.disputes.get(str(event.dispute_id))
-            if entry is not None:
-                entry["drawn"] = True
-                entry["member"] = me in list(event.members)
         self.state.cursor = head + 1
         self.state.save(self.state_path)
 
@@ -255,113 +245,79 @@ class Verifier:
     # ------------------------------------------------------------ committees
 
     def _duties(self, report: VerifierReport) -> None:
+        """For each dispute of a served model: draw, commit, reveal, settle or expire when due.
+        What this account already did is read from the chain (`ballots`), never assumed."""
         from ape import chain
 
         if not self.state.disputes:
             return
-        params = self.court.params()
         head = chain.blocks.head.number
         now = chain.pending_timestamp
         me = self.account.address
         for key in list(self.state.disputes):
             entry = self.state.disputes[key]
             dispute_id = int(key)
-            dispute = self.court.disputes(dispute_id)
-            phase = int(dispute.phase)
-            if phase in self.court_phases("settled", "escalated", "ruled", "expired"):
-                if not entry.get("member") or entry.get("revealed") or not entry.get("salt"):
-                    del self.state.disputes[key]
-                    self.state.save(self.state_path)
-                continue
-            if phase == self.court_phase("open"):
-                if head > dispute.opened_block + params.draw_delay:
-                    if self._send(self.court.draw, dispute_id, report):
-                        report.drawn += 1
-                continue
-            if not entry.get("member"):
-                entry["member"] = me in list(self.court.committee(dispute_id))
-                if not entry["member"]:
-                    if phase == self.court_phase("reveal") and now > dispute.reveal_deadline:
-                        self._settle(dispute_id, report)
-                    continue
-            if phase == self.court_phase("commit"):
+            dispute = court_api.read_dispute(self.court, dispute_id)
+            phase = dispute.effective_phase(now)
+            mine = court_api.ballot(self.court, dispute_id, me)
+            if phase == Phase.COMMITTING and mine == Ballot.DRAWN:
                 self._commit(key, entry, dispute, report)
-            elif phase == self.court_phase("reveal"):
+            elif phase == Phase.REVEALING and mine == Ballot.COMMITTED:
                 self._reveal(key, entry, report)
-                if now > dispute.reveal_deadline or self._all_revealed(dispute_id):
-                    self._settle(dispute_id, report)
+                dispute = court_api.read_dispute(self.court, dispute_id)
+            step = dispute.next_step(now, head)
+            if step is not None and self._send(getattr(self.court, step), dispute_id, report):
+                if step == "draw":
+                    report.drawn += 1
+                else:
+                    report.settled += 1
+                dispute = court_api.read_dispute(self.court, dispute_id)
+            if dispute.effective_phase(now).ended:
+                del self.state.disputes[key]
+                self.state.save(self.state_path)
 
     def _commit(self, key: str, entry: dict, dispute, report: VerifierReport) -> None:
         dispute_id = int(key)
-        if entry.get("committed"):
-            return
         if "salt" not in entry:
-            subject = int(entry["subject"])
+            if dispute.client != self.market.address:
+                log.warning("dispute %s: the subject is a channel receipt; this verifier judges market "
+                            "requests only and does not vote", dispute_id)
+                return
+            subject = dispute.subject_id
             fulfilled = list(self.market.InferenceFulfilled.range(0, None, search_topics={"request_id": subject}))
             uri = fulfilled[-1].result_uri if fulfilled else ""
-            agrees, gap, _ = self._judge(subject, uri, bytes(dispute.worker_hash))
+            agrees, gap, _ = self._judge(subject, uri, dispute.worker_hash)
             entry.update(verdict=bool(agrees), distance=gap if gap != float("inf") else "inf",
-                         salt=secrets.token_bytes(32).hex())
-            self.state.save(self.state_path)  # before the commit is sent: a restart reveals the same
-        if self._event_from_me(self.court.VerdictCommitted, dispute_id):
+                         salt=court_api.new_salt().hex())
+            self.state.save(self.state_path)  # before the commit is sent: a restart commits and reveals the same
+        digest = court_api.commitment(dispute_id, self.account.address, entry["verdict"], bytes.fromhex(entry["salt"]))
+        if self._send(self.court.commit, dispute_id, digest, report):
             entry["committed"] = True
-        else:
-            digest = commitment(dispute_id, self.account.address, entry["verdict"], bytes.fromhex(entry["salt"]))
-            if self._send(self.court.commit, dispute_id, digest, report):
-                entry["committed"] = True
-                report.committed += 1
+            report.committed += 1
+            log.info("dispute %s: committed (worker was %s)", dispute_id, "right" if entry["verdict"] else "wrong")
         self.state.save(self.state_path)
 
     def _reveal(self, key: str, entry: dict, report: VerifierReport) -> None:
         dispute_id = int(key)
-        if entry.get("revealed") or "salt" not in entry:
+        if "salt" not in entry:
+            log.error("dispute %s: committed but the salt is not in %s (state lost?): cannot reveal",
+                      dispute_id, self.state_path)
             return
-        if self._event_from_me(self.court.VerdictRevealed, dispute_id):
+        if self._send(self.court.reveal, dispute_id, entry["verdict"], bytes.fromhex(entry["salt"]), report):
             entry["revealed"] = True
-        elif self._event_from_me(self.court.VerdictCommitted, dispute_id):
-            if self._send(self.court.reveal, dispute_id, entry["verdict"], bytes.fromhex(entry["salt"]), report):
-                entry["revealed"] = True
-                report.revealed += 1
+            report.revealed += 1
         self.state.save(self.state_path)
-
-    def _settle(self, dispute_id: int, report: VerifierReport) -> None:
-        if self._send(self.court.settle, dispute_id, report):
-            report.settled += 1
-
-    def _all_revealed(self, dispute_id: int) -> bool:
-        members = list(self.court.committee(dispute_id))
-        revealed = {e.member for e in self.court.VerdictRevealed.range(
-            0, None, search_topics={"dispute_id": dispute_id})}
-        return bool(members) and all(m in revealed for m in members)
-
-    def _event_from_me(self, event_type, dispute_id: int) -> bool:
-        return any(e.member == self.account.address for e in event_type.range(
-            0, None, search_topics={"dispute_id": dispute_id, "member": self.account.address}))
 
     def _send(self, method, *args) -> bool:
         """Sends a court call; a revert (someone else drew or settled first, a deadline just passed)
-        is logged and the state re-read on the next step."""
+        is logged and the chain re-read on the next step."""
         from ape.exceptions import ContractLogicError
 
         *call_args, report = args
         try:
             receipt = method(*call_args, sender=self.account)
         except ContractLogicError as exc:
-            log.info("%s(%s) reverted: %s", method.abi.name if hasattr(method, "abi") else method, call_args[0],
-                     exc.message if hasattr(exc, "message") else exc)
+            log.info("%s(%s) reverted: %s", getattr(method, "name", "call"), call_args[0], exc)
             return False
         report.gas += receipt.gas_used
         return True
-
-    # ------------------------------------------------------------ court phases
-
-    def court_phase(self, name: str) -> int:
-        return COURT_PHASES[name]
-
-    def court_phases(self, *names: str) -> tuple[int, ...]:
-        return tuple(COURT_PHASES[n] for n in names)
-
-
-# The court's dispute phases (contracts/market/DisputeCourt.vy).
-COURT_PHASES = {"none": 0, "open": 1, "commit": 2, "reveal": 3, "settled": 4, "escalated": 5, "ruled": 6,
-                "expired": 7}

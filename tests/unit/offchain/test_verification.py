@@ -1,12 +1,10 @@
 """Verification policies, the cheating worker's tampering, and the verifier's
-sampling, commitments and crash-safe state (no chain needed)."""
+sampling and crash-safe state (no chain needed)."""
 
 import math
 
 import numpy as np
 import pytest
-from eth_abi import encode as abi_encode
-from eth_utils import keccak
 
 from offchain import canonical, verification
 from offchain.demos.inference import held_out_digits
@@ -16,7 +14,7 @@ from offchain.runtime import load_runtime
 from offchain.tamper import Tamper
 from offchain.verification import (ActivationFingerprintPolicy, ExactPolicy, PolicyError, PolicyNotAvailable,
                                    TolerancePolicy, policy_from)
-from offchain.verifier import VerifierState, commitment, sampled
+from offchain.verifier import VerifierState, sampled
 
 EMB = {"kind": "embedding-int32", "scale": 100_000_000, "dim": 4}
 PROBS = {"kind": "class-index+probs", "scale": 1000}
@@ -209,14 +207,6 @@ def test_sampled__other_secret__other_requests():
     a = {i for i in range(5000) if sampled(b"\x01" * 32, i, 1000)}
     b = {i for i in range(5000) if sampled(b"\x02" * 32, i, 1000)}
     assert a != b and len(a & b) < len(a) / 2  # independent draws overlap ~10 %
-
-
-def test_commitment__matches_the_court_encoding():
-    member = "0x" + "ab" * 20
-    salt = bytes(range(32))
-    expected = keccak(abi_encode(["uint256", "address", "bool", "bytes32"], [7, member, True, salt]))
-    assert commitment(7, member, True, salt) == expected
-    assert commitment(7, member, False, salt) != expected
 
 
 def test_state__saved_and_loaded__secret_and_salts_survive(tmp_path):
