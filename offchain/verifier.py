@@ -258,19 +258,19 @@ class Verifier:
             entry = self.state.disputes[key]
             dispute_id = int(key)
             dispute = court_api.read_dispute(self.court, dispute_id)
+            if dispute.can_draw(head) and self._send(self.court.draw, dispute_id, report):
+                report.drawn += 1
+                dispute = court_api.read_dispute(self.court, dispute_id)
             phase = dispute.effective_phase(now)
             mine = court_api.ballot(self.court, dispute_id, me)
             if phase == Phase.COMMITTING and mine == Ballot.DRAWN:
                 self._commit(key, entry, dispute, report)
             elif phase == Phase.REVEALING and mine == Ballot.COMMITTED:
                 self._reveal(key, entry, report)
-                dispute = court_api.read_dispute(self.court, dispute_id)
+            dispute = court_api.read_dispute(self.court, dispute_id)
             step = dispute.next_step(now, head)
-            if step is not None and self._send(getattr(self.court, step), dispute_id, report):
-                if step == "draw":
-                    report.drawn += 1
-                else:
-                    report.settled += 1
+            if step in ("settle", "expire") and self._send(getattr(self.court, step), dispute_id, report):
+                report.settled += 1
                 dispute = court_api.read_dispute(self.court, dispute_id)
             if dispute.effective_phase(now).ended:
                 del self.state.disputes[key]
