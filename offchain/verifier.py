@@ -196,15 +196,26 @@ class Verifier:
             report.judged += 1
             outcome = {"agrees": agrees, "distance": gap if gap != float("inf") else "inf"}
             if not agrees and mine is not None:
-                digest = self.results.put(mine)
-                receipt = self.market.challenge(request_id, bytes.fromhex(digest[2:]), value=params.challenge_bond,
-                                                sender=self.account)
-                report.gas += receipt.gas_used
-                report.challenged += 1
-                outcome["challenged"] = digest
-                log.warning("request %s: worker %s's result is wrong (distance %s); challenged", request_id,
-                            check["worker"], gap)
+                digest = self.results.put(mine)  # served by hash before the challenge names it
+                if self._challenge(request_id, digest, params.challenge_bond, report):
+                    outcome["challenged"] = digest
+                    log.warning("request %s: worker %s's result is wrong (distance %s); challenged", request_id,
+                                check["worker"], gap)
             self._done(key, outcome)
+
+    def _challenge(self, request_id: int, digest: str, bond: int, report: VerifierReport) -> bool:
+        """Challenges `request_id` with this verifier's result; False when another verifier was
+        first (the request is no longer fulfilled) or the window just closed."""
+        from ape.exceptions import ContractLogicError
+
+        try:
+            receipt = self.market.challenge(request_id, bytes.fromhex(digest[2:]), value=bond, sender=self.account)
+        except ContractLogicError as exc:
+            log.info("request %s: challenge not taken (%s)", request_id, exc)
+            return False
+        report.gas += receipt.gas_used
+        report.challenged += 1
+        return True
 
     def _done(self, key: str, outcome: dict) -> None:
         self.state.checks.pop(key, None)
