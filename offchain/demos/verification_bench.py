@@ -250,3 +250,137 @@ def cheat_economics(sample_bps: int, verifiers: int, slash_wei: int, price_wei: 
     return {"p_caught": caught, "expected_loss_wei": loss, "gain_wei": compute_cost_wei,
             "deterred": loss > compute_cost_wei, "loss_over_gain": loss / compute_cost_wei if compute_cost_wei else
             float("inf")}
+
+
+# ---------------------------------------------------------------- disputes from real transactions
+
+BLOCK_S = 12  # seconds per block on Ethereum mainnet: what a block count means in time
+
+
+@dataclass
+class DisputeMeasure:
+    """One dispute from challenge to settle, driven by the real verifier code."""
+
+    label: str
+    seconds: int = 0  # chain time from the challenge's block to the settle's block
+    blocks: int = 0
+    gas: dict[str, int] = field(default_factory=dict)  # operation -> gas (sum over members)
+    outcome: str = ""
+
+    @property
+    def total_gas(self) -> int:
+        return sum(self.gas.values())
+
+
+def dispute_measures(project, accounts, workdir) -> tuple[list[DisputeMeasure], dict]:
+    """Two disputes on a fresh deployment with default parameters: members acting at once
+    ("prompt") and one member never showing up while the others wait for the deadlines
+    ("worst case"). A tampering digits worker is challenged by a sampling verifier; committee
+    members are `offchain.verifier.Verifier`s. Returns the measures and the court/market params."""
+    from pathlib import Path
+
+    from ape import chain
+
+    from offchain import inputs
+    from offchain.cli import ETH, advance_time
+    from offchain.client import InferenceClient
+    from offchain.court import Phase
+    from offchain.deploy import deploy_system
+    from offchain.demos.inference import held_out_digits
+    from offchain.governance import Proposal, pass_locally
+    from offchain.server import ResultServer
+    from offchain.store import ContentStore
+    from offchain.verifier import Verifier, VerifierState, sampled
+    from offchain.worker import InferenceWorker
+
+    workdir = Path(workdir)
+    deployer, alice, bob, author, app_builder = accounts[0], accounts[1], accounts[2], accounts[8], accounts[6]
+    d = deploy_system(project, deployer)
+    token, registry, workers, market, court = (d.GovernanceToken, d.ModelRegistry, d.WorkerRegistry,
+                                               d.InferenceMarket, d.DisputeCourt)
+    for holder, amount in ((alice, 30_000_000), (bob, 20_000_000)):
+        token.transfer(holder, amount * ETH, sender=deployer)
+        token.invoke_transaction("delegate", holder, sender=holder)
+    advance_time(1)
+    spec = load_spec("digits")
+    registry.register_model(spec.artifact_hash, spec.manifest_hash, "models/digits", spec.manifest["price_wei"],
+                            [author], [1], sender=author)
+    model_id = registry.model_count()
+    pass_locally(d.Governor, Proposal("list digits").call(registry, "approve_model", model_id), alice, [alice, bob])
+    params = court.params()
+    size = int(params.committee_size)
+
+    def staked(account):
+        amount = 10 * workers.min_stake()
+        token.transfer(account, amount, sender=deployer)
+        token.approve(workers, amount, sender=account)
+        workers.register(account, "http://bench.invalid", amount, sender=account)
+        return account
+
+    def fresh():
+        account = accounts.generate_test_account()
+        deployer.transfer(account, 5 * ETH)
+        return staked(account)
+
+    cheat, sampler = fresh(), fresh()
+    members = [fresh() for _ in range(size)]
+    for member in members:
+        court.join(model_id, sender=member)
+    runtime = load_runtime(spec)
+    store = ContentStore(workdir / "results")
+    server = ResultServer(store).start()
+    try:
+        worker = InferenceWorker(market, cheat, cheat.private_key, {model_id: runtime}, store, workdir / "cheat.json",
+                                 server.result_url, tamper=Tamper("flip"))
+        client = InferenceClient(market, app_builder)
+        samples = held_out_digits(spec, 2)
+        out = []
+        for case, (pixels, _) in zip(("prompt", "worst case"), samples, strict=True):
+            request_id = client.request(model_id, inputs.encode_pixels(pixels))
+            worker.step()
+            path = workdir / f"sampler-{case}.json"
+            state = VerifierState.load(path)
+            while not sampled(bytes.fromhex(state.secret), request_id, params.sample_bps):
+                state = VerifierState.load(path)  # a secret that samples this request (5 % draw)
+            state.cursor = chain.blocks.head.number - 3
+            state.save(path)
+            watcher = Verifier(market, court, sampler, {model_id: runtime}, store, path)
+            report = watcher.step()
+            measure = DisputeMeasure(f"{case}")
+            measure.gas["challenge (sampling verifier)"] = report.gas
+            start_block = chain.blocks.head
+            dispute_id = int(court.dispute_count())
+            bots = []
+            for i, member in enumerate(members):
+                member_path = workdir / f"member{i}-{case}.json"
+                member_state = VerifierState.load(member_path)
+                member_state.cursor = start_block.number
+                member_state.save(member_path)
+                bots.append(Verifier(market, court, member, {model_id: runtime}, store, member_path))
+            chain.mine(int(params.draw_delay) + 1)
+            acting = bots if case == "prompt" else bots[:-1]  # worst case: one member never shows up
+            first = [bot.step() for bot in acting]
+            measure.gas["draw + commits"] = sum(r.gas for r in first)
+            if case != "prompt":
+                advance_time(court.disputes(dispute_id).commit_deadline - chain.blocks.head.timestamp + 1)
+                reveals = [bot.step() for bot in acting]  # reveal at once after the commit deadline
+                measure.gas["reveals"] = sum(r.gas for r in reveals)
+                advance_time(court.disputes(dispute_id).reveal_deadline - chain.blocks.head.timestamp + 1)
+                last = [bot.step() for bot in acting]
+                measure.gas["settle (no-show slashed)"] = sum(r.gas for r in last)
+            else:
+                second = [bot.step() for bot in acting]
+                measure.gas["reveals + settle"] = sum(r.gas for r in second)
+            assert court.phase_of(dispute_id) == Phase.SETTLED, f"{case}: dispute {dispute_id} did not settle"
+            settled = list(court.DisputeSettled.range(0, None, search_topics={"dispute_id": dispute_id}))[0]
+            end_block = chain.blocks.head
+            challenge_block = chain.blocks[start_block.number]
+            measure.seconds = end_block.timestamp - challenge_block.timestamp
+            measure.blocks = end_block.number - challenge_block.number
+            measure.outcome = (f"worker wrong {settled.for_challenger}-{settled.for_worker}, "
+                               f"{settled.no_shows} no-show(s)")
+            out.append(measure)
+        return out, {"court": params, "market": market.params()}
+    finally:
+        server.stop()
+        worker.close()
