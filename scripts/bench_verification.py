@@ -2,7 +2,7 @@
 backends, tampered outputs caught, dispute time and gas from real transactions,
 and the compute a sampling rate adds (docs/verification.md has the figures).
 
-    ape run bench_verification                      # 1,000 inputs per model, 200 tampered (a few minutes)
+    ape run bench_verification                      # 1,000 inputs per model, 100 tampered per kind
     ape run bench_verification --inputs 3000 --tampered 500
     ape run bench_verification --network ethereum:local:foundry   # the disputes on anvil
 
@@ -18,7 +18,7 @@ import tempfile
 import click
 from ape import accounts, project
 
-from offchain.cli import Command, console, fmt_eth, quiet_ape, require_local, table, user_errors
+from offchain.cli import Command, console, quiet_ape, require_local, table, user_errors
 from offchain.demos import verification_bench as vb
 
 
@@ -29,7 +29,7 @@ def _pct(caught: int, total: int) -> str:
 @click.command(cls=Command)
 @click.option("--inputs", "count", default=1000, show_default=True, type=click.IntRange(10, 20_000),
               help="Inputs per model for the honest-disagreement runs.")
-@click.option("--tampered", default=200, show_default=True, type=click.IntRange(10, 5000),
+@click.option("--tampered", default=100, show_default=True, type=click.IntRange(10, 5000),
               help="MiniLM inputs per tampering kind.")
 @click.option("--verifiers", default=3, show_default=True, type=click.IntRange(1, 64),
               help="Sampling verifiers per model, for the cost and the chance a cheat is caught.")
@@ -59,9 +59,10 @@ def cli(provider, count, tampered, verifiers):
 
     for m in (digits, minilm):
         console.print(table(f"{m.model}: honest results under '{m.policy}' (reference: torch fp32)",
-                            ["setting", "results", "disputes upheld", "worst distance"], m.honest))
+                            ["setting", "results", "disputes upheld", "worst distance"],
+                            [(a, b, c, f"{d:.2e}") for a, b, c, d in m.honest]))
         console.print(table(f"{m.model}: tampered results", ["tampering", "results", "caught", "mildest distance"],
-                            m.tampered))
+                            [(a, b, c, f"{d:.2e}") for a, b, c, d in m.tampered]))
     console.print(table("Disputes (default parameters, committee of "
                         f"{court.committee_size}, from real transactions)",
                         ["case", "chain seconds", "blocks", "gas", "outcome"],
@@ -80,7 +81,7 @@ def cli(provider, count, tampered, verifiers):
         ("tampered detected", f"{_pct(*caught)}: digits {_pct(*digits.caught)}, MiniLM {_pct(*minilm.caught)}"),
         ("dispute resolution time",
          f"prompt members: {prompt_blocks} blocks = {prompt_blocks * vb.BLOCK_S} s on 12 s blocks "
-         f"({prompt.blocks} one-transaction blocks here); worst case (a member never shows): "
+         f"({prompt.blocks} one-transaction blocks here); worst case (every member commits at the deadline, one never reveals): "
          f"{worst.seconds:,} s = {worst.seconds / 3600:.2f} h (draw delay {court.draw_delay} blocks + commit "
          f"{court.commit_period} s + reveal {court.reveal_period} s); was >= 8 days"),
         ("dispute gas", f"{prompt.total_gas:,} gas in all, committee of {court.committee_size} (challenge "
@@ -89,7 +90,8 @@ def cli(provider, count, tampered, verifiers):
          f"sample_bps {bps} = {bps / 100:g} % more compute per verifier ({verifiers} verifiers: "
          f"{verifiers * bps / 100:g} %; MiniLM re-execution {reexec_ms:.0f} ms/input here); P(caught) per "
          f"cheated result {100 * p_caught:.1f} %; cheating stops paying once the slash is worth > "
-         f"{fmt_eth(int(break_even))} (MiniLM price {fmt_eth(price)}); slash {market.challenge_slash // 10**18} NCOM"),
+         f"{break_even / 10**18:.6f} ETH = {break_even / price:.1f} x the MiniLM price ({price / 10**18:g} ETH); "
+         f"slash {market.challenge_slash // 10**18} NCOM + the refunded payment"),
         ("k-redundancy (k=2)",
          f"+100 % compute (the requester pays 2 x price) and catches a lone cheat every time; sampling costs "
          f"{verifiers * bps / 100:g} % and leaves {100 * (1 - p_caught):.1f} % of cheated results uncaught, so "

@@ -274,8 +274,8 @@ class DisputeMeasure:
 
 def dispute_measures(project, accounts, workdir) -> tuple[list[DisputeMeasure], dict]:
     """Two disputes on a fresh deployment with default parameters: members acting at once
-    ("prompt") and one member never showing up while the others wait for the deadlines
-    ("worst case"). A tampering digits worker is challenged by a sampling verifier; committee
+    ("prompt"), and the slowest that still settles by the committee ("worst case": every member
+    commits at the commit deadline, one never reveals, so settle waits for the reveal deadline). A tampering digits worker is challenged by a sampling verifier; committee
     members are `offchain.verifier.Verifier`s. Returns the measures and the court/market params."""
     from pathlib import Path
 
@@ -358,19 +358,18 @@ def dispute_measures(project, accounts, workdir) -> tuple[list[DisputeMeasure], 
                 member_state.save(member_path)
                 bots.append(Verifier(market, court, member, {model_id: runtime}, store, member_path))
             chain.mine(int(params.draw_delay) + 1)
-            acting = bots if case == "prompt" else bots[:-1]  # worst case: one member never shows up
-            first = [bot.step() for bot in acting]
-            measure.gas["draw + commits"] = sum(r.gas for r in first)
-            if case != "prompt":
-                advance_time(court.disputes(dispute_id).commit_deadline - chain.blocks.head.timestamp + 1)
-                reveals = [bot.step() for bot in acting]  # reveal at once after the commit deadline
-                measure.gas["reveals"] = sum(r.gas for r in reveals)
-                advance_time(court.disputes(dispute_id).reveal_deadline - chain.blocks.head.timestamp + 1)
-                last = [bot.step() for bot in acting]
-                measure.gas["settle (no-show slashed)"] = sum(r.gas for r in last)
-            else:
-                second = [bot.step() for bot in acting]
+            if case == "prompt":  # every member acts as soon as it can
+                first = [bot.step() for bot in bots]
+                measure.gas["draw + commits"] = sum(r.gas for r in first)
+                second = [bot.step() for bot in bots]
                 measure.gas["reveals + settle"] = sum(r.gas for r in second)
+            else:  # the slowest members still in time: commit at the deadline, one never reveals
+                measure.gas["draw"] = court.draw(dispute_id, sender=app_builder).gas_used
+                advance_time(court.disputes(dispute_id).commit_deadline - chain.blocks.head.timestamp - 10)
+                measure.gas["commits (at the deadline)"] = sum(bot.step().gas for bot in bots)
+                measure.gas["reveals"] = sum(bot.step().gas for bot in bots[:-1])
+                advance_time(court.disputes(dispute_id).reveal_deadline - chain.blocks.head.timestamp + 1)
+                measure.gas["settle (no-show slashed)"] = sum(bot.step().gas for bot in bots[:-1])
             assert court.phase_of(dispute_id) == Phase.SETTLED, f"{case}: dispute {dispute_id} did not settle"
             settled = list(court.DisputeSettled.range(0, None, search_topics={"dispute_id": dispute_id}))[0]
             end_block = chain.blocks.head
