@@ -218,3 +218,34 @@ def test_state__saved_and_loaded__secret_and_salts_survive(tmp_path):
     again = VerifierState.load(path)
     assert again.secret == state.secret and again.disputes == state.disputes
     assert VerifierState.load(tmp_path / "other.json").secret != state.secret
+
+
+# ---------------------------------------------------------------- settings and the bench's arithmetic
+
+
+def test_settings__bad_tamper__refused_naming_the_variable():
+    from offchain.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="NC_TAMPER: unknown tamper mode 'zero'"):
+        load_settings(tamper="zero")
+    assert load_settings(tamper="noise:1e-4").as_env()["NC_TAMPER"] == "noise:1e-4"
+    assert "NC_TAMPER" not in load_settings().as_env()
+
+
+def test_cheat_economics__five_percent_three_verifiers():
+    from offchain.demos.verification_bench import cheat_economics, detection
+
+    assert detection(500, 1) == pytest.approx(0.05)
+    assert detection(500, 3) == pytest.approx(1 - 0.95**3)
+    deterred = cheat_economics(500, 3, slash_wei=10 * 10**14, price_wei=10**14, compute_cost_wei=10**14)
+    assert deterred["deterred"] and deterred["loss_over_gain"] == pytest.approx(detection(500, 3) * 11)
+    assert not cheat_economics(500, 1, slash_wei=10**14, price_wei=10**14, compute_cost_wei=10**14)["deterred"]
+
+
+def test_measure_digits__exact_policy__no_honest_dispute_every_tampering_caught():
+    from offchain.demos.verification_bench import measure_digits
+
+    measure = measure_digits(100, progress=lambda *_: None)
+    assert measure.upheld == 0 and measure.honest_results == 4 * 100 + 100
+    caught, total = measure.caught
+    assert total > 100 and caught == total
