@@ -20,12 +20,13 @@ verifier stores its own result in its result store (served by hash from its
 result server) and calls `InferenceMarket.challenge` with that hash and the
 governed bond.
 
-Committees. On `CommitteeDrawn` with this account among the members it
-re-executes the disputed request (the market's subject), computes
-`worker_was_right`, draws a salt and *saves verdict and salt before sending
-the commit*; it reveals once the reveal phase begins and settles when the
-dispute is due. It calls `draw` for disputes of its models once the draw
-block has passed, so disputes do not wait for a particular party.
+Committees. It follows every `DisputeOpened` of its models. It calls `draw`
+once the draw block has passed; when the court's `ballots(id, me)` says it
+was drawn it re-executes the disputed request (the market's subject),
+computes `worker_was_right`, draws a salt and *saves verdict and salt before
+sending the commit*; it reveals once the reveal phase begins, and calls
+`settle` (or `expire`) when due, so disputes do not wait for a particular
+party.
 
 Crash safety. The state file (JSON, replaced atomically after every change)
 holds the cursor, the secret, the sampled checks and, per dispute, the verdict,
@@ -169,6 +170,8 @@ class Verifier:
                 report.sampled += 1
             else:
                 self.state.requests.pop(key, None)
+        for event in self.market.InferenceRefunded.range(start, head + 1):
+            self.state.requests.pop(str(event.request_id), None)  # never fulfilled: nothing to judge
         for event in self.court.DisputeOpened.range(start, head + 1):
             if event.model_id in self.runtimes:
                 self.state.disputes.setdefault(str(event.dispute_id), {
