@@ -58,6 +58,7 @@ log = logging.getLogger("neural_commons.verifier")
 
 BPS = 10_000
 RESULT_DEADLINE = 20.0  # seconds to fetch a worker's result
+JUDGED_KEPT = 10_000  # verdicts kept in the state file (a log; the chain holds what matters)
 
 
 def sampled(secret: bytes, request_id: int, sample_bps: int) -> bool:
@@ -224,6 +225,8 @@ class Verifier:
         self.state.checks.pop(key, None)
         self.state.requests.pop(key, None)
         self.state.judged[key] = outcome
+        while len(self.state.judged) > JUDGED_KEPT:  # the oldest first (insertion order)
+            del self.state.judged[next(iter(self.state.judged))]
         self.state.save(self.state_path)
 
     def _request_input(self, request_id: int) -> dict:
