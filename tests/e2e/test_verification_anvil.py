@@ -4,7 +4,8 @@ serves MiniLM with noise on its embeddings; four verifier bots sample every
 fulfilled request (this deployment sets sample_bps to 100 %); the first to
 judge challenges automatically; the committee (default size, 3: the other
 three verifiers) draws, commits, reveals and settles; the worker is slashed
-to the challenger, the requester refunded, challenger and members paid."""
+to the challenger, the requester refunded, challenger and members paid. A
+member bot killed before the draw and restarted takes its seat: no no-show."""
 
 import time
 from contextlib import ExitStack
@@ -114,3 +115,34 @@ def test_tampered_minilm__verifier_bot_challenges__committee_slashes_and_pays(ec
     assert court.owed(challenger) + market.owed(challenger) == bond - COMMITTEE * fee
     # Every verifier bot stayed up through the dispute.
     assert all(bot.process.poll() is None or bot.process.returncode == 0 for bot in bots)
+
+
+def test_member_bot_killed__restarted__takes_its_committee_seat_no_no_show(economy, accounts, tmp_path):
+    d, model_id = economy
+    market, court = d.InferenceMarket, d.DisputeCourt
+    bots = [BotProcess(CHEAT, WORKER_PORT, tmp_path / "cheat", models="minilm", tamper="noise:1e-4")]
+    bots += [BotProcess(index, WORKER_PORT + 1 + i, tmp_path / f"verifier{i}", bot="bots.verifier:bot",
+                        models="minilm") for i, index in enumerate(VERIFIERS)]
+    with ExitStack() as stack:
+        for bot in bots:
+            bot.start()
+            stack.callback(bot.stop)
+        for bot in bots:
+            bot.wait_ready(timeout=300)
+        request_id = InferenceClient(market, accounts[6]).request(
+            model_id, inputs.encode_text("The cat slept on the warm windowsill all afternoon."))
+        mine_until(lambda: market.get_request(request_id).state == RequestState.CHALLENGED, "challenged")
+        (opened,) = list(court.DisputeOpened.range(0, None, search_topics={"model_id": model_id}))
+        dispute_id = opened.dispute_id
+        # One member's process dies (SIGKILL) before the draw; the others draw and commit.
+        victim = next(b for b in bots[1:] if accounts[b.account_index].address != opened.challenger)
+        victim.kill()
+        mine_until(lambda: court.phase_of(dispute_id) == Phase.COMMITTING and court.disputes(dispute_id).commits == 2,
+                   "two commits")
+        assert court.ballots(dispute_id, accounts[victim.account_index]) == 1  # drawn, not committed
+        victim.start()  # the same state folder: it finds the dispute and its seat from the chain
+        victim.wait_ready(timeout=300)
+        mine_until(lambda: court.phase_of(dispute_id) == Phase.SETTLED, "settled")
+    (settled,) = list(court.DisputeSettled.range(0, None, search_topics={"dispute_id": dispute_id}))
+    assert (settled.worker_was_right, settled.for_challenger, settled.no_shows) == (False, COMMITTEE, 0)
+    assert market.get_request(request_id).state == RequestState.REFUNDED
