@@ -63,7 +63,7 @@ def start(state):
     settings = load_settings()
     account = bot.signer
     worker, server = build_worker(project, chain.provider, account, settings.signer(account), list(settings.models),
-                                  settings.worker_dir, port=settings.result_port)
+                                  settings.worker_dir, port=settings.result_port, tamper=settings.tamper)
     print(f"worker {account.address} serving results at {server.url}", flush=True)
 
 

@@ -20,8 +20,8 @@ a chance of about 1e-4 per probability for noise of 1e-7.
 At S = 1e8 the rounding step (1e-8) is far below the backends' float noise
 (~3e-7), so honest workers' bytes, hence result hashes, usually differ: an
 embedding is checked under its manifest's `verification` policy
-(`within_tolerance`: the decoded vectors of the same input compared, max
-absolute difference per element against a measured bound), not by hash
+(`offchain.verification`: the decoded vectors of the same input compared,
+max absolute difference per element against a measured bound), not by hash
 equality. The hash still binds the worker to the bytes it served.
 
 `scores-uint256` (scores in [0, 1], e.g. the contract-risk model), at `scale` S:
@@ -139,50 +139,3 @@ def decode_scores(scale: int, data: bytes) -> np.ndarray:
     if max(words) > scale:
         raise NeuralCommonsError(f"a {SCORES} value is above the scale {scale}")
     return np.asarray(words, dtype=np.float64) / scale
-
-
-def distance(metric: str, a: np.ndarray, b: np.ndarray) -> float:
-    """How far apart two decoded outputs are: `max_abs` (largest per-element
-    difference) or `cosine` (1 - cosine similarity), in float64."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        return float("inf")
-    if metric == "max_abs":
-        return float(np.abs(a - b).max(initial=0.0))
-    if metric == "cosine":
-        norms = np.linalg.norm(a) * np.linalg.norm(b)
-        return float(1.0 - a @ b / norms) if norms else float("inf")
-    raise NeuralCommonsError(f"unknown verification metric '{metric}': use max_abs or cosine")
-
-
-def within_tolerance(encoding: dict, verification: dict, result: bytes, reference: bytes) -> tuple[bool, float]:
-    """Whether `result` is an honest answer given `reference` (the same input
-    run by the verifier), under a manifest's `verification` block; and the distance."""
-    if verification.get("policy") != "tolerance":
-        raise NeuralCommonsError(f"verification policy '{verification.get('policy')}' is not a tolerance policy")
-    kind, scale = encoding["kind"], int(encoding["scale"])
-    if kind == PNG:
-        return _images_within(verification, result, reference)
-    decoders = {EMBEDDING: decode_embedding, SCORES: decode_scores}
-    if kind not in decoders:
-        raise NeuralCommonsError(f"no tolerance comparison for the '{kind}' encoding")
-    try:
-        got = decoders[kind](scale, result)
-    except NeuralCommonsError:
-        return False, float("inf")
-    want = decoders[kind](scale, reference)
-    gap = distance(verification["metric"], got, want)
-    return gap <= float(verification["bound"]), gap
-
-
-def _images_within(verification: dict, result: bytes, reference: bytes) -> tuple[bool, float]:
-    """`png-gray8` under a tolerance policy: grey levels of the decoded pixels, max abs difference."""
-    if verification["metric"] != "max_abs":
-        raise NeuralCommonsError(f"images are compared by max_abs, not '{verification['metric']}'")
-    try:
-        got = images.decode_png(result)
-    except NeuralCommonsError:
-        return False, float("inf")
-    want = images.decode_png(reference)
-    gap = distance("max_abs", got, want)
-    return gap <= float(verification["bound"]), gap

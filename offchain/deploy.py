@@ -51,6 +51,9 @@ CRITICAL_METHODS: dict[str, tuple[str, ...]] = {
     # set_params: the fee split and the slash sizes (how much stake a dispute moves)
     "InferenceMarket": ("sweep_treasury", "set_params"),
     "PaymentChannels": ("sweep_treasury", "set_params"),
+    # set_params: committee size, periods, fees, the no-show slash and the appeal window (how disputes are
+    # decided and what they move); set_client: which contracts may open disputes
+    "DisputeCourt": ("set_params", "set_client"),
     # open_bounty: a bounty is a budget of newly minted tokens; set_review_period: how soon anyone may
     # expire an undecided contribution
     "DataBounties": ("open_bounty", "set_review_period"),
@@ -93,7 +96,6 @@ class MarketConfig:
     miss_slash: int = 10 * 10**18  # tokens taken from a worker that claimed and missed
     callback_gas_price: int = 10**9  # wei per gas of consumer callback, prepaid to the finalizer
     max_result_size: int = 1_024  # bytes
-    challenge_timeout: int = 14 * DAY  # seconds governance has to resolve a challenge; then anyone expires it
     min_stake: int = 1_000 * 10**18  # tokens to be an active worker
     unbonding_delay: int = 7 * DAY  # seconds
     shares_base_uri: str = "nc://models/"
@@ -115,7 +117,31 @@ class MarketConfig:
             self.miss_slash,
             self.callback_gas_price,
             self.max_result_size,
-            self.challenge_timeout,
+        )
+
+    # DisputeCourt (docs/verification.md): a committee of verifiers decides each challenge.
+    committee_size: int = 3  # members per dispute, odd
+    draw_delay: int = 2  # blocks between the challenge and the block whose hash seeds the draw
+    commit_period: int = 3_600  # seconds members have to commit after the draw
+    reveal_period: int = 1_800  # seconds members have to reveal
+    member_fee: int = 10**15  # wei from the bond to each majority revealer (a tenth of the bond)
+    no_show_slash: int = 50 * 10**18  # tokens locked per member at the draw, slashed if it does not reveal
+    # seconds governance has to rule an escalated dispute (longer than a routine proposal's 8 days); then
+    # anyone expires it
+    escalation_period: int = 14 * DAY
+    sample_bps: int = 500  # share of fulfilled requests each verifier re-executes (5 %)
+
+    def court_params(self) -> tuple:
+        """The DisputeCourt's CourtParams struct, in field order."""
+        return (
+            self.committee_size,
+            self.draw_delay,
+            self.commit_period,
+            self.reveal_period,
+            self.member_fee,
+            self.no_show_slash,
+            self.escalation_period,
+            self.sample_bps,
         )
 
     bounty_challenge_bond: int = 10**16  # wei to dispute an accepted data contribution
@@ -197,11 +223,13 @@ def deploy_system(
     shares = deployer.deploy(project.ModelShares, market.shares_base_uri)
     registry = deployer.deploy(project.ModelRegistry, timelock, shares)
     workers = deployer.deploy(project.WorkerRegistry, token, market.min_stake, market.unbonding_delay)
+    court = deployer.deploy(project.DisputeCourt, registry, workers, timelock, market.court_params())
     inference = deployer.deploy(
-        project.InferenceMarket, timelock, registry, workers, shares, token, market.market_params()
+        project.InferenceMarket, timelock, registry, workers, court, shares, token, market.market_params()
     )
     channels = deployer.deploy(
-        project.PaymentChannels, timelock, registry, workers, inference, shares, token, market.channel_params()
+        project.PaymentChannels, timelock, registry, workers, inference, court, shares, token,
+        market.channel_params(),
     )
     bounties = deployer.deploy(
         project.DataBounties, timelock, token, market.bounty_challenge_bond, market.bounty_review_period
@@ -217,6 +245,7 @@ def deploy_system(
         "WorkerRegistry": workers,
         "InferenceMarket": inference,
         "PaymentChannels": channels,
+        "DisputeCourt": court,
         "DataBounties": bounties,
         "TrainingFund": fund,
     }
@@ -244,6 +273,9 @@ def deploy_system(
     # (contract, can slash, can record reputation)
     workers.set_permissions(inference, True, True, sender=deployer)
     workers.set_permissions(channels, True, False, sender=deployer)  # slashes workers whose receipts are overturned
+    workers.set_permissions(court, True, False, sender=deployer)  # locks committee members, slashes no-shows
+    court.set_client(inference, True, sender=deployer)  # request challenges
+    court.set_client(channels, True, sender=deployer)  # receipt challenges
     workers.set_permissions(fund, True, True, sender=deployer)  # slashes and records trainers that miss or are rejected
     token.set_minter(bounties, True, sender=deployer)  # data rewards, capped by each bounty's budget
     shares.set_minter(fund, True, sender=deployer)  # shares of crowdfunded models
@@ -254,6 +286,7 @@ def deploy_system(
     token.transfer_ownership(timelock, sender=deployer)
     shares.transfer_ownership(timelock, sender=deployer)
     workers.transfer_ownership(timelock, sender=deployer)
+    court.transfer_ownership(timelock, sender=deployer)
     timelock.renounceRole(DEFAULT_ADMIN_ROLE, deployer, sender=deployer)
 
     return Deployment(

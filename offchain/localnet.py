@@ -29,12 +29,17 @@ class BotProcess:
     def log_path(self) -> Path:
         return self.workdir / "bot.log"
 
-    def start(self, network: str = "ethereum:local:foundry", models: str = "digits") -> "BotProcess":
+    bot: str = "bots.worker:bot"  # or "bots.verifier:bot"
+    models: str = "digits"
+    tamper: str | None = None  # tests only: a cheating worker (offchain.tamper)
+
+    def start(self, network: str = "ethereum:local:foundry", models: str | None = None) -> "BotProcess":
         self.workdir.mkdir(parents=True, exist_ok=True)
-        settings = load_settings(worker_dir=self.workdir, result_port=self.port, models=models)
+        settings = load_settings(worker_dir=self.workdir, result_port=self.port, models=models or self.models,
+                                 tamper=self.tamper)
         env = {**os.environ, **settings.as_env(), "PYTHONUNBUFFERED": "1"}
         silverback = Path(sys.executable).parent / "silverback"
-        command = [str(silverback), "run", "bots.worker:bot", "--runner", "bots.runner:WorkerRunner",
+        command = [str(silverback), "run", self.bot, "--runner", "bots.runner:WorkerRunner",
                    "--network", network, "--account", f"TEST::{self.account_index}"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.log_path.open("ab"),
                                         stderr=subprocess.STDOUT, start_new_session=True)

@@ -27,6 +27,7 @@ from offchain import canonical, diffusion
 from offchain.errors import UnknownBackend
 from offchain.models import ModelSpec
 from offchain.store import ContentStore, verified
+from offchain.verification import Policy, policy_from
 
 
 class OnnxBackend:
@@ -164,10 +165,12 @@ class Runtime:
         verification policy: `exact` (the same canonical bytes; distance 0 or inf) or `tolerance`
         (decoded outputs within the bound). Returns (honest, distance)."""
         (mine,) = self.infer([parsed_input])
-        policy = self.spec.verification
-        if policy.get("policy", "exact") == "exact":
-            return (True, 0.0) if mine == result else (False, float("inf"))
-        return canonical.within_tolerance(self.spec.manifest["canonical_encoding"], policy, result, mine)
+        return self.policy.judge(result, mine)
+
+    @property
+    def policy(self) -> Policy:
+        """The model's verification policy (`offchain.verification`), from its manifest."""
+        return policy_from(self.spec.manifest)
 
     def generate(self, requests: list[dict]) -> np.ndarray:
         """An image generator's uint8 [b, size, size] pixels, one image per {"seed", "digit"}."""

@@ -16,6 +16,8 @@ from offchain.models import all_specs, load_spec
 from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
+from offchain.tamper import Tamper
+from offchain.verifier import Verifier
 from offchain.worker import InferenceWorker
 
 
@@ -108,17 +110,28 @@ def find_model_id(registry, artifact_hash: bytes) -> int:
 
 def build_worker(project, provider, account, signer_key, model_names: list[str], workdir: Path, *,
                  port: int = 0, backend: str = "onnxruntime", batch_size: int = 32,
-                 file_root: Path | None = None) -> tuple[InferenceWorker, ResultServer]:
+                 file_root: Path | None = None, tamper: str | None = None) -> tuple[InferenceWorker, ResultServer]:
     """A worker serving `model_names` for `account`, with its result server started.
 
     Each artifact is checked against the hash registered on-chain before it is loaded, and
     served under every active model id registered with that hash (pending duplicates are not).
     `["all"]`: every model under models/ that has an active registration on this chain
-    (the others are skipped, with a log line).
+    (the others are skipped, with a log line). `tamper` (tests only, `offchain.tamper`) makes it cheat.
     """
     deployment = load_deployment(project, provider)
-    registry = deployment.ModelRegistry
     workdir = Path(workdir)
+    runtimes = load_runtimes(deployment.ModelRegistry, model_names, workdir, backend)
+    results = ContentStore(workdir / "results")
+    server = ResultServer(results, port=port).start()
+    agent = InferenceWorker(deployment.InferenceMarket, account, signer_key, runtimes, results,
+                            workdir / "worker-state.json", server.result_url, batch_size=batch_size,
+                            file_root=file_root, tamper=Tamper.parse(tamper) if tamper else None)
+    return agent, server
+
+
+def load_runtimes(registry, model_names: list[str], workdir: Path, backend: str = "onnxruntime") -> dict:
+    """model id -> Runtime for `model_names` (see `build_worker`), each artifact checked against the
+    hash registered on-chain."""
     runtimes = {}
     every = list(model_names) == ["all"]
     for spec in (all_specs() if every else [load_spec(name) for name in model_names]):
@@ -133,9 +146,18 @@ def build_worker(project, provider, account, signer_key, model_names: list[str],
         runtime = load_runtime(spec, backend, ContentStore(workdir / "models"), onchain)
         for model_id in model_ids:
             runtimes[model_id] = runtime
+    return runtimes
+
+
+def build_verifier(project, provider, account, model_names: list[str], workdir: Path, *, port: int = 0,
+                   backend: str = "onnxruntime", file_root: Path | None = None) -> tuple[Verifier, ResultServer]:
+    """A verifier for `account` (an active worker) re-executing and judging `model_names`, with the
+    result server that serves its own results (the hash it challenges with) started."""
+    deployment = load_deployment(project, provider)
+    workdir = Path(workdir)
+    runtimes = load_runtimes(deployment.ModelRegistry, model_names, workdir, backend)
     results = ContentStore(workdir / "results")
     server = ResultServer(results, port=port).start()
-    agent = InferenceWorker(deployment.InferenceMarket, account, signer_key, runtimes, results,
-                            workdir / "worker-state.json", server.result_url, batch_size=batch_size,
-                            file_root=file_root)
+    agent = Verifier(deployment.InferenceMarket, deployment.DisputeCourt, account, runtimes, results,
+                     workdir / "verifier-state.json", file_root=file_root)
     return agent, server

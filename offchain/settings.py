@@ -7,6 +7,7 @@ checked in one place (pydantic-settings).
     NC_SIGNER_KEY       hex key that signs attestations and receipts [the account's own key]
     NC_CHANNEL_STATE    where a channel worker keeps its books       [~/.neural-commons/channels]
     NC_DEPLOYMENTS_DIR  where deployments/<network>.json live        [<repo>/deployments]
+    NC_TAMPER           tests only: the worker bot cheats (`offchain.tamper`, e.g. noise:1e-4) [none]
 
 A bad value is refused with one line that names the variable (`SettingsError`).
 """
@@ -41,6 +42,20 @@ class Settings(BaseSettings):
     signer_key: SecretStr | None = None
     channel_state: Path = Field(default_factory=lambda: Path.home() / ".neural-commons" / "channels")
     deployments_dir: Path = REPO_ROOT / "deployments"
+    tamper: str | None = None
+
+    @field_validator("tamper", mode="before")
+    @classmethod
+    def _check_tamper(cls, value):
+        if value in (None, ""):
+            return None
+        from offchain.tamper import Tamper
+
+        try:
+            Tamper.parse(str(value))
+        except NeuralCommonsError as exc:
+            raise ValueError(str(exc)) from None
+        return str(value)
 
     @field_validator("models", mode="before")
     @classmethod
@@ -80,6 +95,8 @@ class Settings(BaseSettings):
             "channel_state": str(self.channel_state),
             "deployments_dir": str(self.deployments_dir),
         }
+        if self.tamper:
+            values["tamper"] = self.tamper
         return {PREFIX + name.upper(): value for name, value in values.items()}
 
 

@@ -91,6 +91,7 @@ class InferenceWorker:
         file_root: Path | None = None,
         input_deadline_s: float = inputs.INPUT_DEADLINE,
         input_wait_s: float = 1.0,
+        tamper=None,
     ):
         self.market = market
         self.account = account
@@ -105,6 +106,7 @@ class InferenceWorker:
         self._inputs: dict[int, object] = {}  # parsed inputs, kept between claim and fulfil
         self.fetcher = inputs.InputFetcher(deadline_s=input_deadline_s)
         self.input_wait_s = input_wait_s  # how long a step waits for the inputs it has just asked for
+        self.tamper = tamper  # offchain.tamper.Tamper: a cheating worker, in tests and benchmarks only
 
     # ------------------------------------------------------------ the loop
 
@@ -250,6 +252,10 @@ class InferenceWorker:
             for start in range(0, len(items), self.batch_size):
                 chunk = items[start : start + self.batch_size]
                 outputs = self.runtimes[model_id].infer([array for _, array in chunk])
+                if self.tamper is not None:
+                    encoding = self.runtimes[model_id].spec.encoding
+                    outputs = [self.tamper.apply(encoding, out, rid) for (rid, _), out in zip(chunk, outputs,
+                                                                                              strict=True)]
                 self._post(model_id, [rid for rid, _ in chunk], outputs, report)
 
     def _post(self, model_id: int, request_ids: list[int], outputs: list[bytes], report: StepReport) -> None:

@@ -8,6 +8,7 @@
     ape run worker unbond                           # start the unbonding delay (stops new work)
     ape run worker withdraw                         # after the delay: take the free stake back
     ape run worker start [--models digits] [--dry-run]   # run the silverback bot (prints the command first)
+    ape run worker verify [--models minilm] [--dry-run]  # join the models' verifier pools, run the verifier bot
 
 Stake amounts are NCOM: a bare number is whole NCOM (`10000`), or `"0.5 ether"`. Every command takes
 --network and --account.
@@ -175,9 +176,9 @@ def withdraw(provider, account):
     console.print(f"withdrew {fmt_tokens(free)} NCOM")
 
 
-def bot_command(network: str, account: str) -> list[str]:
-    """The exact silverback command that runs the worker bot."""
-    return ["silverback", "run", "bots.worker:bot", "--runner", "bots.runner:WorkerRunner",
+def bot_command(network: str, account: str, bot: str = "bots.worker:bot") -> list[str]:
+    """The exact silverback command that runs the worker bot (or the verifier bot)."""
+    return ["silverback", "run", bot, "--runner", "bots.runner:WorkerRunner",
             "--network", network, "--account", account]
 
 
@@ -193,6 +194,40 @@ def start(provider, account, models, workdir, result_port, dry_run):
     sender = resolve_account(account, provider)
     workers = deployment_of(provider).WorkerRegistry
     _registered(workers, sender.address)
+    _exec_bot(provider, sender, "bots.worker:bot", models, workdir, result_port, dry_run)
+
+
+@cli.command(cls=Command)
+@account_option(prompt=False)
+@click.option("--models", default="minilm", show_default=True, help="Comma-separated model folders to verify.")
+@click.option("--dir", "workdir", default=None, help="State folder [default: NC_WORKER_DIR, else .cache/worker]; "
+              "use another than your worker bot's.")
+@click.option("--result-port", default=None, type=int, help="Port of the verifier's result server.")
+@click.option("--dry-run", is_flag=True, help="Join the pools, print the command and stop.")
+@user_errors
+def verify(provider, account, models, workdir, result_port, dry_run):
+    """Join the models' verifier pools in the DisputeCourt and run the verifier bot (prints the command)."""
+    from offchain.models import load_spec
+    from offchain.serve import find_model_ids
+
+    sender = resolve_account(account, provider)
+    d = deployment_of(provider)
+    _registered(d.WorkerRegistry, sender.address)
+    if not d.WorkerRegistry.is_active(sender.address):
+        raise InvalidInput(f"{sender.address} is not an active worker (unbonding, or stake below the minimum): "
+                           f"only active workers verify")
+    court = d.DisputeCourt
+    for name in [n.strip() for n in models.split(",") if n.strip()]:
+        for model_id in find_model_ids(d.ModelRegistry, load_spec(name).artifact_hash):
+            if court.is_member(model_id, sender.address):
+                console.print(f"already in the verifier pool of {name} (model {model_id})")
+            else:
+                court.join(model_id, sender=sender)
+                console.print(f"joined the verifier pool of {name} (model {model_id})")
+    _exec_bot(provider, sender, "bots.verifier:bot", models, workdir, result_port, dry_run)
+
+
+def _exec_bot(provider, sender, bot: str, models: str, workdir, result_port, dry_run: bool) -> None:
     network = provider.network_choice
     alias = getattr(sender, "alias", None) or f"TEST::{_test_index(sender)}"
     env = {"NC_MODELS": models}
@@ -200,7 +235,7 @@ def start(provider, account, models, workdir, result_port, dry_run):
         env["NC_WORKER_DIR"] = workdir
     if result_port:
         env["NC_RESULT_PORT"] = str(result_port)
-    command = bot_command(network, alias)
+    command = bot_command(network, alias, bot)
     console.print(" ".join([*(f"{k}={shlex.quote(v)}" for k, v in env.items()), *map(shlex.quote, command)]))
     if dry_run:
         return

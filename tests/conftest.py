@@ -37,6 +37,7 @@ CONTRACTS = {
     "shares": "ModelShares",
     "workers": "WorkerRegistry",
     "channels": "PaymentChannels",
+    "court": "DisputeCourt",
     "bounties": "DataBounties",
     "fund": "TrainingFund",
 }

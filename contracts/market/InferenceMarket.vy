@@ -29,9 +29,11 @@
         escaped by unbonding. The market keeps one word per worker (open
         requests | locked amount) and locks and unlocks once per batch; a
         settled request releases an equal share of its worker's lock, so
-        the market unlocks exactly what it locked. A challenge ends in
-        bounded time: governance resolves it within `challenge_timeout`, or
-        after that anyone expires it and the result stands.
+        the market unlocks exactly what it locked. A challenge is a
+        DisputeCourt dispute: the market forwards the bond to the court,
+        whose committee (or, on appeal, governance) decides and calls
+        `on_verdict`; every dispute ends in bounded time (an unruled appeal
+        expires and the result stands).
 @custom:security Every function that moves ETH is @nonreentrant (one lock
         for the contract). Payments are pulled (`withdraw`), except the
         excess of a request, returned to its sender at once. A consumer
@@ -44,10 +46,14 @@ from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
 
+from ..interfaces import ICourtClient
+from ..interfaces import IDisputeCourt
 from ..interfaces import IModelRegistry
 from ..interfaces import IModelShares
 from ..interfaces import IRevenueToken
 from ..interfaces import IWorkerRegistry
+
+implements: ICourtClient
 
 from ..modules import pull_payments
 initializes: pull_payments
@@ -72,7 +78,6 @@ MAX_INPUT_URI: constant(uint256) = 1_024  # bytes of an input URI (emitted, neve
 MAX_RESULT: constant(uint256) = 1_024  # bytes of canonical result a consumer can receive
 CALLBACK_RESERVE: constant(uint256) = 10_000  # gas kept back to finish settlement after a callback
 MAX_CHALLENGE_WINDOW: constant(uint256) = 30 * 86_400  # seconds
-MAX_CHALLENGE_TIMEOUT: constant(uint256) = 90 * 86_400  # seconds
 MAX_SLASH: constant(uint256) = 2**128  # token wei; keeps a worker's locked total within its 192 bits
 
 ADDRESS_MASK: constant(uint256) = 2**160 - 1
@@ -121,7 +126,6 @@ struct MarketParams:
     miss_slash: uint256  # token wei taken from a worker that claimed and missed the deadline
     callback_gas_price: uint256  # wei per gas of callback the requester prepays to the finalizer
     max_result_size: uint256  # bytes, at most MAX_RESULT
-    challenge_timeout: uint256  # seconds governance has to resolve a challenge; then anyone expires it
 
 
 struct Fulfillment:
@@ -140,7 +144,7 @@ struct Challenge:
     challenger: address
     bond: uint256
     result_hash: bytes32
-    expires_at: uint256  # after this, resolve_challenge is closed and anyone may expire_challenge
+    dispute_id: uint256  # in the DisputeCourt
 
 
 struct RequestView:
@@ -158,6 +162,7 @@ struct RequestView:
 governance: public(immutable(address))  # the timelock, which is also the treasury
 models: public(immutable(IModelRegistry))
 workers: public(immutable(IWorkerRegistry))
+court: public(immutable(IDisputeCourt))
 
 params: public(MarketParams)
 request_count: public(uint256)
@@ -198,13 +203,7 @@ event InferenceChallenged:
     challenger: indexed(address)
     result_hash: bytes32
     bond: uint256
-    expires_at: uint256
-
-
-event ChallengeExpired:
-    request_id: indexed(uint256)
-    challenger: indexed(address)
-    bond: uint256  # returned to the challenger
+    dispute_id: uint256
 
 
 event ChallengeResolved:
@@ -244,14 +243,16 @@ def __init__(
     governance_: address,
     models_: IModelRegistry,
     workers_: IWorkerRegistry,
+    court_: IDisputeCourt,
     shares_: IModelShares,
     token_: IRevenueToken,
     params_: MarketParams,
 ):
     """
-    @param governance_ The timelock: sets parameters, resolves challenges, receives the treasury share.
+    @param governance_ The timelock: sets parameters, receives the treasury share.
     @param models_ ModelRegistry.
     @param workers_ WorkerRegistry; this market must be authorised there.
+    @param court_ DisputeCourt; this market must be its client.
     @param shares_ ModelShares.
     @param token_ GovernanceToken (holder revenue).
     @param params_ Initial parameters.
@@ -260,6 +261,7 @@ def __init__(
     governance = governance_
     models = models_
     workers = workers_
+    court = court_
     pull_payments.__init__(governance_)
     fee_split.__init__(shares_, token_)
     self._check_params(params_)
@@ -406,7 +408,9 @@ def fulfill_batch(fulfillments: DynArray[Fulfillment, MAX_BATCH]):
 def challenge(request_id: uint256, result_hash: bytes32):
     """
     @notice An active worker disputes a fulfilled result within the window,
-            posting the governed bond and the result hash it computed.
+            posting the governed bond and the result hash it computed. The
+            bond goes to the DisputeCourt, which opens a dispute; its verdict
+            comes back through `on_verdict`.
     @param request_id The fulfilled request.
     @param result_hash The result the challenger says is right.
     """
@@ -414,75 +418,52 @@ def challenge(request_id: uint256, result_hash: bytes32):
     assert self._state(core) == FULFILLED, "InferenceMarket: request not fulfilled"
     assert block.timestamp <= self._stamp(core) + self.params.challenge_window, "InferenceMarket: challenge window closed"
     self._check_active_worker(msg.sender)
-    assert msg.sender != self._worker_of(request_id), "InferenceMarket: worker cannot challenge itself"
+    worker: address = self._worker_of(request_id)
+    assert msg.sender != worker, "InferenceMarket: worker cannot challenge itself"
     assert msg.value == self.params.challenge_bond, "InferenceMarket: wrong challenge bond"
-    assert result_hash != self._hash[request_id], "InferenceMarket: challenge repeats the result"
-    expires_at: uint256 = block.timestamp + self.params.challenge_timeout
+    worker_hash: bytes32 = self._hash[request_id]
+    assert result_hash != worker_hash, "InferenceMarket: challenge repeats the result"
     self._core[request_id] = self._with_state(core, CHALLENGED)
+    dispute_id: uint256 = extcall court.open_dispute(
+        self._model(core), worker, msg.sender, request_id, worker_hash, result_hash, value=msg.value
+    )
     self.challenges[request_id] = Challenge(
-        challenger=msg.sender, bond=msg.value, result_hash=result_hash, expires_at=expires_at
+        challenger=msg.sender, bond=msg.value, result_hash=result_hash, dispute_id=dispute_id
     )
     log InferenceChallenged(
-        request_id=request_id, challenger=msg.sender, result_hash=result_hash, bond=msg.value, expires_at=expires_at
+        request_id=request_id, challenger=msg.sender, result_hash=result_hash, bond=msg.value, dispute_id=dispute_id
     )
 
 
 @external
 @nonreentrant
-def resolve_challenge(request_id: uint256, worker_was_right: bool):
+def on_verdict(subject_id: uint256, worker_was_right: bool):
     """
-    @notice Governance settles a dispute (after re-execution off-chain) until
-            the challenge expires. If the worker was right it takes the bond
-            and the request can be finalized at once; otherwise the worker is
-            slashed to the challenger (`challenge_slash`, at most what was
-            locked for the request), the challenger's bond returns and the
-            requester is refunded in full.
-    @param request_id The challenged request.
-    @param worker_was_right Governance's verdict after re-execution.
+    @notice The DisputeCourt applies the end of a challenge (the bond is
+            the court's to pay). The worker was right, or the appeal expired
+            unruled: the result stands and the request can be finalized at
+            once. The worker was wrong: it is slashed to the challenger
+            (`challenge_slash`, at most what was locked for the request) and
+            the requester is refunded in full.
+    @param subject_id The challenged request.
+    @param worker_was_right The verdict.
     """
-    self._check_governance()
-    core: uint256 = self._core[request_id]
+    assert msg.sender == court.address, "InferenceMarket: caller is not the court"
+    core: uint256 = self._core[subject_id]
     assert self._state(core) == CHALLENGED, "InferenceMarket: request not challenged"
-    disputed: Challenge = self.challenges[request_id]
-    assert block.timestamp <= disputed.expires_at, "InferenceMarket: challenge expired"
-    worker: address = self._worker_of(request_id)
     slashed: uint256 = 0
     if worker_was_right:
-        pull_payments._credit(worker, disputed.bond)
         # Back to fulfilled with stamp zero: the window is over.
-        self._core[request_id] = self._with_state(core, FULFILLED) & ~(TIME_MASK << STAMP_SHIFT)
+        self._core[subject_id] = self._with_state(core, FULFILLED) & ~(TIME_MASK << STAMP_SHIFT)
     else:
-        pull_payments._credit(disputed.challenger, disputed.bond)
-        self._refund_requester(request_id, core)
+        worker: address = self._worker_of(subject_id)
+        self._refund_requester(subject_id, core)
         share: uint256 = self._release(worker, 1)
         penalty: uint256 = min(self.params.challenge_slash, share)  # governance may set it to zero
         if penalty > 0:
-            slashed = extcall workers.slash(worker, penalty, disputed.challenger)
+            slashed = extcall workers.slash(worker, penalty, self.challenges[subject_id].challenger)
         self._unlock(worker, share)  # after the slash: the locked stake is taken first
-    log ChallengeResolved(request_id=request_id, worker_was_right=worker_was_right, slashed=slashed)
-
-
-@external
-@nonreentrant
-def expire_challenge(request_id: uint256):
-    """
-    @notice Ends a challenge governance did not resolve within
-            `challenge_timeout`; callable by anyone. Unproven either way: the
-            result stands and the request is finalized now (the worker is
-            paid and its lock released as by `finalize`, a callback is
-            delivered and its fee goes to the caller), and the challenger's
-            bond returns.
-    @param request_id The challenged request.
-    """
-    core: uint256 = self._core[request_id]
-    assert self._state(core) == CHALLENGED, "InferenceMarket: request not challenged"
-    disputed: Challenge = self.challenges[request_id]
-    assert block.timestamp > disputed.expires_at, "InferenceMarket: challenge not expired"
-    pull_payments._credit(disputed.challenger, disputed.bond)
-    # Back to fulfilled with stamp zero (the window is over), then settled at once.
-    self._core[request_id] = self._with_state(core, FULFILLED) & ~(TIME_MASK << STAMP_SHIFT)
-    log ChallengeExpired(request_id=request_id, challenger=disputed.challenger, bond=disputed.bond)
-    self._finalize_many([request_id], True)
+    log ChallengeResolved(request_id=subject_id, worker_was_right=worker_was_right, slashed=slashed)
 
 
 # ---------------------------------------------------------------- settlement
@@ -617,17 +598,6 @@ def split_bps() -> fee_split.FeeSplit:
 
 
 @external
-@view
-def challenge_timeout() -> uint256:
-    """
-    @notice Seconds governance has to resolve a dispute before anyone may
-            expire it (part of `params`; the channels use it too).
-    @return The timeout in seconds.
-    """
-    return self.params.challenge_timeout
-
-
-@external
 def set_params(new_params: MarketParams):
     """
     @notice Governance sets every market parameter at once.
@@ -652,8 +622,6 @@ def _check_params(p: MarketParams):
     assert p.claim_timeout > 0, "InferenceMarket: claim timeout is zero"
     assert p.challenge_window > 0, "InferenceMarket: challenge window is zero"
     assert p.challenge_window <= MAX_CHALLENGE_WINDOW, "InferenceMarket: challenge window above bound"
-    assert p.challenge_timeout > 0, "InferenceMarket: challenge timeout is zero"
-    assert p.challenge_timeout <= MAX_CHALLENGE_TIMEOUT, "InferenceMarket: challenge timeout above bound"
     assert p.challenge_slash <= MAX_SLASH, "InferenceMarket: challenge slash above bound"
     assert p.miss_slash <= MAX_SLASH, "InferenceMarket: miss slash above bound"
     assert p.max_result_size <= MAX_RESULT, "InferenceMarket: result size above bound"

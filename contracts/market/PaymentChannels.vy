@@ -14,13 +14,14 @@
         Accountability without per-call transactions: the worker answers
         each call with a receipt signed by its registered key,
         `InferenceReceipt(bytes32 channelId,uint256 seq,bytes32 inputHash,bytes32 resultHash)`.
-        Anyone holding a receipt can challenge it with a bond; governance
-        resolves after re-execution and the loser is slashed or loses the bond.
-        A challenge locks `challenge_slash` of the worker's WorkerRegistry
-        stake until it ends, so unbonding does not escape it, and it ends in
-        bounded time: after the market's `challenge_timeout` (one setting for
-        every dispute) anyone expires it, the receipt stands and the bond
-        returns.
+        Anyone holding a receipt can challenge it with a bond; the bond goes
+        to the DisputeCourt, whose committee of verifiers re-executes and
+        decides (governance only on appeal), and its verdict comes back
+        through `on_verdict`: the loser is slashed or loses the bond. A
+        challenge locks `challenge_slash` of the worker's WorkerRegistry
+        stake until it ends, so unbonding does not escape it, and every
+        court dispute ends in bounded time (an unruled appeal expires and
+        the receipt stands).
 
         Closing: the payer asks, and after the governed close delay (time
         for the worker to settle its latest voucher) the unspent deposit
@@ -36,11 +37,15 @@ from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 initializes: eip712_domain_separator
 
+from ..interfaces import ICourtClient
+from ..interfaces import IDisputeCourt
 from ..interfaces import IInferenceMarket
 from ..interfaces import IModelRegistry
 from ..interfaces import IModelShares
 from ..interfaces import IRevenueToken
 from ..interfaces import IWorkerRegistry
+
+implements: ICourtClient
 
 from ..modules import pull_payments
 initializes: pull_payments
@@ -93,9 +98,9 @@ struct ReceiptChallenge:
     input_hash: bytes32
     result_hash: bytes32  # what the worker signed
     claimed_hash: bytes32  # what the challenger says is right
-    resolved: bool  # resolved by governance or expired
+    resolved: bool  # the court's verdict has been applied
     locked: uint256  # token wei of the worker's stake locked for this challenge
-    expires_at: uint256  # after this, resolve_challenge is closed and anyone may expire_challenge
+    dispute_id: uint256  # in the DisputeCourt
 
 
 struct ChannelParams:
@@ -108,6 +113,7 @@ governance: public(immutable(address))  # the timelock, also the treasury
 models: public(immutable(IModelRegistry))
 workers: public(immutable(IWorkerRegistry))
 market: public(immutable(IInferenceMarket))
+court: public(immutable(IDisputeCourt))
 
 params: public(ChannelParams)
 channels: public(HashMap[bytes32, Channel])
@@ -153,18 +159,13 @@ event ReceiptChallenged:
     challenger: indexed(address)
     seq: uint256
     claimed_hash: bytes32
+    dispute_id: uint256
 
 
 event ReceiptChallengeResolved:
     challenge_id: indexed(uint256)
     worker_was_right: bool
     slashed: uint256
-
-
-event ReceiptChallengeExpired:
-    challenge_id: indexed(uint256)
-    challenger: indexed(address)
-    bond: uint256  # returned to the challenger
 
 
 event ParamsChanged:
@@ -178,6 +179,7 @@ def __init__(
     models_: IModelRegistry,
     workers_: IWorkerRegistry,
     market_: IInferenceMarket,
+    court_: IDisputeCourt,
     shares_: IModelShares,
     token_: IRevenueToken,
     params_: ChannelParams,
@@ -187,6 +189,7 @@ def __init__(
     @param models_ ModelRegistry (which models are active).
     @param workers_ WorkerRegistry; this contract must be authorised there to slash.
     @param market_ InferenceMarket, whose governed fee split channels share.
+    @param court_ DisputeCourt; these channels must be its client.
     @param shares_ ModelShares.
     @param token_ GovernanceToken (holder revenue).
     @param params_ Initial channel parameters.
@@ -196,6 +199,7 @@ def __init__(
     models = models_
     workers = workers_
     market = market_
+    court = court_
     pull_payments.__init__(governance_)
     fee_split.__init__(shares_, token_)
     self.params = params_
@@ -342,9 +346,9 @@ def challenge_receipt(
     """
     @notice Disputes a receipt the channel's worker signed, posting the bond and
             the result hash the challenger says is right. Locks
-            `challenge_slash` of the worker's stake until the challenge ends.
-            Governance resolves it within the market's `challenge_timeout`;
-            after that anyone may expire it. The worker's receipts stay
+            `challenge_slash` of the worker's stake until the challenge ends
+            and forwards the bond to the DisputeCourt, which opens a dispute
+            judged by the model's verifiers. The worker's receipts stay
             challengeable while it unbonds (until it has withdrawn).
     @return The challenge id.
     @param channel_id The channel the receipt is for.
@@ -364,9 +368,13 @@ def challenge_receipt(
     assert signer == staticcall workers.signer_of(worker), "PaymentChannels: receipt not signed by the worker"
     assert signer != empty(address), "PaymentChannels: receipt not signed by the worker"
     locked: uint256 = self.params.challenge_slash
-    expires_at: uint256 = block.timestamp + staticcall market.challenge_timeout()
     challenge_id: uint256 = self.challenge_count + 1
     self.challenge_count = challenge_id
+    if locked > 0:
+        extcall workers.lock(worker, locked)
+    dispute_id: uint256 = extcall court.open_dispute(
+        self.channels[channel_id].model_id, worker, msg.sender, challenge_id, result_hash, claimed_hash, value=msg.value
+    )
     self.challenges[challenge_id] = ReceiptChallenge(
         challenger=msg.sender,
         bond=msg.value,
@@ -378,64 +386,43 @@ def challenge_receipt(
         claimed_hash=claimed_hash,
         resolved=False,
         locked=locked,
-        expires_at=expires_at,
+        dispute_id=dispute_id,
     )
     log ReceiptChallenged(
-        challenge_id=challenge_id, channel_id=channel_id, challenger=msg.sender, seq=seq, claimed_hash=claimed_hash
+        challenge_id=challenge_id,
+        channel_id=channel_id,
+        challenger=msg.sender,
+        seq=seq,
+        claimed_hash=claimed_hash,
+        dispute_id=dispute_id,
     )
-    if locked > 0:
-        extcall workers.lock(worker, locked)
     return challenge_id
 
 
 @external
 @nonreentrant
-def resolve_challenge(challenge_id: uint256, worker_was_right: bool):
+def on_verdict(subject_id: uint256, worker_was_right: bool):
     """
-    @notice Governance settles a receipt dispute after re-execution, until it
-            expires: the worker takes the bond if it was right; otherwise it is
-            slashed to the challenger (`challenge_slash`, at most what was
-            locked) and the bond returns. Either way the lock is released.
-    @param challenge_id The challenge.
-    @param worker_was_right Governance's verdict after re-execution.
+    @notice The DisputeCourt applies the end of a receipt challenge (the bond
+            is the court's to pay). The worker was wrong: it is slashed to the
+            challenger (`challenge_slash`, at most what was locked). Either
+            way the lock is released; a receipt upheld, or whose appeal
+            expired unruled, stands.
+    @param subject_id The receipt challenge.
+    @param worker_was_right The verdict.
     """
-    self._check_governance()
-    dispute: ReceiptChallenge = self.challenges[challenge_id]
-    assert dispute.challenger != empty(address), "PaymentChannels: unknown challenge"
-    assert not dispute.resolved, "PaymentChannels: challenge resolved"
-    assert block.timestamp <= dispute.expires_at, "PaymentChannels: challenge expired"
-    self.challenges[challenge_id].resolved = True
+    assert msg.sender == court.address, "PaymentChannels: caller is not the court"
+    dispute: ReceiptChallenge = self.challenges[subject_id]
+    # The court ends each dispute once; a verdict for anything else is refused.
+    assert dispute.challenger != empty(address) and not dispute.resolved, "PaymentChannels: challenge not open"
+    self.challenges[subject_id].resolved = True
     slashed: uint256 = 0
-    if worker_was_right:
-        pull_payments._credit(dispute.worker, dispute.bond)
-    else:
-        pull_payments._credit(dispute.challenger, dispute.bond)
+    if not worker_was_right:
         penalty: uint256 = min(self.params.challenge_slash, dispute.locked)  # governance may set it to zero
         if penalty > 0:
             slashed = extcall workers.slash(dispute.worker, penalty, dispute.challenger)
-    log ReceiptChallengeResolved(challenge_id=challenge_id, worker_was_right=worker_was_right, slashed=slashed)
+    log ReceiptChallengeResolved(challenge_id=subject_id, worker_was_right=worker_was_right, slashed=slashed)
     if dispute.locked > 0:  # after the slash: the locked stake is taken first
-        extcall workers.unlock(dispute.worker, dispute.locked)
-
-
-@external
-@nonreentrant
-def expire_challenge(challenge_id: uint256):
-    """
-    @notice Ends a receipt challenge governance did not resolve within the
-            timeout; callable by anyone. Unproven either way: the receipt
-            stands, the worker's lock is released and the bond returns to
-            the challenger.
-    @param challenge_id The challenge.
-    """
-    dispute: ReceiptChallenge = self.challenges[challenge_id]
-    assert dispute.challenger != empty(address), "PaymentChannels: unknown challenge"
-    assert not dispute.resolved, "PaymentChannels: challenge resolved"
-    assert block.timestamp > dispute.expires_at, "PaymentChannels: challenge not expired"
-    self.challenges[challenge_id].resolved = True
-    pull_payments._credit(dispute.challenger, dispute.bond)
-    log ReceiptChallengeExpired(challenge_id=challenge_id, challenger=dispute.challenger, bond=dispute.bond)
-    if dispute.locked > 0:
         extcall workers.unlock(dispute.worker, dispute.locked)
 
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 from eth_utils import keccak
 
+from offchain import verification
 from offchain import canonical, diffusion, images
 from offchain.demos import nft
 from offchain.errors import NeuralCommonsError
@@ -54,13 +55,13 @@ def test_runtime__png__canonical_and_small_enough_for_the_collection(honest):
 def test_runtime__batch_of_one_vs_batch_of_ten__within_bound(spec, ort_runtime, honest):
     singles = [ort_runtime.infer([r])[0] for r in REQUESTS[:4]]
     for got, want in zip(singles, honest, strict=False):
-        ok, gap = canonical.within_tolerance(spec.manifest["canonical_encoding"], spec.verification, got, want)
+        ok, gap = verification.within_tolerance(spec.manifest["canonical_encoding"], spec.verification, got, want)
         assert ok, gap
 
 
 def test_policy__torch_reference_vs_onnxruntime__within_bound(spec, honest):
     torch_results = load_runtime(spec, "torch").infer(REQUESTS)
-    gaps = [canonical.within_tolerance(spec.manifest["canonical_encoding"], spec.verification, got, want)
+    gaps = [verification.within_tolerance(spec.manifest["canonical_encoding"], spec.verification, got, want)
             for got, want in zip(torch_results, honest, strict=True)]
     assert all(ok for ok, _ in gaps), gaps
 

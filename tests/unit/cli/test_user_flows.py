@@ -72,6 +72,23 @@ def test_worker_start__dry_run__prints_the_silverback_command(cli_system, run_cl
             "--network ethereum:local:test --account TEST::5") in out
 
 
+def test_worker_verify__dry_run__joins_the_pool_once_and_prints_the_verifier_command(cli_system, run_cli, accounts):
+    court, worker = cli_system.DisputeCourt, accounts[5]
+    out = ok(run_cli("worker", "verify", "--dry-run", "--account", "TEST::5", "--models", "digits"))
+    assert "joined the verifier pool of digits (model 1)" in out
+    assert ("NC_MODELS=digits silverback run bots.verifier:bot --runner bots.runner:WorkerRunner "
+            "--network ethereum:local:test --account TEST::5") in out
+    assert court.is_member(1, worker) and worker.address in list(court.pool(1))
+    again = ok(run_cli("worker", "verify", "--dry-run", "--account", "TEST::5", "--models", "digits"))
+    assert "already in the verifier pool of digits (model 1)" in again
+    assert list(court.pool(1)).count(worker.address) == 1
+
+
+def test_worker_verify__not_a_worker__refused(cli_system, run_cli):
+    ran = run_cli("worker", "verify", "--dry-run", "--account", "TEST::3", "--models", "digits")
+    assert ran.code == 1 and "is not a registered worker" in ran.out
+
+
 def test_infer__no_wait_list_refund_withdraw(cli_system, run_cli, accounts):
     market = cli_system.InferenceMarket
     out = ok(run_cli("infer", "--model", "digits", "--input", SAMPLE, "--no-wait", "--ttl", "1m",

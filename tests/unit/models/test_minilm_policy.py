@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from offchain import canonical, inputs
+from offchain import canonical, inputs, verification
 from offchain.errors import BadInput, NeuralCommonsError
 
 SCALE = 100_000_000
@@ -32,7 +32,7 @@ def reencode(vectors):
 
 
 def policy_verdicts(spec, results, references):
-    return [canonical.within_tolerance(spec.manifest["canonical_encoding"], spec.verification, r, ref)
+    return [verification.within_tolerance(spec.manifest["canonical_encoding"], spec.verification, r, ref)
             for r, ref in zip(results, references, strict=True)]
 
 
@@ -81,7 +81,7 @@ def test_policy__fp16_weights__refused(minilm_spec, minilm_torch, sample, honest
 
 @pytest.mark.parametrize("result", [b"", b"\x00" * 3, b"\x00" * 1532])
 def test_policy__malformed_result__refused(minilm_spec, honest, result):
-    ok, gap = canonical.within_tolerance(minilm_spec.manifest["canonical_encoding"], minilm_spec.verification,
+    ok, gap = verification.within_tolerance(minilm_spec.manifest["canonical_encoding"], minilm_spec.verification,
                                          result, honest[0])
     assert not ok and gap == float("inf")
 
@@ -115,9 +115,9 @@ def test_encoding__scale_out_of_range__clear_error():
 def test_within_tolerance__exact_policy_or_unknown_metric__clear_error(minilm_spec, honest):
     encoding = minilm_spec.manifest["canonical_encoding"]
     with pytest.raises(NeuralCommonsError, match="is not a tolerance policy"):
-        canonical.within_tolerance(encoding, {"policy": "exact"}, honest[0], honest[0])
+        verification.within_tolerance(encoding, {"policy": "exact"}, honest[0], honest[0])
     with pytest.raises(NeuralCommonsError, match="unknown verification metric 'l2'"):
-        canonical.within_tolerance(encoding, {"policy": "tolerance", "metric": "l2", "bound": 1}, honest[0], honest[0])
+        verification.within_tolerance(encoding, {"policy": "tolerance", "metric": "l2", "bound": 1}, honest[0], honest[0])
 
 
 def test_parse_text__document__the_text(minilm_spec):
@@ -146,5 +146,5 @@ def test_runtime__long_text__truncated_to_max_tokens(minilm, sample):
 
 def test_runtime__order_of_a_batch__kept(minilm, sample, honest):
     reordered = minilm.infer(sample[:10][::-1])[::-1]
-    assert all(canonical.distance("max_abs", a, b) < 1e-6
+    assert all(verification.distance("max_abs", a, b) < 1e-6
                for a, b in zip(decoded(reordered), decoded(honest[:10]), strict=True))

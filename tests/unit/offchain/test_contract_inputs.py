@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from eth_utils import keccak
 
+from offchain import verification
 from offchain import canonical, inputs
 from offchain.errors import BadInput, NeuralCommonsError
 
@@ -91,6 +92,6 @@ def test_scores_tolerance__one_step_passes_two_fail():
     encoding = {"kind": "scores-uint256", "scale": 10_000}
     policy = {"policy": "tolerance", "metric": "max_abs", "bound": 1.5e-4}
     words = lambda *v: b"".join(x.to_bytes(32, "big") for x in v)  # noqa: E731
-    assert canonical.within_tolerance(encoding, policy, words(5_001, 20), words(5_000, 20))[0]
-    assert not canonical.within_tolerance(encoding, policy, words(5_002, 20), words(5_000, 20))[0]
-    assert canonical.within_tolerance(encoding, policy, b"junk", words(5_000))[0] is False
+    assert verification.within_tolerance(encoding, policy, words(5_001, 20), words(5_000, 20))[0]
+    assert not verification.within_tolerance(encoding, policy, words(5_002, 20), words(5_000, 20))[0]
+    assert verification.within_tolerance(encoding, policy, b"junk", words(5_000))[0] is False

@@ -7,6 +7,7 @@ import zlib
 import numpy as np
 import pytest
 
+from offchain import verification
 from offchain import canonical, diffusion, images, inputs
 from offchain.errors import BadInput, NeuralCommonsError
 
@@ -72,12 +73,12 @@ def test_tolerance__pixels_within_bound__honest_beyond__refused():
     near[3, 4] = min(255, int(near[3, 4]) + 2)
     far = PIXELS.copy()
     far[3, 4] = (int(far[3, 4]) + 3) % 256
-    assert canonical.within_tolerance(ENCODING, BOUND, images.encode_png(near), reference) == (True, 2.0)
-    ok, gap = canonical.within_tolerance(ENCODING, BOUND, images.encode_png(far), reference)
+    assert verification.within_tolerance(ENCODING, BOUND, images.encode_png(near), reference) == (True, 2.0)
+    ok, gap = verification.within_tolerance(ENCODING, BOUND, images.encode_png(far), reference)
     assert not ok and gap >= 3
-    assert canonical.within_tolerance(ENCODING, BOUND, b"garbage", reference) == (False, float("inf"))
+    assert verification.within_tolerance(ENCODING, BOUND, b"garbage", reference) == (False, float("inf"))
     small = images.encode_png(PIXELS[:8, :8])
-    assert canonical.within_tolerance(ENCODING, BOUND, small, reference) == (False, float("inf"))
+    assert verification.within_tolerance(ENCODING, BOUND, small, reference) == (False, float("inf"))
 
 
 def test_canonical__png_kind__encodes_batches_and_decodes_a_summary():

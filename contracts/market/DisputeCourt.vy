@@ -1,0 +1,758 @@
+# pragma version ~=0.4.3
+"""
+@title Neural Commons dispute court
+@license MIT
+@notice Settles a disputed inference result (a market request or a channel
+        receipt) by a small committee of staked workers serving the model,
+        in hours, without a DAO vote.
+
+        1. A registered client (InferenceMarket, PaymentChannels) opens a
+           dispute and forwards the challenger's bond.
+        2. Anyone `draw`s the committee once block `draw_block` (the opening
+           block + `draw_delay`) is mined: `committee_size` members of the
+           model's verifier pool, excluding the worker, the challenger,
+           workers that joined at or after the opening block and workers not
+           active in WorkerRegistry, are chosen by the lowest
+           keccak256(seed, member) where seed = keccak256(blockhash(draw_block),
+           dispute id). Each member's stake is locked by `no_show_slash`.
+           Too few eligible members: escalated at once.
+        3. Members `commit` keccak256(abi_encode(dispute_id, member,
+           worker_was_right, salt)) before the commit deadline, then
+           `reveal` once every member committed or the deadline passed.
+        4. Anyone `settle`s once every member revealed, every committer
+           revealed after the commit deadline, or the reveal deadline
+           passed. A side with a strict majority of the committee wins: its
+           revealers get `member_fee` each from the bond, the winner (the
+           worker if it was right, else the challenger) the rest, and the
+           client's `on_verdict` applies the verdict (slash, refund).
+           Members who did not reveal are slashed `no_show_slash` to the
+           treasury; every member lock is released. No majority: escalated.
+        5. Escalated: governance `rule`s within `escalation_period` (the
+           winner takes the whole bond); after it anyone `expire`s: the
+           result stands, the bond returns to the challenger, nobody is
+           slashed.
+        Every phase has a deadline or a permissionless exit, so every
+        dispute ends and every lock it took is released.
+@custom:security Randomness: the draw block is mined after the challenge,
+        so neither the worker nor the challenger knows the seed when the
+        dispute opens, and only members that joined before the opening
+        block are eligible. After the seed is known an account can only
+        remove itself (leave, unbond): the draw is a ranking by per-member
+        score, independent of the pool's order, so removing one's own
+        accounts never adds one. A block producer can withhold or reorder the
+        draw block (one bit of bias per withheld block, at the cost of its
+        block reward); if 256 blocks pass undrawn, `draw` re-anchors to a
+        new future block rather than use a hash the caller can pick.
+        Eligibility is per account, not per stake: capturing a committee
+        majority needs a majority of the eligible pool, each account staked
+        at least the minimum. A client is trusted: a reverting `on_verdict`
+        blocks its own disputes. Every function that moves value holds the
+        contract's one reentrancy lock (shared with `withdraw`), and the
+        client is called last.
+"""
+
+from snekmate.auth import ownable
+initializes: ownable
+
+from ..interfaces import ICourtClient
+from ..interfaces import IModelRegistry
+from ..interfaces import IWorkerRegistry
+
+from ..modules import pull_payments
+initializes: pull_payments
+
+# renounce_ownership is deliberately not exported: without an owner nothing
+# escalated could be ruled and no parameter could change again. The court
+# never owes the treasury ETH (no-shows are slashed in tokens), so
+# sweep_treasury is not exported either.
+exports: (
+    ownable.owner,
+    ownable.transfer_ownership,
+    pull_payments.owed,
+    pull_payments.withdraw,
+    pull_payments.withdraw_to,
+)
+
+
+MAX_POOL: constant(uint256) = 64  # verifiers per model
+MAX_COMMITTEE: constant(uint256) = 9  # members per dispute
+MAX_DRAW_DELAY: constant(uint256) = 64  # blocks
+MAX_PERIOD: constant(uint256) = 7 * 86_400  # seconds, commit or reveal
+MAX_ESCALATION: constant(uint256) = 90 * 86_400  # seconds
+MAX_SLASH: constant(uint256) = 2**128  # token wei
+BPS: constant(uint256) = 10_000
+BLOCKHASH_WINDOW: constant(uint256) = 256  # blocks whose hash the EVM still returns
+ADDRESS_MASK: constant(uint256) = 2**160 - 1
+JOINED_SHIFT: constant(uint256) = 160  # pool entry: member (160) | block it joined
+
+# Phases of a dispute. COMMITTING turns into the reveal phase at the commit
+# deadline without a write (`phase_of` reports it); REVEALING is stored when
+# every member has committed early.
+DRAWING: constant(uint256) = 1
+COMMITTING: constant(uint256) = 2
+REVEALING: constant(uint256) = 3
+ESCALATED: constant(uint256) = 4
+SETTLED: constant(uint256) = 5
+RULED: constant(uint256) = 6
+EXPIRED: constant(uint256) = 7
+
+# A member's ballot.
+DRAWN: constant(uint256) = 1
+COMMITTED: constant(uint256) = 2
+REVEALED_RIGHT: constant(uint256) = 3  # revealed: the worker was right
+REVEALED_WRONG: constant(uint256) = 4  # revealed: the worker was wrong
+
+
+struct CourtParams:
+    committee_size: uint256  # members per dispute, odd
+    draw_delay: uint256  # blocks between opening and the block whose hash seeds the draw
+    commit_period: uint256  # seconds from the draw
+    reveal_period: uint256  # seconds from the reveal phase's start
+    member_fee: uint256  # wei from the bond to each majority revealer
+    no_show_slash: uint256  # token wei locked per member at the draw, slashed if it does not reveal
+    escalation_period: uint256  # seconds governance has to rule an escalated dispute
+    sample_bps: uint256  # share of fulfilled requests each verifier re-executes (read by the verifier bot)
+
+
+struct Dispute:
+    client: address
+    subject_id: uint256  # the client's id: request id or receipt challenge id
+    model_id: uint256
+    worker: address
+    challenger: address
+    worker_hash: bytes32  # the result the worker committed to
+    challenger_hash: bytes32  # the result the challenger says is right
+    bond: uint256  # wei
+    phase: uint256
+    opened_block: uint256
+    draw_block: uint256  # its hash seeds the draw
+    commit_deadline: uint256
+    reveal_deadline: uint256
+    escalated_until: uint256  # governance may rule until then; anyone expires after
+    committee_size: uint256  # at opening
+    member_fee: uint256  # at opening
+    member_lock: uint256  # token wei locked per member at the draw
+    commits: uint256
+    reveals: uint256
+    for_worker: uint256  # reveals that the worker was right
+
+
+treasury: public(immutable(address))  # the timelock: receives no-show slashes
+models: public(immutable(IModelRegistry))
+workers: public(immutable(IWorkerRegistry))
+
+params: public(CourtParams)
+clients: public(HashMap[address, bool])
+dispute_count: public(uint256)
+disputes: public(HashMap[uint256, Dispute])
+ballots: public(HashMap[uint256, HashMap[address, uint256]])  # dispute -> member -> DRAWN .. REVEALED_WRONG
+commitments: public(HashMap[uint256, HashMap[address, bytes32]])
+_committee: HashMap[uint256, DynArray[address, MAX_COMMITTEE]]
+_pool: HashMap[uint256, DynArray[uint256, MAX_POOL]]  # model -> member | joined block
+_slot: HashMap[uint256, HashMap[address, uint256]]  # model -> member -> index + 1 (0: not in the pool)
+
+
+event DisputeOpened:
+    dispute_id: indexed(uint256)
+    client: indexed(address)
+    subject_id: uint256
+    model_id: indexed(uint256)
+    worker: address
+    challenger: address
+    worker_hash: bytes32
+    challenger_hash: bytes32
+    bond: uint256
+
+
+event CommitteeDrawn:
+    dispute_id: indexed(uint256)
+    members: DynArray[address, MAX_COMMITTEE]
+    commit_deadline: uint256
+
+
+event DrawReanchored:
+    dispute_id: indexed(uint256)
+    draw_block: uint256  # the new block whose hash will seed the draw
+
+
+event VerdictCommitted:
+    dispute_id: indexed(uint256)
+    member: indexed(address)
+
+
+event RevealStarted:
+    dispute_id: indexed(uint256)
+    reveal_deadline: uint256
+
+
+event VerdictRevealed:
+    dispute_id: indexed(uint256)
+    member: indexed(address)
+    worker_was_right: bool
+
+
+event DisputeSettled:
+    dispute_id: indexed(uint256)
+    worker_was_right: bool
+    for_worker: uint256  # revealed votes
+    for_challenger: uint256
+    no_shows: uint256  # members slashed for not revealing
+
+
+event DisputeEscalated:
+    dispute_id: indexed(uint256)
+    reason: String[32]
+    until: uint256
+
+
+event DisputeRuled:
+    dispute_id: indexed(uint256)
+    worker_was_right: bool
+
+
+event DisputeExpired:
+    dispute_id: indexed(uint256)
+
+
+event PoolJoined:
+    model_id: indexed(uint256)
+    worker: indexed(address)
+
+
+event PoolLeft:
+    model_id: indexed(uint256)
+    worker: indexed(address)
+    by: indexed(address)  # the worker, or whoever evicted it once inactive
+
+
+event ClientSet:
+    client: indexed(address)
+    allowed: bool
+
+
+event ParamsChanged:
+    old_params: CourtParams
+    new_params: CourtParams
+
+
+@deploy
+def __init__(models_: IModelRegistry, workers_: IWorkerRegistry, treasury_: address, params_: CourtParams):
+    """
+    @notice The deployer owns the court until it registers the clients and
+            calls `transfer_ownership(timelock)`, as the deploy script does.
+    @param models_ ModelRegistry (which models are active).
+    @param workers_ WorkerRegistry; the court must be allowed to lock and slash there.
+    @param treasury_ The timelock: receives no-show slashes.
+    @param params_ Initial parameters.
+    """
+    ownable.__init__()
+    pull_payments.__init__(treasury_)
+    treasury = treasury_
+    models = models_
+    workers = workers_
+    self._check_params(params_)
+    self.params = params_
+
+
+# ---------------------------------------------------------------- verifier pools
+
+
+@external
+def join(model_id: uint256):
+    """
+    @notice The calling active worker enters the verifier pool of `model_id`;
+            it is eligible for disputes opened after this block.
+    @param model_id The model it serves and will re-execute.
+    """
+    assert staticcall workers.active_signer(msg.sender) != empty(address), "DisputeCourt: caller is not an active worker"
+    active: bool = False
+    price: uint256 = 0
+    active, price = staticcall models.model_terms(model_id)
+    assert active, "DisputeCourt: model not active"
+    assert self._slot[model_id][msg.sender] == 0, "DisputeCourt: already in the pool"
+    assert len(self._pool[model_id]) < MAX_POOL, "DisputeCourt: pool full"
+    self._pool[model_id].append(convert(msg.sender, uint256) | (block.number << JOINED_SHIFT))
+    self._slot[model_id][msg.sender] = len(self._pool[model_id])
+    log PoolJoined(model_id=model_id, worker=msg.sender)
+
+
+@external
+def leave(model_id: uint256):
+    """
+    @notice The caller leaves the verifier pool of `model_id`. Committees it
+            was already drawn into still count on it (and slash a no-show).
+    @param model_id The model.
+    """
+    self._remove(model_id, msg.sender)
+
+
+@external
+def evict(model_id: uint256, member: address):
+    """
+    @notice Anyone removes a member that is no longer an active worker, so
+            departed workers do not fill the pool.
+    @param model_id The model.
+    @param member The inactive member.
+    """
+    assert staticcall workers.active_signer(member) == empty(address), "DisputeCourt: member is active"
+    self._remove(model_id, member)
+
+
+# ---------------------------------------------------------------- disputes
+
+
+@external
+@payable
+@nonreentrant
+def open_dispute(
+    model_id: uint256,
+    worker: address,
+    challenger: address,
+    subject_id: uint256,
+    worker_hash: bytes32,
+    challenger_hash: bytes32,
+) -> uint256:
+    """
+    @notice A registered client opens a dispute over `subject_id` and
+            forwards the challenger's bond (`msg.value`).
+    @param model_id The model whose verifier pool judges.
+    @param worker The worker whose result is disputed.
+    @param challenger Who disputes it (gets the bond back if it wins).
+    @param subject_id The client's id for the disputed result.
+    @param worker_hash The result hash the worker committed to.
+    @param challenger_hash The result hash the challenger says is right.
+    @return The dispute id.
+    """
+    assert self.clients[msg.sender], "DisputeCourt: caller is not a client"
+    p: CourtParams = self.params
+    assert msg.value >= p.committee_size * p.member_fee, "DisputeCourt: bond below committee fees"
+    dispute_id: uint256 = self.dispute_count + 1
+    self.dispute_count = dispute_id
+    self.disputes[dispute_id] = Dispute(
+        client=msg.sender,
+        subject_id=subject_id,
+        model_id=model_id,
+        worker=worker,
+        challenger=challenger,
+        worker_hash=worker_hash,
+        challenger_hash=challenger_hash,
+        bond=msg.value,
+        phase=DRAWING,
+        opened_block=block.number,
+        draw_block=block.number + p.draw_delay,
+        commit_deadline=0,
+        reveal_deadline=0,
+        escalated_until=0,
+        committee_size=p.committee_size,
+        member_fee=p.member_fee,
+        member_lock=0,
+        commits=0,
+        reveals=0,
+        for_worker=0,
+    )
+    log DisputeOpened(
+        dispute_id=dispute_id,
+        client=msg.sender,
+        subject_id=subject_id,
+        model_id=model_id,
+        worker=worker,
+        challenger=challenger,
+        worker_hash=worker_hash,
+        challenger_hash=challenger_hash,
+        bond=msg.value,
+    )
+    return dispute_id
+
+
+@external
+@nonreentrant
+def draw(dispute_id: uint256):
+    """
+    @notice Anyone draws the committee once the draw block is mined; locks
+            `no_show_slash` of each member's stake. With too few eligible
+            members the dispute is escalated. If the draw block is older than
+            256 blocks its hash is gone: the draw moves to a new future block.
+    @param dispute_id The dispute.
+    """
+    d: Dispute = self.disputes[dispute_id]
+    assert d.phase == DRAWING, "DisputeCourt: dispute not drawing"
+    assert block.number > d.draw_block, "DisputeCourt: draw block not mined"
+    p: CourtParams = self.params
+    if block.number - d.draw_block > BLOCKHASH_WINDOW:
+        draw_block: uint256 = block.number + p.draw_delay
+        self.disputes[dispute_id].draw_block = draw_block
+        log DrawReanchored(dispute_id=dispute_id, draw_block=draw_block)
+        return
+    seed: bytes32 = keccak256(abi_encode(blockhash(d.draw_block), dispute_id))
+    members: DynArray[address, MAX_COMMITTEE] = self._draw(d, seed)
+    if len(members) < d.committee_size:
+        self._escalate(dispute_id, "too few verifiers")
+        return
+    lock: uint256 = p.no_show_slash
+    commit_deadline: uint256 = block.timestamp + p.commit_period
+    self._committee[dispute_id] = members
+    self.disputes[dispute_id].phase = COMMITTING
+    self.disputes[dispute_id].commit_deadline = commit_deadline
+    self.disputes[dispute_id].reveal_deadline = commit_deadline + p.reveal_period
+    self.disputes[dispute_id].member_lock = lock
+    log CommitteeDrawn(dispute_id=dispute_id, members=members, commit_deadline=commit_deadline)
+    for member: address in members:
+        self.ballots[dispute_id][member] = DRAWN
+        if lock > 0:
+            extcall workers.lock(member, lock)
+
+
+@external
+def commit(dispute_id: uint256, commitment: bytes32):
+    """
+    @notice A member commits to its verdict before the commit deadline:
+            keccak256(abi_encode(dispute_id, member, worker_was_right, salt)).
+            The reveal phase starts early once every member has committed.
+    @param dispute_id The dispute.
+    @param commitment The hash of the member's verdict and secret salt.
+    """
+    assert self.disputes[dispute_id].phase == COMMITTING, "DisputeCourt: dispute not committing"
+    assert block.timestamp <= self.disputes[dispute_id].commit_deadline, "DisputeCourt: commit deadline passed"
+    ballot: uint256 = self.ballots[dispute_id][msg.sender]
+    assert ballot != 0, "DisputeCourt: caller is not a member"
+    assert ballot == DRAWN, "DisputeCourt: already committed"
+    assert commitment != empty(bytes32), "DisputeCourt: empty commitment"
+    self.commitments[dispute_id][msg.sender] = commitment
+    self.ballots[dispute_id][msg.sender] = COMMITTED
+    commits: uint256 = self.disputes[dispute_id].commits + 1
+    self.disputes[dispute_id].commits = commits
+    log VerdictCommitted(dispute_id=dispute_id, member=msg.sender)
+    if commits == self.disputes[dispute_id].committee_size:
+        reveal_deadline: uint256 = block.timestamp + self.params.reveal_period
+        self.disputes[dispute_id].phase = REVEALING
+        self.disputes[dispute_id].reveal_deadline = reveal_deadline
+        log RevealStarted(dispute_id=dispute_id, reveal_deadline=reveal_deadline)
+
+
+@external
+def reveal(dispute_id: uint256, worker_was_right: bool, salt: bytes32):
+    """
+    @notice A member that committed reveals its verdict and salt in the
+            reveal phase, before the reveal deadline.
+    @param dispute_id The dispute.
+    @param worker_was_right The verdict committed to.
+    @param salt The secret salt committed to.
+    """
+    assert self._phase(dispute_id) == REVEALING, "DisputeCourt: dispute not revealing"
+    assert block.timestamp <= self.disputes[dispute_id].reveal_deadline, "DisputeCourt: reveal deadline passed"
+    ballot: uint256 = self.ballots[dispute_id][msg.sender]
+    assert ballot != 0, "DisputeCourt: caller is not a member"
+    assert ballot != DRAWN, "DisputeCourt: not committed"
+    assert ballot == COMMITTED, "DisputeCourt: already revealed"
+    assert keccak256(abi_encode(dispute_id, msg.sender, worker_was_right, salt)) == self.commitments[dispute_id][
+        msg.sender
+    ], "DisputeCourt: reveal does not match commitment"
+    self.disputes[dispute_id].reveals += 1
+    if worker_was_right:
+        self.ballots[dispute_id][msg.sender] = REVEALED_RIGHT
+        self.disputes[dispute_id].for_worker += 1
+    else:
+        self.ballots[dispute_id][msg.sender] = REVEALED_WRONG
+    log VerdictRevealed(dispute_id=dispute_id, member=msg.sender, worker_was_right=worker_was_right)
+
+
+@external
+@nonreentrant
+def settle(dispute_id: uint256):
+    """
+    @notice Anyone counts the votes once every member revealed, every
+            committer revealed after the commit deadline, or the reveal
+            deadline passed. A strict majority of the committee decides:
+            majority revealers get `member_fee` each from the bond, the
+            winner the rest, and the client applies the verdict. Members who
+            did not reveal are slashed; every member lock is released. No
+            majority: escalated to governance.
+    @param dispute_id The dispute.
+    """
+    d: Dispute = self.disputes[dispute_id]
+    assert d.phase == COMMITTING or d.phase == REVEALING, "DisputeCourt: dispute not voting"
+    now: uint256 = block.timestamp
+    assert (
+        d.reveals == d.committee_size
+        or now > d.reveal_deadline
+        or (now > d.commit_deadline and d.reveals == d.commits)
+    ), "DisputeCourt: votes still open"
+    majority: uint256 = d.committee_size // 2 + 1
+    for_challenger: uint256 = d.reveals - d.for_worker
+    decided: bool = d.for_worker >= majority or for_challenger >= majority
+    worker_was_right: bool = d.for_worker >= majority
+    winning: uint256 = REVEALED_WRONG
+    if worker_was_right:
+        winning = REVEALED_RIGHT
+    paid: uint256 = 0
+    no_shows: DynArray[address, MAX_COMMITTEE] = []
+    members: DynArray[address, MAX_COMMITTEE] = self._committee[dispute_id]
+    for member: address in members:
+        ballot: uint256 = self.ballots[dispute_id][member]
+        if ballot < REVEALED_RIGHT:
+            no_shows.append(member)
+        elif decided and ballot == winning:
+            pull_payments._credit(member, d.member_fee)
+            paid += d.member_fee
+
+    if decided:
+        self.disputes[dispute_id].phase = SETTLED
+        winner: address = d.challenger
+        if worker_was_right:
+            winner = d.worker
+        # bond >= committee_size * member_fee (checked at opening) >= paid
+        pull_payments._credit(winner, d.bond - paid)
+        log DisputeSettled(
+            dispute_id=dispute_id,
+            worker_was_right=worker_was_right,
+            for_worker=d.for_worker,
+            for_challenger=for_challenger,
+            no_shows=len(no_shows),
+        )
+    else:
+        self._escalate(dispute_id, "no majority")
+
+    lock: uint256 = d.member_lock
+    if lock > 0:
+        for member: address in no_shows:
+            extcall workers.slash(member, lock, treasury)
+        for member: address in members:
+            extcall workers.unlock(member, lock)  # after the slash: the locked stake is taken first
+    if decided:
+        extcall ICourtClient(d.client).on_verdict(d.subject_id, worker_was_right)
+
+
+@external
+@nonreentrant
+def rule(dispute_id: uint256, worker_was_right: bool):
+    """
+    @notice Governance decides an escalated dispute within the escalation
+            period; the winner takes the whole bond and the client applies
+            the verdict.
+    @param dispute_id The escalated dispute.
+    @param worker_was_right Governance's verdict after re-execution.
+    """
+    ownable._check_owner()
+    assert self.disputes[dispute_id].phase == ESCALATED, "DisputeCourt: dispute not escalated"
+    assert block.timestamp <= self.disputes[dispute_id].escalated_until, "DisputeCourt: escalation expired"
+    self.disputes[dispute_id].phase = RULED
+    winner: address = self.disputes[dispute_id].challenger
+    if worker_was_right:
+        winner = self.disputes[dispute_id].worker
+    pull_payments._credit(winner, self.disputes[dispute_id].bond)
+    log DisputeRuled(dispute_id=dispute_id, worker_was_right=worker_was_right)
+    extcall ICourtClient(self.disputes[dispute_id].client).on_verdict(
+        self.disputes[dispute_id].subject_id, worker_was_right
+    )
+
+
+@external
+@nonreentrant
+def expire(dispute_id: uint256):
+    """
+    @notice Anyone ends an escalated dispute governance did not rule in time:
+            unproven either way, the result stands, the bond returns to the
+            challenger and nobody is slashed.
+    @param dispute_id The escalated dispute.
+    """
+    assert self.disputes[dispute_id].phase == ESCALATED, "DisputeCourt: dispute not escalated"
+    assert block.timestamp > self.disputes[dispute_id].escalated_until, "DisputeCourt: escalation not expired"
+    self.disputes[dispute_id].phase = EXPIRED
+    pull_payments._credit(self.disputes[dispute_id].challenger, self.disputes[dispute_id].bond)
+    log DisputeExpired(dispute_id=dispute_id)
+    extcall ICourtClient(self.disputes[dispute_id].client).on_verdict(self.disputes[dispute_id].subject_id, True)
+
+
+# ---------------------------------------------------------------- views
+
+
+@external
+@view
+def phase_of(dispute_id: uint256) -> uint256:
+    """
+    @notice The dispute's phase now (the stored phase, except that a
+            committee past its commit deadline is revealing): 0 unknown,
+            1 drawing, 2 committing, 3 revealing, 4 escalated, 5 settled,
+            6 ruled, 7 expired.
+    @param dispute_id The dispute.
+    @return The phase.
+    """
+    return self._phase(dispute_id)
+
+
+@external
+@view
+def committee(dispute_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
+    """
+    @notice The members drawn for a dispute (empty before the draw).
+    @param dispute_id The dispute.
+    @return The members.
+    """
+    return self._committee[dispute_id]
+
+
+@external
+@view
+def pool(model_id: uint256) -> DynArray[address, MAX_POOL]:
+    """
+    @notice The verifier pool of a model (active or not; the draw skips inactive members).
+    @param model_id The model.
+    @return Its members.
+    """
+    members: DynArray[address, MAX_POOL] = []
+    for entry: uint256 in self._pool[model_id]:
+        members.append(self._address(entry))
+    return members
+
+
+@external
+@view
+def is_member(model_id: uint256, worker: address) -> bool:
+    """
+    @notice Whether `worker` is in the verifier pool of `model_id`.
+    @param model_id The model.
+    @param worker The worker.
+    @return True if in the pool.
+    """
+    return self._slot[model_id][worker] != 0
+
+
+@external
+@pure
+def commitment_of(dispute_id: uint256, member: address, worker_was_right: bool, salt: bytes32) -> bytes32:
+    """
+    @notice The commitment `commit` expects (for clients checking their own encoding).
+    @param dispute_id The dispute.
+    @param member The committing member.
+    @param worker_was_right The verdict.
+    @param salt The secret salt.
+    @return keccak256(abi_encode(dispute_id, member, worker_was_right, salt)).
+    """
+    return keccak256(abi_encode(dispute_id, member, worker_was_right, salt))
+
+
+# ---------------------------------------------------------------- governance
+
+
+@external
+def set_params(new_params: CourtParams):
+    """
+    @notice Governance sets every court parameter; a dispute keeps the
+            committee size and member fee of its opening and the lock of its draw.
+    @param new_params Every court parameter.
+    """
+    ownable._check_owner()
+    self._check_params(new_params)
+    log ParamsChanged(old_params=self.params, new_params=new_params)
+    self.params = new_params
+
+
+@external
+def set_client(client: address, allowed: bool):
+    """
+    @notice Governance (the deployer while wiring) lets a contract open
+            disputes, or stops it; disputes it already opened still end.
+    @param client The contract (InferenceMarket, PaymentChannels).
+    @param allowed Whether it may open disputes.
+    """
+    ownable._check_owner()
+    assert client != empty(address), "DisputeCourt: client is the zero address"
+    self.clients[client] = allowed
+    log ClientSet(client=client, allowed=allowed)
+
+
+# ---------------------------------------------------------------- internal
+
+
+@internal
+@view
+def _check_params(p: CourtParams):
+    assert p.committee_size % 2 == 1, "DisputeCourt: committee size not odd"
+    assert p.committee_size <= MAX_COMMITTEE, "DisputeCourt: committee size above bound"
+    assert p.draw_delay > 0, "DisputeCourt: draw delay is zero"
+    assert p.draw_delay <= MAX_DRAW_DELAY, "DisputeCourt: draw delay above bound"
+    assert p.commit_period > 0, "DisputeCourt: commit period is zero"
+    assert p.commit_period <= MAX_PERIOD, "DisputeCourt: commit period above bound"
+    assert p.reveal_period > 0, "DisputeCourt: reveal period is zero"
+    assert p.reveal_period <= MAX_PERIOD, "DisputeCourt: reveal period above bound"
+    assert p.escalation_period > 0, "DisputeCourt: escalation period is zero"
+    assert p.escalation_period <= MAX_ESCALATION, "DisputeCourt: escalation period above bound"
+    assert p.no_show_slash <= MAX_SLASH, "DisputeCourt: no-show slash above bound"
+    assert p.sample_bps <= BPS, "DisputeCourt: sample rate above 100%"
+
+
+@internal
+@view
+def _phase(dispute_id: uint256) -> uint256:
+    phase: uint256 = self.disputes[dispute_id].phase
+    if phase == COMMITTING and block.timestamp > self.disputes[dispute_id].commit_deadline:
+        return REVEALING
+    return phase
+
+
+@internal
+@view
+def _draw(d: Dispute, seed: bytes32) -> DynArray[address, MAX_COMMITTEE]:
+    """
+    @dev The `committee_size` eligible members with the lowest
+         keccak256(seed, member): a uniform sample that does not depend on
+         the pool's order. Only members that might enter the sample are
+         checked for activity (one registry call each).
+    """
+    size: uint256 = d.committee_size
+    chosen: DynArray[address, MAX_COMMITTEE] = []
+    scores: DynArray[uint256, MAX_COMMITTEE] = []
+    worst: uint256 = 0  # index of the highest score chosen, once full
+    entries: DynArray[uint256, MAX_POOL] = self._pool[d.model_id]
+    for entry: uint256 in entries:
+        member: address = self._address(entry)
+        if member == d.worker or member == d.challenger or entry >> JOINED_SHIFT >= d.opened_block:
+            continue
+        score: uint256 = convert(keccak256(abi_encode(seed, member)), uint256)
+        full: bool = len(chosen) == size
+        if full and score >= scores[worst]:
+            continue
+        if staticcall workers.active_signer(member) == empty(address):
+            continue
+        if full:
+            chosen[worst] = member
+            scores[worst] = score
+        else:
+            chosen.append(member)
+            scores.append(score)
+        if len(chosen) == size:
+            worst = 0
+            for i: uint256 in range(1, MAX_COMMITTEE):
+                if i >= size:
+                    break
+                if scores[i] > scores[worst]:
+                    worst = i
+    return chosen
+
+
+@internal
+def _escalate(dispute_id: uint256, reason: String[32]):
+    until: uint256 = block.timestamp + self.params.escalation_period
+    self.disputes[dispute_id].phase = ESCALATED
+    self.disputes[dispute_id].escalated_until = until
+    log DisputeEscalated(dispute_id=dispute_id, reason=reason, until=until)
+
+
+@internal
+def _remove(model_id: uint256, member: address):
+    slot: uint256 = self._slot[model_id][member]
+    assert slot != 0, "DisputeCourt: not in the pool"
+    last: uint256 = len(self._pool[model_id])
+    if slot != last:
+        moved: uint256 = self._pool[model_id][last - 1]
+        self._pool[model_id][slot - 1] = moved
+        self._slot[model_id][self._address(moved)] = slot
+    self._pool[model_id].pop()
+    self._slot[model_id][member] = 0
+    log PoolLeft(model_id=model_id, worker=member, by=msg.sender)
+
+
+@internal
+@pure
+def _address(word: uint256) -> address:
+    return convert(convert(word & ADDRESS_MASK, uint160), address)
