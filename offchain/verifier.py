@@ -53,6 +53,7 @@ from offchain.errors import BadInput, NeuralCommonsError
 from offchain.market import RequestState
 from offchain.runtime import Runtime
 from offchain.store import ContentStore
+from offchain.worker import code_from_node
 
 log = logging.getLogger("neural_commons.verifier")
 
@@ -246,6 +247,8 @@ class Verifier:
             data = inputs.fetch(info["uri"], bytes.fromhex(info["hash"]), runtime.spec.input_schema["max_bytes"],
                                 self.file_root)
             parsed = inputs.parse(runtime.spec.input_schema, data)
+            if isinstance(parsed, inputs.ContractRef):  # the code it names, checked against its hash
+                parsed = code_from_node(parsed, runtime.spec.input_schema)
         except BadInput as exc:  # the worker could not have served it either; not the worker's fault
             log.warning("request %s: input unusable (%s); not judged", request_id, exc)
             return True, 0.0, None

@@ -74,6 +74,21 @@ class StepReport:
         return any((self.discovered, self.claimed, self.fulfilled, self.rejected, self.finalized))
 
 
+def code_from_node(ref: inputs.ContractRef, schema: dict) -> bytes:
+    """The runtime code a contract model's input names, from this process's own node at the
+    named block; BadInput unless it hashes to the input's code hash (and is on this chain).
+    Workers and verifiers both read it here, so both judge the same bytes."""
+    from ape import chain
+    from eth_utils import to_checksum_address
+
+    if ref.block > chain.blocks.head.number:
+        raise BadInput(f"block {ref.block} of the input is not mined yet")
+    return inputs.contract_code(
+        ref, chain.chain_id,
+        lambda address, block: chain.provider.get_code(to_checksum_address(address), block_id=block),
+        int(schema["max_code_bytes"]))
+
+
 class InferenceWorker:
     """One worker: an ape account that sends transactions, a key that signs results."""
 
@@ -210,7 +225,7 @@ class InferenceWorker:
                     continue
                 parsed = inputs.parse(self.runtimes[info["model"]].spec.input_schema, data)
                 if isinstance(parsed, inputs.ContractRef):  # the code it names, checked against its hash
-                    parsed = self._contract_code(parsed, self.runtimes[info["model"]].spec.input_schema)
+                    parsed = code_from_node(parsed, self.runtimes[info["model"]].spec.input_schema)
                 self._inputs[rid] = parsed
                 ready.add(rid)
             except BadInput as exc:
@@ -219,19 +234,6 @@ class InferenceWorker:
                 del self.state.open[str(rid)]
                 report.rejected += 1
         return ready
-
-    def _contract_code(self, ref: inputs.ContractRef, schema: dict) -> bytes:
-        """The runtime code a contract model's input names, from this worker's own node at the
-        named block; BadInput unless it hashes to the input's code hash (and is on this chain)."""
-        from ape import chain
-        from eth_utils import to_checksum_address
-
-        if ref.block > chain.blocks.head.number:
-            raise BadInput(f"block {ref.block} of the input is not mined yet")
-        return inputs.contract_code(
-            ref, chain.chain_id,
-            lambda address, block: chain.provider.get_code(to_checksum_address(address), block_id=block),
-            int(schema["max_code_bytes"]))
 
     def _fulfil(self, report: StepReport) -> None:
         from ape import chain
