@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from offchain.attestation import BadSignature, InferenceReceipt, Voucher, keccak256
 from offchain.channels.errors import CallRejected
@@ -32,6 +32,19 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 MAX_SETTLE = 64  # vouchers per settle transaction (the contract's bound)
 _FOLLOWED_EVENTS = ("CloseRequested", "ChannelClosed", "ChannelFunded", "ChannelSettled")
 _LOG_SPAN = 5_000  # blocks per log query (nodes cap the range of eth_getLogs)
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """A channel as the contract's `channels(bytes32)` returns it."""
+
+    payer: str
+    worker: str
+    model_id: int
+    deposit: int
+    settled: int
+    closes_at: int
+    closed: bool
 
 
 @dataclass
@@ -77,6 +90,12 @@ class ChannelWorker:
         if self.ledger.reset_reason:
             log.warning("channel ledger %s: %s", self.ledger.path, self.ledger.reset_reason)
         self._contract = str(channels.address)
+        # The contract's own ABI for `channels(bytes32)` (selector, struct layout), read once.
+        (view,) = [m for m in channels.contract_type.view_methods if m.name == "channels"]
+        self._read_selector = keccak(text=view.selector)[:4]
+        (struct,) = view.outputs
+        self._read_type = struct.canonical_type
+        self._read_names = [c.name for c in struct.components]
         self.lock = threading.Lock()  # voucher acceptance and settlement snapshots
         self.settle_lock = threading.Lock()  # one settlement at a time
         self._synced = False
@@ -88,9 +107,29 @@ class ChannelWorker:
 
     # ------------------------------------------------------------ channel state
 
+    def read_channel(self, channel_id: bytes) -> ChannelState:
+        """`channels(channel_id)` of the contract, as one raw eth_call decoded here: a quarter of the CPU of
+        ape's contract call (on the embedded chain, 2 ms instead of 10), which the API pays every
+        `refresh_after` seconds per channel. Where the node refuses the raw call (the embedded chain
+        checks that the caller could pay for the call's gas), ape's call answers."""
+        from ape import chain
+        from eth_abi import decode
+
+        try:
+            out = chain.provider.make_request("eth_call", [
+                {"from": self.account.address, "to": self._contract,
+                 "data": "0x" + (self._read_selector + channel_id).hex()}, "latest"])
+            raw = bytes.fromhex(out.removeprefix("0x")) if isinstance(out, str) else bytes(out)
+            (values,) = decode([self._read_type], raw)
+            c = dict(zip(self._read_names, values, strict=True))
+        except Exception:  # noqa: BLE001 - the same read through ape
+            c = self.channels.channels(channel_id).__dict__
+        return ChannelState(to_checksum_address(c["payer"]), to_checksum_address(c["worker"]), int(c["model_id"]),
+                            int(c["deposit"]), int(c["settled"]), int(c["closes_at"]), bool(c["closed"]))
+
     def refresh(self, channel_id: bytes) -> ChannelBook:
         """Reads the channel from the chain into the books (starting them if new)."""
-        c = self.channels.channels(channel_id)
+        c = self.read_channel(channel_id)
         if c.payer == ZERO_ADDRESS:
             raise CallRejected(404, f"unknown channel 0x{channel_id.hex()}")
         if c.worker != self.account.address:
