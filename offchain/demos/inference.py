@@ -109,8 +109,9 @@ def _pay_for_digits(client: InferenceClient, model_id: int, spec: ModelSpec, cou
 
 
 def _verify_all(client: InferenceClient, spec: ModelSpec, requested, summary: InferenceSummary) -> None:
+    fetched = client.fetch_all([request_id for request_id, _ in requested], spec)
     for request_id, label in requested:
-        verified = client.fetch(request_id, spec)
+        verified = fetched[request_id]
         summary.verified += 1
         summary.correct += int(verified.decoded["class"] == label)
 
