@@ -38,8 +38,10 @@ class InferenceClient:
         """Wei a request for `model_id` costs now."""
         return self.market.quote(model_id)
 
-    def request(self, model_id: int, input_bytes: bytes, *, input_uri: str | None = None, ttl: int = 600) -> int:
-        """Pays for one inference on `input_bytes` (sent inline as a data: URI unless a URI is given)."""
+    def request(self, model_id: int, input_bytes: bytes, *, input_uri: str | None = None, ttl: int = 600,
+                value: int | None = None) -> int:
+        """Pays for one inference on `input_bytes` (sent inline as a data: URI unless a URI is given);
+        `value` is the price to send (quoted now unless given: a caller sending many quotes once)."""
         from ape import chain
 
         receipt = self.market.request_inference(
@@ -48,7 +50,7 @@ class InferenceClient:
             input_uri or inputs.data_uri(input_bytes),
             chain.pending_timestamp + ttl,
             sender=self.account,
-            value=self.quote(model_id),
+            value=self.quote(model_id) if value is None else value,
         )
         self.gas_used += receipt.gas_used
         return receipt.decode_logs(self.market.InferenceRequested)[0].request_id
