@@ -373,7 +373,7 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
         callers = []
         for payer in payers:
             client = ChannelClient(d.PaymentChannels, d.ModelRegistry, d.WorkerRegistry, payer, chain_id=chain.chain_id)
-            client.open(worker, model_id, 10**18, url=url)
+            client.open(worker, model_id, price * (calls + 1) * 2 * (rounds + 1), url=url)  # every round's calls
             callers.append(client.caller())
         texts = [doc.decode() for doc in documents]
         for _ in range(rounds):
@@ -446,7 +446,10 @@ def _load(jobs: list[dict]) -> tuple[float, list[list[float]], list[int], float]
         for proc in procs:
             proc.stdin.write("go\n")
             proc.stdin.flush()
-        answers = [json.loads(proc.stdout.readline()) for proc in procs]
+        lines = [proc.stdout.readline() for proc in procs]
+        if not all(line.strip() for line in lines):
+            raise RuntimeError("a benchmark client failed (its error is above)")
+        answers = [json.loads(line) for line in lines]
         seconds, done = time.perf_counter() - start, os.times()
     finally:
         for proc in procs:
