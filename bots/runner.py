@@ -15,6 +15,8 @@ connection.
 """
 
 import asyncio
+import logging
+import re
 
 from ape.logging import logger
 from silverback.runner import PollingRunner
@@ -22,6 +24,25 @@ from silverback.runner import PollingRunner
 from offchain.serve import BlockFollower
 
 current = None  # the WorkerRunner running in this process, once one is
+
+# silverback's middleware logs two lines per task run ("<task>[labels] - Started" and "<task>[labels] -
+# 0.003s (0.1%)"): one block handler run per block, so two lines per idle block. The worker logs one line
+# itself when a step did something; errors and warnings pass untouched.
+_TASK_CHATTER = re.compile(r"^[\w:.\-]+(\[[^\]]*\])? - (Started|\d+\.\d{3}s( \(\d+(\.\d+)?%\))?)$")
+
+
+class QuietTasks(logging.Filter):
+    """Drops silverback's per-task start and duration lines below WARNING."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not _TASK_CHATTER.match(record.getMessage())
+
+
+def quiet_task_logs() -> None:
+    """Installs `QuietTasks` on ape's logger (silverback logs through it), once."""
+    target = logging.getLogger("ape")
+    if not any(isinstance(f, QuietTasks) for f in target.filters):
+        target.addFilter(QuietTasks())
 
 
 class WorkerRunner(PollingRunner):
@@ -31,6 +52,7 @@ class WorkerRunner(PollingRunner):
     def __init__(self, *args, **kwargs):
         global current
         super().__init__(*args, **kwargs)
+        quiet_task_logs()
         current = self
 
     async def _block_task(self, task_data):

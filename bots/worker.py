@@ -28,6 +28,7 @@ import logging
 import threading
 
 from ape import chain, project
+from ape.logging import logger
 from ape.exceptions import ProviderError
 from silverback import SilverbackBot
 from taskiq import InMemoryBroker
@@ -85,27 +86,30 @@ async def step(block):
     return await asyncio.to_thread(_step, block.number)
 
 
-def _step(number: int) -> dict:
+def _step(number: int) -> None:
     """One worker step for a block, after the running one; skipped when a step that began
-    after this block was seen has already run (blocks that come during a step share one)."""
+    after this block was seen has already run (blocks that come during a step share one).
+    Logs one line when the step did something, nothing for an idle block (no metrics either:
+    silverback prints each metric of each run on a line of its own)."""
     global _asked, _covered
     with _tickets:
         _asked += 1
         ticket = _asked
     with _stepping:
         if _covered >= ticket:
-            return {"skipped": 1}
+            return None
         with _tickets:
             starts_after = _asked
         agent = worker
         if agent is None:  # shutting down
-            return {"skipped": 1}
+            return None
         try:
             report = agent.step()
         except TRANSIENT as exc:
             log.warning("step at block %s failed on the RPC (%s); retrying on the next block", number,
                         str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
-            return {"rpc_errors": 1}
+            return None
         _covered = starts_after
-    return {"claimed": report.claimed, "fulfilled": report.fulfilled, "finalized": report.finalized,
-            "rejected": report.rejected, "fetching": report.fetching}
+    if line := report.line(number):
+        logger.info(line)
+    return None

@@ -18,6 +18,15 @@ a channel call hashes two (voucher and receipt), so `digest()` takes a fast
 path for these flat structs: the type hash and domain separator are cached
 and the struct encoded directly. `tests/unit/offchain/test_attestation.py`
 proves it equal to the library's hash bit for bit.
+
+Signing and recovery go straight to libsecp256k1 (coincurve, the backend
+eth-keys itself uses) instead of eth-account's generic path: about 30 µs
+instead of 200 µs to sign, 50 µs instead of 150 µs to recover. Recovery
+accepts exactly what the contracts' `ecdsa._recover_sig` (snekmate) accepts:
+65 bytes, v 27 or 28, 0 < r < n, 0 < s <= n/2; anything else raises
+`BadSignature`. Tests check both against eth-account on random keys.
+`Voucher.digest_for(...)`/`recover_for(...)` hash and recover without building
+the pydantic message at all (the worker's hot path).
 """
 
 from __future__ import annotations
@@ -26,13 +35,29 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
+import coincurve
 from eip712.messages import EIP712Domain, EIP712Message, hash_message
-from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_pydantic_types import abi
-from eth_utils import keccak, to_canonical_address
+from eth_utils import keccak, to_canonical_address, to_checksum_address
+
+try:  # keccak-256 in C without eth-utils' wrapping (9 µs a call instead of 1); the same function
+    from sha3 import keccak_256 as _keccak_256
+
+    def _keccak(data: bytes) -> bytes:
+        return _keccak_256(data).digest()
+except ImportError:  # pragma: no cover - eth-hash picks whichever backend is installed
+    _keccak = keccak
+
+keccak256 = _keccak  # keccak-256 of bytes, for hot paths
 
 VERSION = "1"
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+_HALF_N = SECP256K1_N // 2  # the contracts' malleability threshold (snekmate ecdsa)
+
+
+class BadSignature(ValueError):
+    """A signature the contracts would refuse (length, v, r or s out of range, or no key recovers)."""
 
 
 class ProtocolMessage(EIP712Message):
@@ -61,11 +86,28 @@ class ProtocolMessage(EIP712Message):
 
     def sign(self, private_key) -> bytes:
         """The 65-byte signature (r, s, v) the contracts accept."""
-        return bytes(Account.unsafe_sign_hash(self.digest(), private_key).signature)
+        return sign_digest(self.digest(), private_key)
 
     def signer(self, signature: bytes) -> str:
-        """The address that signed this message (raises on a malformed signature)."""
-        return Account._recover_hash(self.digest(), signature=bytes(signature))
+        """The address that signed this message (raises `BadSignature` on one the contracts refuse)."""
+        return recover_digest(self.digest(), signature)
+
+    @classmethod
+    def digest_for(cls, *, chain_id: int, contract, **fields) -> bytes:
+        """`cls.bound(chain_id=..., contract=..., **fields).digest()` without building the message."""
+        separator = _domain_separator(cls.DOMAIN, VERSION, chain_id, str(contract))
+        struct = _keccak(_type_hash(cls) + b"".join(_word(kind, fields[name]) for name, kind in _fields(cls)))
+        return _keccak(b"\x19\x01" + separator + struct)
+
+    @classmethod
+    def recover_for(cls, signature: bytes, *, chain_id: int, contract, **fields) -> bytes:
+        """The 20-byte address that signed the message with these fields (`BadSignature` on a signature
+        the contracts refuse)."""
+        return recover_address(cls.digest_for(chain_id=chain_id, contract=contract, **fields), signature)
+
+    @classmethod
+    def sign_for(cls, private_key, *, chain_id: int, contract, **fields) -> bytes:
+        return sign_digest(cls.digest_for(chain_id=chain_id, contract=contract, **fields), private_key)
 
 
 class InferenceResult(ProtocolMessage):
@@ -135,6 +177,53 @@ def _word(kind: str, value) -> bytes:
     if kind.startswith("uint"):
         return int(value).to_bytes(32, "big")
     raise TypeError(f"no fast encoding for {kind}")
+
+
+# ------------------------------------------------------------ signatures (libsecp256k1)
+
+
+def _key_bytes(private_key) -> bytes:
+    if isinstance(private_key, str):
+        return bytes.fromhex(private_key.removeprefix("0x"))
+    if hasattr(private_key, "to_bytes"):  # an eth_keys PrivateKey
+        return private_key.to_bytes()
+    return bytes(private_key)
+
+
+@lru_cache(maxsize=64)
+def _signing_key(key: bytes) -> coincurve.PrivateKey:
+    return coincurve.PrivateKey(key)
+
+
+def sign_digest(digest: bytes, private_key) -> bytes:
+    """r || s || v (v 27 or 28, s low: libsecp256k1 normalizes it) over a 32-byte digest, deterministic
+    (RFC 6979): the same bytes eth-account's `unsafe_sign_hash` gives."""
+    raw = _signing_key(_key_bytes(private_key)).sign_recoverable(digest, hasher=None)
+    return raw[:64] + bytes((raw[64] + 27,))
+
+
+def recover_digest(digest: bytes, signature: bytes) -> str:
+    """The checksummed address whose key signed `digest`; `BadSignature` unless the signature passes the
+    contracts' checks (65 bytes, v 27 or 28, 0 < r < n, 0 < s <= n/2)."""
+    return to_checksum_address(recover_address(digest, signature))
+
+
+def recover_address(digest: bytes, signature: bytes) -> bytes:
+    """`recover_digest` as 20 raw bytes (no checksum encoding: for comparisons on a hot path)."""
+    signature = bytes(signature)
+    if len(signature) != 65:
+        raise BadSignature(f"a signature is 65 bytes, not {len(signature)}")
+    r, s, v = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"), signature[64]
+    if v not in (27, 28):
+        raise BadSignature(f"signature v must be 27 or 28, not {v}")
+    if not 0 < r < SECP256K1_N or not 0 < s <= _HALF_N:
+        raise BadSignature("signature r or s out of range (or s not in the lower half)")
+    try:
+        public = coincurve.PublicKey.from_signature_and_message(signature[:64] + bytes((v - 27,)), digest,
+                                                                hasher=None)
+    except Exception as exc:  # no point on the curve for this r
+        raise BadSignature("no key recovers from this signature") from exc
+    return _keccak(public.format(compressed=False)[1:])[-20:]
 
 
 # ------------------------------------------------------------ generic and older entry points

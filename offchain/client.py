@@ -38,8 +38,10 @@ class InferenceClient:
         """Wei a request for `model_id` costs now."""
         return self.market.quote(model_id)
 
-    def request(self, model_id: int, input_bytes: bytes, *, input_uri: str | None = None, ttl: int = 600) -> int:
-        """Pays for one inference on `input_bytes` (sent inline as a data: URI unless a URI is given)."""
+    def request(self, model_id: int, input_bytes: bytes, *, input_uri: str | None = None, ttl: int = 600,
+                value: int | None = None) -> int:
+        """Pays for one inference on `input_bytes` (sent inline as a data: URI unless a URI is given);
+        `value` is the price to send (quoted now unless given: a caller sending many quotes once)."""
         from ape import chain
 
         receipt = self.market.request_inference(
@@ -48,7 +50,7 @@ class InferenceClient:
             input_uri or inputs.data_uri(input_bytes),
             chain.pending_timestamp + ttl,
             sender=self.account,
-            value=self.quote(model_id),
+            value=self.quote(model_id) if value is None else value,
         )
         self.gas_used += receipt.gas_used
         return receipt.decode_logs(self.market.InferenceRequested)[0].request_id
@@ -74,10 +76,36 @@ class InferenceClient:
             return event.result_uri
         raise ResultUnavailable(f"request {request_id} has no fulfilment on this chain")
 
-    def fetch(self, request_id: int, spec: ModelSpec) -> VerifiedResult:
-        """Downloads the full result from the worker and checks it against the on-chain hash."""
-        onchain = bytes(self.market.get_request(request_id).hash)
-        uri = self.result_uri(request_id)
+    def result_uris(self, request_ids) -> dict[int, str]:
+        """The result URI of each fulfilled request among `request_ids`, from one log query (where
+        `result_uri` makes one per request, each over the whole chain)."""
+        wanted = {int(i) for i in request_ids}
+        uris: dict[int, str] = {}
+        for event in self.market.InferenceFulfilled.range(0, None):
+            if event.request_id in wanted and event.request_id not in uris:
+                uris[event.request_id] = event.result_uri
+        return uris
+
+    def fetch_all(self, request_ids, spec: ModelSpec) -> dict[int, VerifiedResult]:
+        """`fetch` for many requests: one log query for their URIs and one batched read of their on-chain
+        hashes, then each result downloaded and checked. Raises like `fetch` on the first that fails."""
+        ids = [int(i) for i in request_ids]
+        uris = self.result_uris(ids)
+        views = request_views(self.market, ids)
+        results = {}
+        for request_id in ids:
+            if request_id not in uris:
+                raise ResultUnavailable(f"request {request_id} has no fulfilment on this chain")
+            results[request_id] = self.fetch(request_id, spec, uri=uris[request_id],
+                                             onchain_hash=bytes(views[request_id].hash))
+        return results
+
+    def fetch(self, request_id: int, spec: ModelSpec, *, uri: str | None = None,
+              onchain_hash: bytes | None = None) -> VerifiedResult:
+        """Downloads the full result from the worker and checks it against the on-chain hash (read here
+        unless given, with the URI)."""
+        onchain = onchain_hash if onchain_hash is not None else bytes(self.market.get_request(request_id).hash)
+        uri = uri or self.result_uri(request_id)
         try:
             with urllib.request.urlopen(uri, timeout=10) as response:
                 data = response.read(MAX_RESULT_BYTES + 1)

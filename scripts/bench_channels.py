@@ -1,10 +1,13 @@
 """Real-time paid inference: gas per inference amortized over settlements,
 beside the per-request path; latency and throughput of paid calls through
-the worker's API against ONNX Runtime directly.
+the worker's channel API beside an unpaid FastAPI + ONNX Runtime server
+(offchain/channels/baseline.py), from one run, clients in their own processes.
 
     ape run bench_channels                 # embedded chain
     ape run bench_channels --network ethereum:local:foundry
 """
+
+import os
 
 import click
 from ape import accounts, project
@@ -15,18 +18,24 @@ from offchain.demos.bench import channel_gas, channel_latency
 @click.command(cls=Command)
 @click.option("--calls", default=200, show_default=True, help="Sequential paid calls for the latency figures.")
 @click.option("--clients", default=8, show_default=True, help="Concurrent clients for the throughput figure.")
+@click.option("--rounds", default=2, show_default=True, help="Times each measure is taken (best kept).")
+@click.option("--skip-gas", is_flag=True, help="Only the API figures.")
 @user_errors
-def cli(provider, calls, clients):
+def cli(provider, calls, clients, rounds, skip_gas):
     require_local(provider, "the benchmark (it advances time)")
     quiet_ape()
     where = f"{provider.network.name}:{provider.name}"
-    single, rows = channel_gas(project, accounts.test_accounts)
-    console.print(table(f"Channel operations on {where}", ["operation", "gas"], single))
+    if not skip_gas:
+        single, rows = channel_gas(project, accounts.test_accounts)
+        console.print(table(f"Channel operations on {where}", ["operation", "gas"], single))
+        console.print(table(
+            "Gas per paid inference",
+            ["inferences per settlement", "settlement only", "with open + close of the channel",
+             "per-request path (request + batched claim/fulfil/finalize)"],
+            rows,
+        ))
     console.print(table(
-        "Gas per paid inference",
-        ["inferences per settlement", "settlement only", "with open + close of the channel",
-         "per-request path (request + batched claim/fulfil/finalize)"],
-        rows,
-    ))
-    console.print(table(f"Paid calls through the worker's API on {where}", ["measure", "value"],
-                        channel_latency(project, accounts.test_accounts, calls=calls, clients=clients)))
+        f"Paid calls through the worker's channel API beside the unpaid baseline on {where} "
+        f"({os.cpu_count()} CPU cores, load {os.getloadavg()[0]:.2f} at the start)",
+        ["measure", "unpaid (FastAPI + ONNX Runtime)", "paid (channel API)", "paid vs unpaid"],
+        channel_latency(project, accounts.test_accounts, calls=calls, clients=clients, rounds=rounds)))

@@ -12,10 +12,10 @@ import logging
 import re
 from contextlib import asynccontextmanager, contextmanager
 
-from eth_utils import keccak
 from pydantic import BaseModel, field_validator
 
 from offchain import canonical, inputs
+from offchain.attestation import keccak256
 from offchain.channels.batcher import MicroBatcher
 from offchain.channels.errors import CallRejected
 from offchain.channels.worker import ChannelWorker
@@ -88,6 +88,70 @@ async def follow(worker: ChannelWorker) -> None:
         await asyncio.sleep(interval)
 
 
+class LimitBody:
+    """Answers 413 to a call whose declared body is over MAX_BODY bytes, before anything reads it. Plain
+    ASGI: Starlette's `@app.middleware("http")` runs every request through a task group and memory
+    streams, which cost the paid API as much CPU as checking the voucher's signature."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
+                    from fastapi.responses import JSONResponse
+
+                    response = JSONResponse({"detail": f"body over {MAX_BODY} bytes"}, status_code=413)
+                    return await response(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+class Flusher:
+    """Group commit for the event loop. A call waits for its generation; one `Ledger.flush` at a time runs
+    in a thread (one transaction, one fsync) while the loop goes on serving, and every call that staged
+    meanwhile waits for the next one, which commits them all: one fsync per micro-batch of calls, not
+    per call, and no thread held per waiting call."""
+
+    def __init__(self, ledger):
+        self.ledger = ledger
+        self.waiting: list[tuple[int, asyncio.Future]] = []
+        self.task: asyncio.Task | None = None
+
+    async def flush(self, generation: int) -> None:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.waiting.append((generation, future))
+        if self.task is None or self.task.done():
+            self.task = loop.create_task(self._run())
+        await future
+
+    async def _run(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, []
+            try:
+                errors = await asyncio.to_thread(self._flush_each, {g for g, _ in batch})
+            except Exception as exc:  # noqa: BLE001 - whatever went wrong, no call of the batch goes on
+                errors = {g: exc for g, _ in batch}
+            for generation, future in batch:
+                if future.done():
+                    continue
+                if errors[generation] is not None:
+                    future.set_exception(errors[generation])  # the disk failed: this call may not go on
+                else:
+                    future.set_result(None)
+
+    def _flush_each(self, generations: set[int]) -> dict[int, Exception | None]:
+        errors: dict[int, Exception | None] = {}
+        for generation in sorted(generations):  # mostly one; an older one is on disk already or failed
+            try:
+                self.ledger.flush(generation)
+                errors[generation] = None
+            except Exception as exc:  # noqa: BLE001 - handed to the calls of that generation
+                errors[generation] = exc
+        return errors
+
+
 def create_app(worker: ChannelWorker):
     """The worker's HTTP API over `worker`; with `worker.tick_every` set, it follows the chain and settles
     in the background while it runs."""
@@ -111,12 +175,7 @@ def create_app(worker: ChannelWorker):
     app = FastAPI(title="Neural Commons worker: paid calls over channels", version="1", lifespan=lifespan)
     batchers = {model_id: MicroBatcher(runtime) for model_id, runtime in worker.runtimes.items()}
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return JSONResponse({"detail": f"body over {MAX_BODY} bytes"}, status_code=413)
-        return await call_next(request)
+    app.add_middleware(LimitBody)
 
     @app.exception_handler(CallRejected)
     async def rejected(_: Request, exc: CallRejected):
@@ -133,27 +192,35 @@ def create_app(worker: ChannelWorker):
         reason = first["msg"].removeprefix("Value error, ")
         return JSONResponse({"detail": f"{where}: {reason}"}, status_code=422)
 
+    flusher = Flusher(worker.ledger)
+
     @app.post("/v1/channels/{channel_id}/infer", response_model=Answer)
-    async def infer(channel_id: str, call: CallBody) -> Answer:
+    async def infer(channel_id: str, call: CallBody):
         cid = channel_id_of(channel_id)
+        amount = call.voucher.amount
         signature = bytes.fromhex(call.voucher.signature[2:])
-        book = await asyncio.to_thread(worker.channel, cid)
+        book = worker.fresh_channel(cid) or await asyncio.to_thread(worker.channel, cid)
         runtime = worker.runtimes[book.model_id]
         document = call.input.encode()
         array = inputs.parse(runtime.spec.input_schema, document)  # before the voucher counts the call
         if isinstance(array, inputs.ContractRef):
             raise BadInput("contract models are served per request (the worker reads the code from its node), "
                            "not over channels")
-        book, seq = await asyncio.to_thread(worker.accept_voucher, cid, call.voucher.amount, signature)
+        worker.check_voucher(book, cid, amount, signature)
+        if amount > book.deposit:  # perhaps funded since
+            book = await asyncio.to_thread(worker.channel, cid, refresh=True)
+        book, seq, generation = worker.stage_voucher(book, cid, amount, signature)
+        await flusher.flush(generation)  # the voucher is on disk before the model runs
         result = await batchers[book.model_id].run(array)
-        input_hash, result_hash = keccak(document), keccak(result)
-        receipt = await asyncio.to_thread(worker.receipt, cid, seq, input_hash, result_hash)
+        input_hash, result_hash = keccak256(document), keccak256(result)
+        receipt, generation = worker.stage_receipt(cid, seq, input_hash, result_hash)
+        await flusher.flush(generation)
         if worker.due_for_settlement():
             asyncio.get_running_loop().run_in_executor(None, lambda: worker.settle(wait=False))
         kind, scale = runtime.spec.encoding
-        return Answer(seq=seq, result="0x" + result.hex(), result_hash="0x" + result_hash.hex(),
-                      input_hash="0x" + input_hash.hex(), receipt="0x" + receipt.hex(),
-                      decoded=canonical.decode(kind, scale, result))
+        return JSONResponse({"seq": seq, "result": "0x" + result.hex(), "result_hash": "0x" + result_hash.hex(),
+                             "input_hash": "0x" + input_hash.hex(), "receipt": "0x" + receipt.hex(),
+                             "decoded": canonical.decode(kind, scale, result)})
 
     @app.get("/v1/channels/{channel_id}")
     async def status(channel_id: str) -> dict:
@@ -168,28 +235,38 @@ def create_app(worker: ChannelWorker):
 
 
 @contextmanager
-def serving_locally(channels, worker, runtimes: dict, prices: dict, *, chain_id: int):
-    """A channel API for `worker` on 127.0.0.1 (a free port) in a background thread, with
-    throwaway books and no background settlement: for demos and benchmarks on a local chain.
-    Yields (ChannelWorker, url); stops the server and removes the books on exit."""
-    import tempfile
+def serving(app):
+    """Serves `app` on 127.0.0.1 (a free port) in a background thread; yields its url."""
     import threading
     import time
 
     import uvicorn
 
-    books = tempfile.TemporaryDirectory()
-    api = ChannelWorker(channels, worker, worker.private_key, runtimes, prices, chain_id=chain_id,
-                        settle_threshold=10**30, state_dir=books.name, tick_every=None)
-    server = uvicorn.Server(uvicorn.Config(create_app(api), host="127.0.0.1", port=0, log_level="error"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         while not server.started:
             time.sleep(0.05)
-        yield api, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serving_locally(channels, worker, runtimes: dict, prices: dict, *, chain_id: int):
+    """A channel API for `worker` on 127.0.0.1 (a free port) in a background thread, with
+    throwaway books and no background settlement: for demos and benchmarks on a local chain.
+    Yields (ChannelWorker, url); stops the server and removes the books on exit."""
+    import tempfile
+
+    books = tempfile.TemporaryDirectory()
+    api = ChannelWorker(channels, worker, worker.private_key, runtimes, prices, chain_id=chain_id,
+                        settle_threshold=10**30, state_dir=books.name, tick_every=None)
+    try:
+        with serving(create_app(api)) as url:
+            yield api, url
+    finally:
         api.close()
         books.cleanup()

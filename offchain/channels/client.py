@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_utils import keccak
 
 from offchain import inputs
-from offchain.attestation import InferenceReceipt, Voucher
+from offchain.attestation import InferenceReceipt, Voucher, keccak256, recover_digest
 from offchain.channels.errors import CallRejected
 from offchain.errors import NeuralCommonsError
 
@@ -55,31 +54,26 @@ class ChannelClient:
         self.channels.fund(self.channel_id, sender=self.account, value=amount)
 
     def voucher(self, amount: int) -> bytes:
-        return Voucher.bound(chain_id=self.chain_id, contract=self.channels.address, channelId=self.channel_id,
-                             amount=amount).sign(self.account.private_key)
+        return Voucher.sign_for(self.account.private_key, chain_id=self.chain_id, contract=str(self.channels.address),
+                                channelId=self.channel_id, amount=amount)
+
+    def caller(self) -> PaidCaller:
+        """The channel's paid calls as plain data (no chain access): for another process or thread."""
+        return PaidCaller(url=self.url, channel_id=self.channel_id, key=_key_hex(self.account.private_key),
+                          chain_id=self.chain_id, contract=str(self.channels.address), price=self.price,
+                          spent=self.spent, worker_signer=self.worker_signer)
 
     def call(self, document: bytes, http) -> CallResult:
         """One paid call over `http` (an httpx.Client); checks the receipt and the output."""
-        amount = self.spent + self.price
-        response = http.post(f"{self.url}/v1/channels/0x{self.channel_id.hex()}/infer", json={
-            "input": document.decode(), "voucher": {"amount": amount, "signature": "0x" + self.voucher(amount).hex()}})
-        if response.status_code != 200:
-            raise CallRejected(response.status_code, response.json().get("detail", response.text))
-        self.spent = amount
-        body = response.json()
-        result = bytes.fromhex(body["result"][2:])
-        result_hash, input_hash = keccak(result), keccak(document)
-        receipt = bytes.fromhex(body["receipt"][2:])
-        if "0x" + result_hash.hex() != body["result_hash"] or "0x" + input_hash.hex() != body["input_hash"]:
-            raise NeuralCommonsError("the worker's hashes do not match its output or our input")
-        signer = InferenceReceipt.bound(chain_id=self.chain_id, contract=self.channels.address,
-                                        channelId=self.channel_id, seq=body["seq"], inputHash=input_hash,
-                                        resultHash=result_hash).signer(receipt)
-        if signer != self.worker_signer:
+        caller = self.caller()
+        try:
+            return caller.call(document, http)
+        except WrongSigner:
             self.worker_signer = self.workers.active_signer(self.worker)  # the worker may have rotated its key
-            if signer != self.worker_signer:
-                raise NeuralCommonsError("the receipt is not signed by the worker's registered key")
-        return CallResult(body["seq"], result, body["decoded"], input_hash, result_hash, receipt)
+            caller.worker_signer = self.worker_signer
+            return caller.check(document, caller.last_answer)
+        finally:
+            self.spent = caller.spent
 
     def challenge(self, call: CallResult, claimed_hash: bytes) -> int:
         bond = self.channels.params().challenge_bond
@@ -96,6 +90,60 @@ class ChannelClient:
         (collect it with `channels.withdraw()`)."""
         receipt = self.channels.close(self.channel_id, sender=self.account)
         return receipt.decode_logs(self.channels.ChannelClosed)[0].refunded
+
+
+class WrongSigner(NeuralCommonsError):
+    """The receipt is not signed by the worker's registered key."""
+
+
+@dataclass
+class PaidCaller:
+    """Paid calls on one channel from plain data: signs each voucher, checks each answer's hashes and
+    receipt. `spent` is the latest voucher amount the worker took."""
+
+    url: str
+    channel_id: bytes
+    key: str  # the payer's private key, hex
+    chain_id: int
+    contract: str
+    price: int
+    spent: int
+    worker_signer: str
+    last_answer: dict | None = None
+
+    def call(self, document: bytes, http) -> CallResult:
+        amount = self.spent + self.price
+        signature = Voucher.sign_for(self.key, chain_id=self.chain_id, contract=self.contract,
+                                     channelId=self.channel_id, amount=amount)
+        response = http.post(f"{self.url}/v1/channels/0x{self.channel_id.hex()}/infer", json={
+            "input": document.decode(), "voucher": {"amount": amount, "signature": "0x" + signature.hex()}})
+        if response.status_code != 200:
+            raise CallRejected(response.status_code, response.json().get("detail", response.text))
+        self.spent = amount
+        self.last_answer = response.json()
+        return self.check(document, self.last_answer)
+
+    def check(self, document: bytes, body: dict) -> CallResult:
+        """The answer's hashes match our input and its output; its receipt is signed by the worker's key."""
+        result = bytes.fromhex(body["result"][2:])
+        result_hash, input_hash = keccak256(result), keccak256(document)
+        receipt = bytes.fromhex(body["receipt"][2:])
+        if "0x" + result_hash.hex() != body["result_hash"] or "0x" + input_hash.hex() != body["input_hash"]:
+            raise NeuralCommonsError("the worker's hashes do not match its output or our input")
+        signer = recover_digest(InferenceReceipt.digest_for(
+            chain_id=self.chain_id, contract=self.contract, channelId=self.channel_id, seq=body["seq"],
+            inputHash=input_hash, resultHash=result_hash), receipt)
+        if signer != self.worker_signer:
+            raise WrongSigner("the receipt is not signed by the worker's registered key")
+        return CallResult(body["seq"], result, body["decoded"], input_hash, result_hash, receipt)
+
+
+def _key_hex(private_key) -> str:
+    if isinstance(private_key, str):
+        return private_key
+    if hasattr(private_key, "to_hex"):
+        return private_key.to_hex()
+    return "0x" + bytes(private_key).hex()
 
 
 def input_document(pixels) -> bytes:

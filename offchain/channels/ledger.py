@@ -7,6 +7,14 @@ state as last read. Every change is committed (and fsync'd) before the
 method returns, so a call is answered only after its voucher and seq are on
 disk: a crash or restart can neither give a settled voucher away again nor
 hand out a seq twice.
+
+Vouchers and receipts of concurrent calls are group-committed: `stage_accept`
+and `stage_receipt` take the change in memory and return a generation;
+`flush(generation)` returns once that generation is on disk. The first
+caller to flush commits everything staged so far in one transaction (one
+fsync) while later callers stage into the next one, then wait; a failed
+commit raises in every caller of its generation and reloads the books from
+disk. `accept` and `add_receipt` are stage + flush.
 """
 
 from __future__ import annotations
@@ -79,7 +87,15 @@ class Ledger:
         state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / f"ledger-{chain_id}-{contract.lower()}.sqlite3"
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # the books in memory and the staged changes
+        self.db_lock = threading.RLock()  # the connection (taken after `lock`, never before it)
+        self._flushed = threading.Condition(self.lock)
+        self._generation = 0  # the generation changes are staged into now
+        self._durable = -1  # the newest generation on disk
+        self._committing = False
+        self._failed: dict[int, Exception] = {}  # generations whose commit failed, and why
+        self._dirty: set[bytes] = set()  # channels whose voucher and seq changed since the last commit
+        self._staged_receipts: list[tuple[bytes, int, bytes]] = []
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -101,6 +117,11 @@ class Ledger:
             elif stored != value:
                 raise LedgerMismatch(f"{self.path} holds the books of {key} {stored}, not {value}")
         self.books: dict[bytes, ChannelBook] = {}
+        self._load()
+
+    def _load(self) -> None:
+        """The books from disk (at start, and after a failed commit took memory ahead of disk)."""
+        self.books.clear()
         for row in self.db.execute("SELECT id, payer, model_id, calls, voucher_amount, voucher_signature, settled, "
                                    "deposit, closes_at, closed, dead FROM channels"):
             self.books[bytes(row[0])] = ChannelBook(
@@ -118,7 +139,7 @@ class Ledger:
         return _Transaction(self.db)
 
     def close(self) -> None:
-        with self.lock:
+        with self.lock, self.db_lock:
             self.db.close()
 
     # ------------------------------------------------------------ reads
@@ -128,16 +149,18 @@ class Ledger:
 
     def receipts(self, channel_id: bytes, upto_seq: int) -> list[tuple[int, bytes]]:
         """(seq, hash) of the receipts not yet paid for by a confirmed settlement, up to `upto_seq`."""
-        with self.lock:
+        with self.db_lock:
             return [(r[0], bytes(r[1])) for r in self.db.execute(
                 "SELECT seq, hash FROM receipts WHERE id = ? AND seq <= ? ORDER BY seq", (channel_id, upto_seq))]
 
     def pending_receipts(self, channel_id: bytes) -> int:
-        with self.lock:
-            return self.db.execute("SELECT COUNT(*) FROM receipts WHERE id = ?", (channel_id,)).fetchone()[0]
+        with self.lock, self.db_lock:
+            staged = sum(1 for cid, _, _ in self._staged_receipts if cid == channel_id)
+            return staged + self.db.execute("SELECT COUNT(*) FROM receipts WHERE id = ?",
+                                            (channel_id,)).fetchone()[0]
 
     def get_int(self, key: str, default: int) -> int:
-        with self.lock:
+        with self.db_lock:
             value = self._meta(key)
         return default if value is None else int(value)
 
@@ -145,7 +168,7 @@ class Ledger:
 
     def track(self, channel_id: bytes, book: ChannelBook) -> ChannelBook:
         """Starts (or restarts, replacing a stale one) the books of a channel."""
-        with self.lock, self._tx():
+        with self.lock, self.db_lock, self._tx():
             self.db.execute("DELETE FROM receipts WHERE id = ?", (channel_id,))
             self.db.execute("INSERT OR REPLACE INTO channels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
                 channel_id, book.payer, str(book.model_id), book.calls, str(book.voucher_amount),
@@ -158,7 +181,7 @@ class Ledger:
         """Records the channel's on-chain state. Each field only moves forward on chain, so a read that
         raced with a newer one cannot take the books back."""
         book = self.books[channel_id]
-        with self.lock, self._tx():
+        with self.lock, self.db_lock, self._tx():
             deposit, settled = max(book.deposit, deposit), max(book.settled, settled)
             closes_at, closed = book.closes_at or closes_at, book.closed or closed
             self.db.execute("UPDATE channels SET deposit = ?, settled = ?, closes_at = ?, closed = ? WHERE id = ?",
@@ -168,23 +191,73 @@ class Ledger:
         return book
 
     def accept(self, channel_id: bytes, amount: int, signature: bytes) -> int:
-        """Takes a voucher and hands out the next seq; returns the seq."""
-        book = self.books[channel_id]
-        with self.lock, self._tx():
-            seq = book.calls + 1
-            self.db.execute("UPDATE channels SET calls = ?, voucher_amount = ?, voucher_signature = ? WHERE id = ?",
-                            (seq, str(amount), signature, channel_id))
-            book.calls, book.voucher_amount, book.voucher_signature = seq, amount, signature
+        """Takes a voucher and hands out the next seq, on disk when it returns; returns the seq."""
+        seq, generation = self.stage_accept(channel_id, amount, signature)
+        self.flush(generation)
         return seq
 
     def add_receipt(self, channel_id: bytes, seq: int, receipt_hash: bytes) -> None:
-        with self.lock, self._tx():
-            self.db.execute("INSERT OR REPLACE INTO receipts VALUES (?, ?, ?)", (channel_id, seq, receipt_hash))
+        self.flush(self.stage_receipt(channel_id, seq, receipt_hash))
+
+    # ------------------------------------------------------------ group commit
+
+    def stage_accept(self, channel_id: bytes, amount: int, signature: bytes) -> tuple[int, int]:
+        """Takes a voucher and the next seq in memory; returns (seq, generation). Nothing may act on the
+        call (run the model, answer) before `flush(generation)` returns."""
+        with self.lock:
+            book = self.books[channel_id]
+            seq = book.calls + 1
+            book.calls, book.voucher_amount, book.voucher_signature = seq, amount, signature
+            self._dirty.add(channel_id)
+            return seq, self._generation
+
+    def stage_receipt(self, channel_id: bytes, seq: int, receipt_hash: bytes) -> int:
+        """Keeps a receipt's hash in memory; returns the generation to `flush`."""
+        with self.lock:
+            self._staged_receipts.append((channel_id, seq, receipt_hash))
+            return self._generation
+
+    def flush(self, generation: int) -> None:
+        """Returns once everything staged in `generation` (and before) is on disk; raises if its commit
+        failed. One caller commits for all who staged so far; the others wait for that commit."""
+        with self._flushed:
+            while True:
+                if generation in self._failed:
+                    raise self._failed[generation]
+                if self._durable >= generation:
+                    return
+                if not self._committing:
+                    break
+                self._flushed.wait()
+            self._committing = True
+            target = self._generation
+            self._generation += 1
+            rows = [(self.books[cid].calls, str(self.books[cid].voucher_amount), self.books[cid].voucher_signature,
+                     cid) for cid in self._dirty if cid in self.books]
+            receipts, self._dirty, self._staged_receipts = self._staged_receipts, set(), []
+        error = None
+        try:
+            with self.db_lock, self._tx():
+                self.db.executemany("UPDATE channels SET calls = ?, voucher_amount = ?, voucher_signature = ? "
+                                    "WHERE id = ?", rows)
+                self.db.executemany("INSERT OR REPLACE INTO receipts VALUES (?, ?, ?)", receipts)
+        except Exception as exc:  # the disk failed: nobody of this generation may act; memory back to disk
+            error = exc
+        with self._flushed:
+            self._committing = False
+            self._durable = target
+            if error is not None:
+                self._failed[target] = error
+                with self.db_lock:
+                    self._load()
+            self._flushed.notify_all()
+        if error is not None:
+            raise error
 
     def confirm(self, channel_id: bytes, amount: int, seqs: list[int]) -> None:
         """A settlement of `amount` confirmed on chain: the receipts `seqs` it carried are paid for."""
         book = self.books[channel_id]
-        with self.lock, self._tx():
+        with self.lock, self.db_lock, self._tx():
             settled = max(book.settled, amount)
             self.db.execute("UPDATE channels SET settled = ? WHERE id = ?", (str(settled), channel_id))
             self.db.executemany("DELETE FROM receipts WHERE id = ? AND seq = ?", [(channel_id, s) for s in seqs])
@@ -193,13 +266,13 @@ class Ledger:
     def kill(self, channel_id: bytes, reason: str) -> None:
         """Marks a channel that can never be settled again (closed on chain); its receipts go."""
         book = self.books[channel_id]
-        with self.lock, self._tx():
+        with self.lock, self.db_lock, self._tx():
             self.db.execute("UPDATE channels SET dead = ?, closed = 1 WHERE id = ?", (reason, channel_id))
             self.db.execute("DELETE FROM receipts WHERE id = ?", (channel_id,))
             book.dead, book.closed = reason, True
 
     def set_int(self, key: str, value: int) -> None:
-        with self.lock, self._tx():
+        with self.lock, self.db_lock, self._tx():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
 
 

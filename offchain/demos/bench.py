@@ -335,17 +335,20 @@ def channel_gas(project, accounts) -> tuple[list[tuple[str, int]], list[tuple]]:
     return single, rows
 
 
-def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8) -> list[tuple[str, str]]:
-    """Latency of a paid call through the worker's API against ONNX Runtime on
-    the same inputs, and throughput with concurrent clients."""
+def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, rounds: int = 2) -> list[tuple]:
+    """Paid calls through the worker's channel API beside the same calls to the unpaid baseline (a plain
+    FastAPI + ONNX Runtime server, `offchain.channels.baseline`), from one run: latency with one client
+    and throughput with `clients` concurrent ones. Both servers run in this process (one at a time under
+    load); every client is its own process (`offchain.channels.loadgen`). Each measure is taken `rounds`
+    times, unpaid and paid alternating, and the best of each kept. Rows: (measure, unpaid, paid, ratio)."""
     import statistics
-    import threading
     import time
 
-    import httpx
     from ape import chain
 
     from offchain.channels import ChannelClient, input_document, serving_locally
+    from offchain.channels.app import serving
+    from offchain.channels.baseline import create_unpaid_app
     from offchain.demos.inference import held_out_digits
     from offchain.models import load_spec
     from offchain.runtime import load_runtime
@@ -363,47 +366,96 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8) ->
         direct.append(time.perf_counter() - start)
 
     price = d.ModelRegistry.model_terms(model_id)[1]
+    best = {}
     with serving_locally(d.PaymentChannels, worker, {model_id: runtime}, {model_id: price},
-                         chain_id=chain.chain_id) as (api, url):
+                         chain_id=chain.chain_id) as (api, url), serving(create_unpaid_app({model_id: runtime})) as plain:
         payers = [accounts[i] for i in (6, 1, 2, 3, 4, 7, 8, 9)][:clients]
-        sdk = []
+        callers = []
         for payer in payers:
             client = ChannelClient(d.PaymentChannels, d.ModelRegistry, d.WorkerRegistry, payer, chain_id=chain.chain_id)
-            client.open(worker, model_id, 10**18, url=url)
-            sdk.append(client)
-        with httpx.Client() as http:
-            sdk[0].call(documents[0], http)  # warm-up: the worker loads the channel once
-            sequential = []
-            for doc in documents:
-                start = time.perf_counter()
-                sdk[0].call(doc, http)
-                sequential.append(time.perf_counter() - start)
-
-        def hammer(client, share):
-            with httpx.Client() as http:
-                client.call(share[0], http)
-                for doc in share:
-                    client.call(doc, http)
-
-        threads = [threading.Thread(target=hammer, args=(c, documents[i::clients])) for i, c in enumerate(sdk)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        concurrent_seconds = time.perf_counter() - start
-        total_concurrent = sum(len(documents[i::clients]) + 1 for i in range(clients))
+            client.open(worker, model_id, price * (calls + 1) * 2 * (rounds + 1), url=url)  # every round's calls
+            callers.append(client.caller())
+        texts = [doc.decode() for doc in documents]
+        for _ in range(rounds):
+            for paid in (False, True):
+                for n in (1, clients):
+                    jobs = [{"url": plain, "model_id": model_id, "documents": texts, "paid": _paid_job(c) if paid else None}
+                            for c in callers[:n]]
+                    seconds, latencies, spent, cpu = _load(jobs)
+                    for caller, wei in zip(callers, spent):
+                        if paid:
+                            caller.spent = wei
+                    key = (paid, n)
+                    if n == 1:
+                        value = statistics.median(latencies[0])
+                        p95 = sorted(latencies[0])[int(0.95 * (len(latencies[0]) - 1))]
+                        best[key] = min(best.get(key, (float("inf"), 0)), (value, p95))
+                    else:
+                        count = sum(len(x) for x in latencies)
+                        best[key] = max(best.get(key, 0), count / seconds)
+                        best["cpu", paid] = min(best.get(("cpu", paid), float("inf")), cpu / count)
         settled = api.settle().total
-    sequential.sort()
+
+    (plain_p50, plain_p95), (paid_p50, paid_p95) = best[(False, 1)], best[(True, 1)]
+    plain_rate, paid_rate = best[(False, clients)], best[(True, clients)]
     return [
-        ("calls (sequential)", str(calls)),
-        ("ONNX Runtime directly, one input: p50", f"{statistics.median(direct) * 1e3:.3f} ms"),
-        ("paid call through the API: p50 (voucher signed, receipt verified)", f"{statistics.median(sequential) * 1e3:.2f} ms"),
-        ("paid call through the API: p95", f"{sequential[int(0.95 * (len(sequential) - 1))] * 1e3:.2f} ms"),
-        ("overhead ratio, p50: API / ONNX Runtime", f"{statistics.median(sequential) / statistics.median(direct):,.0f}x"),
-        (f"throughput, {clients} concurrent clients", f"{total_concurrent / concurrent_seconds:,.0f} paid calls/s"),
-        ("settled on chain in one transaction", f"{settled / 10**18:.6f} ETH"),
+        ("ONNX Runtime directly, one input: p50", f"{statistics.median(direct) * 1e3:.3f} ms", "", ""),
+        (f"one client, p50 (best of {rounds}; {calls} calls)", f"{plain_p50 * 1e3:.2f} ms", f"{paid_p50 * 1e3:.2f} ms",
+         f"+{(paid_p50 - plain_p50) * 1e3:.2f} ms"),
+        ("one client, p95", f"{plain_p95 * 1e3:.2f} ms", f"{paid_p95 * 1e3:.2f} ms", f"+{(paid_p95 - plain_p95) * 1e3:.2f} ms"),
+        (f"{clients} concurrent clients (best of {rounds}; {calls} calls each)", f"{plain_rate:,.0f} calls/s",
+         f"{paid_rate:,.0f} calls/s", f"{paid_rate / plain_rate:.2f}"),
+        (f"server CPU per call, {clients} clients (least of {rounds})", f"{best['cpu', False] * 1e3:.2f} ms",
+         f"{best['cpu', True] * 1e3:.2f} ms", f"+{(best['cpu', True] - best['cpu', False]) * 1e3:.2f} ms"),
+        ("settled on chain in one transaction", "", f"{settled / 10**18:.6f} ETH", ""),
     ]
+
+
+def _paid_job(caller) -> dict:
+    from dataclasses import asdict
+
+    job = asdict(caller)
+    job.pop("last_answer")
+    job["channel_id"] = caller.channel_id.hex()
+    return job
+
+
+def _load(jobs: list[dict]) -> tuple[float, list[list[float]], list[int], float]:
+    """Runs each job in its own client process, all started together; returns (seconds from the start
+    signal until the last finished, each client's latencies, each client's spent wei, CPU seconds this
+    process (the server) spent meanwhile)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    procs = [subprocess.Popen([sys.executable, "-m", "offchain.channels.loadgen"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=env) for _ in jobs]
+    try:
+        for proc, job in zip(procs, jobs):
+            proc.stdin.write(json.dumps(job) + "\n")
+            proc.stdin.flush()
+        for proc in procs:
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError("a benchmark client failed before its first call")
+        start, cpu = time.perf_counter(), os.times()
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        lines = [proc.stdout.readline() for proc in procs]
+        if not all(line.strip() for line in lines):
+            raise RuntimeError("a benchmark client failed (its error is above)")
+        answers = [json.loads(line) for line in lines]
+        seconds, done = time.perf_counter() - start, os.times()
+    finally:
+        for proc in procs:
+            proc.wait(timeout=60)
+    server_cpu = (done.user - cpu.user) + (done.system - cpu.system)
+    return seconds, [a["latencies"] for a in answers], [a["spent"] for a in answers], server_cpu
 
 
 def inputs_parse(spec, document):

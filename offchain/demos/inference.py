@@ -103,14 +103,17 @@ def _pay_for_digits(client: InferenceClient, model_id: int, spec: ModelSpec, cou
     """The app builder pays for `count` held-out digits; returns [(request id, true label)]."""
     samples = held_out_digits(spec, count)
     before = client.account.balance
-    requested = [(client.request(model_id, inputs.encode_pixels(pixels)), int(label)) for pixels, label in samples]
+    price = client.quote(model_id)  # one quote for the lot (the price does not move meanwhile)
+    requested = [(client.request(model_id, inputs.encode_pixels(pixels), value=price), int(label))
+                 for pixels, label in samples]
     summary.paid_by_app_builder = before - client.account.balance
     return requested
 
 
 def _verify_all(client: InferenceClient, spec: ModelSpec, requested, summary: InferenceSummary) -> None:
+    fetched = client.fetch_all([request_id for request_id, _ in requested], spec)
     for request_id, label in requested:
-        verified = client.fetch(request_id, spec)
+        verified = fetched[request_id]
         summary.verified += 1
         summary.correct += int(verified.decoded["class"] == label)
 

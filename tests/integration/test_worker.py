@@ -83,6 +83,7 @@ def test_worker__pays_off_end_to_end__results_verified(system, spec, digits_mode
     verified = [client.fetch(i, spec) for i in ids]
     local = load_runtime(spec).infer([inputs.parse(spec.input_schema, inputs.encode_pixels(p)) for p, _ in samples])
     assert [v.result for v in verified] == local  # what the chain attests is what the model says
+    assert client.fetch_all(ids, spec) == dict(zip(ids, verified, strict=True))  # one log query, one batched read
     chain.mine(timestamp=chain.pending_timestamp + system.InferenceMarket.params().challenge_window + 1)
     assert agent.step().finalized == 12
     assert all(system.InferenceMarket.get_request(i).state == FINALIZED for i in ids)
@@ -196,6 +197,20 @@ def test_client_fetch__no_fulfilment__raises_result_unavailable(spec, digits_mod
     request_id = client.request(digits_model, inputs.encode_pixels(samples[6][0]))
     with pytest.raises(ResultUnavailable, match=f"request {request_id} has no fulfilment on this chain"):
         client.fetch(request_id, spec)
+    with pytest.raises(ResultUnavailable, match=f"request {request_id} has no fulfilment on this chain"):
+        client.fetch_all([request_id], spec)
+
+
+def test_client_fetch_all__one_result_tampered__refused(system, spec, digits_model, make_worker, client, served,
+                                                        samples):
+    store, _ = served
+    ids = [client.request(digits_model, inputs.encode_pixels(p)) for p, _ in samples[7:9]]
+    make_worker().step()
+    onchain = bytes(system.InferenceMarket.get_request(ids[1]).hash)
+    genuine = store.path(onchain).read_bytes()
+    store.path(onchain).write_bytes(genuine[:-1] + bytes([genuine[-1] ^ 1]))
+    with pytest.raises(ResultUnavailable, match="404"):  # the corrupted copy is not served, nor taken
+        client.fetch_all(ids, spec)
 
 
 def test_worker__input_host_trickles__others_served_slow_one_abandoned_at_deadline(

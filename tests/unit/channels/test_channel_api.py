@@ -1,12 +1,14 @@
 """The worker's channel API, every error it answers, and the client that checks it."""
 
 import json
+import threading
 
 import pytest
 from ape import chain
 from eth_utils import keccak
 
-from offchain.channels import CallRejected, ChannelClient
+from offchain.attestation import SECP256K1_N
+from offchain.channels import CallRejected, ChannelClient, Ledger
 from tests.conftest import MODEL_PRICE, stake_worker
 from tests.unit.channels.conftest import post
 from tests.utils.channels import open_channel, voucher
@@ -156,6 +158,49 @@ def test_error__well_formed_but_invalid_signature__401(api, cid, digits):
                                                                          document=digits[0].decode()))
     assert (response.status_code, response.json()["detail"]) == (401, "voucher signature is not a valid signature")
     assert worker.book[cid].calls == 0
+
+
+def test_error__malleable_voucher_signature__401_and_not_charged(system, api, cid, app_builder, digits):
+    """The payer's own voucher with s flipped to the upper half: ecrecover gives the payer, but the contract's
+    settle refuses it, so a worker that took it would serve for free."""
+    worker, http = api
+    signature = voucher(system.PaymentChannels, app_builder, cid, MODEL_PRICE)
+    s = int.from_bytes(signature[32:64], "big")
+    flipped = signature[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes((55 - signature[64],))
+    response = post(http, cid, digits[0], MODEL_PRICE, flipped)
+    assert (response.status_code, response.json()["detail"]) == (401, "voucher signature is not a valid signature")
+    assert (worker.book[cid].calls, worker.book[cid].voucher_amount) == (0, 0)
+
+
+def test_calls__concurrent__answered_from_group_commits_and_on_disk(system, api, accounts, staked_worker,
+                                                                 model_id, digits):
+    """Calls on many channels at once: each answered with its own seq, every voucher and receipt on disk
+    when answered (read back through a second connection, as after a crash)."""
+    worker, http = api
+    payers = {open_channel(system.PaymentChannels, payer, staked_worker, model_id, 3 * MODEL_PRICE): payer
+              for payer in (accounts[i] for i in (1, 2, 3, 4, 6, 7))}
+    channels = list(payers)
+    barrier = threading.Barrier(len(channels))
+    answers = {}
+
+    def one(cid):
+        barrier.wait()
+        answers[cid] = post(http, cid, digits[0], MODEL_PRICE, voucher(system.PaymentChannels, payers[cid], cid,
+                                                                       MODEL_PRICE))
+
+    threads = [threading.Thread(target=one, args=(cid,)) for cid in channels]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [answers[cid].status_code for cid in channels] == [200] * len(channels)
+    assert [answers[cid].json()["seq"] for cid in channels] == [1] * len(channels)
+    again = Ledger(worker.ledger.path.parent, chain_id=chain.chain_id, contract=str(system.PaymentChannels.address),
+                   genesis=bytes(chain.blocks[0].hash))
+    for cid in channels:
+        assert (again.get(cid).calls, again.get(cid).voucher_amount) == (1, MODEL_PRICE)
+        assert [seq for seq, _ in again.receipts(cid, 1)] == [1]
+    again.close()
 
 
 @pytest.mark.parametrize("document,reason", [

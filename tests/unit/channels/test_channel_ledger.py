@@ -1,6 +1,7 @@
 """The worker's persisted channel books, without a chain: what survives a restart or a crash."""
 
 import sqlite3
+import threading
 
 import pytest
 
@@ -92,3 +93,95 @@ def test_open__two_contracts__two_files(tmp_path):
     assert rows == 1
     a.close()
     b.close()
+
+
+# ---------------------------------------------------------------- group commit
+
+
+def on_disk(tmp_path, cid=CID):
+    """What a crashed process leaves: the books as a second connection reads them."""
+    again = open_ledger(tmp_path)
+    book = again.get(cid)
+    state = (book.calls, book.voucher_amount, [seq for seq, _ in again.receipts(cid, 10**9)])
+    again.close()
+    return state
+
+
+def test_stage_accept__before_flush__nothing_on_disk_after_flush_everything(ledger, tmp_path):
+    seq, generation = ledger.stage_accept(CID, 100, SIG)
+    assert (seq, ledger.get(CID).calls) == (1, 1)  # taken in memory: the next voucher must beat it
+    assert on_disk(tmp_path) == (0, 0, [])  # a crash now loses a call nobody was answered for
+    ledger.flush(generation)
+    assert on_disk(tmp_path) == (1, 100, [])
+
+
+def test_flush__many_threads_staged__one_commit_writes_all(ledger, tmp_path):
+    ledger.track(OTHER, ChannelBook(payer="0xpayer", model_id=1, deposit=10**18, settled=0))
+    staged = []
+    barrier = threading.Barrier(8)
+
+    def stage(i):
+        barrier.wait()
+        cid = (CID, OTHER)[i % 2]
+        seq, generation = ledger.stage_accept(cid, 100 * (i + 1), SIG)
+        staged.append((cid, seq, ledger.stage_receipt(cid, seq, bytes([i]) * 32), generation))
+
+    threads = [threading.Thread(target=stage, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    generations = {g for *_, g in staged} | {g for _, _, g, _ in staged}
+    assert len(generations) == 1  # nobody flushed meanwhile: one generation, one transaction
+    commits = []
+    execute = ledger._tx
+
+    def counting_tx():
+        commits.append(1)
+        return execute()
+
+    ledger._tx = counting_tx
+    ledger.flush(generations.pop())
+    assert len(commits) == 1
+    assert on_disk(tmp_path, CID)[0] == on_disk(tmp_path, OTHER)[0] == 4
+    assert on_disk(tmp_path, CID)[2] == on_disk(tmp_path, OTHER)[2] == [1, 2, 3, 4]
+
+
+def test_flush__concurrent_flushers__each_returns_only_once_its_call_is_on_disk(ledger, tmp_path):
+    seen = []
+
+    def call(i):
+        seq, generation = ledger.stage_accept(CID, 100 * (i + 1), SIG)
+        ledger.flush(generation)
+        again = open_ledger(tmp_path)
+        seen.append((seq, again.get(CID).calls))  # what a crash right after the flush would leave
+        again.close()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(seq for seq, _ in seen) == list(range(1, 17))  # no seq handed out twice
+    assert all(on_disk_calls >= seq for seq, on_disk_calls in seen)
+
+
+def test_flush__commit_fails__every_caller_of_its_generation_raises_and_memory_back_to_disk(ledger, tmp_path):
+    ledger.accept(CID, 100, SIG)
+    saboteur = sqlite3.connect(ledger.path)
+    saboteur.execute("CREATE TRIGGER full BEFORE UPDATE OF calls ON channels BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    saboteur.commit()
+    _, generation = ledger.stage_accept(CID, 200, SIG)
+    _, same = ledger.stage_accept(CID, 300, SIG)
+    assert same == generation
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        ledger.flush(generation)
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):  # the other call of that commit, too
+        ledger.flush(same)
+    book = ledger.get(CID)
+    assert (book.calls, book.voucher_amount) == (1, 100)  # memory is what the disk holds again
+    saboteur.execute("DROP TRIGGER full")
+    saboteur.commit()
+    saboteur.close()
+    assert ledger.accept(CID, 200, SIG) == 2
+    assert on_disk(tmp_path) == (2, 200, [])

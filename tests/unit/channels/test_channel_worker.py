@@ -228,3 +228,16 @@ def test_settle__concurrent_calls__one_transaction(system, new_api, two_channels
     assert sum(r.total for r in results) == 2 * MODEL_PRICE
     assert chain.blocks.head.number == head + 1
     assert (channels.channels(a).settled, channels.channels(b).settled) == (MODEL_PRICE, MODEL_PRICE)
+
+
+def test_read_channel__raw_call__equals_the_contracts_getter(system, new_api, cid, app_builder, digits):
+    worker, http = new_api()
+    assert call(system, http, cid, app_builder, digits[0], MODEL_PRICE).status_code == 200
+    worker.settle()
+    system.PaymentChannels.request_close(cid, sender=app_builder)
+    onchain = system.PaymentChannels.channels(cid)
+    state = worker.read_channel(cid)
+    assert (state.payer, state.worker, state.model_id, state.deposit, state.settled, state.closes_at, state.closed) \
+        == (onchain.payer, onchain.worker, onchain.model_id, onchain.deposit, onchain.settled, onchain.closes_at,
+            onchain.closed)
+    assert state.settled == MODEL_PRICE and state.closes_at > 0
