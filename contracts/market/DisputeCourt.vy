@@ -324,32 +324,25 @@ def open_dispute(
     @return The dispute id.
     """
     assert self.clients[msg.sender], "DisputeCourt: caller is not a client"
-    p: CourtParams = self.params
-    assert msg.value >= p.committee_size * p.member_fee, "DisputeCourt: bond below committee fees"
+    size: uint256 = self.params.committee_size
+    fee: uint256 = self.params.member_fee
+    assert msg.value >= size * fee, "DisputeCourt: bond below committee fees"
     dispute_id: uint256 = self.dispute_count + 1
     self.dispute_count = dispute_id
-    self.disputes[dispute_id] = Dispute(
-        client=msg.sender,
-        subject_id=subject_id,
-        model_id=model_id,
-        worker=worker,
-        challenger=challenger,
-        worker_hash=worker_hash,
-        challenger_hash=challenger_hash,
-        bond=msg.value,
-        phase=DRAWING,
-        opened_block=block.number,
-        draw_block=block.number + p.draw_delay,
-        commit_deadline=0,
-        reveal_deadline=0,
-        escalated_until=0,
-        committee_size=p.committee_size,
-        member_fee=p.member_fee,
-        member_lock=0,
-        commits=0,
-        reveals=0,
-        for_worker=0,
-    )
+    # Only the non-zero fields: writing a zero over a zero slot still costs gas.
+    self.disputes[dispute_id].client = msg.sender
+    self.disputes[dispute_id].subject_id = subject_id
+    self.disputes[dispute_id].model_id = model_id
+    self.disputes[dispute_id].worker = worker
+    self.disputes[dispute_id].challenger = challenger
+    self.disputes[dispute_id].worker_hash = worker_hash
+    self.disputes[dispute_id].challenger_hash = challenger_hash
+    self.disputes[dispute_id].bond = msg.value
+    self.disputes[dispute_id].phase = DRAWING
+    self.disputes[dispute_id].opened_block = block.number
+    self.disputes[dispute_id].draw_block = block.number + self.params.draw_delay
+    self.disputes[dispute_id].committee_size = size
+    self.disputes[dispute_id].member_fee = fee
     log DisputeOpened(
         dispute_id=dispute_id,
         client=msg.sender,
@@ -374,18 +367,27 @@ def draw(dispute_id: uint256):
             256 blocks its hash is gone: the draw moves to a new future block.
     @param dispute_id The dispute.
     """
-    d: Dispute = self.disputes[dispute_id]
-    assert d.phase == DRAWING, "DisputeCourt: dispute not drawing"
-    assert block.number > d.draw_block, "DisputeCourt: draw block not mined"
+    # Field by field: the draw needs 7 of the dispute's 20 words.
+    assert self.disputes[dispute_id].phase == DRAWING, "DisputeCourt: dispute not drawing"
+    draw_block: uint256 = self.disputes[dispute_id].draw_block
+    assert block.number > draw_block, "DisputeCourt: draw block not mined"
     p: CourtParams = self.params
-    if block.number - d.draw_block > BLOCKHASH_WINDOW:
-        draw_block: uint256 = block.number + p.draw_delay
+    if block.number - draw_block > BLOCKHASH_WINDOW:
+        draw_block = block.number + p.draw_delay
         self.disputes[dispute_id].draw_block = draw_block
         log DrawReanchored(dispute_id=dispute_id, draw_block=draw_block)
         return
-    seed: bytes32 = keccak256(abi_encode(blockhash(d.draw_block), dispute_id))
-    members: DynArray[address, MAX_COMMITTEE] = self._draw(d, seed)
-    if len(members) < d.committee_size:
+    seed: bytes32 = keccak256(abi_encode(blockhash(draw_block), dispute_id))
+    size: uint256 = self.disputes[dispute_id].committee_size
+    members: DynArray[address, MAX_COMMITTEE] = self._draw(
+        self.disputes[dispute_id].model_id,
+        self.disputes[dispute_id].worker,
+        self.disputes[dispute_id].challenger,
+        self.disputes[dispute_id].opened_block,
+        size,
+        seed,
+    )
+    if len(members) < size:
         self._escalate(dispute_id, "too few verifiers")
         return
     lock: uint256 = p.no_show_slash
@@ -692,21 +694,22 @@ def _phase(dispute_id: uint256) -> uint256:
 
 @internal
 @view
-def _draw(d: Dispute, seed: bytes32) -> DynArray[address, MAX_COMMITTEE]:
+def _draw(
+    model_id: uint256, worker: address, challenger: address, opened_block: uint256, size: uint256, seed: bytes32
+) -> DynArray[address, MAX_COMMITTEE]:
     """
     @dev The `committee_size` eligible members with the lowest
          keccak256(seed, member): a uniform sample that does not depend on
          the pool's order. Only members that might enter the sample are
          checked for activity (one registry call each).
     """
-    size: uint256 = d.committee_size
     chosen: DynArray[address, MAX_COMMITTEE] = []
     scores: DynArray[uint256, MAX_COMMITTEE] = []
     worst: uint256 = 0  # index of the highest score chosen, once full
-    entries: DynArray[uint256, MAX_POOL] = self._pool[d.model_id]
+    entries: DynArray[uint256, MAX_POOL] = self._pool[model_id]
     for entry: uint256 in entries:
         member: address = self._address(entry)
-        if member == d.worker or member == d.challenger or entry >> JOINED_SHIFT >= d.opened_block:
+        if member == worker or member == challenger or entry >> JOINED_SHIFT >= opened_block:
             continue
         score: uint256 = convert(keccak256(abi_encode(seed, member)), uint256)
         full: bool = len(chosen) == size
