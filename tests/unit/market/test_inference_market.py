@@ -19,6 +19,7 @@ from tests.utils.market import (
     REFUNDED,
     REQUESTED,
     RESULT_HASH,
+    challenge as challenge_request,
     fulfil,
     past,
     past_window,
@@ -417,9 +418,7 @@ BOND, FEE = 10**16, 10**15  # challenge bond, court member fee (deploy defaults)
 
 
 def challenge(market, court, request_id, challenger) -> int:
-    """Challenges `request_id`; returns the court's dispute id."""
-    tx = market.challenge(request_id, WRONG, sender=challenger, value=BOND)
-    return tx.decode_logs(court.DisputeOpened)[0].dispute_id
+    return challenge_request(market, court, request_id, challenger, result_hash=WRONG)
 
 
 def test_challenge__posts_bond_to_the_court(market, court, fulfilled, second_worker):
