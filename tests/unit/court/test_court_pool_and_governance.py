@@ -140,6 +140,7 @@ def test_set_params__not_owner__reverts(court, own_court, mallory):
         ({"escalation_period": 0}, "DisputeCourt: escalation period is zero"),
         ({"escalation_period": 90 * DAY + 1}, "DisputeCourt: escalation period above bound"),
         ({"no_show_slash": 2**128 + 1}, "DisputeCourt: no-show slash above bound"),
+        ({"member_fee": 2**96}, "DisputeCourt: member fee above bound"),
         ({"sample_bps": 10_001}, "DisputeCourt: sample rate above 100%"),
     ],
 )
