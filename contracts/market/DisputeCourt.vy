@@ -82,8 +82,26 @@ MAX_ESCALATION: constant(uint256) = 90 * 86_400  # seconds
 MAX_SLASH: constant(uint256) = 2**128  # token wei
 BPS: constant(uint256) = 10_000
 BLOCKHASH_WINDOW: constant(uint256) = 256  # blocks whose hash the EVM still returns
+MAX_FEE: constant(uint256) = 2**96  # wei per member
 ADDRESS_MASK: constant(uint256) = 2**160 - 1
 JOINED_SHIFT: constant(uint256) = 160  # pool entry: member (160) | block it joined
+# A dispute is stored in packed words (`disputes` unpacks them):
+#   status:    client (160) | phase (8) | committee size (8) | commits (8) | reveals (8) | for worker (8) | escalated until (48)
+#   blocks:    worker (160) | opened block (48) | draw block (48)
+#   deadlines: challenger (160) | commit deadline (48) | reveal deadline (48)
+#   fees:      member fee (96) | member lock (160)
+BYTE_MASK: constant(uint256) = 2**8 - 1
+WORD48_MASK: constant(uint256) = 2**48 - 1  # block numbers and timestamps
+PHASE_SHIFT: constant(uint256) = 160
+SIZE_SHIFT: constant(uint256) = 168
+COMMITS_SHIFT: constant(uint256) = 176
+REVEALS_SHIFT: constant(uint256) = 184
+FOR_WORKER_SHIFT: constant(uint256) = 192
+UNTIL_SHIFT: constant(uint256) = 200
+LOW48_SHIFT: constant(uint256) = 160  # opened block, commit deadline
+HIGH48_SHIFT: constant(uint256) = 208  # draw block, reveal deadline
+FEE_MASK: constant(uint256) = 2**96 - 1
+LOCK_SHIFT: constant(uint256) = 96
 
 # Phases of a dispute. COMMITTING turns into the reveal phase at the commit
 # deadline without a write (`phase_of` reports it); REVEALING is stored when
@@ -112,6 +130,18 @@ struct CourtParams:
     no_show_slash: uint256  # token wei locked per member at the draw, slashed if it does not reveal
     escalation_period: uint256  # seconds governance has to rule an escalated dispute
     sample_bps: uint256  # share of fulfilled requests each verifier re-executes (read by the verifier bot)
+
+
+struct Record:
+    status: uint256
+    blocks: uint256
+    deadlines: uint256
+    fees: uint256
+    bond: uint256
+    subject_id: uint256
+    model_id: uint256
+    worker_hash: bytes32
+    challenger_hash: bytes32
 
 
 struct Dispute:
@@ -144,7 +174,7 @@ workers: public(immutable(IWorkerRegistry))
 params: public(CourtParams)
 clients: public(HashMap[address, bool])
 dispute_count: public(uint256)
-disputes: public(HashMap[uint256, Dispute])
+_disputes: HashMap[uint256, Record]
 ballots: public(HashMap[uint256, HashMap[address, uint256]])  # dispute -> member -> DRAWN .. REVEALED_WRONG
 commitments: public(HashMap[uint256, HashMap[address, bytes32]])
 _committee: HashMap[uint256, DynArray[address, MAX_COMMITTEE]]
@@ -324,31 +354,24 @@ def open_dispute(
     @return The dispute id.
     """
     assert self.clients[msg.sender], "DisputeCourt: caller is not a client"
-    p: CourtParams = self.params
-    assert msg.value >= p.committee_size * p.member_fee, "DisputeCourt: bond below committee fees"
+    size: uint256 = self.params.committee_size
+    fee: uint256 = self.params.member_fee
+    assert msg.value >= size * fee, "DisputeCourt: bond below committee fees"
     dispute_id: uint256 = self.dispute_count + 1
     self.dispute_count = dispute_id
-    self.disputes[dispute_id] = Dispute(
-        client=msg.sender,
+    # fee < MAX_FEE (checked in the parameters); blocks fit 48 bits for millions of years.
+    self._disputes[dispute_id] = Record(
+        status=convert(msg.sender, uint256) | (DRAWING << PHASE_SHIFT) | (size << SIZE_SHIFT),
+        blocks=convert(worker, uint256)
+        | (block.number << LOW48_SHIFT)
+        | ((block.number + self.params.draw_delay) << HIGH48_SHIFT),
+        deadlines=convert(challenger, uint256),
+        fees=fee,
+        bond=msg.value,
         subject_id=subject_id,
         model_id=model_id,
-        worker=worker,
-        challenger=challenger,
         worker_hash=worker_hash,
         challenger_hash=challenger_hash,
-        bond=msg.value,
-        phase=DRAWING,
-        opened_block=block.number,
-        draw_block=block.number + p.draw_delay,
-        commit_deadline=0,
-        reveal_deadline=0,
-        escalated_until=0,
-        committee_size=p.committee_size,
-        member_fee=p.member_fee,
-        member_lock=0,
-        commits=0,
-        reveals=0,
-        for_worker=0,
     )
     log DisputeOpened(
         dispute_id=dispute_id,
@@ -374,27 +397,41 @@ def draw(dispute_id: uint256):
             256 blocks its hash is gone: the draw moves to a new future block.
     @param dispute_id The dispute.
     """
-    d: Dispute = self.disputes[dispute_id]
-    assert d.phase == DRAWING, "DisputeCourt: dispute not drawing"
-    assert block.number > d.draw_block, "DisputeCourt: draw block not mined"
+    status: uint256 = self._disputes[dispute_id].status
+    assert (status >> PHASE_SHIFT) & BYTE_MASK == DRAWING, "DisputeCourt: dispute not drawing"
+    blocks: uint256 = self._disputes[dispute_id].blocks
+    draw_block: uint256 = blocks >> HIGH48_SHIFT
+    assert block.number > draw_block, "DisputeCourt: draw block not mined"
     p: CourtParams = self.params
-    if block.number - d.draw_block > BLOCKHASH_WINDOW:
-        draw_block: uint256 = block.number + p.draw_delay
-        self.disputes[dispute_id].draw_block = draw_block
+    if block.number - draw_block > BLOCKHASH_WINDOW:
+        draw_block = block.number + p.draw_delay
+        self._disputes[dispute_id].blocks = (blocks & ~(WORD48_MASK << HIGH48_SHIFT)) | (draw_block << HIGH48_SHIFT)
         log DrawReanchored(dispute_id=dispute_id, draw_block=draw_block)
         return
-    seed: bytes32 = keccak256(abi_encode(blockhash(d.draw_block), dispute_id))
-    members: DynArray[address, MAX_COMMITTEE] = self._draw(d, seed)
-    if len(members) < d.committee_size:
+    seed: bytes32 = keccak256(abi_encode(blockhash(draw_block), dispute_id))
+    size: uint256 = (status >> SIZE_SHIFT) & BYTE_MASK
+    deadlines: uint256 = self._disputes[dispute_id].deadlines
+    members: DynArray[address, MAX_COMMITTEE] = self._draw(
+        self._disputes[dispute_id].model_id,
+        self._address(blocks),
+        self._address(deadlines),
+        (blocks >> LOW48_SHIFT) & WORD48_MASK,
+        size,
+        seed,
+    )
+    if len(members) < size:
         self._escalate(dispute_id, "too few verifiers")
         return
     lock: uint256 = p.no_show_slash
     commit_deadline: uint256 = block.timestamp + p.commit_period
     self._committee[dispute_id] = members
-    self.disputes[dispute_id].phase = COMMITTING
-    self.disputes[dispute_id].commit_deadline = commit_deadline
-    self.disputes[dispute_id].reveal_deadline = commit_deadline + p.reveal_period
-    self.disputes[dispute_id].member_lock = lock
+    self._disputes[dispute_id].status = self._with_phase(status, COMMITTING)
+    self._disputes[dispute_id].deadlines = (
+        (deadlines & ADDRESS_MASK)
+        | (commit_deadline << LOW48_SHIFT)
+        | ((commit_deadline + p.reveal_period) << HIGH48_SHIFT)
+    )
+    self._disputes[dispute_id].fees = (self._disputes[dispute_id].fees & FEE_MASK) | (lock << LOCK_SHIFT)
     log CommitteeDrawn(dispute_id=dispute_id, members=members, commit_deadline=commit_deadline)
     for member: address in members:
         self.ballots[dispute_id][member] = DRAWN
@@ -411,22 +448,26 @@ def commit(dispute_id: uint256, commitment: bytes32):
     @param dispute_id The dispute.
     @param commitment The hash of the member's verdict and secret salt.
     """
-    assert self.disputes[dispute_id].phase == COMMITTING, "DisputeCourt: dispute not committing"
-    assert block.timestamp <= self.disputes[dispute_id].commit_deadline, "DisputeCourt: commit deadline passed"
+    status: uint256 = self._disputes[dispute_id].status
+    assert (status >> PHASE_SHIFT) & BYTE_MASK == COMMITTING, "DisputeCourt: dispute not committing"
+    deadlines: uint256 = self._disputes[dispute_id].deadlines
+    assert block.timestamp <= (deadlines >> LOW48_SHIFT) & WORD48_MASK, "DisputeCourt: commit deadline passed"
     ballot: uint256 = self.ballots[dispute_id][msg.sender]
     assert ballot != 0, "DisputeCourt: caller is not a member"
     assert ballot == DRAWN, "DisputeCourt: already committed"
     assert commitment != empty(bytes32), "DisputeCourt: empty commitment"
     self.commitments[dispute_id][msg.sender] = commitment
     self.ballots[dispute_id][msg.sender] = COMMITTED
-    commits: uint256 = self.disputes[dispute_id].commits + 1
-    self.disputes[dispute_id].commits = commits
+    status += 1 << COMMITS_SHIFT  # at most the committee size, below 256
     log VerdictCommitted(dispute_id=dispute_id, member=msg.sender)
-    if commits == self.disputes[dispute_id].committee_size:
+    if (status >> COMMITS_SHIFT) & BYTE_MASK == (status >> SIZE_SHIFT) & BYTE_MASK:
         reveal_deadline: uint256 = block.timestamp + self.params.reveal_period
-        self.disputes[dispute_id].phase = REVEALING
-        self.disputes[dispute_id].reveal_deadline = reveal_deadline
+        status = self._with_phase(status, REVEALING)
+        self._disputes[dispute_id].deadlines = (deadlines & ~(WORD48_MASK << HIGH48_SHIFT)) | (
+            reveal_deadline << HIGH48_SHIFT
+        )
         log RevealStarted(dispute_id=dispute_id, reveal_deadline=reveal_deadline)
+    self._disputes[dispute_id].status = status
 
 
 @external
@@ -439,7 +480,7 @@ def reveal(dispute_id: uint256, worker_was_right: bool, salt: bytes32):
     @param salt The secret salt committed to.
     """
     assert self._phase(dispute_id) == REVEALING, "DisputeCourt: dispute not revealing"
-    assert block.timestamp <= self.disputes[dispute_id].reveal_deadline, "DisputeCourt: reveal deadline passed"
+    assert block.timestamp <= self._disputes[dispute_id].deadlines >> HIGH48_SHIFT, "DisputeCourt: reveal deadline passed"
     ballot: uint256 = self.ballots[dispute_id][msg.sender]
     assert ballot != 0, "DisputeCourt: caller is not a member"
     assert ballot != DRAWN, "DisputeCourt: not committed"
@@ -447,10 +488,12 @@ def reveal(dispute_id: uint256, worker_was_right: bool, salt: bytes32):
     assert keccak256(abi_encode(dispute_id, msg.sender, worker_was_right, salt)) == self.commitments[dispute_id][
         msg.sender
     ], "DisputeCourt: reveal does not match commitment"
-    self.disputes[dispute_id].reveals += 1
+    status: uint256 = self._disputes[dispute_id].status + (1 << REVEALS_SHIFT)  # at most the committee size
+    if worker_was_right:
+        status += 1 << FOR_WORKER_SHIFT
+    self._disputes[dispute_id].status = status
     if worker_was_right:
         self.ballots[dispute_id][msg.sender] = REVEALED_RIGHT
-        self.disputes[dispute_id].for_worker += 1
     else:
         self.ballots[dispute_id][msg.sender] = REVEALED_WRONG
     log VerdictRevealed(dispute_id=dispute_id, member=msg.sender, worker_was_right=worker_was_right)
@@ -469,7 +512,7 @@ def settle(dispute_id: uint256):
             majority: escalated to governance.
     @param dispute_id The dispute.
     """
-    d: Dispute = self.disputes[dispute_id]
+    d: Dispute = self._unpack(dispute_id)
     assert d.phase == COMMITTING or d.phase == REVEALING, "DisputeCourt: dispute not voting"
     now: uint256 = block.timestamp
     assert (
@@ -496,7 +539,7 @@ def settle(dispute_id: uint256):
             paid += d.member_fee
 
     if decided:
-        self.disputes[dispute_id].phase = SETTLED
+        self._disputes[dispute_id].status = self._with_phase(self._disputes[dispute_id].status, SETTLED)
         winner: address = d.challenger
         if worker_was_right:
             winner = d.worker
@@ -533,17 +576,16 @@ def rule(dispute_id: uint256, worker_was_right: bool):
     @param worker_was_right Governance's verdict after re-execution.
     """
     ownable._check_owner()
-    assert self.disputes[dispute_id].phase == ESCALATED, "DisputeCourt: dispute not escalated"
-    assert block.timestamp <= self.disputes[dispute_id].escalated_until, "DisputeCourt: escalation expired"
-    self.disputes[dispute_id].phase = RULED
-    winner: address = self.disputes[dispute_id].challenger
+    status: uint256 = self._disputes[dispute_id].status
+    assert (status >> PHASE_SHIFT) & BYTE_MASK == ESCALATED, "DisputeCourt: dispute not escalated"
+    assert block.timestamp <= status >> UNTIL_SHIFT, "DisputeCourt: escalation expired"
+    self._disputes[dispute_id].status = self._with_phase(status, RULED)
+    winner: address = self._address(self._disputes[dispute_id].deadlines)  # the challenger
     if worker_was_right:
-        winner = self.disputes[dispute_id].worker
-    pull_payments._credit(winner, self.disputes[dispute_id].bond)
+        winner = self._address(self._disputes[dispute_id].blocks)  # the worker
+    pull_payments._credit(winner, self._disputes[dispute_id].bond)
     log DisputeRuled(dispute_id=dispute_id, worker_was_right=worker_was_right)
-    extcall ICourtClient(self.disputes[dispute_id].client).on_verdict(
-        self.disputes[dispute_id].subject_id, worker_was_right
-    )
+    extcall ICourtClient(self._address(status)).on_verdict(self._disputes[dispute_id].subject_id, worker_was_right)
 
 
 @external
@@ -555,12 +597,13 @@ def expire(dispute_id: uint256):
             challenger and nobody is slashed.
     @param dispute_id The escalated dispute.
     """
-    assert self.disputes[dispute_id].phase == ESCALATED, "DisputeCourt: dispute not escalated"
-    assert block.timestamp > self.disputes[dispute_id].escalated_until, "DisputeCourt: escalation not expired"
-    self.disputes[dispute_id].phase = EXPIRED
-    pull_payments._credit(self.disputes[dispute_id].challenger, self.disputes[dispute_id].bond)
+    status: uint256 = self._disputes[dispute_id].status
+    assert (status >> PHASE_SHIFT) & BYTE_MASK == ESCALATED, "DisputeCourt: dispute not escalated"
+    assert block.timestamp > status >> UNTIL_SHIFT, "DisputeCourt: escalation not expired"
+    self._disputes[dispute_id].status = self._with_phase(status, EXPIRED)
+    pull_payments._credit(self._address(self._disputes[dispute_id].deadlines), self._disputes[dispute_id].bond)
     log DisputeExpired(dispute_id=dispute_id)
-    extcall ICourtClient(self.disputes[dispute_id].client).on_verdict(self.disputes[dispute_id].subject_id, True)
+    extcall ICourtClient(self._address(status)).on_verdict(self._disputes[dispute_id].subject_id, True)
 
 
 # ---------------------------------------------------------------- views
@@ -578,6 +621,17 @@ def phase_of(dispute_id: uint256) -> uint256:
     @return The phase.
     """
     return self._phase(dispute_id)
+
+
+@external
+@view
+def disputes(dispute_id: uint256) -> Dispute:
+    """
+    @notice A dispute, unpacked (every field zero: no such dispute).
+    @param dispute_id The dispute.
+    @return Its fields.
+    """
+    return self._unpack(dispute_id)
 
 
 @external
@@ -678,35 +732,37 @@ def _check_params(p: CourtParams):
     assert p.escalation_period > 0, "DisputeCourt: escalation period is zero"
     assert p.escalation_period <= MAX_ESCALATION, "DisputeCourt: escalation period above bound"
     assert p.no_show_slash <= MAX_SLASH, "DisputeCourt: no-show slash above bound"
+    assert p.member_fee < MAX_FEE, "DisputeCourt: member fee above bound"
     assert p.sample_bps <= BPS, "DisputeCourt: sample rate above 100%"
 
 
 @internal
 @view
 def _phase(dispute_id: uint256) -> uint256:
-    phase: uint256 = self.disputes[dispute_id].phase
-    if phase == COMMITTING and block.timestamp > self.disputes[dispute_id].commit_deadline:
+    phase: uint256 = (self._disputes[dispute_id].status >> PHASE_SHIFT) & BYTE_MASK
+    if phase == COMMITTING and block.timestamp > (self._disputes[dispute_id].deadlines >> LOW48_SHIFT) & WORD48_MASK:
         return REVEALING
     return phase
 
 
 @internal
 @view
-def _draw(d: Dispute, seed: bytes32) -> DynArray[address, MAX_COMMITTEE]:
+def _draw(
+    model_id: uint256, worker: address, challenger: address, opened_block: uint256, size: uint256, seed: bytes32
+) -> DynArray[address, MAX_COMMITTEE]:
     """
     @dev The `committee_size` eligible members with the lowest
          keccak256(seed, member): a uniform sample that does not depend on
          the pool's order. Only members that might enter the sample are
          checked for activity (one registry call each).
     """
-    size: uint256 = d.committee_size
     chosen: DynArray[address, MAX_COMMITTEE] = []
     scores: DynArray[uint256, MAX_COMMITTEE] = []
     worst: uint256 = 0  # index of the highest score chosen, once full
-    entries: DynArray[uint256, MAX_POOL] = self._pool[d.model_id]
+    entries: DynArray[uint256, MAX_POOL] = self._pool[model_id]
     for entry: uint256 in entries:
         member: address = self._address(entry)
-        if member == d.worker or member == d.challenger or entry >> JOINED_SHIFT >= d.opened_block:
+        if member == worker or member == challenger or entry >> JOINED_SHIFT >= opened_block:
             continue
         score: uint256 = convert(keccak256(abi_encode(seed, member)), uint256)
         full: bool = len(chosen) == size
@@ -733,8 +789,8 @@ def _draw(d: Dispute, seed: bytes32) -> DynArray[address, MAX_COMMITTEE]:
 @internal
 def _escalate(dispute_id: uint256, reason: String[32]):
     until: uint256 = block.timestamp + self.params.escalation_period
-    self.disputes[dispute_id].phase = ESCALATED
-    self.disputes[dispute_id].escalated_until = until
+    status: uint256 = self._with_phase(self._disputes[dispute_id].status, ESCALATED)
+    self._disputes[dispute_id].status = (status & ~(WORD48_MASK << UNTIL_SHIFT)) | (until << UNTIL_SHIFT)
     log DisputeEscalated(dispute_id=dispute_id, reason=reason, until=until)
 
 
@@ -750,6 +806,40 @@ def _remove(model_id: uint256, member: address):
     self._pool[model_id].pop()
     self._slot[model_id][member] = 0
     log PoolLeft(model_id=model_id, worker=member, by=msg.sender)
+
+
+@internal
+@view
+def _unpack(dispute_id: uint256) -> Dispute:
+    r: Record = self._disputes[dispute_id]
+    return Dispute(
+        client=self._address(r.status),
+        subject_id=r.subject_id,
+        model_id=r.model_id,
+        worker=self._address(r.blocks),
+        challenger=self._address(r.deadlines),
+        worker_hash=r.worker_hash,
+        challenger_hash=r.challenger_hash,
+        bond=r.bond,
+        phase=(r.status >> PHASE_SHIFT) & BYTE_MASK,
+        opened_block=(r.blocks >> LOW48_SHIFT) & WORD48_MASK,
+        draw_block=r.blocks >> HIGH48_SHIFT,
+        commit_deadline=(r.deadlines >> LOW48_SHIFT) & WORD48_MASK,
+        reveal_deadline=r.deadlines >> HIGH48_SHIFT,
+        escalated_until=r.status >> UNTIL_SHIFT,
+        committee_size=(r.status >> SIZE_SHIFT) & BYTE_MASK,
+        member_fee=r.fees & FEE_MASK,
+        member_lock=r.fees >> LOCK_SHIFT,
+        commits=(r.status >> COMMITS_SHIFT) & BYTE_MASK,
+        reveals=(r.status >> REVEALS_SHIFT) & BYTE_MASK,
+        for_worker=(r.status >> FOR_WORKER_SHIFT) & BYTE_MASK,
+    )
+
+
+@internal
+@pure
+def _with_phase(status: uint256, phase: uint256) -> uint256:
+    return (status & ~(BYTE_MASK << PHASE_SHIFT)) | (phase << PHASE_SHIFT)
 
 
 @internal

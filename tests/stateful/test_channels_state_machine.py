@@ -1,11 +1,13 @@
 """PaymentChannels under random opens, fundings, settlements (with stale and
 oversized vouchers), close requests, closes, receipt challenges and their
-resolution or expiry, withdrawals, and a worker that unbonds and withdraws
-its stake.
+ruling or expiry (through a lone DisputeCourt with an empty verifier pool:
+each dispute escalates at its draw to the governing account),
+withdrawals, and a worker that unbonds and withdraws its stake.
 
-After every step the contract's ETH equals the unspent deposits of open
-channels + unresolved challenge bonds + everything owed, and what it owes
-each party equals the model; the worker's stake locked in the registry is
+After every step the channels' ETH equals the unspent deposits of open
+channels + everything owed, the court's ETH equals the bonds of open
+challenges + everything it owes, and what each owes each party equals the
+model; the worker's stake locked in the registry is
 exactly `challenge_slash` per open receipt challenge, its stake and the
 tokens slashed from it add up, and it can never withdraw locked stake.
 """
@@ -18,34 +20,40 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from offchain.deploy import MarketConfig
 from tests.conftest import MIN_STAKE, MODEL_PRICE
 from tests.utils.channels import item, receipt
 
 pick = st.integers(0, 10**6)
 SLASH = 100 * 10**18  # receipt challenge_slash, locked per open challenge
 UNBONDING = 86_400  # seconds
+TIMEOUT = 14 * 86_400  # escalation period, seconds
 
 
 @pytest.fixture(scope="module")
 def lone_channels(project, system, model_id, deployer, accounts):
-    """Channels and their own worker registry governed by accounts[9] (also the
-    treasury), so disputes resolve at once; accounts[5] is staked there."""
+    """Channels, their own court and worker registry governed by accounts[9] (also the
+    treasury), so disputes are ruled at once; accounts[5] is staked there."""
     gov = accounts[9]
     token = system.GovernanceToken
     registry = gov.deploy(project.WorkerRegistry, token, MIN_STAKE, UNBONDING)
+    court = gov.deploy(project.DisputeCourt, system.ModelRegistry, registry, gov,
+                       MarketConfig(escalation_period=TIMEOUT).court_params())
     channels = gov.deploy(project.PaymentChannels, gov, system.ModelRegistry, registry,
-                          system.InferenceMarket, system.ModelShares, token, (600, 10**16, SLASH))
+                          system.InferenceMarket, court, system.ModelShares, token, (600, 10**16, SLASH))
     registry.set_permissions(channels, True, False, sender=gov)
+    registry.set_permissions(court, True, False, sender=gov)
+    court.set_client(channels, True, sender=gov)
     token.transfer(accounts[5], 2 * MIN_STAKE, sender=deployer)
     token.approve(registry, 2 * MIN_STAKE, sender=accounts[5])
     registry.register(accounts[5], "", 2 * MIN_STAKE, sender=accounts[5])
-    return channels, registry, token, gov
+    return channels, court, registry, token, gov
 
 
 def test_channels_state_machine(lone_channels, model_id, system, accounts):
-    channels, registry, token, gov = lone_channels
+    channels, court, registry, token, gov = lone_channels
     staked_worker = accounts[5]
-    timeout = system.InferenceMarket.params().challenge_timeout
+    timeout = TIMEOUT
     payers = [accounts[6], accounts[1]]
     worker = staked_worker
     parties = [p.address for p in payers] + [worker.address, gov.address, accounts[4].address]
@@ -57,6 +65,8 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
             self.snapshot = chain.snapshot()
             self.open = {}  # channel id -> dict(payer, deposit, settled, closes_at)
             self.owed = dict.fromkeys(parties, 0)
+            self.court_owed = dict.fromkeys(parties, 0)
+            self.disputes = {}  # open challenge id -> dispute id
             self.bonds = {}  # open challenge id -> bond
             self.expiry = {}  # open challenge id -> expires_at
             self.stake = registry.workers(worker).stake
@@ -150,7 +160,11 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
                 return
             tx = channels.challenge_receipt(*args, sender=accounts[4], value=10**16)
             challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
+            dispute_id = tx.decode_logs(court.DisputeOpened)[0].dispute_id
+            chain.mine(2)  # the draw block
+            tx = court.draw(dispute_id, sender=payers[0])  # no verifiers: escalated to the governing account
             self.bonds[challenge_id] = 10**16
+            self.disputes[challenge_id] = dispute_id
             self.expiry[challenge_id] = tx.timestamp + timeout
 
         @rule(n=pick, worker_right=st.booleans())
@@ -159,13 +173,13 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
                 return
             challenge_id = sorted(self.bonds)[n % len(self.bonds)]
             if chain.pending_timestamp > self.expiry[challenge_id]:
-                with ape.reverts("PaymentChannels: challenge expired"):
-                    channels.resolve_challenge(challenge_id, worker_right, sender=gov)
+                with ape.reverts("DisputeCourt: escalation expired"):
+                    court.rule(self.disputes[challenge_id], worker_right, sender=gov)
                 return
-            channels.resolve_challenge(challenge_id, worker_right, sender=gov)
+            court.rule(self.disputes[challenge_id], worker_right, sender=gov)
             bond = self.bonds.pop(challenge_id)
-            del self.expiry[challenge_id]
-            self.owed[worker.address if worker_right else accounts[4].address] += bond
+            del self.expiry[challenge_id], self.disputes[challenge_id]
+            self.court_owed[worker.address if worker_right else accounts[4].address] += bond
             if not worker_right:
                 taken = min(SLASH, self.stake)
                 self.stake -= taken
@@ -179,12 +193,12 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
             if wait_it_out:  # governance never acts
                 chain.mine(timestamp=max(chain.pending_timestamp, self.expiry[challenge_id] + 1))
             if chain.pending_timestamp <= self.expiry[challenge_id]:
-                with ape.reverts("PaymentChannels: challenge not expired"):
-                    channels.expire_challenge(challenge_id, sender=payers[0])
+                with ape.reverts("DisputeCourt: escalation not expired"):
+                    court.expire(self.disputes[challenge_id], sender=payers[0])
                 return
-            channels.expire_challenge(challenge_id, sender=payers[0])
-            self.owed[accounts[4].address] += self.bonds.pop(challenge_id)
-            del self.expiry[challenge_id]
+            court.expire(self.disputes[challenge_id], sender=payers[0])
+            self.court_owed[accounts[4].address] += self.bonds.pop(challenge_id)
+            del self.expiry[challenge_id], self.disputes[challenge_id]
 
         @rule()
         def unbond(self):
@@ -229,6 +243,16 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
             channels.withdraw(sender=account_of[account])
             self.owed[account] = 0
 
+        @rule(i=st.integers(0, len(parties) - 1))
+        def withdraw_from_court(self, i):
+            account = parties[i]
+            if self.court_owed[account] == 0:
+                with ape.reverts("pull_payments: nothing to withdraw"):
+                    court.withdraw(sender=account_of[account])
+                return
+            court.withdraw(sender=account_of[account])
+            self.court_owed[account] = 0
+
         @rule(seconds=st.sampled_from([60, 601, UNBONDING, timeout + 1]))
         def wait(self, seconds):
             chain.mine(timestamp=chain.pending_timestamp + seconds)
@@ -236,12 +260,14 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
         @invariant()
         def eth_is_conserved(self):
             unspent = sum(c["deposit"] - c["settled"] for c in self.open.values())
-            assert channels.balance == unspent + sum(self.bonds.values()) + sum(self.owed.values())
+            assert channels.balance == unspent + sum(self.owed.values())
+            assert court.balance == sum(self.bonds.values()) + sum(self.court_owed.values())
 
         @invariant()
         def owed_matches(self):
             for account in parties:
                 assert channels.owed(account) == self.owed[account]
+                assert court.owed(account) == self.court_owed[account]
 
         @invariant()
         def stake_and_locks_match(self):
@@ -256,7 +282,10 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
         def challenges_match(self):
             for challenge_id, expires_at in self.expiry.items():
                 onchain = channels.challenges(challenge_id)
-                assert (onchain.resolved, onchain.locked, onchain.expires_at) == (False, SLASH, expires_at)
+                assert (onchain.resolved, onchain.locked, onchain.dispute_id) == (
+                    False, SLASH, self.disputes[challenge_id])
+                dispute = court.disputes(onchain.dispute_id)
+                assert (dispute.phase, dispute.escalated_until) == (4, expires_at)  # escalated: ends by then
 
         @invariant()
         def channel_state_matches(self):

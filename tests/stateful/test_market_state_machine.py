@@ -5,10 +5,11 @@ withdraw their stake and join again, checked against a model of what every
 party is owed and staked.
 
 After every step:
-- the market's ETH equals open escrows + challenge bonds + everything owed;
+- the market's ETH equals open escrows + everything it owes, and the court's
+  ETH equals the bonds of open disputes + everything it owes;
 - ModelShares holds exactly the shareholders' cuts not yet withdrawn, and
   what holders can withdraw never exceeds it;
-- what the market owes each party equals the model (nobody paid twice);
+- what the market and the court owe each party equals the model (nobody paid twice);
 - every request's on-chain state equals the model's;
 - tokens are conserved: the registry holds exactly the modelled stakes, and
   every slashed or withdrawn token is where the model says (stake + slashed
@@ -16,12 +17,15 @@ After every step:
 - the stake locked for each worker is exactly what its requests in flight may
   take (max(miss_slash, challenge_slash) each), and the free stake never
   counts locked tokens: a worker never withdraws stake a pending dispute may take;
-- every challenge ends: it can be resolved until its expiry and expired after.
+- every challenge ends: it can be ruled until its expiry and expired after.
 
-The market here is a second deployment governed by a plain account (which is
-also its treasury), so challenges can be resolved without a week of voting;
-its challenge timeout is two days (the unbonding delay one) so that expiry
-and resolution after a runaway's withdrawal both happen within a run.
+The market here is a second deployment, with its own DisputeCourt, both
+governed by a plain account (which is also their treasury), so challenges
+can be ruled without a week of voting: the court's verifier pool is empty,
+so every dispute escalates at its draw and the account rules it (the
+committee path has its own machine, test_dispute_state_machine.py). The
+escalation period is two days (the unbonding delay one) so that expiry and
+a ruling after a runaway's withdrawal both happen within a run.
 """
 
 import ape
@@ -42,7 +46,7 @@ OPEN = (REQUESTED, CLAIMED, FULFILLED, CHALLENGED)
 IN_FLIGHT = (CLAIMED, FULFILLED, CHALLENGED)
 STAKE = 2 * MIN_STAKE
 UNBONDING = DAY  # seconds
-TIMEOUT = 2 * 86_400  # challenge timeout, seconds: longer than unbonding, so a runaway's dispute is still open
+TIMEOUT = 2 * 86_400  # escalation period, seconds: longer than unbonding, so a runaway's dispute is still open
 pick = st.integers(min_value=0, max_value=10**6)
 
 
@@ -51,22 +55,25 @@ def lone_market(project, system, model_id, deployer, accounts):
     """A market, and its own worker registry, governed by accounts[9]."""
     gov = accounts[9]
     token = system.GovernanceToken
-    config = MarketConfig(miss_slash=10 * ETH, challenge_slash=100 * ETH, challenge_timeout=TIMEOUT)
+    config = MarketConfig(miss_slash=10 * ETH, challenge_slash=100 * ETH, escalation_period=TIMEOUT)
     registry = gov.deploy(project.WorkerRegistry, token, MIN_STAKE, UNBONDING)
+    court = gov.deploy(project.DisputeCourt, system.ModelRegistry, registry, gov, config.court_params())
     market = gov.deploy(
-        project.InferenceMarket, gov, system.ModelRegistry, registry, system.ModelShares, token,
+        project.InferenceMarket, gov, system.ModelRegistry, registry, court, system.ModelShares, token,
         config.market_params(),
     )
     registry.set_permissions(market, True, True, sender=gov)
+    registry.set_permissions(court, True, False, sender=gov)
+    court.set_client(market, True, sender=gov)
     for w in (accounts[5], accounts[4]):
         token.transfer(w, 10 * STAKE, sender=deployer)
         token.approve(registry, 2**256 - 1, sender=w)
         registry.register(w, "", STAKE, sender=w)
-    return market, registry, token, gov, [accounts[5], accounts[4]], [accounts[6], accounts[1]]
+    return market, court, registry, token, gov, [accounts[5], accounts[4]], [accounts[6], accounts[1]]
 
 
 def test_market_state_machine(lone_market, model_id, shares, author, dave):
-    market, registry, token, gov, workers, requesters = lone_market
+    market, court, registry, token, gov, workers, requesters = lone_market
     holders = [author, dave]
     params = market.params()
     lock = max(params.miss_slash, params.challenge_slash)  # locked per request in flight
@@ -80,6 +87,7 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             self.snapshot = chain.snapshot()
             self.requests = {}  # id -> dict(state, payment, requester, worker, deadline, stamp, bond, challenger, expires_at)
             self.owed = dict.fromkeys(parties, 0)
+            self.court_owed = dict.fromkeys(parties, 0)
             self.shares_eth = shares.balance  # ETH ModelShares should hold
             # worker -> dict(stake, unbonding_at (0: bonded), registered)
             self.stakes = {w.address: dict(stake=STAKE, withdrawable_at=0, registered=True) for w in workers}
@@ -125,7 +133,8 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             market.request_inference(model_id, keccak(b"x"), "", deadline, sender=requester, value=payment)
             rid = market.request_count()
             self.requests[rid] = dict(state=REQUESTED, payment=payment, requester=requester.address, worker=None,
-                                      deadline=deadline, stamp=0, bond=0, challenger=None, expires_at=0)
+                                      deadline=deadline, stamp=0, bond=0, challenger=None, dispute_id=0,
+                                      expires_at=0)
 
         @rule(n=pick, w=st.integers(0, 1))
         def claim(self, n, w):
@@ -194,8 +203,12 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
                     market.challenge(rid, keccak(b"other"), sender=challenger, value=params.challenge_bond)
                 return
             market.challenge(rid, keccak(b"other"), sender=challenger, value=params.challenge_bond)
+            dispute_id = market.challenges(rid).dispute_id
+            chain.mine(2)  # the draw block
+            tx = court.draw(dispute_id, sender=requesters[0])  # no verifiers: escalated to the governing account
+            assert tx.decode_logs(court.DisputeEscalated)[0].reason == "too few verifiers"
             req.update(state=CHALLENGED, bond=params.challenge_bond, challenger=challenger.address,
-                       expires_at=chain.blocks.head.timestamp + params.challenge_timeout)
+                       dispute_id=dispute_id, expires_at=tx.timestamp + TIMEOUT)
 
         @rule(n=pick, worker_right=st.booleans())
         def resolve(self, n, worker_right):
@@ -204,15 +217,15 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
                 return
             req = self.requests[rid]
             if chain.pending_timestamp > req["expires_at"]:
-                with ape.reverts("InferenceMarket: challenge expired"):
-                    market.resolve_challenge(rid, worker_right, sender=gov)
+                with ape.reverts("DisputeCourt: escalation expired"):
+                    court.rule(req["dispute_id"], worker_right, sender=gov)
                 return
-            market.resolve_challenge(rid, worker_right, sender=gov)
+            court.rule(req["dispute_id"], worker_right, sender=gov)
             if worker_right:
-                self.owed[req["worker"]] += req["bond"]
+                self.court_owed[req["worker"]] += req["bond"]
                 req.update(state=FULFILLED, stamp=0, bond=0)
             else:
-                self.owed[req["challenger"]] += req["bond"]
+                self.court_owed[req["challenger"]] += req["bond"]
                 self.owed[req["requester"]] += req["payment"]
                 self._slash(req["worker"], min(params.challenge_slash, lock), req["challenger"])
                 req.update(state=REFUNDED, bond=0)
@@ -226,13 +239,12 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             if wait_it_out:  # governance never acts
                 chain.mine(timestamp=max(chain.pending_timestamp, req["expires_at"] + 1))
             if chain.pending_timestamp <= req["expires_at"]:
-                with ape.reverts("InferenceMarket: challenge not expired"):
-                    market.expire_challenge(rid, sender=requesters[0])
+                with ape.reverts("DisputeCourt: escalation not expired"):
+                    court.expire(req["dispute_id"], sender=requesters[0])
                 return
-            market.expire_challenge(rid, sender=requesters[0])
-            self.owed[req["challenger"]] += req["bond"]
-            req.update(bond=0)
-            self._settle(rid, chain.blocks.head.timestamp)
+            court.expire(req["dispute_id"], sender=requesters[0])
+            self.court_owed[req["challenger"]] += req["bond"]
+            req.update(state=FULFILLED, stamp=0, bond=0)  # the result stands: finalizable at once
 
         @rule(ns=st.lists(pick, min_size=1, max_size=5))
         def finalize_batch(self, ns):
@@ -270,6 +282,17 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             tx = market.withdraw(sender=party_accounts[i])
             assert tx.decode_logs(market.Withdrawn)[0].amount == self.owed[account]
             self.owed[account] = 0
+
+        @rule(i=st.integers(0, len(parties) - 1))
+        def withdraw_from_court(self, i):
+            account = parties[i]
+            if self.court_owed[account] == 0:
+                with ape.reverts("pull_payments: nothing to withdraw"):
+                    court.withdraw(sender=party_accounts[i])
+                return
+            tx = court.withdraw(sender=party_accounts[i])
+            assert tx.decode_logs(court.Withdrawn)[0].amount == self.court_owed[account]
+            self.court_owed[account] = 0
 
         @rule(w=st.integers(0, 1))
         def unbond(self, w):
@@ -353,12 +376,14 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
         def eth_is_conserved(self):
             escrow = sum(r["payment"] for r in self.requests.values() if r["state"] in OPEN)
             bonds = sum(r["bond"] for r in self.requests.values() if r["state"] == CHALLENGED)
-            assert market.balance == escrow + bonds + sum(self.owed.values())
+            assert market.balance == escrow + sum(self.owed.values())
+            assert court.balance == bonds + sum(self.court_owed.values())
 
         @invariant()
         def nobody_is_owed_more_or_less(self):
             for account in parties:
                 assert market.owed(account) == self.owed[account]
+                assert court.owed(account) == self.court_owed[account]
 
         @invariant()
         def share_revenue_is_conserved(self):
@@ -391,8 +416,10 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
         def every_challenge_ends(self):
             for rid, req in self.requests.items():
                 if req["state"] == CHALLENGED:
-                    assert market.challenges(rid).expires_at == req["expires_at"]
-                    assert req["expires_at"] <= chain.blocks.head.timestamp + params.challenge_timeout
+                    dispute = court.disputes(req["dispute_id"])
+                    assert dispute.phase == 4  # escalated: ruled until, expired by anyone after
+                    assert dispute.escalated_until == req["expires_at"]
+                    assert req["expires_at"] <= chain.blocks.head.timestamp + TIMEOUT
 
     run_state_machine_as_test(
         MarketMachine, settings=settings(max_examples=max(settings.default.max_examples // 3, 1))

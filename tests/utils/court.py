@@ -80,3 +80,13 @@ def decide(court, dispute_id: int, pool: dict, worker_was_right: bool, sender):
 
 def past(timestamp: int) -> None:
     chain.mine(timestamp=max(chain.pending_timestamp, timestamp + 1))
+
+
+def escalate(court, dispute_id: int, sender):
+    """Draw; nobody votes; settle after the commit deadline: no majority, escalated. Returns the settle tx
+    (or the draw's, when too few verifiers escalated it at once)."""
+    tx = draw(court, dispute_id, sender)
+    if court.disputes(dispute_id).phase != 2:  # not committing: escalated at the draw
+        return tx
+    past(court.disputes(dispute_id).commit_deadline)
+    return court.settle(dispute_id, sender=sender)

@@ -52,3 +52,12 @@ def past_window(market) -> None:
 
 def past(timestamp: int) -> None:
     chain.mine(timestamp=max(chain.pending_timestamp, timestamp + 1))
+
+
+CHALLENGE_BOND = 10**16  # wei, the deploy default
+
+
+def challenge(market, court, request_id, challenger, *, result_hash=b"\x77" * 32, value=CHALLENGE_BOND) -> int:
+    """Challenges a fulfilled request; the market opens a DisputeCourt dispute. Returns the dispute id."""
+    tx = market.challenge(request_id, result_hash, sender=challenger, value=value)
+    return tx.decode_logs(court.DisputeOpened)[0].dispute_id

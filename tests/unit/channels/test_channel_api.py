@@ -11,6 +11,7 @@ from offchain.attestation import SECP256K1_N
 from offchain.channels import CallRejected, ChannelClient, Ledger
 from tests.conftest import MODEL_PRICE, stake_worker
 from tests.unit.channels.conftest import post
+from tests.utils.court import by_address, decide, new_verifiers
 from tests.utils.channels import open_channel, voucher
 from tests.utils.constants import ETH
 
@@ -224,13 +225,16 @@ def test_error__oversized_body__413(api, cid):
     assert response.status_code == 413
 
 
-def test_client__bad_receipt_challenged__worker_slashed(system, api, client, govern, model_id, staked_worker,
-                                                        digits, workers):
+def test_client__bad_receipt_challenged__committee_slashes_worker(system, accounts, deployer, api, client, model_id,
+                                                                  staked_worker, digits, workers, mallory):
+    pool = by_address(new_verifiers(accounts, system, deployer, model_id, 3))
     _, http = api
     client.open(staked_worker, model_id, ETH, url="http://testserver")
     call = client.call(digits[0], http)
     challenge_id = client.challenge(call, keccak(b"what re-execution gave"))
-    govern((system.PaymentChannels, "resolve_challenge", challenge_id, False))
+    dispute_id = system.PaymentChannels.challenges(challenge_id).dispute_id
+    tx = decide(system.DisputeCourt, dispute_id, pool, False, mallory)
+    assert tx.decode_logs(system.PaymentChannels.ReceiptChallengeResolved)[0].slashed == 100 * ETH
     assert workers.slashed(staked_worker) == 1
 
 

@@ -9,6 +9,7 @@ from eth_utils import keccak
 from offchain.governance import Proposal
 from tests.conftest import MIN_STAKE
 from tests.utils.channels import item, open_channel, receipt, voucher
+from tests.utils.court import by_address, decide, draw, escalate, members, new_verifiers, past, vote
 from tests.utils.governance import pass_proposal
 from tests.utils.constants import DAY, ETH
 
@@ -17,8 +18,17 @@ DEPOSIT = 1 * ETH
 IN, OUT, OTHER = keccak(b"in"), keccak(b"out"), keccak(b"other")
 
 
+BOND, FEE = 10**16, 10**15  # receipt challenge bond, court member fee (deploy defaults)
+
+
+@pytest.fixture(scope="module")
+def pool(accounts, system, deployer, model_id):
+    """Three staked verifiers in the model's pool: the court's default committee."""
+    return by_address(new_verifiers(accounts, system, deployer, model_id, 3))
+
+
 @pytest.fixture
-def cid(channels, model_id, staked_worker, app_builder):
+def cid(channels, model_id, staked_worker, app_builder, pool):
     return open_channel(channels, app_builder, staked_worker, model_id, DEPOSIT)
 
 
@@ -230,29 +240,35 @@ def test_reopen__new_id__old_vouchers_worthless(channels, model_id, cid, app_bui
 # ---------------------------------------------------------------- receipts
 
 
-def test_challenge_receipt__worker_wrong__slashed_to_challenger(channels, govern, token, workers, cid, staked_worker,
-                                                                mallory):
+def dispute_of(channels, challenge_id) -> int:
+    return channels.challenges(challenge_id).dispute_id
+
+
+def test_challenge_receipt__worker_wrong__slashed_to_challenger(channels, court, token, workers, cid, staked_worker,
+                                                                pool, mallory, carol):
     sig = receipt(channels, staked_worker, cid, 7, IN, OUT)
     tx = channels.challenge_receipt(cid, 7, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
     challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
     before = token.balanceOf(mallory)
-    tx = govern((channels, "resolve_challenge", challenge_id, False))
-    assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == 100 * ETH
+    tx = decide(court, dispute_of(channels, challenge_id), pool, False, carol)
+    resolved = tx.decode_logs(channels.ReceiptChallengeResolved)[0]
+    assert (resolved.challenge_id, resolved.worker_was_right, resolved.slashed) == (challenge_id, False, 100 * ETH)
     assert token.balanceOf(mallory) == before + 100 * ETH
-    assert channels.owed(mallory) == 10**16
+    assert court.owed(mallory) == BOND - 3 * FEE
     assert workers.slashed(staked_worker) == 1
-    assert tx.decode_logs(workers.StakeUnlocked)[0].amount == SLASH  # after the slash took it
+    unlocked = [log.amount for log in tx.decode_logs(workers.StakeUnlocked) if log.slasher == channels.address]
+    assert unlocked == [SLASH]  # after the slash took it
     assert (workers.locked(staked_worker), workers.workers(staked_worker).stake) == (0, MIN_STAKE - SLASH)
-    with ape.reverts("PaymentChannels: challenge resolved"):
-        govern((channels, "resolve_challenge", challenge_id, True))
+    assert channels.challenges(challenge_id).resolved
 
 
-def test_challenge_receipt__worker_right__takes_bond(channels, govern, workers, cid, staked_worker, mallory):
+def test_challenge_receipt__worker_right__takes_bond_rest(channels, court, workers, cid, staked_worker, pool, mallory):
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
     channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
-    tx = govern((channels, "resolve_challenge", channels.challenge_count(), True))
-    assert channels.owed(staked_worker) == 10**16
-    assert tx.decode_logs(workers.StakeUnlocked)[0].amount == SLASH
+    tx = decide(court, dispute_of(channels, channels.challenge_count()), pool, True, mallory)
+    assert court.owed(staked_worker) == BOND - 3 * FEE
+    assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == 0
+    assert [log.amount for log in tx.decode_logs(workers.StakeUnlocked) if log.slasher == channels.address] == [SLASH]
     assert (workers.locked(staked_worker), workers.workers(staked_worker).stake) == (0, MIN_STAKE)
 
 
@@ -277,11 +293,9 @@ def test_challenge_receipt__invalid__reverts(channels, cid, staked_worker, mallo
         channels.challenge_receipt(target, 1, IN, OUT, sig, claimed, sender=mallory, value=value)
 
 
-def test_resolve__not_governance_or_unknown__reverts(channels, govern, mallory):
-    with ape.reverts("PaymentChannels: caller is not governance"):
-        channels.resolve_challenge(1, True, sender=mallory)
-    with ape.reverts("PaymentChannels: unknown challenge"):
-        govern((channels, "resolve_challenge", 99, True))
+def test_on_verdict__not_the_court__reverts(channels, mallory):
+    with ape.reverts("PaymentChannels: caller is not the court"):
+        channels.on_verdict(1, True, sender=mallory)
 
 
 # ---------------------------------------------------------------- payouts and params
@@ -326,15 +340,15 @@ def test_set_params__governance_only_and_checked(channels, govern, deployer):
         channels.set_params((60, 1, 1), sender=deployer)
 
 
-def test_challenge_receipt__slash_disabled_by_governance__bond_still_returned(channels, govern, workers, cid,
-                                                                            staked_worker, mallory):
+def test_challenge_receipt__slash_disabled_by_governance__bond_still_returned(channels, court, govern, workers, cid,
+                                                                            staked_worker, pool, mallory):
     govern((channels, "set_params", (3_600, 10**16, 0)))
     sig = receipt(channels, staked_worker, cid, 2, IN, OUT)
     channels.challenge_receipt(cid, 2, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
-    tx = govern((channels, "resolve_challenge", channels.challenge_count(), False))
+    tx = decide(court, dispute_of(channels, channels.challenge_count()), pool, False, mallory)
     assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == 0
     assert workers.slashed(staked_worker) == 0
-    assert channels.owed(mallory) == 10**16
+    assert court.owed(mallory) == BOND - 3 * FEE
 
 
 # ---------------------------------------------------------------- locked stake and bounded disputes (issue 11)
@@ -346,25 +360,32 @@ def challenge(channels, cid, worker, challenger, seq=1):
     return tx, tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
 
 
-def past_timeout(channels, challenge_id):
-    chain.mine(timestamp=max(chain.pending_timestamp, channels.challenges(challenge_id).expires_at + 1))
-
-
-def test_challenge_receipt__locks_slash_and_records_expiry(channels, workers, cid, staked_worker, mallory):
+def test_challenge_receipt__locks_slash_and_opens_dispute(channels, court, workers, cid, staked_worker, mallory,
+                                                          model_id):
     tx, challenge_id = challenge(channels, cid, staked_worker, mallory)
     log = tx.decode_logs(workers.StakeLocked)[0]
     assert (log.worker, log.slasher, log.amount) == (staked_worker.address, channels.address, SLASH)
     assert workers.locked_by(channels, staked_worker) == SLASH
     dispute = channels.challenges(challenge_id)
-    assert (dispute.locked, dispute.expires_at, dispute.resolved) == (SLASH, tx.timestamp + 14 * DAY, False)
+    opened = tx.decode_logs(court.DisputeOpened)[0]
+    assert (dispute.locked, dispute.dispute_id, dispute.resolved) == (SLASH, opened.dispute_id, False)
+    assert (opened.client, opened.subject_id, opened.model_id, opened.bond) == (
+        channels.address, challenge_id, model_id, BOND)
+    assert (bytes(opened.worker_hash), bytes(opened.challenger_hash)) == (OUT, OTHER)
+    assert tx.decode_logs(channels.ReceiptChallenged)[0].dispute_id == opened.dispute_id
 
 
 def test_challenge_receipt__worker_unbonds_and_withdraws__locked_stake_slashed_on_day_8(
-        channels, governor, alice, bob, token, workers, cid, staked_worker, mallory):
-    """Issue 11 for receipts: challenged, unbond, withdraw on day 7, resolution on day 8."""
+        channels, court, governor, alice, bob, token, workers, cid, staked_worker, pool, mallory, carol):
+    """Issue 11 for receipts: challenged, unbond; the committee ties; withdraw on day 7, ruling on day 8."""
     _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    dispute_id = dispute_of(channels, challenge_id)
     at = workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at
-    proposal = Proposal("resolve the receipt dispute").call(channels, "resolve_challenge", challenge_id, False)
+    draw(court, dispute_id, carol)
+    committee = members(court, dispute_id, pool)
+    vote(court, dispute_id, [(committee[0], True), (committee[1], False), (committee[2], None)])
+    court.settle(dispute_id, sender=carol)  # no majority: escalated
+    proposal = Proposal("rule on the receipt dispute").call(court, "rule", dispute_id, False)
     proposal_id = pass_proposal(governor, proposal, alice, [alice, bob], execute=False)
     chain.mine(timestamp=max(chain.pending_timestamp, at))
     assert workers.withdraw_stake(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == MIN_STAKE - SLASH
@@ -373,6 +394,7 @@ def test_challenge_receipt__worker_unbonds_and_withdraws__locked_stake_slashed_o
     tx = governor.execute(*proposal.args(), sender=alice)
     assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == SLASH
     assert token.balanceOf(mallory) == before + SLASH
+    assert court.owed(mallory) == BOND
     assert (workers.workers(staked_worker).stake, workers.locked(staked_worker)) == (0, 0)
 
 
@@ -392,58 +414,34 @@ def test_challenge_receipt__withdrawn_worker__reverts(channels, workers, cid, st
         channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
 
 
-def test_expire_challenge__after_timeout__bond_returns_lock_released_once(channels, govern, workers, cid,
-                                                                          staked_worker, mallory, carol):
+def test_escalated_unruled__expires__bond_returns_lock_released_once(channels, court, workers, cid, staked_worker,
+                                                                     pool, mallory, carol):
     _, challenge_id = challenge(channels, cid, staked_worker, mallory)
-    past_timeout(channels, challenge_id)
-    tx = channels.expire_challenge(challenge_id, sender=carol)
-    log = tx.decode_logs(channels.ReceiptChallengeExpired)[0]
-    assert (log.challenge_id, log.challenger, log.bond) == (challenge_id, mallory.address, 10**16)
-    assert tx.decode_logs(workers.StakeUnlocked)[0].amount == SLASH
-    assert channels.owed(mallory) == 10**16 and channels.owed(staked_worker) == 0
+    dispute_id = dispute_of(channels, challenge_id)
+    escalate(court, dispute_id, carol)
+    past(court.disputes(dispute_id).escalated_until)
+    tx = court.expire(dispute_id, sender=carol)
+    resolved = tx.decode_logs(channels.ReceiptChallengeResolved)[0]
+    assert (resolved.challenge_id, resolved.worker_was_right, resolved.slashed) == (challenge_id, True, 0)
+    assert [log.amount for log in tx.decode_logs(workers.StakeUnlocked)] == [SLASH]
+    assert court.owed(mallory) == BOND and court.owed(staked_worker) == 0
     assert channels.challenges(challenge_id).resolved
     assert (workers.locked(staked_worker), workers.workers(staked_worker).stake, workers.slashed(staked_worker)) == (
         0, MIN_STAKE, 0)
-    with ape.reverts("PaymentChannels: challenge resolved"):
-        channels.expire_challenge(challenge_id, sender=carol)
-    with ape.reverts("PaymentChannels: challenge resolved"):
-        govern((channels, "resolve_challenge", challenge_id, False))
-    assert channels.owed(mallory) == 10**16
+    with ape.reverts("DisputeCourt: dispute not escalated"):
+        court.expire(dispute_id, sender=carol)
 
 
-def test_expire_challenge__at_expiry__reverts(channels, cid, staked_worker, mallory):
+def test_ruling__slash_raised_after_challenge__takes_only_what_was_locked(channels, court, govern, workers, cid,
+                                                                         staked_worker, pool, mallory, carol):
+    # Raising a slash is a critical proposal (about 18 days), longer than the default 14-day escalation
+    # period: give appeals 30 days first so the raise can land while the dispute is still open.
+    params = list(court.params())
+    params[6] = 30 * DAY  # escalation_period
+    govern((court, "set_params", tuple(params)))
     _, challenge_id = challenge(channels, cid, staked_worker, mallory)
-    chain.pending_timestamp = channels.challenges(challenge_id).expires_at
-    with ape.reverts("PaymentChannels: challenge not expired"):
-        channels.expire_challenge(challenge_id, sender=mallory)
-
-
-def test_expire_challenge__unknown_or_resolved__reverts(channels, govern, cid, staked_worker, mallory):
-    with ape.reverts("PaymentChannels: unknown challenge"):
-        channels.expire_challenge(99, sender=mallory)
-    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
-    govern((channels, "resolve_challenge", challenge_id, True))
-    past_timeout(channels, challenge_id)
-    with ape.reverts("PaymentChannels: challenge resolved"):
-        channels.expire_challenge(challenge_id, sender=mallory)
-
-
-def test_resolve__after_timeout__reverts(channels, govern, cid, staked_worker, mallory):
-    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
-    chain.mine(timestamp=chain.pending_timestamp + 7 * DAY)  # executes ~8 days later: past the 14 days
-    with ape.reverts("PaymentChannels: challenge expired"):
-        govern((channels, "resolve_challenge", challenge_id, False))
-    assert not channels.challenges(challenge_id).resolved
-
-
-def test_resolve__slash_raised_after_challenge__takes_only_what_was_locked(channels, govern, workers, cid,
-                                                                          staked_worker, mallory, system):
-    # Raising a slash is a critical proposal (about 18 days), longer than the default 14-day challenge
-    # timeout: give disputes 30 days first so the raise can land while the challenge is still open.
-    market = system.InferenceMarket
-    params = market.params()
-    govern((market, "set_params", (*tuple(params)[:-1], 30 * DAY)))
-    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
-    tx = govern((channels, "set_params", (3_600, 10**16, 500 * ETH)), (channels, "resolve_challenge", challenge_id, False))
+    dispute_id = dispute_of(channels, challenge_id)
+    escalate(court, dispute_id, carol)
+    tx = govern((channels, "set_params", (3_600, 10**16, 500 * ETH)), (court, "rule", dispute_id, False))
     assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == SLASH
     assert (workers.locked(staked_worker), workers.workers(staked_worker).stake) == (0, MIN_STAKE - SLASH)

@@ -59,6 +59,7 @@ GOVERNED = (
     "WorkerRegistry",
     "InferenceMarket",
     "PaymentChannels",
+    "DisputeCourt",
     "DataBounties",
     "TrainingFund",
 )
@@ -227,6 +228,9 @@ def _calls():
         ("InferenceMarket", "set_params", lambda s, m: (tuple(s.InferenceMarket.params()),)),
         ("PaymentChannels", "sweep_treasury", lambda s, m: ()),
         ("PaymentChannels", "set_params", lambda s, m: (tuple(s.PaymentChannels.params()),)),
+        ("DisputeCourt", "set_params", lambda s, m: (tuple(s.DisputeCourt.params()),)),
+        ("DisputeCourt", "set_client", lambda s, m: (m, True)),
+        ("DisputeCourt", "transfer_ownership", lambda s, m: (m,)),
         ("DataBounties", "open_bounty", lambda s, m: ("nc://spec", 1, 10**30, 2**40, [m], 1, 0)),
         ("DataBounties", "set_review_period", lambda s, m: (1,)),
         ("TrainingFund", "set_policy", lambda s, m: (tuple(s.TrainingFund.policy()),)),

@@ -8,6 +8,7 @@ from eth_utils import keccak
 from offchain.client import request_views
 from offchain.governance import Proposal
 from tests.conftest import MIN_STAKE, MODEL_PRICE, stake_worker
+from tests.utils.court import by_address, decide, draw, members, new_verifiers, past as past_time, vote
 from tests.utils.governance import pass_proposal
 from tests.utils.market import (
     CHALLENGED,
@@ -18,6 +19,7 @@ from tests.utils.market import (
     REFUNDED,
     REQUESTED,
     RESULT_HASH,
+    challenge as challenge_request,
     fulfil,
     past,
     past_window,
@@ -30,8 +32,14 @@ PAYMENT = MODEL_PRICE * 105 // 100  # price + 5 % protocol fee
 LOCK = 100 * ETH  # max(miss_slash, challenge_slash) with the deploy defaults: locked per request in flight
 
 
+@pytest.fixture(scope="module")
+def pool(accounts, system, deployer, model_id):
+    """Three staked verifiers in the model's pool: the court's default committee."""
+    return by_address(new_verifiers(accounts, system, deployer, model_id, 3))
+
+
 @pytest.fixture
-def rid(market, model_id, app_builder, staked_worker):
+def rid(market, model_id, app_builder, staked_worker, pool):
     return request(market, model_id, app_builder)
 
 
@@ -352,7 +360,6 @@ def test_withdraw_to__zero_address__reverts(market, fulfilled, staked_worker, ma
 def test_split_views__read_params(market):
     p = market.params()
     assert tuple(market.split_bps()) == (p.worker_bps, p.shareholders_bps, p.holders_bps)
-    assert market.challenge_timeout() == p.challenge_timeout
 
 
 def test_sweep_treasury__sends_share_to_timelock(market, fulfilled, mallory, system):
@@ -407,11 +414,22 @@ def test_refund__fulfilled__reverts(market, fulfilled, mallory):
 WRONG = keccak(b"the honest answer")
 
 
-def test_challenge__posts_bond(market, fulfilled, second_worker):
+BOND, FEE = 10**16, 10**15  # challenge bond, court member fee (deploy defaults)
+
+
+def challenge(market, court, request_id, challenger) -> int:
+    return challenge_request(market, court, request_id, challenger, result_hash=WRONG)
+
+
+def test_challenge__posts_bond_to_the_court(market, court, fulfilled, second_worker):
     tx = market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
     assert market.get_request(fulfilled).state == CHALLENGED
-    assert market.challenges(fulfilled).challenger == second_worker.address
-    assert tx.decode_logs(market.InferenceChallenged)[0].bond == 10**16
+    recorded = market.challenges(fulfilled)
+    assert (recorded.challenger, recorded.bond, bytes(recorded.result_hash)) == (second_worker.address, BOND, WRONG)
+    log = tx.decode_logs(market.InferenceChallenged)[0]
+    assert (log.bond, log.dispute_id) == (10**16, recorded.dispute_id)
+    assert court.disputes(recorded.dispute_id).subject_id == fulfilled
+    assert court.balance == BOND
     with ape.reverts("InferenceMarket: request not fulfilled"):
         market.finalize(fulfilled, sender=second_worker)
 
@@ -447,37 +465,31 @@ def test_challenge__not_fulfilled__reverts(market, claimed, second_worker):
         market.challenge(claimed, WRONG, sender=second_worker, value=10**16)
 
 
-def test_resolve__worker_right__takes_bond_and_finalizes_at_once(market, govern, fulfilled, second_worker,
-                                                                 staked_worker, mallory):
-    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
-    govern((market, "resolve_challenge", fulfilled, True))
-    assert market.owed(staked_worker) == 10**16
+def test_verdict__worker_right__takes_bond_rest_and_finalizes_at_once(market, court, fulfilled, second_worker,
+                                                                   staked_worker, pool, mallory):
+    dispute_id = challenge(market, court, fulfilled, second_worker)
+    tx = decide(court, dispute_id, pool, True, mallory)
+    log = tx.decode_logs(market.ChallengeResolved)[0]
+    assert (log.request_id, log.worker_was_right, log.slashed) == (fulfilled, True, 0)
+    assert court.owed(staked_worker) == BOND - 3 * FEE
     market.finalize(fulfilled, sender=mallory)
-    assert market.owed(staked_worker) == 10**16 + PAYMENT * 7_000 // 10_000
+    assert market.owed(staked_worker) == PAYMENT * 7_000 // 10_000
 
 
-def test_resolve__challenger_right__slashes_worker_refunds_requester(market, govern, token, workers, fulfilled,
-                                                                    second_worker, staked_worker, app_builder):
-    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+def test_verdict__challenger_right__slashes_worker_refunds_requester(market, court, token, workers, fulfilled,
+                                                                    second_worker, staked_worker, app_builder, pool,
+                                                                    mallory):
+    dispute_id = challenge(market, court, fulfilled, second_worker)
     challenger_tokens = token.balanceOf(second_worker)
-    tx = govern((market, "resolve_challenge", fulfilled, False))
+    tx = decide(court, dispute_id, pool, False, mallory)
     assert tx.decode_logs(market.ChallengeResolved)[0].slashed == 100 * ETH
     assert token.balanceOf(second_worker) == challenger_tokens + 100 * ETH
-    assert market.owed(second_worker) == 10**16
+    assert court.owed(second_worker) == BOND - 3 * FEE
     assert market.owed(app_builder) == PAYMENT
     assert market.get_request(fulfilled).state == REFUNDED
     assert workers.slashed(staked_worker) == 1
-
-
-def test_resolve__by_non_governance__reverts(market, fulfilled, second_worker):
-    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
-    with ape.reverts("InferenceMarket: caller is not governance"):
-        market.resolve_challenge(fulfilled, False, sender=second_worker)
-
-
-def test_resolve__not_challenged__reverts(market, govern, fulfilled):
-    with ape.reverts("InferenceMarket: request not challenged"):
-        govern((market, "resolve_challenge", fulfilled, True))
+    with ape.reverts("InferenceMarket: request not fulfilled"):
+        market.finalize(fulfilled, sender=mallory)
 
 
 # ---------------------------------------------------------------- batched reads
@@ -512,7 +524,7 @@ def _params(market, **changes):
     current = market.params()
     fields = ["protocol_fee_bps", "worker_bps", "shareholders_bps", "holders_bps", "claim_timeout",
               "challenge_window", "challenge_bond", "challenge_slash", "miss_slash", "callback_gas_price",
-              "max_result_size", "challenge_timeout"]
+              "max_result_size"]
     return tuple(changes.get(f, getattr(current, f)) for f in fields)
 
 
@@ -537,8 +549,6 @@ def test_set_params__direct__reverts(market, deployer):
         ({"challenge_window": 0}, "InferenceMarket: challenge window is zero"),
         ({"max_result_size": 1_025}, "InferenceMarket: result size above bound"),
         ({"challenge_window": 30 * DAY + 1}, "InferenceMarket: challenge window above bound"),
-        ({"challenge_timeout": 0}, "InferenceMarket: challenge timeout is zero"),
-        ({"challenge_timeout": 90 * DAY + 1}, "InferenceMarket: challenge timeout above bound"),
         ({"challenge_slash": 2**128 + 1}, "InferenceMarket: challenge slash above bound"),
         ({"miss_slash": 2**128 + 1}, "InferenceMarket: miss slash above bound"),
     ],
@@ -548,30 +558,18 @@ def test_set_params__incoherent__reverts(market, govern, changes, reason):
         govern((market, "set_params", _params(market, **changes)))
 
 
-def test_resolve__challenge_slash_disabled__refund_without_slashing(market, govern, workers, model_id, second_worker,
-                                                                    staked_worker, signer_key, app_builder):
+def test_verdict__challenge_slash_disabled__refund_without_slashing(market, court, govern, workers, model_id,
+                                                                   second_worker, staked_worker, signer_key,
+                                                                   app_builder, pool, mallory):
     govern((market, "set_params", _params(market, challenge_slash=0)))  # takes days: request afterwards
     rid = request(market, model_id, app_builder)
     market.claim(rid, sender=staked_worker)
     fulfil(market, rid, staked_worker, signer_key)
-    market.challenge(rid, WRONG, sender=second_worker, value=10**16)
-    # Resolution is a later proposal: the window is not checked at resolution.
-    tx = govern((market, "resolve_challenge", rid, False))
+    dispute_id = challenge(market, court, rid, second_worker)
+    tx = decide(court, dispute_id, pool, False, mallory)
     assert tx.decode_logs(market.ChallengeResolved)[0].slashed == 0
     assert workers.slashed(staked_worker) == 0
     assert market.owed(app_builder) == PAYMENT
-
-
-def test_set_params__challenge_timeout__applies_to_later_challenges(market, govern, model_id, app_builder,
-                                                                    staked_worker, signer_key, second_worker):
-    tx = govern((market, "set_params", _params(market, challenge_timeout=3 * DAY)))
-    log = tx.decode_logs(market.ParamsChanged)[0]
-    assert (log.old_params[11], log.new_params[11]) == (14 * DAY, 3 * DAY)  # challenge_timeout
-    rid = request(market, model_id, app_builder)
-    market.claim(rid, sender=staked_worker)
-    fulfil(market, rid, staked_worker, signer_key)
-    tx = market.challenge(rid, WRONG, sender=second_worker, value=10**16)
-    assert market.challenges(rid).expires_at == tx.timestamp + 3 * DAY
 
 
 # ---------------------------------------------------------------- stake locks (issue 11)
@@ -636,13 +634,19 @@ def test_claim__after_timeout__previous_claimant_unlocked_new_claimant_locked(ma
     assert workers.slashed(staked_worker) == 0  # a timed-out claim is a miss, not slashed
 
 
-def test_challenge__worker_unbonds_and_withdraws__locked_stake_stays_and_resolution_slashes_in_full(
-        market, governor, alice, bob, token, workers, fulfilled, staked_worker, second_worker, app_builder):
-    """Issue 11: fulfil, get challenged, unbond, withdraw on day 7, resolution on day 8."""
-    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+def test_challenge__worker_unbonds_and_withdraws__locked_stake_stays_and_ruling_slashes_in_full(
+        market, court, governor, alice, bob, token, workers, fulfilled, staked_worker, second_worker, app_builder,
+        pool, mallory):
+    """Issue 11: fulfil, get challenged, unbond; the committee ties, governance rules on day 8 after the
+    worker withdrew what it could on day 7."""
+    dispute_id = challenge(market, court, fulfilled, second_worker)
     withdrawable_at = workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at
-    # Governance votes to resolve against the worker; the proposal is queued, executable on day 8.
-    proposal = Proposal("resolve against the worker who ran").call(market, "resolve_challenge", fulfilled, False)
+    draw(court, dispute_id, mallory)
+    committee = members(court, dispute_id, pool)
+    vote(court, dispute_id, [(committee[0], True), (committee[1], False), (committee[2], None)])
+    court.settle(dispute_id, sender=mallory)  # no majority: escalated to governance
+    # Governance votes to rule against the worker; the proposal is queued, executable on day 8.
+    proposal = Proposal("rule against the worker who ran").call(court, "rule", dispute_id, False)
     proposal_id = pass_proposal(governor, proposal, alice, [alice, bob], execute=False)
     assert governor.proposalEta(proposal_id) > withdrawable_at
     # Day 7: the worker withdraws all it can: only the stake no dispute may take leaves.
@@ -653,12 +657,13 @@ def test_challenge__worker_unbonds_and_withdraws__locked_stake_stays_and_resolut
     assert token.balanceOf(staked_worker) == MIN_STAKE - LOCK
     with ape.reverts("WorkerRegistry: stake locked"):
         workers.withdraw_stake(sender=staked_worker)
-    # Day 8: the resolution executes and slashes the full challenge_slash.
+    # Day 8: the ruling executes and slashes the full challenge_slash.
     chain.mine(timestamp=max(chain.pending_timestamp, governor.proposalEta(proposal_id)))
     challenger_tokens = token.balanceOf(second_worker)
     tx = governor.execute(*proposal.args(), sender=alice)
     assert tx.decode_logs(market.ChallengeResolved)[0].slashed == 100 * ETH
     assert token.balanceOf(second_worker) == challenger_tokens + 100 * ETH
+    assert court.owed(second_worker) == BOND  # a ruling: the whole bond, no member fees
     assert workers.workers(staked_worker).stake == 0
     assert workers.locked(staked_worker) == 0
     assert market.exposure(staked_worker) == (0, 0)
@@ -692,21 +697,21 @@ def test_refund__unclaimed__nothing_unlocked(market, workers, rid, mallory):
     assert tx.decode_logs(workers.StakeUnlocked) == []
 
 
-def test_resolve__worker_right__lock_released_at_finalize(market, govern, workers, fulfilled, second_worker,
-                                                         staked_worker, mallory):
-    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
-    govern((market, "resolve_challenge", fulfilled, True))
+def test_verdict__worker_right__lock_released_at_finalize(market, court, workers, fulfilled, second_worker,
+                                                         staked_worker, pool, mallory):
+    dispute_id = challenge(market, court, fulfilled, second_worker)
+    decide(court, dispute_id, pool, True, mallory)
     assert workers.locked(staked_worker) == LOCK  # fulfilled again: settled by finalize
     market.finalize(fulfilled, sender=mallory)
     assert (workers.locked(staked_worker), market.exposure(staked_worker)) == (0, (0, 0))
 
 
-def test_resolve__challenger_right__lock_taken_then_released(market, govern, workers, fulfilled, second_worker,
-                                                           staked_worker):
-    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
-    tx = govern((market, "resolve_challenge", fulfilled, False))
-    assert tx.decode_logs(workers.Slashed)[0].amount == 100 * ETH
-    assert tx.decode_logs(workers.StakeUnlocked)[0].amount == LOCK
+def test_verdict__challenger_right__lock_taken_then_released(market, court, workers, fulfilled, second_worker,
+                                                           staked_worker, pool, mallory):
+    dispute_id = challenge(market, court, fulfilled, second_worker)
+    tx = decide(court, dispute_id, pool, False, mallory)
+    assert [log.amount for log in tx.decode_logs(workers.Slashed) if log.slasher == market.address] == [100 * ETH]
+    assert [log.amount for log in tx.decode_logs(workers.StakeUnlocked) if log.slasher == market.address] == [LOCK]
     assert (workers.workers(staked_worker).stake, workers.locked(staked_worker)) == (MIN_STAKE - 100 * ETH, 0)
     assert market.exposure(staked_worker) == (0, 0)
 
@@ -732,36 +737,28 @@ def test_slash_params_changed_in_flight__unlocks_exactly_what_was_locked(market,
     assert (workers.locked(staked_worker), market.exposure(staked_worker)) == (0, (0, 0))
 
 
-# ---------------------------------------------------------------- bounded challenges (issue 11)
+# ---------------------------------------------------------------- bounded challenges (issue 11, through the court)
 
 
-def past_timeout(market, request_id):
-    chain.mine(timestamp=max(chain.pending_timestamp, market.challenges(request_id).expires_at + 1))
-
-
-def test_challenge__records_expiry(market, fulfilled, second_worker):
-    tx = market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
-    expires_at = tx.timestamp + 14 * DAY
-    assert market.challenges(fulfilled).expires_at == expires_at
-    assert tx.decode_logs(market.InferenceChallenged)[0].expires_at == expires_at
-
-
-def test_expire_challenge__after_timeout__result_stands_everyone_paid_once(market, token, shares, workers, model_id,
-                                                                           fulfilled, second_worker, staked_worker,
-                                                                           system, mallory):
-    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
+def test_challenge__escalated_and_unruled__expires_result_stands_everyone_paid_once(
+        market, court, token, shares, workers, fulfilled, second_worker, staked_worker, system, pool, mallory):
+    dispute_id = challenge(market, court, fulfilled, second_worker)
+    draw(court, dispute_id, mallory)
+    past_time(court.disputes(dispute_id).commit_deadline)
+    court.settle(dispute_id, sender=mallory)  # nobody voted: escalated
     balance = market.balance
     shares_before, token_before = shares.balance, token.balance
-    past_timeout(market, fulfilled)
-    tx = market.expire_challenge(fulfilled, sender=mallory)
-    expired = tx.decode_logs(market.ChallengeExpired)[0]
-    assert (expired.request_id, expired.challenger, expired.bond) == (fulfilled, second_worker.address, 10**16)
+    past_time(court.disputes(dispute_id).escalated_until)
+    tx = court.expire(dispute_id, sender=mallory)
+    resolved = tx.decode_logs(market.ChallengeResolved)[0]
+    assert (resolved.request_id, resolved.worker_was_right, resolved.slashed) == (fulfilled, True, 0)
+    assert court.owed(second_worker) == BOND  # the bond returns: unproven either way
+    tx = market.finalize(fulfilled, sender=mallory)
     final = tx.decode_logs(market.InferenceFinalized)[0]
     worker_cut, share_cut, holder_cut = PAYMENT * 7_000 // 10_000, PAYMENT * 2_000 // 10_000, PAYMENT * 500 // 10_000
     assert (final.worker, final.worker_amount, final.shareholders_amount, final.holders_amount) == (
         staked_worker.address, worker_cut, share_cut, holder_cut)
     assert market.get_request(fulfilled).state == FINALIZED
-    assert market.owed(second_worker) == 10**16  # the bond returns: unproven either way
     assert market.owed(staked_worker) == worker_cut
     assert market.owed(system.Timelock) == PAYMENT - worker_cut - share_cut - holder_cut
     assert (shares.balance, token.balance) == (shares_before + share_cut, token_before + holder_cut)
@@ -771,38 +768,5 @@ def test_expire_challenge__after_timeout__result_stands_everyone_paid_once(marke
     # Once: neither finalize nor a second expiry pays again.
     with ape.reverts("InferenceMarket: request not fulfilled"):
         market.finalize(fulfilled, sender=mallory)
-    with ape.reverts("InferenceMarket: request not challenged"):
-        market.expire_challenge(fulfilled, sender=mallory)
-
-
-def test_expire_challenge__at_expiry__reverts(market, fulfilled, second_worker, mallory):
-    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
-    chain.pending_timestamp = market.challenges(fulfilled).expires_at  # the last second governance may resolve
-    with ape.reverts("InferenceMarket: challenge not expired"):
-        market.expire_challenge(fulfilled, sender=mallory)
-    assert market.get_request(fulfilled).state == CHALLENGED
-
-
-def test_expire_challenge__not_challenged__reverts(market, fulfilled, mallory):
-    past_window(market)
-    with ape.reverts("InferenceMarket: request not challenged"):
-        market.expire_challenge(fulfilled, sender=mallory)
-    with ape.reverts("InferenceMarket: request not challenged"):
-        market.expire_challenge(999, sender=mallory)
-
-
-def test_expire_challenge__after_resolution__reverts(market, govern, fulfilled, second_worker, mallory):
-    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
-    govern((market, "resolve_challenge", fulfilled, False))
-    chain.mine(timestamp=chain.pending_timestamp + 15 * DAY)
-    with ape.reverts("InferenceMarket: request not challenged"):
-        market.expire_challenge(fulfilled, sender=mallory)
-
-
-def test_resolve__after_timeout__reverts(market, govern, fulfilled, second_worker, staked_worker):
-    market.challenge(fulfilled, WRONG, sender=second_worker, value=10**16)
-    chain.mine(timestamp=chain.pending_timestamp + 7 * DAY)  # a resolution executed ~8 days later is too late
-    with ape.reverts("InferenceMarket: challenge expired"):
-        govern((market, "resolve_challenge", fulfilled, False))
-    assert market.get_request(fulfilled).state == CHALLENGED
-    assert market.challenges(fulfilled).expires_at < chain.pending_timestamp
+    with ape.reverts("DisputeCourt: dispute not escalated"):
+        court.expire(dispute_id, sender=mallory)

@@ -6,6 +6,7 @@ from ape import chain
 from eth_utils import keccak
 
 from tests.conftest import MODEL_PRICE, stake_worker
+from tests.utils.court import draw, past
 from tests.utils.market import INPUT_HASH, RESULT, RESULT_HASH, past_window, signature
 
 PAYMENT = MODEL_PRICE * 105 // 100
@@ -91,21 +92,25 @@ def test_callback__failing_consumer__settlement_still_pays_everyone(market, acto
     assert tx.gas_used < GAS + 300_000  # the hungry callback got its limit, not more
 
 
-def test_callback__challenge_expired__delivered_and_fee_to_whoever_expired_it(
+def test_callback__challenge_expired__delivered_at_finalize_and_fee_to_the_finalizer(
         system, market, consumer, model_id, deployer, staked_worker, signer_key, mallory, carol):
+    court = system.DisputeCourt
     stake_worker(system.GovernanceToken, system.WorkerRegistry, deployer, carol)
     consumer_request(consumer, model_id, deployer)
     rid = market.request_count()
     claim_and_fulfil(market, rid, staked_worker, signer_key)
-    market.challenge(rid, keccak(b"other"), sender=carol, value=10**16)
-    chain.mine(timestamp=market.challenges(rid).expires_at + 1)
+    tx = market.challenge(rid, keccak(b"other"), sender=carol, value=10**16)
+    dispute_id = tx.decode_logs(court.DisputeOpened)[0].dispute_id
+    draw(court, dispute_id, mallory)  # no verifiers in the pool: escalated at once
+    past(court.disputes(dispute_id).escalated_until)
+    court.expire(dispute_id, sender=mallory)  # the result stands; the court calls back, no consumer callback yet
     with ape.reverts("InferenceMarket: insufficient gas for callback"):  # the 63/64 guard holds here too
-        market.expire_challenge(rid, sender=mallory, gas=150_000)
-    tx = market.expire_challenge(rid, sender=mallory)
+        market.finalize(rid, sender=mallory, gas=150_000)
+    tx = market.finalize(rid, sender=mallory)
     assert tx.decode_logs(market.CallbackDelivered)[0].success
     assert consumer.predicted_class(rid) == 7
     assert market.owed(mallory) == CALLBACK_FEE
-    assert market.owed(carol) == 10**16
+    assert court.owed(carol) == 10**16
     assert market.owed(staked_worker) == PAYMENT * 7_000 // 10_000
 
 
