@@ -73,7 +73,10 @@ def simulate(provider, timelock: str, target: str, value: int, calldata: bytes) 
 
         snapshot = chain.snapshot()
         try:
-            accounts.test_accounts[-1].transfer(timelock, 10**18)  # gas money for the simulation only
+            # Gas money for the simulation only, from a funded test account (tests may have generated
+            # unfunded ones at the end of the list).
+            funder = next(a for a in accounts.test_accounts if a.balance > 2 * 10**18)
+            funder.transfer(timelock, 10**18)
             del call["gasPrice"]
             reason = _call(provider, call)
         finally:
