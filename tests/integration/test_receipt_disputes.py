@@ -168,7 +168,7 @@ def test_honest_receipt__wrongly_challenged__worker_wins_bond_minus_fees(
     assert court.owed(app_builder) == payer_owed  # the wrong challenger's bond is gone
 
 
-@pytest.mark.parametrize("forged", ["result", "input", "unreachable"])
+@pytest.mark.parametrize("forged", ["result", "input", "unreachable", "malformed url"])
 def test_honest_receipt__challenger_forges_or_withholds_evidence__unsubstantiated_worker_wins(
         system, runtime, digits_model, honest, members, documents, app_builder, tmp_path, forged):
     """Burden of proof: evidence that does not hash to the signed hashes (or cannot be fetched) frames
@@ -184,6 +184,8 @@ def test_honest_receipt__challenger_forges_or_withholds_evidence__unsubstantiate
         input_uri, result_uri = evidence_uri(documents[3], json=True), evidence_uri(right)
     elif forged == "unreachable":
         input_uri, result_uri = evidence_uri(documents[2], json=True), "http://127.0.0.1:9/results/withheld"
+    elif forged == "malformed url":  # parsing it raises in urllib: a vote for the worker, not a crashed bot
+        input_uri, result_uri = "http://[::1/in", "http://127.0.0.1:99999/out"
     stake = workers.workers(honest).stake
     tx = channels.challenge_receipt(call_channel(channels, honest, digits_model, app_builder), call.seq,
                                     call.input_hash, call.result_hash, call.receipt, keccak(wrong), input_uri,
