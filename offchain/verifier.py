@@ -284,13 +284,15 @@ class Verifier:
         (mine,) = runtime.infer([parsed])
         return mine
 
-    def _judge_receipt(self, challenge_id: int, model_id: int) -> tuple[bool, float]:
+    def _judge_receipt(self, challenge_id: int, model_id: int, opened_block: int) -> tuple[bool, float]:
         """(worker was right, distance) for a channel receipt challenge, from the evidence its challenger
         published. The burden of proof is the challenger's: evidence missing, unfetchable or not hashing to
         the signed hashes leaves the receipt standing (True)."""
         challenge = self.channels.challenges(challenge_id)
         runtime = self.runtimes[model_id]
-        published = list(self.channels.ReceiptChallenged.range(0, None, search_topics={"challenge_id": challenge_id}))
+        # The challenge and its dispute are one transaction: the event is in the dispute's opening block.
+        published = list(self.channels.ReceiptChallenged.range(opened_block, opened_block + 1,
+                                                               search_topics={"challenge_id": challenge_id}))
         if not published:
             log.warning("receipt challenge %s: no ReceiptChallenged event; unsubstantiated", challenge_id)
             return True, 0.0
@@ -347,7 +349,7 @@ class Verifier:
         if "salt" not in entry:
             subject = dispute.subject_id
             if self.channels is not None and dispute.client == self.channels.address:
-                agrees, gap = self._judge_receipt(subject, entry["model"])
+                agrees, gap = self._judge_receipt(subject, entry["model"], dispute.opened_block)
             elif dispute.client == self.market.address:
                 fulfilled = list(self.market.InferenceFulfilled.range(0, None, search_topics={"request_id": subject}))
                 uri = fulfilled[-1].result_uri if fulfilled else ""
