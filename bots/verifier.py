@@ -10,8 +10,9 @@ committees) and have joined the models' verifier pools in the DisputeCourt
 this command). On every new block it runs one verifier step
 (`offchain.verifier.Verifier.step`): re-execute the sampled fulfilled
 requests, challenge wrong results (serving its own result by hash from its
-result server), and for disputes of its models draw, commit, reveal and
-settle when due. Its state (the sampling secret, salts and verdicts it
+result server), and for disputes of its models (market requests, and
+channel receipts judged from the evidence their challenger published) draw,
+commit, reveal and settle when due. Its state (the sampling secret, salts and verdicts it
 committed to) lives in NC_WORKER_DIR/verifier-state.json, so a restart
 neither loses a reveal nor commits twice. The same NC_* settings as the worker
 bot (`offchain.settings`), and the same runner: it waits out quiet chains and

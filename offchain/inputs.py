@@ -147,14 +147,18 @@ def _read_http(uri: str, max_bytes: int, deadline_s: float) -> bytes:
             raise BadInput(f"input at {uri[:80]} did not arrive within {deadline_s:g} s")
         return remaining
 
-    parts = urllib.parse.urlsplit(uri)
+    try:  # a malformed URL (bad IPv6 brackets, a port out of range) is bad input, not a crash
+        parts = urllib.parse.urlsplit(uri)
+        port = parts.port
+    except ValueError as exc:
+        raise BadInput(f"cannot fetch {uri[:80]}: {exc}") from exc
     if not parts.hostname:
         raise BadInput(f"cannot fetch {uri}: no host")
     if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=left(),
+        connection = http.client.HTTPSConnection(parts.hostname, port, timeout=left(),
                                                  context=ssl.create_default_context())
     else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=left())
+        connection = http.client.HTTPConnection(parts.hostname, port, timeout=left())
     sock = response = None
     try:
         connection.request("GET", urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, "")))

@@ -159,5 +159,5 @@ def build_verifier(project, provider, account, model_names: list[str], workdir: 
     results = ContentStore(workdir / "results")
     server = ResultServer(results, port=port).start()
     agent = Verifier(deployment.InferenceMarket, deployment.DisputeCourt, account, runtimes, results,
-                     workdir / "verifier-state.json", file_root=file_root)
+                     workdir / "verifier-state.json", file_root=file_root, channels=deployment.PaymentChannels)
     return agent, server

@@ -28,6 +28,18 @@ sending the commit*; it reveals once the reveal phase begins, and calls
 `settle` (or `expire`) when due, so disputes do not wait for a particular
 party.
 
+Receipt disputes. A dispute whose client is PaymentChannels has a channel
+receipt as its subject (the challenge id). Only the receipt's hashes are on
+the chain; the challenger published the evidence with its challenge
+(`ReceiptChallenged.input_uri` and `result_uri`). The member fetches both
+(`data:` or http(s) only: a challenger never makes a verifier read its local
+files), checks each against the hash the worker signed, re-executes with the
+channel's model runtime and judges under the model's policy, then commits and
+reveals as for a market dispute. Burden of proof: evidence that cannot be
+fetched, or whose bytes do not hash to the signed hashes, does not
+substantiate the challenge, so the member votes "worker was right" (it still
+votes: never a no-show).
+
 Crash safety. The state file (JSON, replaced atomically after every change)
 holds the cursor, the secret, the sampled checks and, per dispute, the verdict,
 salt and what was sent. After a restart the chain is read before any send: a
@@ -59,6 +71,7 @@ log = logging.getLogger("neural_commons.verifier")
 
 BPS = 10_000
 RESULT_DEADLINE = 20.0  # seconds to fetch a worker's result
+EVIDENCE_MAX_BYTES = 1 << 20  # bytes of a receipt challenge's result evidence fetched at most
 JUDGED_KEPT = 10_000  # verdicts kept in the state file (a log; the chain holds what matters)
 
 
@@ -113,8 +126,10 @@ class Verifier:
     """One verifier: an ape account (an active worker) that challenges and sits on committees."""
 
     def __init__(self, market, court, account, runtimes: dict[int, Runtime], results: ContentStore,
-                 state_path: Path, *, file_root: Path | None = None, result_deadline_s: float = RESULT_DEADLINE):
+                 state_path: Path, *, file_root: Path | None = None, result_deadline_s: float = RESULT_DEADLINE,
+                 channels=None):
         self.market = market
+        self.channels = channels  # PaymentChannels: its receipt disputes are judged from the published evidence
         self.court = court
         self.account = account
         self.runtimes = runtimes
@@ -252,7 +267,7 @@ class Verifier:
         except BadInput as exc:  # the worker could not have served it either; not the worker's fault
             log.warning("request %s: input unusable (%s); not judged", request_id, exc)
             return True, 0.0, None
-        (mine,) = runtime.infer([parsed])
+        mine = self._run(runtime, parsed)
         try:
             theirs = inputs.fetch(result_uri, result_hash, self.market.params().max_result_size or 1 << 20,
                                   None, deadline_s=self.result_deadline_s)
@@ -261,6 +276,39 @@ class Verifier:
             return False, float("inf"), mine
         agrees, gap = runtime.policy.judge(theirs, mine)
         return agrees, gap, mine
+
+    @staticmethod
+    def _run(runtime: Runtime, parsed) -> bytes:
+        if isinstance(parsed, inputs.ContractRef):  # the code it names, checked against its hash
+            parsed = code_from_node(parsed, runtime.spec.input_schema)
+        (mine,) = runtime.infer([parsed])
+        return mine
+
+    def _judge_receipt(self, challenge_id: int, model_id: int, opened_block: int) -> tuple[bool, float]:
+        """(worker was right, distance) for a channel receipt challenge, from the evidence its challenger
+        published. The burden of proof is the challenger's: evidence missing, unfetchable or not hashing to
+        the signed hashes leaves the receipt standing (True)."""
+        challenge = self.channels.challenges(challenge_id)
+        runtime = self.runtimes[model_id]
+        # The challenge and its dispute are one transaction: the event is in the dispute's opening block.
+        published = list(self.channels.ReceiptChallenged.range(opened_block, opened_block + 1,
+                                                               search_topics={"challenge_id": challenge_id}))
+        if not published:
+            log.warning("receipt challenge %s: no ReceiptChallenged event; unsubstantiated", challenge_id)
+            return True, 0.0
+        evidence = published[-1]
+        try:  # file_root None: a challenger's URI never reads this verifier's files
+            data = inputs.fetch(evidence.input_uri, bytes(challenge.input_hash),
+                                runtime.spec.input_schema["max_bytes"], None, deadline_s=self.result_deadline_s)
+            theirs = inputs.fetch(evidence.result_uri, bytes(challenge.result_hash), EVIDENCE_MAX_BYTES, None,
+                                  deadline_s=self.result_deadline_s)
+            mine = self._run(runtime, inputs.parse(runtime.spec.input_schema, data))
+        except BadInput as exc:
+            log.warning("receipt challenge %s: evidence does not substantiate it (%s); the worker stands",
+                        challenge_id, exc)
+            return True, 0.0
+        agrees, gap = runtime.policy.judge(theirs, mine)
+        return agrees, gap
 
     # ------------------------------------------------------------ committees
 
@@ -299,14 +347,17 @@ class Verifier:
     def _commit(self, key: str, entry: dict, dispute, report: VerifierReport) -> None:
         dispute_id = int(key)
         if "salt" not in entry:
-            if dispute.client != self.market.address:
-                log.warning("dispute %s: the subject is a channel receipt; this verifier judges market "
-                            "requests only and does not vote", dispute_id)
-                return
             subject = dispute.subject_id
-            fulfilled = list(self.market.InferenceFulfilled.range(0, None, search_topics={"request_id": subject}))
-            uri = fulfilled[-1].result_uri if fulfilled else ""
-            agrees, gap, _ = self._judge(subject, uri, dispute.worker_hash)
+            if self.channels is not None and dispute.client == self.channels.address:
+                agrees, gap = self._judge_receipt(subject, entry["model"], dispute.opened_block)
+            elif dispute.client == self.market.address:
+                fulfilled = list(self.market.InferenceFulfilled.range(0, None, search_topics={"request_id": subject}))
+                uri = fulfilled[-1].result_uri if fulfilled else ""
+                agrees, gap, _ = self._judge(subject, uri, dispute.worker_hash)
+            else:
+                log.warning("dispute %s: its client %s is neither the market nor the channels this verifier "
+                            "knows; it does not vote", dispute_id, dispute.client)
+                return
             entry.update(verdict=bool(agrees), distance=gap if gap != float("inf") else "inf",
                          salt=court_api.new_salt().hex())
             self.state.save(self.state_path)  # before the commit is sent: a restart commits and reveals the same

@@ -64,7 +64,7 @@ def cli(provider, account, port, models, settle_eth, state_dir, tick, refresh_af
     api = ChannelWorker(deployment.PaymentChannels, worker, os.environ.get("NC_SIGNER_KEY") or worker.private_key,
                         runtimes, prices, chain_id=chain.chain_id,
                         settle_threshold=threshold, state_dir=state_dir, tick_every=tick,
-                        refresh_after=refresh_after)
+                        refresh_after=refresh_after, tamper=_tamper())
     console.print(f"worker {worker.address} serving paid calls on http://127.0.0.1:{port} (models {sorted(runtimes)}); "
                   f"books in {api.ledger.path}; settles past {fmt_eth(threshold)} ETH")
     # uvicorn re-raises SIGTERM once it has shut down; without a handler that would end the process
@@ -85,3 +85,11 @@ def cli(provider, account, port, models, settle_eth, state_dir, tick, refresh_af
 
 def _stop(*_) -> None:
     raise SystemExit(0)
+
+
+def _tamper():
+    """NC_TAMPER (tests and benchmarks only, as for the worker bot): this worker cheats."""
+    from offchain.tamper import Tamper
+
+    value = os.environ.get("NC_TAMPER")
+    return Tamper.parse(value) if value else None

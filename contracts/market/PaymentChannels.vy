@@ -14,7 +14,9 @@
         Accountability without per-call transactions: the worker answers
         each call with a receipt signed by its registered key,
         `InferenceReceipt(bytes32 channelId,uint256 seq,bytes32 inputHash,bytes32 resultHash)`.
-        Anyone holding a receipt can challenge it with a bond; the bond goes
+        Anyone holding a receipt can challenge it with a bond and the
+        evidence (URIs of the input and of the worker's result bytes, which
+        must hash to the signed hashes; emitted, never stored); the bond goes
         to the DisputeCourt, whose committee of verifiers re-executes and
         decides (governance only on appeal), and its verdict comes back
         through `on_verdict`: the loser is slashed or loses the bond. A
@@ -65,6 +67,7 @@ exports: (
 
 
 MAX_SETTLE: constant(uint256) = 64  # vouchers per settle call
+MAX_EVIDENCE_URI: constant(uint256) = 1_024  # bytes of an evidence URI (the market's input URI bound: small ones fit inline)
 
 _VOUCHER_TYPE_HASH: constant(bytes32) = keccak256("Voucher(bytes32 channelId,uint256 amount)")
 _RECEIPT_TYPE_HASH: constant(bytes32) = keccak256(
@@ -160,6 +163,8 @@ event ReceiptChallenged:
     seq: uint256
     claimed_hash: bytes32
     dispute_id: uint256
+    input_uri: String[MAX_EVIDENCE_URI]  # bytes hashing to the receipt's input hash
+    result_uri: String[MAX_EVIDENCE_URI]  # the worker's result bytes, hashing to the signed result hash
 
 
 event ReceiptChallengeResolved:
@@ -342,10 +347,18 @@ def challenge_receipt(
     result_hash: bytes32,
     signature: Bytes[65],
     claimed_hash: bytes32,
+    input_uri: String[MAX_EVIDENCE_URI],
+    result_uri: String[MAX_EVIDENCE_URI],
 ) -> uint256:
     """
-    @notice Disputes a receipt the channel's worker signed, posting the bond and
-            the result hash the challenger says is right. Locks
+    @notice Disputes a receipt the channel's worker signed, posting the bond,
+            the result hash the challenger says is right and the evidence a
+            committee needs to re-execute: where to fetch the call's input
+            and the worker's result bytes (the payer received both in the
+            worker's answer). The URIs are emitted, not stored. Evidence
+            that cannot be fetched or does not hash to the signed hashes
+            leaves the challenge unsubstantiated: verifiers vote for the
+            worker (docs/verification.md). Locks
             `challenge_slash` of the worker's stake until the challenge ends
             and forwards the bond to the DisputeCourt, which opens a dispute
             judged by the model's verifiers. The worker's receipts stay
@@ -357,9 +370,13 @@ def challenge_receipt(
     @param result_hash The result hash the worker signed.
     @param signature The worker's EIP-712 InferenceReceipt signature.
     @param claimed_hash The result hash the challenger says is right.
+    @param input_uri Where the input is (a `data:` URI inline, or http(s)); its bytes hash to `input_hash`.
+    @param result_uri Where the worker's result bytes are (`data:` or http(s)); they hash to `result_hash`.
     """
     worker: address = self.channels[channel_id].worker
     assert worker != empty(address), "PaymentChannels: unknown channel"
+    assert len(input_uri) > 0, "PaymentChannels: input uri is empty"
+    assert len(result_uri) > 0, "PaymentChannels: result uri is empty"
     assert msg.value == self.params.challenge_bond, "PaymentChannels: wrong challenge bond"
     assert claimed_hash != result_hash, "PaymentChannels: challenge repeats the result"
     signer: address = self._receipt_signer(channel_id, seq, input_hash, result_hash, signature)
@@ -395,6 +412,8 @@ def challenge_receipt(
         seq=seq,
         claimed_hash=claimed_hash,
         dispute_id=dispute_id,
+        input_uri=input_uri,
+        result_uri=result_uri,
     )
     return challenge_id
 

@@ -4,13 +4,16 @@ receipt, close."""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
 from dataclasses import dataclass
-
 
 from offchain import inputs
 from offchain.attestation import InferenceReceipt, Voucher, keccak256, recover_digest
 from offchain.channels.errors import CallRejected
-from offchain.errors import NeuralCommonsError
+from offchain.errors import BadInput, NeuralCommonsError
+
+MAX_EVIDENCE_URI = 1_024  # PaymentChannels' bound on an evidence URI
 
 
 @dataclass
@@ -21,6 +24,7 @@ class CallResult:
     input_hash: bytes
     result_hash: bytes
     receipt: bytes
+    document: bytes = b""  # the input sent (kept: a challenge publishes it with the result)
 
 
 class ChannelClient:
@@ -75,10 +79,22 @@ class ChannelClient:
         finally:
             self.spent = caller.spent
 
-    def challenge(self, call: CallResult, claimed_hash: bytes) -> int:
+    def challenge(self, call: CallResult, claimed_hash: bytes, *,
+                  publish: Callable[[bytes], str] | None = None) -> int:
+        """Challenges the receipt of `call` with the governed bond, claiming `claimed_hash` is right, and
+        publishes the evidence the committee re-executes from: the input and the worker's result bytes
+        this client kept. Each goes inline as a `data:` URI when it fits the contract's bound, otherwise
+        through `publish` (stores the bytes and returns an http(s) URL serving them, e.g.
+        `lambda data: server.result_url(store.put(data))`); without a way to publish a large one the
+        challenge is refused here (it could not be substantiated, and the bond would go to the worker)."""
+        if keccak256(call.document) != call.input_hash:
+            raise NeuralCommonsError("the call's input was not kept: cannot publish the evidence")
+        input_uri = evidence_uri(call.document, publish, json=True)
+        result_uri = evidence_uri(call.result, publish)
         bond = self.channels.params().challenge_bond
         receipt = self.channels.challenge_receipt(self.channel_id, call.seq, call.input_hash, call.result_hash,
-                                                  call.receipt, claimed_hash, sender=self.account, value=bond)
+                                                  call.receipt, claimed_hash, input_uri, result_uri,
+                                                  sender=self.account, value=bond)
         return receipt.decode_logs(self.channels.ReceiptChallenged)[0].challenge_id
 
     def request_close(self) -> None:
@@ -135,7 +151,29 @@ class PaidCaller:
             inputHash=input_hash, resultHash=result_hash), receipt)
         if signer != self.worker_signer:
             raise WrongSigner("the receipt is not signed by the worker's registered key")
-        return CallResult(body["seq"], result, body["decoded"], input_hash, result_hash, receipt)
+        return CallResult(body["seq"], result, body["decoded"], input_hash, result_hash, receipt, document)
+
+
+def evidence_uri(data: bytes, publish: Callable[[bytes], str] | None = None, *, json: bool = False) -> str:
+    """Where a committee fetches `data`: a `data:` URI when it fits PaymentChannels' bound (percent-encoded
+    for a JSON input, base64 for result bytes), else what `publish(data)` answers."""
+    if json:
+        try:
+            return inputs.data_uri(data)
+        except BadInput:
+            uri = ""
+    else:
+        uri = "data:application/octet-stream;base64," + base64.b64encode(data).decode()
+    if uri and len(uri) <= MAX_EVIDENCE_URI:
+        return uri
+    if publish is None:
+        raise NeuralCommonsError(f"{len(data)} bytes of evidence do not fit a data: URI: pass `publish` "
+                                 "(a content store served over http)")
+    uri = publish(data)
+    if not uri.startswith(("http://", "https://")) or len(uri) > MAX_EVIDENCE_URI:
+        raise NeuralCommonsError(f"published evidence needs an http(s) URL of at most {MAX_EVIDENCE_URI} bytes, "
+                                 f"got {uri[:60]}")
+    return uri
 
 
 def _key_hex(private_key) -> str:

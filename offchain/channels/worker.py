@@ -73,7 +73,7 @@ class ChannelWorker:
 
     def __init__(self, channels, account, signer_key, runtimes: dict[int, Runtime], prices: dict[int, int],
                  *, chain_id: int, settle_threshold: int = 10**17, state_dir=None, refresh_after: float = 2.0,
-                 tick_every: float | None = 15.0):
+                 tick_every: float | None = 15.0, tamper=None):
         from ape import chain
 
         self.channels = channels
@@ -85,6 +85,7 @@ class ChannelWorker:
         self.settle_threshold = settle_threshold  # unsettled wei that triggers a settlement
         self.refresh_after = refresh_after  # seconds an on-chain read of a channel stays fresh
         self.tick_every = tick_every  # seconds between background ticks; None: no background task
+        self.tamper = tamper  # offchain.tamper.Tamper: a cheating worker, in tests and benchmarks only
         self.ledger = Ledger(state_dir, chain_id=chain_id, contract=str(channels.address),
                              genesis=bytes(chain.blocks[0].hash))
         if self.ledger.reset_reason:

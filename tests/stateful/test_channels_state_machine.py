@@ -153,7 +153,7 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
             if cid is None:
                 return
             sig = receipt(channels, worker, cid, n, keccak(b"in"), keccak(b"out"))
-            args = (cid, n, keccak(b"in"), keccak(b"out"), sig, keccak(b"x"))
+            args = (cid, n, keccak(b"in"), keccak(b"out"), sig, keccak(b"x"), "data:,in", "data:,out")
             if not self.registered:  # withdrew: nothing left to answer with
                 with ape.reverts("PaymentChannels: receipt not signed by the worker"):
                     channels.challenge_receipt(*args, sender=accounts[4], value=10**16)

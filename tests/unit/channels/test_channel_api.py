@@ -7,8 +7,16 @@ import pytest
 from ape import chain
 from eth_utils import keccak
 
+from dataclasses import replace
+
+from offchain import inputs
 from offchain.attestation import SECP256K1_N
 from offchain.channels import CallRejected, ChannelClient, Ledger
+from offchain.channels.client import evidence_uri
+from offchain.errors import NeuralCommonsError
+from offchain.server import ResultServer
+from offchain.store import ContentStore
+from offchain.tamper import Tamper
 from tests.conftest import MODEL_PRICE, stake_worker
 from tests.unit.channels.conftest import post
 from tests.utils.court import by_address, decide, new_verifiers
@@ -244,3 +252,55 @@ def test_client__rejection__raises_with_status(system, api, client, model_id, st
     with pytest.raises(CallRejected) as raised:
         client.call(b'{"pixels":[1]}', http)
     assert raised.value.status == 422
+
+
+def test_client__challenge__publishes_the_kept_input_and_result_as_evidence(system, api, client, model_id,
+                                                                           staked_worker, digits, mallory):
+    _, http = api
+    client.open(staked_worker, model_id, ETH, url="http://testserver")
+    call = client.call(digits[0], http)
+    assert call.document == digits[0]
+    challenge_id = client.challenge(call, keccak(b"what re-execution gave"))
+    (logged,) = system.PaymentChannels.ReceiptChallenged.range(0, None, search_topics={"challenge_id": challenge_id})
+    assert logged.input_uri.startswith("data:application/json,")
+    assert logged.result_uri.startswith("data:application/octet-stream;base64,")
+    assert inputs.fetch(logged.input_uri, call.input_hash, 10_000) == digits[0]
+    assert inputs.fetch(logged.result_uri, call.result_hash, 10_000) == call.result
+
+
+def test_client__challenge_without_the_kept_input__refused_before_any_transaction(system, api, client, model_id,
+                                                                                  staked_worker, digits):
+    _, http = api
+    client.open(staked_worker, model_id, ETH, url="http://testserver")
+    call = replace(client.call(digits[0], http), document=b"")
+    count = system.PaymentChannels.challenge_count()
+    with pytest.raises(NeuralCommonsError, match="the call's input was not kept: cannot publish the evidence"):
+        client.challenge(call, keccak(b"x"))
+    assert system.PaymentChannels.challenge_count() == count
+
+
+def test_evidence_uri__too_large_for_data_uri__published_by_hash_or_refused(tmp_path):
+    large = bytes(range(256)) * 4  # 1,024 bytes: base64 is over the contract's 1,024-byte bound
+    with pytest.raises(NeuralCommonsError, match="1024 bytes of evidence do not fit a data: URI"):
+        evidence_uri(large)
+    store = ContentStore(tmp_path)
+    server = ResultServer(store).start()
+    try:
+        uri = evidence_uri(large, lambda data: server.result_url(store.put(data)))
+        assert uri.startswith("http://") and inputs.fetch(uri, keccak(large), 2_048) == large
+    finally:
+        server.stop()
+    with pytest.raises(NeuralCommonsError, match="published evidence needs an http"):
+        evidence_uri(large, lambda data: "file:///etc/passwd")
+    small = b'{"pixels":[0]}'
+    assert evidence_uri(small, json=True) == inputs.data_uri(small)  # inline, no publishing
+
+
+def test_tamper__channel_worker__signs_and_serves_the_altered_bytes(new_api, client, model_id, staked_worker,
+                                                                    digits, runtime):
+    _, http = new_api(tamper=Tamper.parse("flip"))
+    client.open(staked_worker, model_id, ETH, url="http://testserver")
+    call = client.call(digits[0], http)  # the client's checks pass: hashes and receipt are consistent
+    (honest,) = runtime.infer([inputs.parse(runtime.spec.input_schema, digits[0])])
+    assert call.result == honest[:-1] + bytes([honest[-1] ^ 0x01])
+    assert call.result_hash == keccak(call.result)

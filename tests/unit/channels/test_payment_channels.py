@@ -16,6 +16,7 @@ from tests.utils.constants import DAY, ETH
 SLASH = 100 * ETH  # the receipt challenge_slash of the deploy defaults, locked per challenge
 DEPOSIT = 1 * ETH
 IN, OUT, OTHER = keccak(b"in"), keccak(b"out"), keccak(b"other")
+EVIDENCE = ("data:application/json,in", "https://payer.example/results/out")  # (input_uri, result_uri)
 
 
 BOND, FEE = 10**16, 10**15  # receipt challenge bond, court member fee (deploy defaults)
@@ -247,7 +248,7 @@ def dispute_of(channels, challenge_id) -> int:
 def test_challenge_receipt__worker_wrong__slashed_to_challenger(channels, court, token, workers, cid, staked_worker,
                                                                 pool, mallory, carol):
     sig = receipt(channels, staked_worker, cid, 7, IN, OUT)
-    tx = channels.challenge_receipt(cid, 7, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
+    tx = channels.challenge_receipt(cid, 7, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
     challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
     before = token.balanceOf(mallory)
     tx = decide(court, dispute_of(channels, challenge_id), pool, False, carol)
@@ -264,7 +265,7 @@ def test_challenge_receipt__worker_wrong__slashed_to_challenger(channels, court,
 
 def test_challenge_receipt__worker_right__takes_bond_rest(channels, court, workers, cid, staked_worker, pool, mallory):
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
-    channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
+    channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
     tx = decide(court, dispute_of(channels, channels.challenge_count()), pool, True, mallory)
     assert court.owed(staked_worker) == BOND - 3 * FEE
     assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == 0
@@ -277,9 +278,11 @@ def test_challenge_receipt__worker_right__takes_bond_rest(channels, court, worke
     ("same", "PaymentChannels: challenge repeats the result"),
     ("forged", "PaymentChannels: receipt not signed by the worker"),
     ("unknown", "PaymentChannels: unknown channel"),
+    ("no input", "PaymentChannels: input uri is empty"),
+    ("no result", "PaymentChannels: result uri is empty"),
 ])
 def test_challenge_receipt__invalid__reverts(channels, cid, staked_worker, mallory, case, reason):
-    target, value, claimed = cid, 10**16, OTHER
+    target, value, claimed, evidence = cid, 10**16, OTHER, EVIDENCE
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
     if case == "bond":
         value = 1
@@ -287,10 +290,14 @@ def test_challenge_receipt__invalid__reverts(channels, cid, staked_worker, mallo
         claimed = OUT
     elif case == "forged":
         sig = receipt(channels, staked_worker, cid, 1, IN, OUT, key=mallory.private_key)
+    elif case == "no input":
+        evidence = ("", EVIDENCE[1])
+    elif case == "no result":
+        evidence = (EVIDENCE[0], "")
     else:
         target = b"\x09" * 32
     with ape.reverts(reason):
-        channels.challenge_receipt(target, 1, IN, OUT, sig, claimed, sender=mallory, value=value)
+        channels.challenge_receipt(target, 1, IN, OUT, sig, claimed, *evidence, sender=mallory, value=value)
 
 
 def test_on_verdict__not_the_court__reverts(channels, mallory):
@@ -344,7 +351,7 @@ def test_challenge_receipt__slash_disabled_by_governance__bond_still_returned(ch
                                                                             staked_worker, pool, mallory):
     govern((channels, "set_params", (3_600, 10**16, 0)))
     sig = receipt(channels, staked_worker, cid, 2, IN, OUT)
-    channels.challenge_receipt(cid, 2, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
+    channels.challenge_receipt(cid, 2, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
     tx = decide(court, dispute_of(channels, channels.challenge_count()), pool, False, mallory)
     assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == 0
     assert workers.slashed(staked_worker) == 0
@@ -356,7 +363,7 @@ def test_challenge_receipt__slash_disabled_by_governance__bond_still_returned(ch
 
 def challenge(channels, cid, worker, challenger, seq=1):
     sig = receipt(channels, worker, cid, seq, IN, OUT)
-    tx = channels.challenge_receipt(cid, seq, IN, OUT, sig, OTHER, sender=challenger, value=10**16)
+    tx = channels.challenge_receipt(cid, seq, IN, OUT, sig, OTHER, *EVIDENCE, sender=challenger, value=10**16)
     return tx, tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
 
 
@@ -372,7 +379,28 @@ def test_challenge_receipt__locks_slash_and_opens_dispute(channels, court, worke
     assert (opened.client, opened.subject_id, opened.model_id, opened.bond) == (
         channels.address, challenge_id, model_id, BOND)
     assert (bytes(opened.worker_hash), bytes(opened.challenger_hash)) == (OUT, OTHER)
-    assert tx.decode_logs(channels.ReceiptChallenged)[0].dispute_id == opened.dispute_id
+    logged = tx.decode_logs(channels.ReceiptChallenged)[0]
+    assert (logged.challenge_id, bytes(logged.channel_id), logged.challenger, logged.seq, bytes(logged.claimed_hash),
+            logged.dispute_id, logged.input_uri, logged.result_uri) == (
+        challenge_id, cid, mallory.address, 1, OTHER, opened.dispute_id, *EVIDENCE)
+
+
+def test_challenge_receipt__evidence_over_bound__reverts_and_nothing_locked(channels, workers, cid, staked_worker,
+                                                                           mallory):
+    sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
+    count = channels.challenge_count()
+    with ape.reverts():  # String[1024]: the ABI refuses a longer URI
+        channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, "data:," + "a" * 1_019, EVIDENCE[1], sender=mallory,
+                                   value=10**16)
+    assert (channels.challenge_count(), workers.locked(staked_worker)) == (count, 0)
+
+
+def test_challenge_receipt__evidence_at_bound__accepted_and_emitted_whole(channels, cid, staked_worker, mallory):
+    sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
+    longest = "data:," + "a" * 1_018
+    tx = channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, longest, longest, sender=mallory, value=10**16)
+    logged = tx.decode_logs(channels.ReceiptChallenged)[0]
+    assert (len(logged.input_uri), logged.input_uri, logged.result_uri) == (1_024, longest, longest)
 
 
 def test_challenge_receipt__worker_unbonds_and_withdraws__locked_stake_slashed_on_day_8(
@@ -411,7 +439,7 @@ def test_challenge_receipt__withdrawn_worker__reverts(channels, workers, cid, st
     chain.mine(timestamp=workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at)
     workers.withdraw_stake(sender=staked_worker)
     with ape.reverts("PaymentChannels: receipt not signed by the worker"):
-        channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, sender=mallory, value=10**16)
+        channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
 
 
 def test_escalated_unruled__expires__bond_returns_lock_released_once(channels, court, workers, cid, staked_worker,

@@ -579,7 +579,8 @@ def test_receipt_challenge__committee_decides__worker_slashed_to_challenger(cour
     channels = system.PaymentChannels
     cid = open_channel(channels, app_builder, staked_worker, model_id, 10**16)
     sig = receipt(channels, staked_worker, cid, 1, b"\x01" * 32, RESULT_HASH)
-    tx = channels.challenge_receipt(cid, 1, b"\x01" * 32, RESULT_HASH, sig, WRONG, sender=app_builder,
+    tx = channels.challenge_receipt(cid, 1, b"\x01" * 32, RESULT_HASH, sig, WRONG, "data:,in", "data:,out",
+                                    sender=app_builder,
                                     value=channels.params().challenge_bond)
     opened = tx.decode_logs(court.DisputeOpened)[0]
     challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
