@@ -9,9 +9,11 @@
     ape run demo --network ethereum:local:foundry --workers 2   # anvil, two silverback worker bots
 """
 
+import time
+
 import click
 from ape import accounts, project
-from offchain.cli import Command, quiet_ape, require_local, user_errors
+from offchain.cli import Command, console, fmt_eth, quiet_ape, require_local, table, user_errors
 from offchain.demos import governance, inference
 from offchain.errors import InvalidInput
 
@@ -41,21 +43,39 @@ def cli(provider, governance_only, models, requests, texts, workers):
     if governance_only:
         governance.print_summary(governance.run(project, accounts.test_accounts))
         return
-    if "digits" in sections:
+    rows = []
+    for name in (n for n in SECTIONS if n in sections):  # one after the other, each on its own deployment
+        start = time.monotonic()
+        summary = _run_section(name, provider, requests=requests, texts=texts, workers=workers)
+        rows.append((name, summary.requests, summary.verified, fmt_eth(sum(summary.received.values())),
+                     f"{time.monotonic() - start:.1f}"))
+    if len(rows) > 1:
+        console.print(table("Demo sections", ["model", "requests paid", "results verified",
+                                              "revenue withdrawn (ETH)", "wall time (s)"], rows))
+
+
+def _run_section(name: str, provider, *, requests: int, texts: int, workers: int):
+    """Runs and prints one section; returns its summary (requests, verified, received)."""
+    test_accounts = accounts.test_accounts
+    if name == "digits":
         if provider.name == "test":  # the embedded chain: the worker runs in this process
-            summary = inference.run(project, accounts.test_accounts, count=requests)
+            summary = inference.run(project, test_accounts, count=requests)
         else:  # a real node: worker bots in their own processes
-            summary = inference.run_live(project, accounts.test_accounts, count=requests, workers=workers)
-        inference.print_summary(summary)
-    if "minilm" in sections:  # its worker runs in this process (the anvil tests run it as a bot)
+            summary = inference.run_live(project, test_accounts, count=requests, workers=workers)
+        print_summary = inference.print_summary
+    elif name == "minilm":  # its worker runs in this process (the anvil tests run it as a bot)
         from offchain.demos import embeddings
 
-        embeddings.print_summary(embeddings.run(project, accounts.test_accounts, count=texts))
-    if "nft" in sections:  # its worker runs in this process (the anvil test runs it as a bot)
+        summary, print_summary = embeddings.run(project, test_accounts, count=texts), embeddings.print_summary
+    elif name == "nft":  # its worker runs in this process (the anvil test runs it as a bot)
         from offchain.demos import nft
 
-        nft.print_summary(nft.run(project, accounts.test_accounts))
-    if "risk" in sections:  # its worker runs in this process (the anvil test runs it as a bot)
+        summary, print_summary = nft.run(project, test_accounts), nft.print_summary
+    elif name == "risk":  # its worker runs in this process (the anvil test runs it as a bot)
         from offchain.demos import risk
 
-        risk.print_summary(risk.run(project, accounts.test_accounts))
+        summary, print_summary = risk.run(project, test_accounts), risk.print_summary
+    else:
+        raise InvalidInput(f"--models: no section '{name}'")
+    print_summary(summary)
+    return summary

@@ -51,7 +51,6 @@ WORKER, APP_BUILDER, AUTHOR, DAVE = 5, 6, 8, 9  # test account indexes (as in th
 class EmbeddingsSummary(DemoSummary):
     model_id: int = 0
     price: int = 0  # wei one request costs (model price + market fee)
-    paid_to_market: int = 0  # what the app builder's requests carried, without gas
     paid_by_app_builder: int = 0  # with gas
     served_models: list[str] = field(default_factory=list)  # what the worker loaded, "name (id)"
     max_gap: float = 0.0  # worst max-abs distance, worker's vector vs the app builder's recomputation
