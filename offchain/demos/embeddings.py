@@ -2,8 +2,8 @@
 
 `run` is the demo section (`ape run demo --models minilm`): deploy; register
 minilm (shares: 70 % author, 30 % dave) and list it through a DAO proposal;
-stake a worker that loads every model listed on the chain by its registered
-artifact hash (as `ape run worker --models all` does); an app builder pays
+stake a worker that loads the model by its registered artifact hash (as
+`ape run worker --models minilm` does); an app builder pays
 the market for the embeddings of a small corpus and of a query, one request
 each; the worker claims, embeds in one batch, signs and fulfils; the app
 builder fetches every result, checks it against the hash on-chain and
@@ -19,6 +19,7 @@ passes, the worker finalizes, and every party withdraws its share.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,6 +91,7 @@ def run(project, accounts, *, count: int = DEMO_TEXTS, query: str = DEMO_QUERY,
     if count < 2:
         raise NeuralCommonsError(f"the embeddings demo needs at least 2 texts (a corpus and a query), not {count}")
     deployer, worker, app_builder = accounts[0], accounts[WORKER], accounts[APP_BUILDER]
+    owned = workdir is None  # a folder of our own (the worker's ~90 MB model store) is removed at the end
     workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-minilm-"))
     spec = load_spec("minilm")
     corpus = corpus_texts(spec, count - 1)
@@ -106,7 +108,9 @@ def run(project, accounts, *, count: int = DEMO_TEXTS, query: str = DEMO_QUERY,
     agent = None
     try:
         stake(d, deployer, worker, server.url)
-        runtimes = load_runtimes(registry, ["all"], workdir / "worker")  # each checked against its registered hash
+        # as `ape run worker --models minilm` loads it: the artifact checked against the hash registered on-chain,
+        # served under every active model id registered with it (`--models all` adds every other listed model)
+        runtimes = load_runtimes(registry, ["minilm"], workdir / "worker")
         summary.served_models = [f"{r.spec.name} ({i})" for i, r in sorted(runtimes.items())]
         agent = InferenceWorker(market, worker, worker.private_key, runtimes, results, workdir / "worker.json",
                                 server.result_url)
@@ -150,6 +154,8 @@ def run(project, accounts, *, count: int = DEMO_TEXTS, query: str = DEMO_QUERY,
         server.stop()
         if agent is not None:
             agent.close()
+        if owned:
+            shutil.rmtree(workdir, ignore_errors=True)
     return summary
 
 
