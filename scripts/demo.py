@@ -63,10 +63,14 @@ def _run_section(name: str, provider, *, requests: int, texts: int, workers: int
         else:  # a real node: worker bots in their own processes
             summary = inference.run_live(project, test_accounts, count=requests, workers=workers)
         print_summary = inference.print_summary
-    elif name == "minilm":  # its worker runs in this process (the anvil tests run it as a bot)
+    elif name == "minilm":
         from offchain.demos import embeddings
 
-        summary, print_summary = embeddings.run(project, test_accounts, count=texts), embeddings.print_summary
+        if provider.name == "test":  # the embedded chain: the worker runs in this process
+            summary = embeddings.run(project, test_accounts, count=texts)
+        else:  # a real node: the worker is a bot in its own process
+            summary = embeddings.run_live(project, test_accounts, count=texts)
+        print_summary = embeddings.print_summary
     elif name == "nft":  # its worker runs in this process (the anvil test runs it as a bot)
         from offchain.demos import nft
 

@@ -32,7 +32,7 @@ from offchain.cli import ETH, advance_time, console, fmt_eth, table
 from offchain.client import InferenceClient
 from offchain.dedup import DuplicateIndex
 from offchain.deploy import deploy_system
-from offchain.demos.inference import DemoSummary, _withdraw_all, stake
+from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, DemoSummary, _wait_for, _withdraw_all, stake
 from offchain.demos.risk import register_and_list
 from offchain.errors import NeuralCommonsError
 from offchain.models import ModelSpec, load_spec
@@ -45,7 +45,7 @@ from offchain.worker import InferenceWorker, StepReport
 DEMO_TEXTS = 20  # paid embeddings: the corpus sentences and the query
 DEMO_QUERY = "How do I walk a directory tree without following symbolic links?"
 CORPUS_POOL = 1_200  # the corpus sentences are spread over the first CORPUS_POOL of models/minilm/corpus.py
-WORKER, APP_BUILDER, AUTHOR, DAVE = 5, 6, 8, 9  # test account indexes (as in the digits section)
+WORKER, APP_BUILDER, AUTHOR, DAVE = WORKER_ACCOUNTS[0], 6, 8, 9  # test account indexes (as in the digits section)
 
 
 @dataclass
@@ -84,25 +84,79 @@ def list_minilm(d, accounts, spec: ModelSpec) -> int:
     return register_and_list(d, spec, accounts[AUTHOR], accounts[DAVE], alice, [alice, bob])
 
 
+@dataclass
+class _Section:
+    """What both ways of running the section share: the deployment, the texts, the summary."""
+
+    deployment: object
+    spec: ModelSpec
+    model_id: int
+    corpus: list[str]
+    texts: list[str]
+    summary: EmbeddingsSummary
+
+
+def _prepare(project, accounts, count: int, query: str) -> _Section:
+    """Deploys a system and lists minilm; `count` texts: `count - 1` corpus sentences and the query."""
+    if count < 2:
+        raise NeuralCommonsError(f"the embeddings demo needs at least 2 texts (a corpus and a query), not {count}")
+    spec = load_spec("minilm")
+    corpus = corpus_texts(spec, count - 1)
+    summary = EmbeddingsSummary(requests=count, bound=float(spec.verification["bound"]), query=query,
+                                corpus=len(corpus))
+    d = deploy_system(project, accounts[0])
+    summary.model_id = model_id = list_minilm(d, accounts, spec)
+    console.print(f"minilm model {model_id} listed by the DAO")
+    return _Section(d, spec, model_id, corpus, [*corpus, query], summary)
+
+
+def _pay(section: _Section, app_builder) -> tuple[InferenceClient, list[int]]:
+    """The app builder pays one market request per text (the market has no batched request call)."""
+    summary = section.summary
+    client = InferenceClient(section.deployment.InferenceMarket, app_builder)
+    summary.price = price = client.quote(section.model_id)  # one quote for the lot (the price does not move)
+    before = app_builder.balance
+    ids = [client.request(section.model_id, inputs.encode_text(text), value=price) for text in section.texts]
+    summary.paid_by_app_builder = before - app_builder.balance
+    summary.paid_to_market = price * len(ids)
+    console.print(f"app builder paid for {len(ids)} embeddings at {fmt_eth(price)} ETH each")
+    return client, ids
+
+
+def _verify_and_search(section: _Section, client: InferenceClient, ids: list[int]) -> None:
+    """Fetches every result (its hash checked against the chain), recomputes each text with the app
+    builder's own copy of the model and judges it under the manifest's policy; then answers the
+    query from the paid vectors. Raises on the first result that is not within the bound."""
+    spec, summary = section.spec, section.summary
+    fetched = client.fetch_all(ids, spec)  # each result hashes to the hash the worker attested on-chain
+    registered = bytes(section.deployment.ModelRegistry.models(section.model_id).artifact_hash)
+    mine = load_runtime(spec, expected_hash=registered)  # the app builder's copy, checked against the chain
+    policy, (_, scale) = mine.policy, spec.encoding
+    paid: dict[str, np.ndarray] = {}
+    for request_id, text, reference in zip(ids, section.texts, mine.infer(section.texts), strict=True):
+        verdict = policy.judge(fetched[request_id].result, reference)
+        if not verdict.agrees:
+            raise NeuralCommonsError(f"request {request_id}: the worker's embedding is {verdict.distance} off "
+                                     f"(bound {summary.bound})")
+        summary.verified += 1
+        summary.max_gap = max(summary.max_gap, verdict.distance)
+        paid[text] = canonical.decode_embedding(scale, fetched[request_id].result)
+    index = DuplicateIndex(lambda batch: np.stack([paid[t] for t in batch]))  # the paid vectors, nothing re-run
+    index.add(enumerate(section.corpus))
+    (answer,) = index.screen([summary.query])
+    summary.answer, summary.similarity = answer.source_text, answer.similarity
+
+
 def run(project, accounts, *, count: int = DEMO_TEXTS, query: str = DEMO_QUERY,
         workdir: Path | None = None) -> EmbeddingsSummary:
     """The section on the embedded chain: one worker, in this process. `count` paid requests:
     `count - 1` corpus sentences and the query."""
-    if count < 2:
-        raise NeuralCommonsError(f"the embeddings demo needs at least 2 texts (a corpus and a query), not {count}")
     deployer, worker, app_builder = accounts[0], accounts[WORKER], accounts[APP_BUILDER]
+    section = _prepare(project, accounts, count, query)
+    d, summary = section.deployment, section.summary
+    market = d.InferenceMarket
     owned = workdir is None  # a folder of our own (the worker's ~90 MB model store) is removed at the end
     workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-minilm-"))
-    spec = load_spec("minilm")
-    corpus = corpus_texts(spec, count - 1)
-    texts = [*corpus, query]
-    summary = EmbeddingsSummary(requests=len(texts), bound=float(spec.verification["bound"]), query=query,
-                                corpus=len(corpus))
-    d = deploy_system(project, deployer)
-    market, registry = d.InferenceMarket, d.ModelRegistry
-    summary.model_id = model_id = list_minilm(d, accounts, spec)
-    console.print(f"minilm model {model_id} listed by the DAO")
-
     results = ContentStore(workdir / "results")
     server = ResultServer(results).start()
     agent = None
@@ -110,52 +164,64 @@ def run(project, accounts, *, count: int = DEMO_TEXTS, query: str = DEMO_QUERY,
         stake(d, deployer, worker, server.url)
         # as `ape run worker --models minilm` loads it: the artifact checked against the hash registered on-chain,
         # served under every active model id registered with it (`--models all` adds every other listed model)
-        runtimes = load_runtimes(registry, ["minilm"], workdir / "worker")
+        runtimes = load_runtimes(d.ModelRegistry, ["minilm"], workdir / "worker")
         summary.served_models = [f"{r.spec.name} ({i})" for i, r in sorted(runtimes.items())]
         agent = InferenceWorker(market, worker, worker.private_key, runtimes, results, workdir / "worker.json",
                                 server.result_url)
-        client = InferenceClient(market, app_builder)
-        summary.price = price = client.quote(model_id)
-        before = app_builder.balance
-        ids = [client.request(model_id, inputs.encode_text(text), value=price) for text in texts]
-        summary.paid_by_app_builder = before - app_builder.balance
-        summary.paid_to_market = price * len(ids)
-        console.print(f"app builder paid for {len(ids)} embeddings at {fmt_eth(price)} ETH each")
-
+        client, ids = _pay(section, app_builder)
         work = _serve(agent)
         console.print(f"worker: claimed {work.claimed}, embedded and fulfilled {work.fulfilled}, "
                       f"rejected {work.rejected}")
-
-        fetched = client.fetch_all(ids, spec)  # each result hashes to the hash the worker attested on-chain
-        mine = load_runtime(spec, expected_hash=bytes(registry.models(model_id).artifact_hash))  # the builder's copy
-        policy, kind_scale = mine.policy, spec.encoding
-        paid: dict[str, np.ndarray] = {}
-        for request_id, text, reference in zip(ids, texts, mine.infer(texts), strict=True):
-            verdict = policy.judge(fetched[request_id].result, reference)
-            if not verdict.agrees:
-                raise NeuralCommonsError(f"request {request_id}: the worker's embedding is {verdict.distance} off "
-                                         f"(bound {summary.bound})")
-            summary.verified += 1
-            summary.max_gap = max(summary.max_gap, verdict.distance)
-            paid[text] = canonical.decode_embedding(kind_scale[1], fetched[request_id].result)
-
-        index = DuplicateIndex(lambda batch: np.stack([paid[t] for t in batch]))  # the paid vectors, nothing re-run
-        index.add(enumerate(corpus))
-        (answer,) = index.screen([query])
-        summary.answer, summary.similarity = answer.source_text, answer.similarity
-
+        _verify_and_search(section, client, ids)
         advance_time(market.params().challenge_window + 1)
         settle = agent.step()
         console.print(f"worker: finalized {settle.finalized}")
         summary.gas = {"request (app builder)": client.gas_used // len(ids),
                        "claim + fulfil + finalize (worker)": (work.gas + settle.gas) // len(ids)}
-        _withdraw_all(d, model_id, accounts, [worker], summary)
+        _withdraw_all(d, section.model_id, accounts, [worker], summary)
     finally:
         server.stop()
         if agent is not None:
             agent.close()
-        if owned:
-            shutil.rmtree(workdir, ignore_errors=True)
+    if owned:  # kept when the section failed, for its worker files
+        shutil.rmtree(workdir, ignore_errors=True)
+    return summary
+
+
+def run_live(project, accounts, *, count: int = DEMO_TEXTS, query: str = DEMO_QUERY, workdir: Path | None = None,
+             timeout: float = 300) -> EmbeddingsSummary:
+    """The section on a real local node (anvil): the worker is a silverback bot in its own process
+    (`NC_MODELS=minilm`), which loads the model by its registered hash, claims, embeds, fulfils and
+    finalizes on its own; the app builder pays, waits, verifies and searches from this process."""
+    from offchain.deploy import save_deployment
+    from offchain.localnet import BotProcess
+    from offchain.market import RequestState
+
+    deployer, app_builder = accounts[0], accounts[APP_BUILDER]
+    worker = accounts[WORKER]
+    section = _prepare(project, accounts, count, query)
+    d, summary = section.deployment, section.summary
+    market = d.InferenceMarket
+    owned = workdir is None
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-minilm-live-"))
+    stake(d, deployer, worker, f"http://127.0.0.1:{WORKER_PORT}")
+    save_deployment(d)  # the bot finds the contracts here
+    bot = BotProcess(WORKER, WORKER_PORT, workdir / "worker", models="minilm")
+    try:
+        bot.start()
+        bot.wait_ready(timeout=timeout)
+        summary.served_models = [f"minilm ({section.model_id}), in a worker bot process"]
+        client, ids = _pay(section, app_builder)
+        _wait_for(market, ids, (RequestState.FULFILLED, RequestState.FINALIZED), timeout)
+        _verify_and_search(section, client, ids)
+        advance_time(market.params().challenge_window + 1)
+        _wait_for(market, ids, (RequestState.FINALIZED,), timeout)
+        summary.gas = {"request (app builder)": client.gas_used // len(ids)}
+        _withdraw_all(d, section.model_id, accounts, [worker], summary)
+    finally:
+        bot.stop()
+    if owned:  # kept when the section failed, for the bot's log
+        shutil.rmtree(workdir, ignore_errors=True)
     return summary
 
 
