@@ -1,5 +1,5 @@
 # One command sets up and runs each job; set-up is idempotent and quick when done.
-#   make demo   the end-to-end demo on the embedded chain
+#   make demo   the end-to-end demo on the embedded chain, every model (digits, minilm, nft, risk)
 #   make test   the whole test suite (anvil tests included)
 #   make bench  gas tables from real transactions
 
@@ -25,7 +25,7 @@ compile: setup
 	ape compile
 
 demo: compile
-	ape run demo
+	ape run demo --models all
 
 # The same economy on a real node: ape starts anvil, two silverback worker bots serve.
 demo-anvil: compile

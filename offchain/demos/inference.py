@@ -40,6 +40,7 @@ class DemoSummary:
 
     requests: int = 0
     verified: int = 0
+    paid_to_market: int = 0  # wei the paid requests carried into the market (gas not counted)
     gas: dict[str, int] = field(default_factory=dict)
 
 
@@ -107,6 +108,7 @@ def _pay_for_digits(client: InferenceClient, model_id: int, spec: ModelSpec, cou
     requested = [(client.request(model_id, inputs.encode_pixels(pixels), value=price), int(label))
                  for pixels, label in samples]
     summary.paid_by_app_builder = before - client.account.balance
+    summary.paid_to_market = price * len(requested)
     return requested
 
 

@@ -120,6 +120,7 @@ def run(project, accounts, *, workdir: Path | None = None) -> RiskSummary:
                                 workdir / "worker.json", server.result_url)
         tokens = deploy_tokens(project, issuer)
         before = applicant.balance
+        summary.paid_to_market = listing.quote() * len(tokens)  # what each apply forwards to the market
         requested, apply_gas = apply_all(listing, tokens, applicant)
         summary.paid_by_applicant = before - applicant.balance
         summary.requests = len(requested)

@@ -59,4 +59,5 @@ def test_score__future_block__one_line_error(run_cli, economy, tokens):
 
 def test_demo__unknown_models_section__one_line_error(run_cli):
     ran = run_cli("demo", "--models", "digits,nope")
-    assert ran.code == 1 and ran.error_lines() == ["error: --models: unknown section 'nope': use digits, risk or all"]
+    assert ran.code == 1 and ran.error_lines() == [
+        "error: --models 'digits,nope': use all or a comma-separated list of digits, minilm, nft, risk"]
