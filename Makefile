@@ -1,5 +1,6 @@
 # One command sets up and runs each job; set-up is idempotent and quick when done.
-#   make demo   the end-to-end demo on the embedded chain, every model (digits, minilm, nft, risk)
+#   make demo       the end-to-end demo on the embedded chain (the digits economy: DAO, 100 paid inferences, payouts)
+#   make demo-all   every model in turn: digits, minilm, nft, risk
 #   make test   the whole test suite (anvil tests included)
 #   make bench  gas tables from real transactions
 
@@ -7,7 +8,7 @@ PYTHON ?= python3.11
 VENV := .venv
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup compile demo demo-anvil test bench lint clean anvil models
+.PHONY: setup compile demo demo-all demo-anvil test bench lint clean anvil models
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -25,6 +26,10 @@ compile: setup
 	ape compile
 
 demo: compile
+	ape run demo
+
+# Every model's section: digits, minilm (embeddings + semantic search), nft (images minted), risk (token listing).
+demo-all: compile
 	ape run demo --models all
 
 # The same economy on a real node: ape starts anvil, two silverback worker bots serve.
