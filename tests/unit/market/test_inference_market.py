@@ -9,6 +9,7 @@ from offchain.client import request_views
 from offchain.governance import Proposal
 from tests.conftest import MIN_STAKE, MODEL_PRICE, stake_worker
 from tests.utils.court import by_address, decide, draw, members, new_verifiers, past as past_time, vote
+from tests.unit.market.test_model_registry import set_storage
 from tests.utils.governance import pass_proposal
 from tests.utils.market import (
     CHALLENGED,
@@ -28,6 +29,7 @@ from tests.utils.market import (
 )
 from tests.utils.constants import DAY, ETH, ZERO_ADDRESS as ZERO
 
+ACCOUNT_COUNT_SLOT = 15  # InferenceMarket.account_count (vyper -f layout)
 PAYMENT = MODEL_PRICE * 105 // 100  # price + 5 % protocol fee
 LOCK = 100 * ETH  # max(miss_slash, challenge_slash) with the deploy defaults: locked per request in flight
 
@@ -236,6 +238,19 @@ def test_account_ids__given_once_per_address(market, model_id, app_builder, stak
         app_builder.address, staked_worker.address)
     assert market.account_at(0) == ZERO  # no claimant yet reads as the zero address
     assert market.get_request(rid).worker == staked_worker.address
+
+
+def test_account_ids__exhausted__new_address_refused_known_ones_go_on(market, model_id, app_builder, carol):
+    request(market, model_id, app_builder)  # app_builder has an id
+    assert market.account_id(carol) == 0
+    set_storage(market.address, ACCOUNT_COUNT_SLOT, 2**32 - 1)
+    assert market.account_count() == 2**32 - 1
+    with ape.reverts("InferenceMarket: account ids exhausted"):
+        request(market, model_id, carol)
+    with ape.reverts("InferenceMarket: account ids exhausted"):
+        request_batch(market, model_id, carol, 2)
+    rid = request(market, model_id, app_builder)
+    assert market.get_request(rid).requester == app_builder.address
 
 
 # ---------------------------------------------------------------- claim
