@@ -190,7 +190,11 @@ def test_request_batch__pending_model__reverts(market, models, author, app_build
         request_batch(market, models.model_count(), app_builder, 2, value=10**18)
 
 
-def test_request_batch__above_bounds__reverts(market, model_id, app_builder):
+def test_request_batch__at_bounds__accepted_above__reverts(market, model_id, app_builder):
+    tx = request_batch(market, model_id, app_builder, 100, uris=["x" * 256] * 100)  # MAX_BATCH of MAX_BATCH_INPUT_URI
+    logs = tx.decode_logs(market.InferenceRequested)
+    assert len(logs) == 100 and logs[-1].input_uri == "x" * 256
+    assert market.request_count() == logs[-1].request_id
     with ape.reverts():
         request_batch(market, model_id, app_builder, 101)  # MAX_BATCH inputs
     with ape.reverts():
