@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from eth_utils import keccak
 
 from offchain import canonical, inputs
-from offchain.errors import RequestRefunded, RequestTimedOut, ResultMismatch, ResultUnavailable
+from offchain.errors import BadInput, RequestRefunded, RequestTimedOut, ResultMismatch, ResultUnavailable
 from offchain.market import MARKET_BATCH, RequestState, request_views
 from offchain.models import ModelSpec
 
 __all__ = ["MARKET_BATCH", "InferenceClient", "VerifiedResult", "request_views"]  # re-exported for older imports
 
 MAX_RESULT_BYTES = 1 << 20  # a result larger than this is not fetched
+MAX_BATCH_INPUT_URI = 256  # the market's MAX_BATCH_INPUT_URI: bytes of each input URI of a batched request
 
 
 @dataclass
@@ -54,6 +55,35 @@ class InferenceClient:
         )
         self.gas_used += receipt.gas_used
         return receipt.decode_logs(self.market.InferenceRequested)[0].request_id
+
+    def request_many(self, model_id: int, documents, *, input_uris=None, ttl: int = 600,
+                     value_each: int | None = None) -> list[int]:
+        """Pays for one inference per input document with `request_inference_batch`: one transaction
+        per `MARKET_BATCH` inputs, one payment for each transaction (the excess comes back), the same
+        deadline for all. Each input goes inline as a data: URI unless `input_uris` gives its URI
+        (a batch bounds each URI at `MAX_BATCH_INPUT_URI` bytes: host a larger input, or `request` it).
+        Returns the request ids in input order."""
+        from ape import chain
+
+        documents = list(documents)
+        uris = [inputs.data_uri(d) for d in documents] if input_uris is None else list(input_uris)
+        if len(uris) != len(documents):
+            raise BadInput(f"{len(documents)} inputs but {len(uris)} input URIs")
+        for uri in uris:
+            if len(uri.encode()) > MAX_BATCH_INPUT_URI:
+                raise BadInput(f"an input URI of {len(uri.encode())} bytes is above the batch bound of "
+                               f"{MAX_BATCH_INPUT_URI}: host the input and pass its URL, or request it alone")
+        price = self.quote(model_id) if value_each is None else value_each
+        deadline = chain.pending_timestamp + ttl
+        ids: list[int] = []
+        for start in range(0, len(documents), MARKET_BATCH):
+            chunk = documents[start : start + MARKET_BATCH]
+            receipt = self.market.request_inference_batch(
+                model_id, [keccak(d) for d in chunk], uris[start : start + MARKET_BATCH], deadline,
+                sender=self.account, value=price * len(chunk))
+            self.gas_used += receipt.gas_used
+            ids.extend(log.request_id for log in receipt.decode_logs(self.market.InferenceRequested))
+        return ids
 
     def wait(self, request_id: int, *, timeout: float = 120, poll: float = 1.0):
         """Blocks until the request is fulfilled (or settled); returns its chain view.

@@ -31,7 +31,7 @@ def cli(provider, calls, clients, rounds, skip_gas):
         console.print(table(
             "Gas per paid inference",
             ["inferences per settlement", "settlement only", "with open + close of the channel",
-             "per-request path (request + batched claim/fulfil/finalize)"],
+             "per-request path (batched request + claim/fulfil/finalize, batches of 100)"],
             rows,
         ))
     console.print(table(

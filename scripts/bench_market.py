@@ -21,7 +21,7 @@ def cli(provider):
     console.print(
         table(
             f"Batched forms on {where}: gas per request",
-            ["batch size", "claim", "fulfil", "finalize", "claim + fulfil + finalize"],
+            ["batch size", "request", "claim", "fulfil", "finalize", "lifecycle gas per inference"],
             batches,
         )
     )

@@ -61,41 +61,52 @@ def model_spec(registry, model: str):
 @cli.command(cls=Command)
 @account_option(prompt=False)
 @click.option("--model", "model", required=True, help="Model id on-chain, or a model folder name (e.g. digits).")
-@click.option("--input", "input_path", required=True, help="The input document (JSON file).")
+@click.option("--input", "input_paths", required=True, multiple=True,
+              help="The input document (JSON file). Repeat it to pay for several inputs in one transaction "
+              "(a batched request: each input inline, at most 256 bytes as a data: URI).")
 @click.option("--url", default=None, help="Where the worker fetches the input (http/https/ipfs) instead of "
-              "inline; --input is the same bytes, hashed and checked here.")
+              "inline; --input is the same bytes, hashed and checked here (one input only).")
 @click.option("--ttl", default="10m", show_default=True, help="Time until the request may be refunded.")
 @click.option("--timeout", default="2m", show_default=True, help="How long to wait for a worker.")
 @click.option("--no-wait", is_flag=True, help="Pay and print the request id; `infer fetch` it later.")
 @user_errors
-def request(provider, account, model, input_path, url, ttl, timeout, no_wait):
-    """Pay for one inference, wait for it and print the verified output."""
+def request(provider, account, model, input_paths, url, ttl, timeout, no_wait):
+    """Pay for one inference (or one per --input, in one transaction), wait for it and print the verified output."""
     sender = resolve_account(account, provider)
     ttl_s, timeout_s = parse_duration(ttl, "--ttl"), parse_duration(timeout, "--timeout")
-    path = Path(input_path)
-    if not path.is_file():
-        raise InvalidInput(f"--input {input_path} is not a file")
+    paths = [Path(p) for p in input_paths]
+    for path in paths:
+        if not path.is_file():
+            raise InvalidInput(f"--input {path} is not a file")
     if url is not None and not url.startswith(("http://", "https://", "ipfs://")):
         raise InvalidInput(f"--url '{url}' must start with http://, https:// or ipfs://")
+    if url is not None and len(paths) > 1:
+        raise InvalidInput("--url names one input: pass one --input with it")
     deployment = deployment_of(provider)
     model_id, spec = model_spec(deployment.ModelRegistry, model)
-    document = path.read_bytes()
-    check_input(spec.input_schema, document)  # a wrong input is refused here, before it is paid for
+    documents = [path.read_bytes() for path in paths]
+    for document in documents:
+        check_input(spec.input_schema, document)  # a wrong input is refused here, before it is paid for
     active, _ = deployment.ModelRegistry.model_terms(model_id)
     if not active:
         raise InvalidInput(f"model {model_id} is not active (pending, suspended or retired): it cannot be paid for")
     client = InferenceClient(deployment.InferenceMarket, sender)
     price = client.quote(model_id)
-    if provider.get_balance(sender.address) < price:
-        raise InvalidInput(f"the request costs {fmt_eth(price)} ETH; your balance is lower")
-    request_id = client.request(model_id, document, input_uri=url, ttl=ttl_s)
-    console.print(f"request {request_id}: paid {fmt_eth(price)} ETH for model {model_id}")
+    if provider.get_balance(sender.address) < price * len(documents):
+        raise InvalidInput(f"the requests cost {fmt_eth(price * len(documents))} ETH; your balance is lower")
+    if len(documents) == 1:
+        request_ids = [client.request(model_id, documents[0], input_uri=url, ttl=ttl_s)]
+    else:
+        request_ids = client.request_many(model_id, documents, ttl=ttl_s, value_each=price)
+    for request_id in request_ids:
+        console.print(f"request {request_id}: paid {fmt_eth(price)} ETH for model {model_id}")
     if no_wait:
-        console.print(f"fetch it with `ape run infer fetch {request_id}`; refundable after "
-                      f"{fmt_time(chain.blocks.head.timestamp + ttl_s)} if no worker serves it")
+        console.print(f"fetch them with `ape run infer fetch REQUEST_ID`; refundable after "
+                      f"{fmt_time(chain.blocks.head.timestamp + ttl_s)} if no worker serves them")
         return
-    view = client.wait(request_id, timeout=timeout_s)
-    _print_result(client, request_id, spec, view.worker)
+    for request_id in request_ids:
+        view = client.wait(request_id, timeout=timeout_s)
+        _print_result(client, request_id, spec, view.worker)
 
 
 def _print_result(client, request_id: int, spec, worker) -> None:

@@ -13,14 +13,20 @@
         requests are refunded in full after their deadline, and the claiming
         worker's miss is recorded (and, by policy, slashed).
 
-        Request state is packed into three storage words so that claim +
-        fulfill + finalize in batches stay cheap:
-          core:  requester (160) | model id (24) | deadline (32) | state (8) | stamp (32)
+        Request state is packed into two storage words so that a request
+        writes two fresh words and claim, fulfill and finalize only update them:
+          core:  requester id (32) | model id (24) | deadline (32) | state (8)
+                 | stamp (32) | worker id (32) | escrowed payment (96)
           hash:  the input hash until fulfillment, then the result hash
                  (the input hash stays in the InferenceRequested event)
-          claim: worker (160) | escrowed payment (96)
+        Requesters and workers are named in the core word by a 32-bit account
+        id, given to an address the first time it requests or claims (two
+        fresh words, once per address: `account_id`, `account_at`).
         `stamp` is the claim time while claimed and the fulfillment time once
         fulfilled (zero after a challenge the worker won: the window is over).
+        `request_inference_batch` requests many inputs of one model in one
+        transaction, paid at once (the excess returned): an app builder pays
+        the transaction's base cost once, not once per input.
 
         Stake at risk stays locked: from claim until the request is settled
         (finalized, refunded or its challenge lost) the claimant's
@@ -75,19 +81,23 @@ exports: (
 MAX_BATCH: constant(uint256) = 100  # requests per batched call
 MAX_URI: constant(uint256) = 256  # bytes of a result URI
 MAX_INPUT_URI: constant(uint256) = 1_024  # bytes of an input URI (emitted, never stored: small inputs fit inline)
+# bytes of each input URI of a batched request: a batch's URIs are copied to memory whole,
+# and memory costs gas quadratically (100 x 1,024 bytes would cost ~32,000 gas a batch)
+MAX_BATCH_INPUT_URI: constant(uint256) = 256
 MAX_RESULT: constant(uint256) = 1_024  # bytes of canonical result a consumer can receive
 CALLBACK_RESERVE: constant(uint256) = 10_000  # gas kept back to finish settlement after a callback
 MAX_CHALLENGE_WINDOW: constant(uint256) = 30 * 86_400  # seconds
 MAX_SLASH: constant(uint256) = 2**128  # token wei; keeps a worker's locked total within its 192 bits
 
-ADDRESS_MASK: constant(uint256) = 2**160 - 1
-MODEL_SHIFT: constant(uint256) = 160
+ID_MASK: constant(uint256) = 2**32 - 1  # account ids (requesters, workers)
+MODEL_SHIFT: constant(uint256) = 32
 MODEL_MASK: constant(uint256) = 2**24 - 1
-DEADLINE_SHIFT: constant(uint256) = 184
+DEADLINE_SHIFT: constant(uint256) = 56
 TIME_MASK: constant(uint256) = 2**32 - 1  # timestamps until 2106
-STATE_SHIFT: constant(uint256) = 216
+STATE_SHIFT: constant(uint256) = 88
 STATE_MASK: constant(uint256) = 2**8 - 1
-STAMP_SHIFT: constant(uint256) = 224
+STAMP_SHIFT: constant(uint256) = 96
+WORKER_SHIFT: constant(uint256) = 128
 ESCROW_SHIFT: constant(uint256) = 160
 ESCROW_LIMIT: constant(uint256) = 2**96  # wei
 # A worker's exposure word: kept flag (1) | open requests (63) | token wei locked for them (192).
@@ -168,16 +178,18 @@ params: public(MarketParams)
 request_count: public(uint256)
 challenges: public(HashMap[uint256, Challenge])
 callbacks: public(HashMap[uint256, Callback])
+account_count: public(uint256)  # account ids given so far
+account_id: public(HashMap[address, uint256])  # 0: none yet
+account_at: public(HashMap[uint256, address])
 _core: HashMap[uint256, uint256]
 _hash: HashMap[uint256, bytes32]
-_claim_word: HashMap[uint256, uint256]
 _results: HashMap[uint256, Bytes[MAX_RESULT]]
 _exposure: HashMap[address, uint256]  # worker -> open requests | locked token wei
 
 
 event InferenceRequested:
     request_id: indexed(uint256)
-    model_id: indexed(uint256)
+    model_id: uint256  # not a topic: 119 gas less a request (workers read every request anyway)
     requester: indexed(address)
     input_hash: bytes32
     input_uri: String[MAX_INPUT_URI]
@@ -328,6 +340,67 @@ def request_inference_with_callback(
     return self._request(model_id, input_hash, input_uri, deadline, callback_gas_limit, msg.value)
 
 
+@external
+@payable
+@nonreentrant
+def request_inference_batch(
+    model_id: uint256,
+    input_hashes: DynArray[bytes32, MAX_BATCH],
+    input_uris: DynArray[String[MAX_BATCH_INPUT_URI], MAX_BATCH],
+    deadline: uint256,
+) -> uint256:
+    """
+    @notice Requests one inference of `model_id` per input, all with the same
+            deadline, in one transaction: escrows the quoted payment for each
+            (one payment for all; the excess is returned). Each request is
+            its own: claimed, fulfilled, settled or refunded on its own, with
+            its own `InferenceRequested` event. No callbacks (use
+            `request_inference_with_callback`).
+    @return The first request id; the others follow it in input order.
+    @param model_id The model to run.
+    @param input_hashes keccak256 of each canonical input.
+    @param input_uris Where each input is (emitted, not stored), one per input hash, at most
+           MAX_BATCH_INPUT_URI (256) bytes each (a digit fits inline; host larger inputs).
+    @param deadline Last timestamp for fulfillment, for every request.
+    """
+    count: uint256 = len(input_hashes)
+    assert count > 0, "InferenceMarket: empty batch"
+    assert len(input_uris) == count, "InferenceMarket: input count mismatch"
+    payment: uint256 = self._check_request(model_id, deadline)
+    cost: uint256 = payment * count
+    assert msg.value >= cost, "InferenceMarket: insufficient payment"
+    # The core word of every request but for the state: requester, model, deadline, escrow.
+    base: uint256 = (
+        self._account(msg.sender)
+        | (model_id << MODEL_SHIFT)
+        | (deadline << DEADLINE_SHIFT)
+        | (REQUESTED << STATE_SHIFT)
+        | (payment << ESCROW_SHIFT)
+    )
+    first: uint256 = self.request_count + 1
+    request_id: uint256 = first
+    for i: uint256 in range(count, bound=MAX_BATCH):
+        input_hash: bytes32 = input_hashes[i]
+        assert input_hash != empty(bytes32), "InferenceMarket: empty input hash"
+        self._core[request_id] = base
+        self._hash[request_id] = input_hash
+        log InferenceRequested(
+            request_id=request_id,
+            model_id=model_id,
+            requester=msg.sender,
+            input_hash=input_hash,
+            input_uri=input_uris[i],
+            deadline=deadline,
+            payment=payment,
+            callback_gas_limit=0,
+        )
+        request_id += 1
+    self.request_count = request_id - 1
+    if msg.value > cost:
+        raw_call(msg.sender, b"", value=msg.value - cost)
+    return first
+
+
 # ---------------------------------------------------------------- claims
 
 
@@ -338,7 +411,7 @@ def claim(request_id: uint256):
     @param request_id The request.
     """
     self._check_active_worker(msg.sender)
-    self._claim(request_id, True)
+    self._claim(request_id, self._account(msg.sender), True)
     self._expose(msg.sender, 1)
 
 
@@ -351,8 +424,9 @@ def claim_batch(request_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
     """
     self._check_active_worker(msg.sender)
     claimed: uint256 = 0
+    account: uint256 = self._account(msg.sender)
     for request_id: uint256 in request_ids:
-        if self._claim(request_id, False):
+        if self._claim(request_id, account, False):
             claimed += 1
     if claimed > 0:
         self._expose(msg.sender, claimed)
@@ -379,8 +453,10 @@ def fulfill(
     @param signature EIP-712 InferenceResult signature of the worker's registered key.
     @param result The canonical result bytes (callback requests only; empty otherwise).
     """
-    signer: address = staticcall workers.active_signer(self._address(self._claim_word[request_id]))
-    self._fulfill(request_id, result_hash, result_uri, signature, result, signer)
+    core: uint256 = self._core[request_id]
+    worker: address = self.account_at[(core >> WORKER_SHIFT) & ID_MASK]
+    signer: address = staticcall workers.active_signer(worker)
+    self._fulfill(request_id, core, worker, result_hash, result_uri, signature, result, signer)
 
 
 @external
@@ -389,14 +465,17 @@ def fulfill_batch(fulfillments: DynArray[Fulfillment, MAX_BATCH]):
     @notice Posts many signed results at once (requests without callbacks). Reverts as a whole on any bad item.
     @param fulfillments The results, each with its signature (no callback requests).
     """
-    cached_worker: address = empty(address)
+    cached_id: uint256 = 0
+    worker: address = empty(address)
     signer: address = empty(address)
     for item: Fulfillment in fulfillments:
-        worker: address = self._worker_of(item.request_id)
-        if worker != cached_worker:
-            cached_worker = worker
+        core: uint256 = self._core[item.request_id]
+        worker_id: uint256 = (core >> WORKER_SHIFT) & ID_MASK
+        if worker_id != cached_id:
+            cached_id = worker_id
+            worker = self.account_at[worker_id]
             signer = staticcall workers.active_signer(worker)
-        self._fulfill(item.request_id, item.result_hash, item.result_uri, item.signature, b"", signer)
+        self._fulfill(item.request_id, core, worker, item.result_hash, item.result_uri, item.signature, b"", signer)
 
 
 # ---------------------------------------------------------------- challenges
@@ -548,16 +627,15 @@ def get_requests(request_ids: DynArray[uint256, MAX_BATCH]) -> DynArray[RequestV
 @view
 def _view(request_id: uint256) -> RequestView:
     core: uint256 = self._core[request_id]
-    claim_word: uint256 = self._claim_word[request_id]
     return RequestView(
-        requester=self._address(core),
+        requester=self.account_at[core & ID_MASK],
         model_id=self._model(core),
         deadline=self._deadline(core),
         state=self._state(core),
         has_callback=self._has_callback(core),
         stamp=self._stamp(core),
-        worker=self._address(claim_word),
-        payment=self._escrow(claim_word),
+        worker=self.account_at[(core >> WORKER_SHIFT) & ID_MASK],
+        payment=core >> ESCROW_SHIFT,
         hash=self._hash[request_id],
     )
 
@@ -656,6 +734,23 @@ def _payment(price: uint256) -> uint256:
 
 
 @internal
+@view
+def _check_request(model_id: uint256, deadline: uint256) -> uint256:
+    """
+    @dev Checks a request's model and deadline; returns the payment to escrow per request.
+    """
+    active: bool = False
+    price: uint256 = 0
+    active, price = staticcall models.model_terms(model_id)
+    assert active, "InferenceMarket: model not active"
+    assert deadline > block.timestamp, "InferenceMarket: deadline passed"
+    assert deadline <= TIME_MASK, "InferenceMarket: deadline too far"
+    payment: uint256 = self._payment(price)
+    assert payment < ESCROW_LIMIT, "InferenceMarket: payment too large"
+    return payment
+
+
+@internal
 def _request(
     model_id: uint256,
     input_hash: bytes32,
@@ -664,15 +759,8 @@ def _request(
     callback_gas_limit: uint256,
     paid: uint256,
 ) -> uint256:
-    active: bool = False
-    price: uint256 = 0
-    active, price = staticcall models.model_terms(model_id)
-    assert active, "InferenceMarket: model not active"
+    payment: uint256 = self._check_request(model_id, deadline)
     assert input_hash != empty(bytes32), "InferenceMarket: empty input hash"
-    assert deadline > block.timestamp, "InferenceMarket: deadline passed"
-    assert deadline <= TIME_MASK, "InferenceMarket: deadline too far"
-    payment: uint256 = self._payment(price)
-    assert payment < ESCROW_LIMIT, "InferenceMarket: payment too large"
     callback_fee: uint256 = callback_gas_limit * self.params.callback_gas_price
     cost: uint256 = payment + callback_fee
     assert paid >= cost, "InferenceMarket: insufficient payment"
@@ -684,13 +772,13 @@ def _request(
         state |= CALLBACK
         self.callbacks[request_id] = Callback(gas_limit=callback_gas_limit, fee=callback_fee)
     self._core[request_id] = (
-        convert(msg.sender, uint256)
+        self._account(msg.sender)
         | (model_id << MODEL_SHIFT)
         | (deadline << DEADLINE_SHIFT)
         | (state << STATE_SHIFT)
+        | (payment << ESCROW_SHIFT)
     )
     self._hash[request_id] = input_hash
-    self._claim_word[request_id] = payment << ESCROW_SHIFT
     log InferenceRequested(
         request_id=request_id,
         model_id=model_id,
@@ -707,9 +795,25 @@ def _request(
 
 
 @internal
-def _claim(request_id: uint256, strict: bool) -> bool:
+def _account(who: address) -> uint256:
     """
-    @dev Claims for msg.sender (already checked active). Unclaimable
+    @dev The account id of `who`, given now if it has none (ids start at 1, so
+         a zero worker id in a core word means no claimant).
+    """
+    account: uint256 = self.account_id[who]
+    if account == 0:
+        account = self.account_count + 1
+        assert account <= ID_MASK, "InferenceMarket: account ids exhausted"
+        self.account_count = account
+        self.account_id[who] = account
+        self.account_at[account] = who
+    return account
+
+
+@internal
+def _claim(request_id: uint256, account: uint256, strict: bool) -> bool:
+    """
+    @dev Claims for msg.sender (already checked active; `account` is its id). Unclaimable
          requests revert when `strict`, else are skipped. The hot paths
          (claim, fulfill, finalize: once per request of a batch) read the
          packed word inline, as the accessors below do: an internal call
@@ -724,7 +828,7 @@ def _claim(request_id: uint256, strict: bool) -> bool:
             if strict:
                 raise "InferenceMarket: request already claimed"
             return False
-        previous = self._worker_of(request_id)
+        previous = self.account_at[(core >> WORKER_SHIFT) & ID_MASK]
     elif state != REQUESTED:
         if strict:
             raise "InferenceMarket: request not open"
@@ -733,9 +837,8 @@ def _claim(request_id: uint256, strict: bool) -> bool:
         if strict:
             raise "InferenceMarket: request expired"
         return False
-    core = self._with_state(core, CLAIMED)
-    self._core[request_id] = (core & ~(TIME_MASK << STAMP_SHIFT)) | (now << STAMP_SHIFT)
-    self._claim_word[request_id] = (self._claim_word[request_id] & ~ADDRESS_MASK) | convert(msg.sender, uint256)
+    core = self._with_state(core, CLAIMED) & ~((TIME_MASK << STAMP_SHIFT) | (ID_MASK << WORKER_SHIFT))
+    self._core[request_id] = core | (now << STAMP_SHIFT) | (account << WORKER_SHIFT)
     log InferenceClaimed(request_id=request_id, worker=msg.sender)
     if previous != empty(address):
         # The earlier claimant let its exclusive claim time out: a miss, not
@@ -749,6 +852,8 @@ def _claim(request_id: uint256, strict: bool) -> bool:
 @internal
 def _fulfill(
     request_id: uint256,
+    core: uint256,
+    worker: address,
     result_hash: bytes32,
     result_uri: String[MAX_URI],
     signature: Bytes[65],
@@ -756,9 +861,9 @@ def _fulfill(
     signer: address,
 ):
     """
-    @dev `signer` is the active signer of the claiming worker (zero if it is not active).
+    @dev `core` is the request's core word, `worker` its claimant and `signer`
+         the claimant's active signer (zero if it is not active).
     """
-    core: uint256 = self._core[request_id]
     assert (core >> STATE_SHIFT) & STATE_ONLY == CLAIMED, "InferenceMarket: request not claimed"
     assert block.timestamp <= (core >> DEADLINE_SHIFT) & TIME_MASK, "InferenceMarket: request expired"
     assert result_hash != empty(bytes32), "InferenceMarket: empty result hash"
@@ -774,11 +879,14 @@ def _fulfill(
         assert keccak256(result) == result_hash, "InferenceMarket: result does not match hash"
         self._results[request_id] = result
     self._hash[request_id] = result_hash
-    core = self._with_state(core, FULFILLED)
-    self._core[request_id] = (core & ~(TIME_MASK << STAMP_SHIFT)) | (block.timestamp << STAMP_SHIFT)
+    self._core[request_id] = (
+        (core & ~((STATE_ONLY << STATE_SHIFT) | (TIME_MASK << STAMP_SHIFT)))
+        | (FULFILLED << STATE_SHIFT)
+        | (block.timestamp << STAMP_SHIFT)
+    )
     log InferenceFulfilled(
         request_id=request_id,
-        worker=self._address(self._claim_word[request_id]),
+        worker=worker,
         result_hash=result_hash,
         result_uri=result_uri,
     )
@@ -795,6 +903,9 @@ def _finalize_many(request_ids: DynArray[uint256, MAX_BATCH], strict: bool) -> u
     window: uint256 = self.params.challenge_window
     now: uint256 = block.timestamp
 
+    run_worker_id: uint256 = 0
+    split_of: uint256 = 0  # the escrow `split` divides
+    split: fee_split.Split = fee_split._split(0, bps)
     run_worker: address = empty(address)
     run_worker_amount: uint256 = 0
     run_worker_count: uint256 = 0
@@ -810,15 +921,24 @@ def _finalize_many(request_ids: DynArray[uint256, MAX_BATCH], strict: bool) -> u
             if strict:
                 raise "InferenceMarket: request not fulfilled"
             continue
-        if now <= self._stamp(core) + window:
+        if now <= ((core >> STAMP_SHIFT) & TIME_MASK) + window:
             if strict:
                 raise "InferenceMarket: challenge window open"
             continue
         self._core[request_id] = self._with_state(core, FINALIZED)
-        claim_word: uint256 = self._claim_word[request_id]
-        worker: address = self._address(claim_word)
+        worker_id: uint256 = (core >> WORKER_SHIFT) & ID_MASK
+        if worker_id != run_worker_id:
+            self._credit_worker(run_worker, run_worker_amount, run_worker_count)
+            run_worker_id = worker_id
+            run_worker = self.account_at[worker_id]
+            run_worker_amount = 0
+            run_worker_count = 0
+        worker: address = run_worker
         model_id: uint256 = (core >> MODEL_SHIFT) & MODEL_MASK
-        split: fee_split.Split = fee_split._split(claim_word >> ESCROW_SHIFT, bps)
+        escrow: uint256 = core >> ESCROW_SHIFT
+        if escrow != split_of:  # a batch's requests escrow the same payment: split it once
+            split_of = escrow
+            split = fee_split._split(escrow, bps)
         log InferenceFinalized(
             request_id=request_id,
             worker=worker,
@@ -829,11 +949,6 @@ def _finalize_many(request_ids: DynArray[uint256, MAX_BATCH], strict: bool) -> u
         )
         finalized += 1
 
-        if worker != run_worker:
-            self._credit_worker(run_worker, run_worker_amount, run_worker_count)
-            run_worker = worker
-            run_worker_amount = 0
-            run_worker_count = 0
         run_worker_amount += split.worker
         run_worker_count += 1
         if model_id != run_model:
@@ -914,7 +1029,7 @@ def _deliver(request_id: uint256):
     callback: Callback = self.callbacks[request_id]
     assert msg.gas >= callback.gas_limit * 64 // 63 + CALLBACK_RESERVE, "InferenceMarket: insufficient gas for callback"
     pull_payments._credit(msg.sender, callback.fee)
-    consumer: address = self._address(self._core[request_id])
+    consumer: address = self.account_at[self._core[request_id] & ID_MASK]
     success: bool = raw_call(
         consumer,
         abi_encode(request_id, self._hash[request_id], self._results[request_id], method_id=_CALLBACK_SELECTOR),
@@ -927,8 +1042,8 @@ def _deliver(request_id: uint256):
 
 @internal
 def _refund_requester(request_id: uint256, core: uint256):
-    requester: address = self._address(core)
-    amount: uint256 = self._escrow(self._claim_word[request_id])
+    requester: address = self.account_at[core & ID_MASK]
+    amount: uint256 = core >> ESCROW_SHIFT
     if self._has_callback(core):
         amount += self.callbacks[request_id].fee
     pull_payments._credit(requester, amount)
@@ -937,21 +1052,15 @@ def _refund_requester(request_id: uint256, core: uint256):
         request_id=request_id,
         requester=requester,
         amount=amount,
-        missed_by=self._address(self._claim_word[request_id]),
+        missed_by=self.account_at[(core >> WORKER_SHIFT) & ID_MASK],
     )
 
 
 @internal
 @view
 def _worker_of(request_id: uint256) -> address:
-    return self._address(self._claim_word[request_id])
-
-
-@internal
-@pure
-def _address(word: uint256) -> address:
-    # The low 160 bits of a packed word.
-    return convert(convert(word & ADDRESS_MASK, uint160), address)
+    # The claimant (empty before any claim: id 0 has no address).
+    return self.account_at[(self._core[request_id] >> WORKER_SHIFT) & ID_MASK]
 
 
 @internal
@@ -981,13 +1090,7 @@ def _deadline(core: uint256) -> uint256:
 @internal
 @pure
 def _stamp(core: uint256) -> uint256:
-    return core >> STAMP_SHIFT
-
-
-@internal
-@pure
-def _escrow(claim_word: uint256) -> uint256:
-    return claim_word >> ESCROW_SHIFT
+    return (core >> STAMP_SHIFT) & TIME_MASK
 
 
 @internal

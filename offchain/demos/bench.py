@@ -105,8 +105,10 @@ def setup_market(project, accounts, *, price: int = 10**15):
 def market_gas(project, accounts) -> tuple[list[tuple[str, int]], list[tuple]]:
     """Gas of single market operations, and of the batched forms per request.
 
-    Returns (single rows [(operation, gas)], batch rows [(size, claim, fulfil,
-    finalize, claim + fulfil + finalize)], gas per request).
+    Returns (single rows [(operation, gas)], batch rows [(size, request (batched), claim, fulfil,
+    finalize, request + claim + fulfil + finalize: the lifecycle gas per inference)]), gas per request.
+    The first `request_inference` of a new requester also gives it its account id (two fresh words,
+    once); `request gas (typical)` is a later one.
     """
     from ape import chain
     from eth_utils import keccak
@@ -133,9 +135,18 @@ def market_gas(project, accounts) -> tuple[list[tuple[str, int]], list[tuple]]:
         claim = ResultClaim(request_id, state.model_id, bytes(state.hash), result_hash)
         return sign_result(worker.private_key, claim, chain_id=chain.chain_id, market=str(market.address))
 
+    def batch_request(n: int, ttl: int = 86_400) -> tuple[list[int], int]:
+        receipt = market.request_inference_batch(
+            model_id, [keccak(b"batch" + i.to_bytes(8, "big")) for i in range(n)], ["data:,bench"] * n,
+            chain.pending_timestamp + ttl, sender=requester, value=payment * n)
+        last = market.request_count()
+        return list(range(last - n + 1, last + 1)), receipt.gas_used
+
     single: list[tuple[str, int]] = []
+    (_,), (first,) = new_requests(1)
+    single.append(("request gas (first, new requester)", first.gas_used))
     (rid,), (receipt,) = new_requests(1)
-    single.append(("request_inference", receipt.gas_used))
+    single.append(("request gas (typical)", receipt.gas_used))
     single.append(("claim", market.claim(rid, sender=worker).gas_used))
     single.append(("fulfill", market.fulfill(rid, result_hash, "http://w/r", sign(rid), sender=worker).gas_used))
     advance_time(window + 1)
@@ -151,13 +162,16 @@ def market_gas(project, accounts) -> tuple[list[tuple[str, int]], list[tuple]]:
 
     batches = []
     for size in BATCH_SIZES:
-        ids, _ = new_requests(size)
+        ids, request = batch_request(size)
+        single.append((f"request gas (batched, per request at {size})", request // size))
         claim = market.claim_batch(ids, sender=worker).gas_used
         items = [(i, result_hash, "http://w/r", sign(i)) for i in ids]
         fulfil = market.fulfill_batch(items, sender=worker).gas_used
         advance_time(window + 1)
         finalize = market.finalize_batch(ids, sender=requester).gas_used
-        batches.append((size, claim // size, fulfil // size, finalize // size, (claim + fulfil + finalize) // size))
+        batches.append((size, request // size, claim // size, fulfil // size, finalize // size,
+                        (request + claim + fulfil + finalize) // size))
+    single.append(("lifecycle gas per inference (batches of 100)", batches[-1][5]))
     return single, batches
 
 
@@ -326,12 +340,11 @@ def channel_gas(project, accounts) -> tuple[list[tuple[str, int]], list[tuple]]:
     lifetime = single[0][1] + close_gas
 
     _, batches = market_gas(project, accounts)
-    per_request = next(row for row in batches if row[0] == 100)[4]
-    request_gas = 128_000  # request_inference, from the market table
+    per_request = next(row for row in batches if row[0] == 100)[5]  # batched request + claim + fulfil + finalize
     rows = []
     for n in SETTLEMENT_SIZES:
         rows.append((f"{n:,}", f"{settle_gas / n:,.1f}", f"{(settle_gas + lifetime) / n:,.1f}",
-                     f"{request_gas + per_request:,}"))
+                     f"{per_request:,}"))
     return single, rows
 
 

@@ -2,7 +2,8 @@
 
 Deploy; register the digits model and approve it through a real DAO
 proposal; stake a worker; an app builder pays for inferences on held-out
-digits; the worker claims, runs, signs and fulfils in batches; the client
+digits (in batched requests: one transaction per 100); the worker claims,
+runs, signs and fulfils in batches; the client
 fetches every result from the worker's server and checks it against the
 chain; the challenge window passes; the worker finalizes; token holders,
 shareholders, the worker and the treasury withdraw.
@@ -101,12 +102,12 @@ def stake(d, deployer, worker, endpoint: str) -> None:
 
 
 def _pay_for_digits(client: InferenceClient, model_id: int, spec: ModelSpec, count: int, summary: InferenceSummary):
-    """The app builder pays for `count` held-out digits; returns [(request id, true label)]."""
+    """The app builder pays for `count` held-out digits in batched requests; returns [(request id, true label)]."""
     samples = held_out_digits(spec, count)
     before = client.account.balance
-    price = client.quote(model_id)  # one quote for the lot (the price does not move meanwhile)
-    requested = [(client.request(model_id, inputs.encode_pixels(pixels), value=price), int(label))
-                 for pixels, label in samples]
+    # One batched transaction per 100 inputs, one quote for the lot (the price does not move meanwhile).
+    ids = client.request_many(model_id, [inputs.encode_pixels(pixels) for pixels, _ in samples])
+    requested = [(request_id, int(label)) for request_id, (_, label) in zip(ids, samples)]
     summary.paid_by_app_builder = before - client.account.balance
     summary.paid_to_market = price * len(requested)
     return requested

@@ -1,4 +1,4 @@
-"""InferenceMarket and its WorkerRegistry under random requests, claims,
+"""InferenceMarket and its WorkerRegistry under random requests (single and batched), claims,
 fulfilments, challenges with their resolution or expiry, finalizations
 (batched), refunds, share transfers, withdrawals, and workers that unbond,
 withdraw their stake and join again, checked against a model of what every
@@ -135,6 +135,23 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             self.requests[rid] = dict(state=REQUESTED, payment=payment, requester=requester.address, worker=None,
                                       deadline=deadline, stamp=0, bond=0, challenger=None, dispute_id=0,
                                       expires_at=0)
+
+        @rule(r=st.integers(0, 1), ttl=st.integers(60, 7_200), count=st.integers(1, 4), excess=st.integers(0, 10**15))
+        def request_batch(self, r, ttl, count, excess):
+            """Several requests in one transaction, one payment for all (the excess comes back)."""
+            requester = requesters[r]
+            payment = market.quote(model_id)
+            deadline = chain.pending_timestamp + ttl
+            before = requester.balance
+            tx = market.request_inference_batch(
+                model_id, [keccak(b"x%d" % i) for i in range(count)], ["data:,x"] * count, deadline,
+                sender=requester, value=payment * count + excess)
+            assert requester.balance == before - payment * count - tx.total_fees_paid
+            last = market.request_count()
+            for rid in range(last - count + 1, last + 1):
+                self.requests[rid] = dict(state=REQUESTED, payment=payment, requester=requester.address, worker=None,
+                                          deadline=deadline, stamp=0, bond=0, challenger=None, dispute_id=0,
+                                          expires_at=0)
 
         @rule(n=pick, w=st.integers(0, 1))
         def claim(self, n, w):
@@ -393,7 +410,11 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
         @invariant()
         def states_match(self):
             for rid, req in self.requests.items():
-                assert market.get_request(rid).state == req["state"]
+                view = market.get_request(rid)
+                assert (view.state, view.payment, view.requester, view.deadline) == (
+                    req["state"], req["payment"], req["requester"], req["deadline"])
+                if req["worker"] is not None:
+                    assert view.worker == req["worker"]
 
         @invariant()
         def tokens_are_conserved(self):

@@ -89,6 +89,21 @@ def test_worker_verify__not_a_worker__refused(cli_system, run_cli):
     assert ran.code == 1 and "is not a registered worker" in ran.out
 
 
+def test_infer__several_inputs__one_batched_transaction(cli_system, run_cli):
+    market = cli_system.InferenceMarket
+    before = market.request_count()
+    out = ok(run_cli("infer", "--model", "digits", "--input", SAMPLE, "--input", SAMPLE, "--input", SAMPLE,
+                     "--no-wait", "--ttl", "1m"))
+    ids = [int(i) for i in re.findall(r"request (\d+): paid", out)]
+    assert ids == [before + 1, before + 2, before + 3]
+    views = [market.get_request(i) for i in ids]
+    assert [v.state for v in views] == [1, 1, 1]
+    logs = [log for log in market.InferenceRequested.range(0, None) if log.request_id in ids]
+    assert len({log.transaction_hash for log in logs}) == 1  # one transaction for the three
+    assert len({v.deadline for v in views}) == 1
+    assert [v.payment for v in views] == [market.quote(views[0].model_id)] * 3
+
+
 def test_infer__no_wait_list_refund_withdraw(cli_system, run_cli, accounts):
     market = cli_system.InferenceMarket
     out = ok(run_cli("infer", "--model", "digits", "--input", SAMPLE, "--no-wait", "--ttl", "1m",

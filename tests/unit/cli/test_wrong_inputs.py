@@ -57,6 +57,8 @@ CASES = [
     (["infer", "--model", "digits", "--input", "/no/such.json"], 1, "--input /no/such.json is not a file"),
     (["infer", "--model", "digits", "--input", SAMPLE, "--ttl", "forever"], 1, "'forever' is not a duration"),
     (["infer", "--model", "digits", "--input", SAMPLE, "--url", "ftp://host/x"], 1, "must start with http://"),
+    (["infer", "--model", "digits", "--input", SAMPLE, "--input", SAMPLE, "--url", "https://host/x"], 1,
+     "--url names one input: pass one --input with it"),
     (["infer", "fetch", "999"], 1, "no request 999"),
     (["infer", "refund", "abc"], 1, "'abc' is not a whole number"),
     (["infer", "withdraw"], 1, "the market owes you nothing"),

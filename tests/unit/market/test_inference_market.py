@@ -9,6 +9,7 @@ from offchain.client import request_views
 from offchain.governance import Proposal
 from tests.conftest import MIN_STAKE, MODEL_PRICE, stake_worker
 from tests.utils.court import by_address, decide, draw, members, new_verifiers, past as past_time, vote
+from tests.unit.market.test_model_registry import set_storage
 from tests.utils.governance import pass_proposal
 from tests.utils.market import (
     CHALLENGED,
@@ -28,6 +29,7 @@ from tests.utils.market import (
 )
 from tests.utils.constants import DAY, ETH, ZERO_ADDRESS as ZERO
 
+ACCOUNT_COUNT_SLOT = 15  # InferenceMarket.account_count (vyper -f layout)
 PAYMENT = MODEL_PRICE * 105 // 100  # price + 5 % protocol fee
 LOCK = 100 * ETH  # max(miss_slash, challenge_slash) with the deploy defaults: locked per request in flight
 
@@ -120,6 +122,139 @@ def test_request_with_callback__zero_gas__reverts(market, model_id, app_builder)
         market.request_inference_with_callback(
             model_id, INPUT_HASH, "", chain.pending_timestamp + 60, 0, sender=app_builder, value=PAYMENT
         )
+
+
+# ---------------------------------------------------------------- batched request
+
+
+def request_batch(market, model_id, requester, n, *, value=None, deadline=None, uris=None, hashes=None):
+    hashes = [keccak(b"input %d" % i) for i in range(n)] if hashes is None else hashes
+    uris = [f"data:,{i}" for i in range(len(hashes))] if uris is None else uris
+    deadline = chain.pending_timestamp + 3_600 if deadline is None else deadline
+    value = PAYMENT * len(hashes) if value is None else value
+    return market.request_inference_batch(model_id, hashes, uris, deadline, sender=requester, value=value)
+
+
+def test_request_batch__escrows_each_logs_each_returns_excess(market, model_id, app_builder):
+    first = market.request_count() + 1
+    deadline = chain.pending_timestamp + 600
+    hashes = [keccak(b"a"), keccak(b"b"), keccak(b"c")]
+    uris = ["data:,a", "data:,b", "data:,c"]
+    assert market.request_inference_batch.call(model_id, hashes, uris, deadline, sender=app_builder,
+                                               value=3 * PAYMENT) == first  # the first id is returned
+    before, held = app_builder.balance, market.balance
+    tx = market.request_inference_batch(model_id, hashes, uris, deadline, sender=app_builder, value=3 * PAYMENT + 5 * ETH)
+    assert market.request_count() == first + 2  # the ids follow each other (the call returns the first)
+    assert app_builder.balance == before - 3 * PAYMENT - tx.total_fees_paid
+    assert market.balance == held + 3 * PAYMENT
+    for offset, input_hash in enumerate(hashes):
+        state = market.get_request(first + offset)
+        assert (state.requester, state.model_id, state.deadline, state.state, state.has_callback) == (
+            app_builder.address, model_id, deadline, REQUESTED, False)
+        assert (state.worker, state.payment, bytes(state.hash), state.stamp) == (ZERO, PAYMENT, input_hash, 0)
+    logs = tx.decode_logs(market.InferenceRequested)
+    assert [(log.request_id, log.model_id, log.requester, bytes(log.input_hash), log.input_uri, log.deadline,
+             log.payment, log.callback_gas_limit) for log in logs] == [
+        (first + i, model_id, app_builder.address, h, f"data:,{c}", deadline, PAYMENT, 0)
+        for i, (h, c) in enumerate(zip(hashes, "abc"))]
+
+
+def test_request_batch__exact_payment__nothing_returned(market, model_id, app_builder):
+    before = app_builder.balance
+    tx = request_batch(market, model_id, app_builder, 2)
+    assert app_builder.balance == before - 2 * PAYMENT - tx.total_fees_paid
+
+
+@pytest.mark.parametrize(
+    "kwargs,reason",
+    [
+        ({"n": 0}, "InferenceMarket: empty batch"),
+        ({"n": 2, "uris": ["data:,only one"]}, "InferenceMarket: input count mismatch"),
+        ({"n": 2, "uris": ["a", "b", "c"]}, "InferenceMarket: input count mismatch"),
+        ({"n": 3, "value": 3 * PAYMENT - 1}, "InferenceMarket: insufficient payment"),
+        ({"n": 3, "hashes": [keccak(b"a"), b"\x00" * 32, keccak(b"c")]}, "InferenceMarket: empty input hash"),
+        ({"n": 2, "deadline": 1}, "InferenceMarket: deadline passed"),
+        ({"n": 2, "deadline": 2**32}, "InferenceMarket: deadline too far"),
+    ],
+)
+def test_request_batch__bad_input__reverts_whole_batch(market, model_id, app_builder, kwargs, reason):
+    count, held = market.request_count(), market.balance
+    with ape.reverts(reason):
+        request_batch(market, model_id, app_builder, **kwargs)
+    assert (market.request_count(), market.balance) == (count, held)
+
+
+def test_request_batch__pending_model__reverts(market, models, author, app_builder):
+    models.register_model(b"\x01" * 32, b"\x02" * 32, "", 1, [author], [1], sender=author)
+    with ape.reverts("InferenceMarket: model not active"):
+        request_batch(market, models.model_count(), app_builder, 2, value=10**18)
+
+
+def test_request_batch__at_bounds__accepted_above__reverts(market, model_id, app_builder):
+    tx = request_batch(market, model_id, app_builder, 100, uris=["x" * 256] * 100)  # MAX_BATCH of MAX_BATCH_INPUT_URI
+    logs = tx.decode_logs(market.InferenceRequested)
+    assert len(logs) == 100 and logs[-1].input_uri == "x" * 256
+    assert market.request_count() == logs[-1].request_id
+    with ape.reverts():
+        request_batch(market, model_id, app_builder, 101)  # MAX_BATCH inputs
+    with ape.reverts():
+        request_batch(market, model_id, app_builder, 1, uris=["x" * 257])  # MAX_BATCH_INPUT_URI bytes
+
+
+def test_request_batch__each_request_settles_on_its_own(market, workers, model_id, app_builder, staked_worker,
+                                                         signer_key, mallory):
+    """One of a batch is finalized, one refunded after a miss, one never claimed and refunded: each
+    moves exactly its own escrow, and the market ends holding only what it owes."""
+    held = market.balance
+    deadline = chain.pending_timestamp + 600
+    first = request_batch(market, model_id, app_builder, 3, deadline=deadline).decode_logs(
+        market.InferenceRequested)[0].request_id
+    done, missed, idle = first, first + 1, first + 2
+    market.claim_batch([done, missed], sender=staked_worker)
+    fulfil(market, done, staked_worker, signer_key)
+    past(deadline)
+    past_window(market)
+    market.finalize(done, sender=mallory)
+    refunds = [market.refund(i, sender=mallory).decode_logs(market.InferenceRefunded)[0] for i in (missed, idle)]
+    assert [(log.request_id, log.requester, log.amount, log.missed_by) for log in refunds] == [
+        (missed, app_builder.address, PAYMENT, staked_worker.address), (idle, app_builder.address, PAYMENT, ZERO)]
+    assert [market.get_request(i).state for i in (done, missed, idle)] == [FINALIZED, REFUNDED, REFUNDED]
+    assert market.owed(app_builder) == 2 * PAYMENT
+    assert market.exposure(staked_worker) == (0, 0)
+    assert workers.locked(staked_worker) == 0
+    worker_cut = PAYMENT * 7_000 // 10_000
+    treasury_cut = PAYMENT - worker_cut - PAYMENT * 2_000 // 10_000 - PAYMENT * 500 // 10_000
+    assert market.balance == held + 2 * PAYMENT + worker_cut + treasury_cut
+
+
+def test_account_ids__given_once_per_address(market, model_id, app_builder, staked_worker):
+    count = market.account_count()
+    known = market.account_id(app_builder)
+    rid = request(market, model_id, app_builder)
+    requester_id = market.account_id(app_builder)
+    assert requester_id == (known or count + 1)
+    request_batch(market, model_id, app_builder, 2)
+    assert market.account_id(app_builder) == requester_id
+    market.claim(rid, sender=staked_worker)
+    worker_id = market.account_id(staked_worker)
+    assert worker_id not in (0, requester_id)
+    assert (market.account_at(requester_id), market.account_at(worker_id)) == (
+        app_builder.address, staked_worker.address)
+    assert market.account_at(0) == ZERO  # no claimant yet reads as the zero address
+    assert market.get_request(rid).worker == staked_worker.address
+
+
+def test_account_ids__exhausted__new_address_refused_known_ones_go_on(market, model_id, app_builder, carol):
+    request(market, model_id, app_builder)  # app_builder has an id
+    assert market.account_id(carol) == 0
+    set_storage(market.address, ACCOUNT_COUNT_SLOT, 2**32 - 1)
+    assert market.account_count() == 2**32 - 1
+    with ape.reverts("InferenceMarket: account ids exhausted"):
+        request(market, model_id, carol)
+    with ape.reverts("InferenceMarket: account ids exhausted"):
+        request_batch(market, model_id, carol, 2)
+    rid = request(market, model_id, app_builder)
+    assert market.get_request(rid).requester == app_builder.address
 
 
 # ---------------------------------------------------------------- claim
