@@ -109,7 +109,7 @@ def _pay_for_digits(client: InferenceClient, model_id: int, spec: ModelSpec, cou
     ids = client.request_many(model_id, [inputs.encode_pixels(pixels) for pixels, _ in samples])
     requested = [(request_id, int(label)) for request_id, (_, label) in zip(ids, samples)]
     summary.paid_by_app_builder = before - client.account.balance
-    summary.paid_to_market = price * len(requested)
+    summary.paid_to_market = client.quote(model_id) * len(requested)  # the price did not move meanwhile
     return requested
 
 
