@@ -138,7 +138,10 @@ def served(economy, accounts, tmp_path, spec):
     """A staked worker serving the risk model (loaded by its registered hash), and the app builder's client."""
     d = economy.deployment
     worker = accounts[5]
-    stake(d, accounts[0], worker, "http://127.0.0.1:1")
+    # Staked once per module: ape's per-test isolation is not relied on for a module-scoped economy
+    # (it rebases module fixtures when the order of fixtures makes it, which once kept the stake).
+    if not d.WorkerRegistry.is_active(worker):
+        stake(d, accounts[0], worker, "http://127.0.0.1:1")
     onchain = bytes(d.ModelRegistry.models(economy.model_id).artifact_hash)
     runtime = load_runtime(spec, store=ContentStore(tmp_path / "models"), expected_hash=onchain)
     results = ContentStore(tmp_path / "results")
