@@ -1,0 +1,185 @@
+"""docs/commands.md's recipes run as printed, line by line through bash, against one fresh anvil node prepared by
+the doc's own first block. A line marked "terminal 2" (or 3, 4) starts a server or a bot: it runs in the
+background until its HTTP port answers, and is stopped when its block ends. A placeholder such as
+`<channel-id>` becomes the id the command before printed, as a reader would copy it."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.e2e.anvil import ROOT, running_anvil
+
+DOC = ROOT / "docs" / "commands.md"
+SETUP = 'N="--network ethereum:local:foundry"'
+
+# Every `sh` block of docs/commands.md is a recipe run here, by its section.
+SECTIONS = ("Commands: every user's job from a terminal", "Getting NCOM", "Listing your own model",
+            "Running a worker on a real network", "Opening a payment channel", "The treasury and governance")
+NOT_YET_RUN = ("Minting image NFTs", "Paying for inference")  # need a bot serving while the chain's clock moves
+
+
+def doc_blocks(heading: str, path=DOC) -> list[list[str]]:
+    """Every sh block of section `heading` (a `#` or `##` heading) of `path`, as commands (continuations joined)."""
+    text = path.read_text()
+    match = re.search(rf"^#+ {re.escape(heading)}\n", text, flags=re.MULTILINE)
+    assert match, f"{path.name} has no section '{heading}'"
+    section = re.split(r"^## ", text[match.end():], maxsplit=1, flags=re.MULTILINE)[0]
+    blocks = [part.split("```", 1)[0] for part in section.split("```sh\n")[1:]]
+    return [[line.strip() for line in block.replace("\\\n", " ").splitlines() if line.strip()] for block in blocks]
+
+
+def sh_sections(path=DOC) -> set[str]:
+    headings, current = set(), None
+    for line in path.read_text().splitlines():
+        if line.startswith("#"):
+            current = line.lstrip("#").strip()
+        elif line.strip() == "```sh":
+            headings.add(current)
+    return headings
+
+
+def test_docs__every_sh_block_of_commands_md__is_a_recipe_run_here():
+    assert sh_sections() == set(SECTIONS) | set(NOT_YET_RUN)
+
+
+def _answers(port: int) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+    except urllib.error.HTTPError:
+        return True  # the server answers (404 for /)
+    except OSError:
+        return False
+    return True
+
+
+class Recipes:
+    """Runs recipe lines in bash with the doc's `N`, keeps the ids they print, and the background processes."""
+
+    def __init__(self, env, logs):
+        self.env, self.logs, self.ids, self.background = env, logs, {}, []
+
+    def fill(self, line: str) -> str:
+        for placeholder, value in self.ids.items():
+            line = line.replace(placeholder, value)
+        assert "<" not in line.split("#", 1)[0], f"unfilled placeholder in: {line}"
+        return line
+
+    def run(self, line: str, expect: str) -> str:
+        line = self.fill(line)
+        if "terminal " in line.split("#", 1)[-1]:
+            return self.start(line, expect)
+        result = subprocess.run(["bash", "-c", f"{SETUP}\n{line}"], cwd=ROOT, env=self.env, capture_output=True,
+                                text=True, timeout=240)
+        output = result.stdout + result.stderr
+        print(f"$ {line}\n{output}")  # shown with the failure
+        assert result.returncode == 0, f"{line}\n{output}"
+        assert "error:" not in output and "Traceback" not in output, f"{line}\n{output}"
+        assert re.search(expect, output), f"{line}\nexpected /{expect}/ in:\n{output}"
+        return output
+
+    def start(self, line: str, expect: str) -> str:
+        port = int(re.search(r"--(?:result-)?port (\d+)", line).group(1))
+        log = self.logs / f"background-{len(self.background)}.log"
+        process = subprocess.Popen(["bash", "-c", f"{SETUP}\nexec {line}"], cwd=ROOT, env=self.env,
+                                   stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+        self.background.append(process)
+        deadline = time.monotonic() + 120
+        while not _answers(port):
+            assert process.poll() is None, f"{line}\nexited with {process.returncode}:\n{log.read_text()}"
+            assert time.monotonic() < deadline, f"{line}\nnot answering on port {port}:\n{log.read_text()}"
+            time.sleep(0.5)
+        output = log.read_text()
+        assert "error:" not in output and "Traceback" not in output, f"{line}\n{output}"
+        assert re.search(expect, output), f"{line}\nexpected /{expect}/ in:\n{output}"
+        return output
+
+    def stop_background(self) -> list[str]:
+        outputs = []
+        for process in self.background:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+        for index in range(len(self.background)):
+            outputs.append((self.logs / f"background-{index}.log").read_text())
+        self.background = []
+        return outputs
+
+    def block(self, lines: list[str], expects: list[str]) -> list[str]:
+        assert len(lines) == len(expects), lines
+        try:
+            return [self.run(line, expect) for line, expect in zip(lines, expects, strict=True)]
+        finally:
+            self.stop_background()
+
+
+@pytest.fixture(scope="module")
+def recipes(tmp_path_factory):
+    deployments = tmp_path_factory.mktemp("deployments")
+    env = {**os.environ, "NC_DEPLOYMENTS_DIR": str(deployments),
+           "NC_PAYER_STATE": str(tmp_path_factory.mktemp("payer"))}
+    env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
+    with running_anvil():
+        runner = Recipes(env, tmp_path_factory.mktemp("logs"))
+        [setup] = doc_blocks(SECTIONS[0])
+        assert setup[0].split("#")[0].strip() == SETUP
+        runner.block(setup[1:], [r"wrote .*; model 1; 2 workers staked"])
+        yield runner
+
+
+def test_docs__running_a_worker__runs_as_printed(recipes):
+    work, verify, leave = doc_blocks("Running a worker on a real network")
+    recipes.block(work, [
+        r"registered",
+        r"stake",
+        r"silverback run bots\.worker:bot --runner bots\.runner:WorkerRunner",
+        r"serving paid calls on http://127\.0\.0\.1:8700",
+        r"signer",
+    ])
+    recipes.block(verify, [r"joined the verifier pool of digits \(model 1\)[\s\S]*silverback run bots\.verifier:bot"])
+    recipes.block(leave, [r"unbond", r"", r"withdrew 1,000"])
+
+
+def test_docs__opening_a_payment_channel__runs_as_printed(recipes):
+    [lines] = doc_blocks("Opening a payment channel")
+
+    outputs = []
+    expects = [r"serving paid calls on http://127\.0\.0\.1:8601", r"channel (0x[0-9a-f]{64}) open",
+               r"predicted class\s*│\s*4\s", r"signed by you \(ETH\)\s*│\s*0\.001000\s", r"deposit 0\.100000 ETH", r"0x",
+               r"close requested", r"", r"closed: .* ETH credited", r"withdrew .* ETH"]
+    try:
+        for line, expect in zip(lines, expects, strict=True):
+            if "dao advance" in line:
+                [log] = recipes.stop_background()  # the worker's API settles the call on shutdown
+                assert "settled 1000000000000000 wei on shutdown" in log, log
+            outputs.append(recipes.run(line, expect))
+            if "channel open" in line:
+                recipes.ids["<channel-id>"] = re.search(expects[1], outputs[-1]).group(1)
+    finally:
+        recipes.stop_background()
+
+
+def test_docs__getting_ncom__runs_as_printed(recipes):
+    [lines] = doc_blocks("Getting NCOM")
+    recipes.block(lines, [r"NCOM", r"1,000", r"delegat", r"bount", r"withdrew .* ETH of revenue"])
+
+
+def test_docs__listing_your_own_model__runs_as_printed(recipes):
+    [lines] = doc_blocks("Listing your own model")
+    recipes.block(lines, [r"model 3 \(pixels\) registered: pending", r"pixels", r"proposal ([0-9a-f]{10}) submitted",
+                          r"pending", r"0\.002", r"model 4: version of 3"])
+
+
+def test_docs__the_treasury__runs_as_printed(recipes):
+    [lines] = doc_blocks("The treasury and governance")
+    recipes.block(lines, [r"ETH", r"ETH", r"to the treasury", r"the treasury now holds", r"submitted"])
