@@ -21,8 +21,10 @@ SETUP = 'N="--network ethereum:local:foundry"'
 
 # Every `sh` block of docs/commands.md is a recipe run here, by its section.
 SECTIONS = ("Commands: every user's job from a terminal", "Getting NCOM", "Listing your own model",
-            "Running a worker on a real network", "Opening a payment channel", "The treasury and governance")
-NOT_YET_RUN = ("Minting image NFTs", "Paying for inference")  # need a bot serving while the chain's clock moves
+            "Running a worker on a real network", "Opening a payment channel", "The treasury and governance",
+            "Paying for inference", "Minting image NFTs")
+# What a reader copies from a command's output into the placeholder of a later one.
+IDS = {"<channel-id>": r"channel (0x[0-9a-f]{64}) open", "<request-id>": r"request (\d+): paid"}
 
 
 def doc_blocks(heading: str, path=DOC) -> list[list[str]]:
@@ -46,7 +48,26 @@ def sh_sections(path=DOC) -> set[str]:
 
 
 def test_docs__every_sh_block_of_commands_md__is_a_recipe_run_here():
-    assert sh_sections() == set(SECTIONS) | set(NOT_YET_RUN)
+    assert sh_sections() == set(SECTIONS)
+
+
+def _command(line: str) -> str:
+    """A recipe line as a comparable command: no comment, `$N` for the anvil network, single spaces."""
+    line = re.sub(r"\s#.*$", "", line).replace("--network ethereum:local:foundry", "$N")
+    return " ".join(line.split())
+
+
+def test_docs__sh_blocks_of_the_other_docs__are_lines_run_here():
+    """docs/*.md other than commands.md show recipes commands.md holds: each of their sh lines is one run here."""
+    run_here = {_command(line) for heading in SECTIONS for block in doc_blocks(heading) for line in block}
+    for path in sorted((ROOT / "docs").glob("*.md")):
+        if path == DOC:
+            continue
+        for heading in sh_sections(path):
+            for block in doc_blocks(heading, path):
+                for line in block:
+                    assert _command(line) in run_here, f"{path.name} ({heading}): '{line}' is not a recipe line " \
+                                                       f"of docs/commands.md, which the anvil test runs"
 
 
 def _answers(port: int) -> bool:
@@ -73,6 +94,17 @@ class Recipes:
 
     def run(self, line: str, expect: str) -> str:
         line = self.fill(line)
+        began = time.monotonic()
+        try:
+            output = self._run(line, expect)
+            for placeholder, pattern in IDS.items():
+                if found := re.search(pattern, output):
+                    self.ids[placeholder] = found.group(1)
+            return output
+        finally:
+            print(f"[{time.monotonic() - began:.1f} s] {line}")
+
+    def _run(self, line: str, expect: str) -> str:
         if "terminal " in line.split("#", 1)[-1]:
             return self.start(line, expect)
         result = subprocess.run(["bash", "-c", f"{SETUP}\n{line}"], cwd=ROOT, env=self.env, capture_output=True,
@@ -163,8 +195,6 @@ def test_docs__opening_a_payment_channel__runs_as_printed(recipes):
                 [log] = recipes.stop_background()  # the worker's API settles the call on shutdown
                 assert "settled 1000000000000000 wei on shutdown" in log, log
             outputs.append(recipes.run(line, expect))
-            if "channel open" in line:
-                recipes.ids["<channel-id>"] = re.search(expects[1], outputs[-1]).group(1)
     finally:
         recipes.stop_background()
 
@@ -183,3 +213,24 @@ def test_docs__listing_your_own_model__runs_as_printed(recipes):
 def test_docs__the_treasury__runs_as_printed(recipes):
     [lines] = doc_blocks("The treasury and governance")
     recipes.block(lines, [r"ETH", r"ETH", r"to the treasury", r"the treasury now holds", r"submitted"])
+
+
+def test_docs__paying_for_inference__runs_as_printed(recipes):
+    served, refunded = doc_blocks("Paying for inference")
+    outputs = recipes.block(served, [
+        r"silverback run bots\.worker:bot",
+        r"request (\d+): paid 0\.001000 ETH for model 1[\s\S]*predicted class\s*│\s*4\s",
+        r"verified\s*│\s*yes",
+        r"fulfilled",
+        r"",
+    ])
+    print(outputs[-1])
+    recipes.block(refunded, [r"request (\d+): paid 0\.001000 ETH for model 1", r"advanced 11m",
+                             r"refunded: 0\.001000 ETH owed[\s\S]*withdrew 0\.001000 ETH"])
+
+
+def test_docs__minting_image_nfts__runs_as_printed(recipes):
+    """Last: its first line prepares a fresh deployment with the pixels model and its collection."""
+    [lines] = doc_blocks("Minting image NFTs")
+    recipes.block(lines, [r"model 2 \(pixels\) listed; NFTMinter at 0x", r"request (\d+): paid", r"advanced 2h",
+                          r"reclaimed"])
