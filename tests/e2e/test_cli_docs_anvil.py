@@ -5,6 +5,7 @@ background until its HTTP port answers, and is stopped when its block ends. A pl
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,7 +85,7 @@ class Recipes:
     """Runs recipe lines in bash with the doc's `N`, keeps the ids they print, and the background processes."""
 
     def __init__(self, env, logs):
-        self.env, self.logs, self.ids, self.background = env, logs, {}, []
+        self.env, self.logs, self.ids, self.background, self.started = env, logs, {}, [], 0
 
     def fill(self, line: str) -> str:
         for placeholder, value in self.ids.items():
@@ -118,10 +119,11 @@ class Recipes:
 
     def start(self, line: str, expect: str) -> str:
         port = int(re.search(r"--(?:result-)?port (\d+)", line).group(1))
-        log = self.logs / f"background-{len(self.background)}.log"
+        self.started += 1
+        log = self.logs / f"background-{self.started}.log"
         process = subprocess.Popen(["bash", "-c", f"{SETUP}\nexec {line}"], cwd=ROOT, env=self.env,
                                    stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-        self.background.append(process)
+        self.background.append((process, log))
         deadline = time.monotonic() + 120
         while not _answers(port):
             assert process.poll() is None, f"{line}\nexited with {process.returncode}:\n{log.read_text()}"
@@ -133,18 +135,22 @@ class Recipes:
         return output
 
     def stop_background(self) -> list[str]:
-        outputs = []
-        for process in self.background:
-            if process.poll() is None:
+        outputs, failed = [], []
+        for process, log in self.background:
+            if process.poll() is not None:
+                failed.append(f"exited with {process.returncode} before it was stopped:\n{log.read_text()}")
+            else:
                 os.killpg(process.pid, signal.SIGTERM)
                 try:
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
-        for index in range(len(self.background)):
-            outputs.append((self.logs / f"background-{index}.log").read_text())
+            outputs.append(log.read_text())
+            if "Traceback" in outputs[-1]:
+                failed.append(outputs[-1])
         self.background = []
+        assert not failed, "\n".join(failed)
         return outputs
 
     def block(self, lines: list[str], expects: list[str]) -> list[str]:
@@ -159,7 +165,14 @@ class Recipes:
 def recipes(tmp_path_factory):
     deployments = tmp_path_factory.mktemp("deployments")
     env = {**os.environ, "NC_DEPLOYMENTS_DIR": str(deployments),
-           "NC_PAYER_STATE": str(tmp_path_factory.mktemp("payer"))}
+           "NC_PAYER_STATE": str(tmp_path_factory.mktemp("payer")),
+           "NC_CHANNEL_STATE": str(tmp_path_factory.mktemp("channels"))}
+    # The bots' state folders the recipes name (under .cache/) start empty, as on a first run.
+    for heading in SECTIONS:
+        for block in doc_blocks(heading):
+            for folder in re.findall(r"--dir (\S+)", " ".join(block)):
+                assert folder.startswith(".cache/nc-"), folder
+                shutil.rmtree(ROOT / folder, ignore_errors=True)
     env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
     with running_anvil():
         runner = Recipes(env, tmp_path_factory.mktemp("logs"))
