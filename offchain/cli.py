@@ -129,7 +129,8 @@ def parse_count(text: str | int, what: str) -> int:
 
 
 def parse_address(text: str, what: str = "address") -> str:
-    """A checksummed address from `0x` + 40 hex digits (or an account alias Ape knows)."""
+    """A checksummed address from `0x` + 40 hex digits, or an account alias Ape knows (`TEST::5` for a test
+    account)."""
     from eth_utils import is_address, to_checksum_address
 
     if is_address(text):
@@ -137,6 +138,8 @@ def parse_address(text: str, what: str = "address") -> str:
     try:
         from ape import accounts
 
+        if (test := re.fullmatch(r"TEST::(\d+)", text.strip())) is not None:  # as `--account TEST::5` names them
+            return str(accounts.test_accounts[int(test.group(1))].address)
         return str(accounts.load(text).address)
     except Exception:  # noqa: BLE001  (any failure to resolve an alias is the same user error)
         raise InvalidInput(f"{what} '{text}' is neither an address (0x + 40 hex digits) nor an account alias") from None

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from offchain.cli import fmt_eth, fmt_span, parse_amount, parse_count, parse_duration, short_id
+from offchain.cli import fmt_eth, fmt_span, parse_address, parse_amount, parse_count, parse_duration, short_id
 from offchain.errors import InvalidInput
 
 
@@ -67,3 +67,15 @@ def test_formats():
     assert fmt_span(90_061) == "1d 1h"
     assert fmt_span(59) == "59s"
     assert short_id(2**255 + 1) == "8000000000"
+
+
+def test_parse_address__test_alias__that_test_accounts_address(accounts):
+    assert parse_address("TEST::5") == accounts[5].address
+    assert parse_address("TEST::0") == accounts[0].address
+    assert parse_address(accounts[3].address.lower()) == accounts[3].address
+
+
+@pytest.mark.parametrize("text", ["TEST::99", "TEST::x", "0x1234", "nobody"])
+def test_parse_address__unknown__says_what(text):
+    with pytest.raises(InvalidInput, match=f"shareholder '{text}' is neither an address"):
+        parse_address(text, "shareholder")
