@@ -46,18 +46,37 @@ class WorkerState:
     cursor: int = 0
     open: dict[str, dict] = field(default_factory=dict)  # request id -> input uri, hash, model id, callback
     rejected: dict[str, str] = field(default_factory=dict)  # request id -> reason
+    chain: str = ""  # which chain and market this state belongs to (see `chain_fingerprint`)
 
     @classmethod
-    def load(cls, path: Path) -> "WorkerState":
+    def load(cls, path: Path, chain: str = "") -> "WorkerState":
+        """The saved state, or a fresh one when there is none or it belongs to another chain or
+        market (a reset dev node can reuse addresses and request ids: resuming its requests would
+        claim and sign for requests that are not the ones remembered). A foreign file is kept
+        beside, as `<name>.stale`, not deleted."""
         if not path.exists():
-            return cls()
+            return cls(chain=chain)
         data = json.loads(path.read_text())
-        return cls(cursor=data["cursor"], open=data["open"], rejected=data["rejected"])
+        if chain and data.get("chain", "") != chain:
+            log.warning("worker state %s belongs to another chain or market (%s); starting fresh",
+                        path, data.get("chain") or "unrecorded")
+            path.replace(path.with_suffix(path.suffix + ".stale"))
+            return cls(chain=chain)
+        return cls(cursor=data["cursor"], open=data["open"], rejected=data["rejected"], chain=chain)
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"cursor": self.cursor, "open": self.open, "rejected": self.rejected}))
+        tmp.write_text(json.dumps({"cursor": self.cursor, "open": self.open, "rejected": self.rejected,
+                                   "chain": self.chain}))
         tmp.replace(path)
+
+
+def chain_fingerprint(market) -> str:
+    """chain id, market address and the genesis block's hash: what a worker's saved state is valid for
+    (a restarted dev node has a new genesis hash even when the addresses come out the same)."""
+    from ape import chain
+
+    return f"{chain.chain_id}:{market.address}:{chain.blocks[0].hash.hex()}"
 
 
 @dataclass
@@ -121,7 +140,7 @@ class InferenceWorker:
         self.runtimes = runtimes
         self.results = results
         self.state_path = Path(state_path)
-        self.state = WorkerState.load(self.state_path)
+        self.state = WorkerState.load(self.state_path, chain_fingerprint(market))
         self.result_url = result_url  # digest -> URL where clients fetch the result
         self.batch_size = batch_size
         self.file_root = file_root

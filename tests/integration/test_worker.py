@@ -108,6 +108,26 @@ def test_worker__killed_after_claim__restart_completes_each_once(system, spec, d
         client.fetch(i, spec)
 
 
+def test_worker__state_of_another_chain__set_aside_and_started_fresh(system, digits_model, make_worker, client,
+                                                                      samples, tmp_path):
+    # A dev node reset under a bot: same addresses, same request ids, other requests. The remembered
+    # claims must not be resumed (they would be signed for inputs that are not this chain's).
+    state_file = tmp_path / "worker.json"
+    foreign = {"cursor": 10**6, "open": {"1": {"model": digits_model, "uri": "data:,x", "hash": "00" * 32}},
+               "rejected": {"2": "old"}, "chain": "1337:0x0000000000000000000000000000000000000001:00"}
+    state_file.write_text(json.dumps(foreign))
+    ids = [client.request(digits_model, inputs.encode_pixels(p)) for p, _ in samples[:2]]
+    agent = make_worker()
+    assert agent.state.open == {} and agent.state.rejected == {} and agent.state.cursor < 10**6
+    assert json.loads((tmp_path / "worker.json.stale").read_text()) == foreign
+    assert agent.step().fulfilled == 2  # this chain's requests, found from the start
+    assert json.loads(state_file.read_text())["chain"] == agent.state.chain != foreign["chain"]
+    again = make_worker()  # a restart on the same chain resumes its own state
+    assert again.state.cursor == agent.state.cursor and again.state.chain == agent.state.chain
+    for i in ids:
+        assert len(fulfilled_events(system.InferenceMarket, i)) == 1
+
+
 def test_worker__duplicated_events__harmless(system, digits_model, make_worker, client, samples):
     agent = make_worker()
     client.request(digits_model, inputs.encode_pixels(samples[0][0]))
