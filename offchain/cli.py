@@ -307,6 +307,16 @@ class Group(_OneLineUsage, click.Group):
             fail(f"{exc.format_message()} (see `{ctx.command_path} --help`)", 2)
 
 
+
+class DefaultRequestGroup(Group):
+    """A group whose first word may be an option: `ape run infer --model ...` is `ape run infer
+    request --model ...` (the same for `mint`)."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0].startswith("-") and args[0] not in ("-h", "--help"):
+            args = ["request", *args]
+        return super().parse_args(ctx, args)
+
 def own_node(provider) -> bool:
     """True when ape started a node for this command alone (the foundry provider with no node at its
     host): that chain vanishes when the command ends."""

@@ -19,7 +19,7 @@ from ape import chain
 from ape.cli import account_option
 
 from offchain.cli import deployment_of
-from offchain.cli import Command, Group, console, fmt_eth, fmt_time, parse_count, parse_duration, resolve_account, \
+from offchain.cli import Command, DefaultRequestGroup, console, fmt_eth, fmt_time, parse_count, parse_duration, resolve_account, \
     table, user_errors
 from offchain.client import InferenceClient
 from offchain.errors import InvalidInput, ModelNotFound
@@ -32,16 +32,9 @@ LABELS = {"class": "predicted class"}
 STATE_MASK = 0x7F  # the state without the callback flag
 
 
-class DefaultGroup(Group):
-    """`ape run infer --model ...` is `ape run infer request --model ...`."""
-
-    def parse_args(self, ctx, args):
-        if args and args[0].startswith("-") and args[0] not in ("-h", "--help"):
-            args = ["request", *args]
-        return super().parse_args(ctx, args)
 
 
-@click.group(cls=DefaultGroup)
+@click.group(cls=DefaultRequestGroup)
 def cli():
     """Request inferences, fetch and verify results, refund, list."""
 

@@ -20,26 +20,21 @@ from ape import chain, project
 from ape.cli import account_option
 from eth_utils import keccak
 
-from offchain.cli import Command, Group, console, deployment_of, fmt_eth, fmt_time, parse_amount, parse_count, \
+from offchain.cli import Command, DefaultRequestGroup, console, deployment_of, fmt_eth, fmt_time, parse_amount, parse_count, \
     parse_duration, resolve_account, table, user_errors
 from offchain.deploy import save_deployment
 from offchain.errors import InvalidInput, ModelNotFound, NeuralCommonsError
+from offchain.market import RequestState
 from offchain.inputs import encode_image_seed
 
 PENDING, MINTED, RECLAIMED = 1, 2, 3
-STATE_MASK, REFUNDED = 0x7F, 6
+STATE_MASK = 0x7F  # the state without the callback flag
+WAITING = (RequestState.REQUESTED, RequestState.CLAIMED)
 
 
-class DefaultGroup(Group):
-    """`ape run mint --digit ...` is `ape run mint request --digit ...`."""
-
-    def parse_args(self, ctx, args):
-        if args and args[0].startswith("-") and args[0] not in ("-h", "--help"):
-            args = ["request", *args]
-        return super().parse_args(ctx, args)
 
 
-@click.group(cls=DefaultGroup)
+@click.group(cls=DefaultRequestGroup)
 def cli():
     """Mint image NFTs drawn on the inference market; show them; reclaim unserved mints."""
 
@@ -135,7 +130,7 @@ def _wait_minted(minter, market, request_id: int, timeout_s: int) -> int:
             return order.token_id
         view = market.get_request(request_id)
         state = view.state & STATE_MASK
-        if state == REFUNDED or (state in (1, 2) and chain.blocks.head.timestamp > view.deadline):
+        if state == RequestState.REFUNDED or (state in WAITING and chain.blocks.head.timestamp > view.deadline):
             raise InvalidInput(f"request {request_id} was not served in time: `ape run mint reclaim {request_id}`")
         if state == 5 and order.status == PENDING:
             raise NeuralCommonsError(f"request {request_id} settled but the collection did not mint "
@@ -199,9 +194,9 @@ def reclaim(provider, account, request_id):
         raise InvalidInput(f"request {request_id} is {'minted' if order.status == MINTED else 'already reclaimed'}")
     view = deployment.InferenceMarket.get_request(request_id)
     now = chain.blocks.head.timestamp
-    if view.state & STATE_MASK in (1, 2) and now <= view.deadline:
+    if view.state & STATE_MASK in WAITING and now <= view.deadline:
         raise InvalidInput(f"request {request_id} may still be served until {fmt_time(view.deadline, now)}")
-    if view.state & STATE_MASK not in (1, 2, REFUNDED):
+    if view.state & STATE_MASK not in (*WAITING, RequestState.REFUNDED):
         raise InvalidInput(f"request {request_id} was served: its token is minted at settlement")
     minter.reclaim(request_id, sender=sender)
     console.print(f"request {request_id} reclaimed: {fmt_eth(order.paid)} ETH back to {sender.address}")

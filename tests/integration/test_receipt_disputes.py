@@ -17,13 +17,13 @@ from offchain.channels import ChannelClient, ChannelWorker, create_app, input_do
 from offchain.channels.client import evidence_uri
 from offchain.court import Ballot, Phase
 from offchain.demos.inference import held_out_digits
-from offchain.governance import Proposal, pass_locally
 from offchain.models import load_spec
 from offchain.runtime import load_runtime
 from offchain.store import ContentStore
 from offchain.tamper import Tamper
 from offchain.verifier import Verifier
 from tests.conftest import stake_worker
+from tests.utils.market import list_model
 from tests.utils.court import by_address, new_verifiers
 
 
@@ -39,12 +39,7 @@ def runtime(spec):
 
 @pytest.fixture(scope="module")
 def digits_model(system, spec, author, dave, alice, bob):
-    registry = system.ModelRegistry
-    registry.register_model(spec.artifact_hash, spec.manifest_hash, "models/digits", spec.manifest["price_wei"],
-                            [author, dave], [7, 3], sender=author)
-    model_id = registry.model_count()
-    pass_locally(system.Governor, Proposal("list digits").call(registry, "approve_model", model_id), alice, [alice, bob])
-    return model_id
+    return list_model(system, spec, author, dave, [alice, bob])
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from offchain import inputs
 from offchain.client import InferenceClient
 from offchain.demos.inference import held_out_digits
 from offchain.errors import NeuralCommonsError, RequestRefunded, RequestTimedOut, ResultMismatch, ResultUnavailable
-from offchain.governance import Proposal, pass_locally
 from offchain.market import RequestState
 from offchain.models import load_spec
 from offchain.runtime import load_runtime
@@ -19,6 +18,7 @@ from offchain.server import ResultServer
 from offchain.store import ContentStore
 from offchain.worker import InferenceWorker, WorkerState
 from tests.conftest import stake_worker
+from tests.utils.market import list_model
 from tests.unit.offchain.hosts import TrickleHost
 
 REQUESTED, CLAIMED, FULFILLED, FINALIZED = (RequestState.REQUESTED, RequestState.CLAIMED, RequestState.FULFILLED,
@@ -32,12 +32,7 @@ def spec():
 
 @pytest.fixture(scope="module")
 def digits_model(system, spec, author, dave, alice, bob):
-    registry = system.ModelRegistry
-    registry.register_model(spec.artifact_hash, spec.manifest_hash, "models/digits", spec.manifest["price_wei"],
-                            [author, dave], [7, 3], sender=author)
-    model_id = registry.model_count()
-    pass_locally(system.Governor, Proposal("list digits").call(registry, "approve_model", model_id), alice, [alice, bob])
-    return model_id
+    return list_model(system, spec, author, dave, [alice, bob])
 
 
 @pytest.fixture(scope="module")

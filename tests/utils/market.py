@@ -6,6 +6,7 @@ from ape import chain
 from eth_utils import keccak
 
 from offchain.attestation import InferenceResult
+from offchain.governance import Proposal, pass_locally
 from offchain.market import RequestState
 
 INPUT = b"pixels of a handwritten seven"
@@ -61,3 +62,15 @@ def challenge(market, court, request_id, challenger, *, result_hash=b"\x77" * 32
     """Challenges a fulfilled request; the market opens a DisputeCourt dispute. Returns the dispute id."""
     tx = market.challenge(request_id, result_hash, sender=challenger, value=value)
     return tx.decode_logs(court.DisputeOpened)[0].dispute_id
+
+
+def list_model(system, spec, author, dave, voters) -> int:
+    """Registers `spec` (shares 7:3 to author and dave) and lists it through a DAO vote of `voters`
+    (the first proposes); returns its model id."""
+    registry = system.ModelRegistry
+    registry.register_model(spec.artifact_hash, spec.manifest_hash, f"models/{spec.name}", spec.manifest["price_wei"],
+                            [author, dave], [7, 3], sender=author)
+    model_id = registry.model_count()
+    pass_locally(system.Governor, Proposal(f"list {spec.name}").call(registry, "approve_model", model_id),
+                 voters[0], voters)
+    return model_id
