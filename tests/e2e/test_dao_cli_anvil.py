@@ -43,7 +43,7 @@ def test_dao_cli__full_proposal_lifecycle_on_anvil(anvil, ape_run):
     record = json.loads((ape_run.deployments / "ethereum-local-foundry.json").read_text())
     assert set(record["contracts"]) == {
         "GovernanceToken", "Timelock", "Governor", "ModelShares", "ModelRegistry", "WorkerRegistry", "InferenceMarket",
-        "PaymentChannels", "DataBounties", "TrainingFund",
+        "PaymentChannels", "DisputeCourt", "DataBounties", "TrainingFund",
     }
     assert record["chain_id"] == 31337
     assert "wrote" in out
