@@ -29,6 +29,7 @@ import click
 from ape import accounts, project
 from ape.cli import ConnectedProviderCommand
 
+from offchain.timing import timed
 from offchain.cli import console, quiet_ape, require_local, table, user_errors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,18 +46,6 @@ def machine() -> str:
         pass
     return f"{cpu}, {os.cpu_count()} cores"
 
-
-def timed_batches(run, batches, count_of=len) -> tuple[float, float]:
-    """(embeddings/s, p50 seconds per batch) of `run` over `batches` after one warm-up."""
-    run(batches[0])
-    latencies, count = [], 0
-    start = time.perf_counter()
-    for batch in batches:
-        t = time.perf_counter()
-        run(batch)
-        latencies.append(time.perf_counter() - t)
-        count += count_of(batch)
-    return count / (time.perf_counter() - start), statistics.median(latencies)
 
 
 def local_rows(texts, sizes, rounds):
@@ -84,11 +73,11 @@ def local_rows(texts, sizes, rounds):
         chunk_texts = [texts[i : i + size] for i in range(0, n, size)]
         chunk_docs = [documents[i : i + size] for i in range(0, n, size)]
         padded = [TextTokenizer.pad(runtime.tokenizer.lengths_and_ids(c)) for c in chunk_texts]
-        raw = timed_batches(lambda b: session.run(None, {"input_ids": b[0], "attention_mask": b[1]}), padded,
+        raw = timed(lambda b: session.run(None, {"input_ids": b[0], "attention_mask": b[1]}), padded,
                             count_of=lambda b: b[0].shape[0])
-        worker = timed_batches(lambda docs: runtime.infer([inputs.parse(spec.input_schema, d) for d in docs]),
+        worker = timed(lambda docs: runtime.infer([inputs.parse(spec.input_schema, d) for d in docs]),
                                chunk_docs)
-        torch_st = timed_batches(lambda c: st.encode(c, batch_size=size, normalize_embeddings=True),
+        torch_st = timed(lambda c: st.encode(c, batch_size=size, normalize_embeddings=True),
                                  chunk_texts) if st else None
         results[size] = {"raw": raw, "worker": worker, "st": torch_st}
         console.print(f"batch {size}: raw {raw[0]:.0f}/s, worker runtime {worker[0]:.0f}/s"
