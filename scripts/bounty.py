@@ -21,6 +21,7 @@ from eth_utils import keccak
 from offchain.cli import (
     Command, Group, console, deployment_of, fmt_time, fmt_tokens, parse_count, resolve_account, table, user_errors,
 )
+from offchain import contributions
 from offchain.errors import InvalidInput
 
 STATUS = {1: "pending", 2: "accepted (window open)", 3: "rejected", 4: "challenged", 5: "rewarded"}
@@ -59,15 +60,17 @@ def list_command(provider, account):
 @click.option("--uri", default=None, help="Where validators and trainers fetch it (default: file://<path>).")
 @user_errors
 def submit(provider, account, bounty_id, file, items, uri):
-    """Submit a contribution: its keccak256 goes on-chain, the bytes stay where --uri says."""
+    """Submit a contribution: its keccak256 goes on-chain, the bytes stay where --uri says. Two
+    transactions: a commitment, then the submission in a later block (so no one can copy the hash from
+    the mempool and take its place); publish the bytes after it."""
     sender = resolve_account(account, provider)
     items = parse_count(items, "--items")
     bounties = deployment_of(provider).DataBounties
     if not 1 <= bounty_id <= bounties.bounty_count():
         raise InvalidInput(f"no bounty {bounty_id} on this chain: `ape run bounty list` shows them")
     digest = keccak(file.read_bytes())
-    tx = bounties.submit(bounty_id, digest, uri or f"file://{file.resolve()}", items, sender=sender)
-    cid = tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
+    cid, _ = contributions.submit(bounties, bounty_id, digest, uri or f"file://{file.resolve()}", items,
+                                  sender=sender)
     console.print(f"contribution {cid}: {items} items, content hash 0x{digest.hex()}")
 
 

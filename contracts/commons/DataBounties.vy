@@ -21,9 +21,15 @@
         neither side can reach the quorum declines it, and one that
         validators (or, for a challenge, governance) leave undecided for
         `review_period` can be ended by anyone. A rejected or declined
-        contribution frees its content hash for a later submission; the
-        first submitter of a hash holds it (a mempool front-runner can take
-        an honest submission's place: a known limit).
+        contribution frees its content hash for a later submission.
+        A submission takes two steps: `commit` a hash of the content hash
+        and the contributor, then, in a later block, `submit`. The first
+        submitter of a hash holds it, and a copier who reads the hash from a
+        pending `submit` can only commit to it in that block or later, so
+        its own `submit` comes after the honest one: front-running the
+        mempool takes no one's place (a block builder who withholds the
+        honest `submit` for a block still could; publish the data after the
+        submission, or send it privately).
 """
 
 from ..interfaces import IMintable
@@ -87,6 +93,8 @@ has_voted: public(HashMap[uint256, HashMap[address, bool]])
 challenge_bond: public(uint256)  # wei
 review_period: public(uint256)  # seconds a vote (from submission) or a challenge resolution may take
 content_holder: public(HashMap[bytes32, uint256])  # content hash -> the live contribution holding it (0: free)
+# keccak256(abi_encode(content_hash, contributor)) -> the block it was committed in (0: never)
+commitments: public(HashMap[bytes32, uint256])
 
 # The dataset of each bounty: rewarded contributors and their weights (items).
 dataset_weight: public(HashMap[uint256, HashMap[address, uint256]])
@@ -101,6 +109,11 @@ event BountyOpened:
     budget: uint256
     deadline: uint256
     quorum: uint256
+
+
+event ContributionCommitted:
+    contributor: indexed(address)
+    commitment: bytes32
 
 
 event ContributionSubmitted:
@@ -225,11 +238,41 @@ def open_bounty(
 
 
 @external
+def commit(commitment: bytes32):
+    """
+    @notice The first step of a submission: binds a content hash to its
+            contributor before the hash is public. `submit` accepts the
+            hash from this caller in any later block. A commitment is kept
+            (a resubmission after a rejection needs none); committing the
+            same value again is refused, so its block never moves.
+    @param commitment keccak256(abi_encode(content_hash, contributor)),
+           `commitment_of` computes it.
+    """
+    assert commitment != empty(bytes32), "DataBounties: empty commitment"
+    assert self.commitments[commitment] == 0, "DataBounties: already committed"
+    self.commitments[commitment] = block.number
+    log ContributionCommitted(contributor=msg.sender, commitment=commitment)
+
+
+@external
+@pure
+def commitment_of(content_hash: bytes32, contributor: address) -> bytes32:
+    """
+    @notice The value `contributor` commits to before submitting `content_hash`.
+    @param content_hash keccak256 of the contributed data.
+    @param contributor The account that will submit it.
+    @return keccak256(abi_encode(content_hash, contributor)).
+    """
+    return self._commitment(content_hash, contributor)
+
+
+@external
 def submit(bounty_id: uint256, content_hash: bytes32, uri: String[MAX_URI], items: uint256) -> uint256:
     """
     @notice Submits `items` data items whose bytes hash to `content_hash`.
-            A hash already held by a live or rewarded contribution (in any
-            bounty) is refused.
+            The caller must have committed to the hash in an earlier block
+            (`commit`). A hash already held by a live or rewarded
+            contribution (in any bounty) is refused.
     @return The contribution id.
     @param bounty_id The bounty.
     @param content_hash keccak256 of the contributed data.
@@ -242,6 +285,9 @@ def submit(bounty_id: uint256, content_hash: bytes32, uri: String[MAX_URI], item
     assert content_hash != empty(bytes32), "DataBounties: empty content hash"
     assert items > 0, "DataBounties: no items"
     assert self.content_holder[content_hash] == 0, "DataBounties: content already submitted"
+    committed: uint256 = self.commitments[self._commitment(content_hash, msg.sender)]
+    assert committed != 0, "DataBounties: content not committed"
+    assert committed < block.number, "DataBounties: committed in this block"
     contribution_id: uint256 = self.contribution_count + 1
     self.contribution_count = contribution_id
     self.content_holder[content_hash] = contribution_id
@@ -447,6 +493,12 @@ def dataset_contributors(bounty_id: uint256) -> DynArray[address, MAX_CONTRIBUTO
     @return Its rewarded contributors.
     """
     return self._dataset_contributors[bounty_id]
+
+
+@internal
+@pure
+def _commitment(content_hash: bytes32, contributor: address) -> bytes32:
+    return keccak256(abi_encode(content_hash, contributor))
 
 
 @internal

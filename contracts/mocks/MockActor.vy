@@ -49,6 +49,18 @@ def act(target: address, payload: Bytes[1_024]) -> Bytes[256]:
 
 
 @external
+def act_twice(target: address, first: Bytes[1_024], second: Bytes[1_024]):
+    """
+    @notice Two calls in one transaction, hence in one block.
+    @param target Called twice.
+    @param first The first call's data.
+    @param second The second call's data.
+    """
+    raw_call(target, first)
+    raw_call(target, second)
+
+
+@external
 def on_inference_result(request_id: uint256, result_hash: bytes32, result: Bytes[1_024]):
     """
     @param request_id The request.

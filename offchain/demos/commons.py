@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from eth_utils import keccak
 
+from offchain import contributions
 from offchain import inputs
 from offchain.cli import ETH, advance_time, console, fmt_eth, fmt_tokens, table
 from offchain.client import InferenceClient
@@ -66,9 +67,10 @@ def run(project, accounts, *, requests: int = 20, workdir: Path | None = None) -
         document = dataset_document(x_train[idx], y_train[idx])
         path = data_dir / f"{name.split()[0]}.json"
         path.write_bytes(document)
-        tx = bounties.submit(bounty_id, keccak(document), f"file://{path.name}", len(idx), sender=who)
-        gas.setdefault("submit contribution", tx.gas_used)
-        contribution = tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
+        contribution, (committed, submitted) = contributions.submit(
+            bounties, bounty_id, keccak(document), f"file://{path.name}", len(idx), sender=who)
+        gas.setdefault("commit contribution", committed.gas_used)
+        gas.setdefault("submit contribution", submitted.gas_used)
         for validator in (v1, v2):
             gas.setdefault("validator vote", bounties.vote(contribution, True, sender=validator).gas_used)
     advance_time(DAY + 1)

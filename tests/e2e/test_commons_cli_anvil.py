@@ -10,6 +10,7 @@ from ape import chain
 from eth_utils import keccak
 
 import offchain.deploy
+from offchain import contributions
 from offchain.demos.inference import WORKER_ACCOUNTS, stake
 from offchain.governance import Proposal, pass_locally
 from offchain.trainer import _build_module, dataset_document
@@ -98,7 +99,7 @@ def test_campaign_train__malformed_dataset__refused_unclaimed__stuck_claim_ends_
     # A contribution the validators accepted, whose bytes match their hash, but are not digits.
     document = b"[not, json"
     (tmp_path / "bad.json").write_bytes(document)
-    bounties.submit(1, keccak(document), "file://bad.json", 50, sender=accounts[1])
+    contributions.submit(bounties, 1, keccak(document), "file://bad.json", 50, sender=accounts[1])
     for validator in (accounts[3], accounts[4]):
         bounties.vote(1, True, sender=validator)
     chain.mine(timestamp=chain.pending_timestamp + DAY + 1)

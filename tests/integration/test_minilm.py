@@ -163,8 +163,10 @@ def test_bounty_screen__paraphrase_of_accepted_item__flagged(system, govern, acc
     def submit(path, who):
         from eth_utils import keccak
 
-        tx = bounties.submit(bounty, keccak(path.read_bytes()), f"file://{path.name}", 2, sender=who)
-        return tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
+        from offchain import contributions
+
+        return contributions.submit(bounties, bounty, keccak(path.read_bytes()), f"file://{path.name}", 2,
+                                    sender=who)[0]
 
     first = submit(accepted, alice)
     for validator in validators[:2]:

@@ -26,6 +26,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
+from offchain import contributions
 from offchain.trainer import CampaignState
 from tests.conftest import stake_worker
 from tests.utils.constants import DAY, ETH
@@ -270,8 +271,7 @@ def test_commons_state_machine(lone, system, accounts, worker):
                 with ape.reverts("DataBounties: content already submitted"):
                     bounties.submit(1, content, "", items, sender=contributors[c])
                 return
-            tx = bounties.submit(1, content, "", items, sender=contributors[c])
-            cid = tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
+            cid, _ = contributions.submit(bounties, 1, content, "", items, sender=contributors[c])
             self.contributions[cid] = dict(status=PENDING, items=items, owner=contributors[c].address,
                                            content=content, votes={})
 

@@ -7,6 +7,7 @@ import itertools
 from ape import chain
 from eth_utils import keccak
 
+from offchain.contributions import submit as submit_contribution
 from tests.utils.constants import DAY
 
 _hashes = itertools.count(1)
@@ -25,8 +26,7 @@ def accepted_bounty(bounties, govern, validators, contributions, *, reward, budg
     bounty = bounties.bounty_count()
     submitted = []
     for who, content, uri, items in contributions:
-        tx = bounties.submit(bounty, content, uri, items, sender=who)
-        submitted.append((tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id, who))
+        submitted.append((submit_contribution(bounties, bounty, content, uri, items, sender=who)[0], who))
         bounties.vote(submitted[-1][0], True, sender=validators[0])
     chain.mine(timestamp=chain.pending_timestamp + DAY + 1)
     for contribution_id, who in submitted:

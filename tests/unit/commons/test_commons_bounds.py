@@ -6,6 +6,7 @@ import ape
 import pytest
 from ape import chain
 
+from offchain import contributions
 from tests.conftest import stake_worker
 from tests.utils.constants import DAY, ETH
 
@@ -28,8 +29,7 @@ def test_dataset__65th_contributor__declined_not_stuck(system, govern, accounts,
     bounty = bounties.bounty_count()
     ids = []
     for i, person in enumerate(crowd):
-        tx = bounties.submit(bounty, (i + 1).to_bytes(32, "big"), "", 1, sender=person)
-        ids.append(tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id)
+        ids.append(contributions.submit(bounties, bounty, (i + 1).to_bytes(32, "big"), "", 1, sender=person)[0])
         bounties.vote(ids[-1], True, sender=accounts[3])
     chain.mine(timestamp=chain.pending_timestamp + 1)
     for cid in ids[:64]:
@@ -146,8 +146,8 @@ def test_accept__64_backers_and_4_full_datasets__within_a_block_and_exact(
     govern((bounties, "open_bounty", "", 1, 1_000, chain.pending_timestamp + 60 * DAY, [accounts[3]], 1, 0))
     bounty = bounties.bounty_count()
     for i, person in enumerate(crowd[:64]):
-        tx = bounties.submit(bounty, (1_000 + i).to_bytes(32, "big"), "", 1 + i % 3, sender=person)
-        cid = tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
+        cid, _ = contributions.submit(bounties, bounty, (1_000 + i).to_bytes(32, "big"), "", 1 + i % 3,
+                                      sender=person)
         bounties.vote(cid, True, sender=accounts[3])
         chain.mine(timestamp=chain.pending_timestamp + 1)
         bounties.claim_reward(cid, sender=accounts[3])

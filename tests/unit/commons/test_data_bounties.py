@@ -5,6 +5,7 @@ import ape
 import pytest
 from ape import chain
 
+from offchain import contributions
 from tests.utils.commons import fresh_hash
 from tests.utils.constants import DAY, ETH
 
@@ -26,8 +27,8 @@ def bounty(bounties, govern, validators):
 
 
 def submit(bounties, bounty, contributor, items=5, content=None):
-    tx = bounties.submit(bounty, content or fresh_hash(), "file://part", items, sender=contributor)
-    return tx.decode_logs(bounties.ContributionSubmitted)[0].contribution_id
+    return contributions.submit(bounties, bounty, content or fresh_hash(), "file://part", items,
+                                sender=contributor)[0]
 
 
 def accept(bounties, cid, validators, votes=2):
@@ -199,6 +200,75 @@ def test_submit__content_rejected__free_for_a_later_submission(bounties, bounty,
     assert bounties.content_holder(content) == 0
     again = submit(bounties, bounty, bob, content=content)
     assert bounties.content_holder(content) == again
+
+
+def test_commit__recorded_with_its_block_and_event(bounties, alice):
+    value = contributions.commitment(fresh_hash(), alice.address)
+    tx = bounties.commit(value, sender=alice)
+    assert bounties.commitments(value) == tx.block_number
+    assert [(e.contributor, e.commitment) for e in tx.decode_logs(bounties.ContributionCommitted)] == [
+        (alice.address, value)]
+
+
+def test_commitment_of__matches_the_offchain_commitment(bounties, alice):
+    content = fresh_hash()
+    assert bounties.commitment_of(content, alice) == contributions.commitment(content, alice.address)
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("empty", "DataBounties: empty commitment"),
+    ("again", "DataBounties: already committed"),
+])
+def test_commit__invalid__reverts(bounties, alice, bob, case, reason):
+    value = b"\x00" * 32
+    if case == "again":  # by anyone: the block of a commitment never moves
+        value = contributions.commitment(fresh_hash(), alice.address)
+        bounties.commit(value, sender=alice)
+        block = bounties.commitments(value)
+    with ape.reverts(reason):
+        bounties.commit(value, sender=bob)
+    if case == "again":
+        assert bounties.commitments(value) == block
+
+
+def test_submit__not_committed__reverts(bounties, bounty, alice):
+    with ape.reverts("DataBounties: content not committed"):
+        bounties.submit(bounty, fresh_hash(), "", 1, sender=alice)
+
+
+@pytest.fixture
+def actor(project, deployer):
+    return deployer.deploy(project.MockActor)
+
+
+def test_submit__front_runner_copies_the_hash__cannot_take_its_place(bounties, bounty, actor, alice, mallory):
+    """Alice committed; her submit is in the mempool with the content hash in the clear. Mallory copies
+    it: her own commitment (she has none) cannot predate Alice's submit, and committing and submitting in
+    the block of Alice's submit is refused. Alice's submit lands and holds the hash."""
+    content = fresh_hash()
+    bounties.commit(contributions.commitment(content, alice.address), sender=alice)
+    with ape.reverts("DataBounties: content not committed"):  # copying the call is not enough
+        bounties.submit(bounty, content, "file://copy", 5, sender=mallory)
+    with ape.reverts("DataBounties: committed in this block"):  # nor committing in the same block
+        actor.act_twice(bounties, bounties.commit.encode_input(contributions.commitment(content, actor.address)),
+                        bounties.submit.encode_input(bounty, content, "file://copy", 5), sender=mallory)
+    before = bounties.contribution_count()
+    tx = bounties.submit(bounty, content, "file://part", 5, sender=alice)
+    event = tx.decode_logs(bounties.ContributionSubmitted)[0]
+    assert (event.contribution_id, event.contributor) == (before + 1, alice.address)
+    assert bounties.content_holder(content) == before + 1
+    bounties.commit(contributions.commitment(content, mallory.address), sender=mallory)
+    with ape.reverts("DataBounties: content already submitted"):  # a later commitment is too late
+        bounties.submit(bounty, content, "file://copy", 5, sender=mallory)
+
+
+def test_submit__after_rejection__the_same_commitment_serves_again(bounties, bounty, validators, alice):
+    content = fresh_hash()
+    cid = submit(bounties, bounty, alice, content=content)
+    for v in validators[:2]:
+        bounties.vote(cid, False, sender=v)
+    again, receipts = contributions.submit(bounties, bounty, content, "file://part", 5, sender=alice)
+    assert len(receipts) == 1 and again == cid + 1  # no second commitment needed
 
 
 def test_challenge__upheld__content_hash_freed(bounties, bounty, validators, govern, alice, mallory):

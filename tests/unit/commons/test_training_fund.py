@@ -6,6 +6,7 @@ import ape
 import pytest
 from ape import chain
 
+from offchain import contributions
 from offchain.trainer import CampaignState
 from tests.conftest import stake_worker
 from tests.utils.commons import accepted_bounty, fresh_hash
@@ -433,8 +434,10 @@ def test_accept__hookless_wallet_among_contributors__this_and_later_campaigns_ac
     govern((bounties, "open_bounty", "spec", REWARD, 100 * REWARD, chain.pending_timestamp + 60 * DAY, validators,
             1, DAY))
     bounty = bounties.bounty_count()
-    wallet.act(bounties, bounties.submit.encode_input(bounty, fresh_hash(), "", 4), sender=alice)
-    bounties.submit(bounty, fresh_hash(), "", 4, sender=alice)
+    content = fresh_hash()
+    wallet.act(bounties, bounties.commit.encode_input(contributions.commitment(content, wallet.address)), sender=alice)
+    wallet.act(bounties, bounties.submit.encode_input(bounty, content, "", 4), sender=alice)
+    contributions.submit(bounties, bounty, fresh_hash(), "", 4, sender=alice)
     for cid in (bounties.contribution_count() - 1, bounties.contribution_count()):
         bounties.vote(cid, True, sender=validators[0])
     chain.mine(timestamp=chain.pending_timestamp + DAY + 1)
