@@ -45,7 +45,7 @@ INSTEAD = {
     "make test": (f"{SETS_UP}; and it is the whole suite, this test included: its recipe is checked only", []),
     "make demo-all": (f"{SETS_UP}; every model's section takes minutes (tests/integration/test_demo_all.py runs "
                       "them all): the recipe with the fewest requests and texts",
-                      [("ape run demo --models all --requests 1 --texts 1", r"Demo sections")]),
+                      [("ape run demo --models all --requests 1 --texts 2", r"Demo sections")]),
     "make demo-anvil": (f"{SETS_UP}: the recipe on this test's anvil, with fewer requests",
                         [("ape run demo --network ethereum:local:foundry --workers 2 --requests 10",
                           r"Work split")]),
@@ -56,13 +56,13 @@ INSTEAD = {
                    "smallest options",
                    [("ape run bench_governance", r"propose \(1 routine action\)"),
                     ("ape run bench_market", r"Deployed code size"),
-                    ("ape run bench_channels --calls 5 --clients 1 --rounds 1", r"Channel operations")]),
+                    ("ape run bench_channels --calls 5 --clients 2 --rounds 1", r"Channel operations")]),
     "ape run bounty list|submit|vote|claim|challenge ...": (
         "a synopsis of subcommands, not one command: the command's help lists each", []),
     "ape run campaign list|open|back|close|refund|train|withdraw ...": (
         "a synopsis of subcommands, not one command: the command's help lists each", []),
     "ape run bench_channels $N": ("takes minutes in full: its smallest options",
-                                  [("ape run bench_channels $N --calls 5 --clients 1 --rounds 1",
+                                  [("ape run bench_channels $N --calls 5 --clients 2 --rounds 1",
                                     r"Channel operations on")]),
     "ape run bench_worker $N": ("a hundred requests through a bot by default: its smallest run",
                                 [("ape run bench_worker $N --requests 5", r"Worker benchmark on")]),
