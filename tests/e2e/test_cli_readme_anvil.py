@@ -127,6 +127,8 @@ def test_readme__every_sh_block__is_in_a_section_run_here():
 def test_readme__every_sh_line__is_run_or_has_a_reason():
     commands = {_command(line) for heading in SECTIONS for line in _lines(heading) if _is_command(line)}
     for command in commands:
+        if command.startswith("make "):
+            assert command.split()[1:] in ([target] for target in MAKE_RECIPES), f"no recipe checked for: {command}"
         if command in INSTEAD:
             assert INSTEAD[command][0] and (_checks(command) or command.startswith("make ")), command
         else:
