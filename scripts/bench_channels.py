@@ -16,9 +16,12 @@ from offchain.demos.bench import channel_gas, channel_latency
 
 
 @click.command(cls=Command)
-@click.option("--calls", default=200, show_default=True, help="Sequential paid calls for the latency figures.")
-@click.option("--clients", default=8, show_default=True, help="Concurrent clients for the throughput figure.")
-@click.option("--rounds", default=2, show_default=True, help="Times each measure is taken (best kept).")
+@click.option("--calls", default=200, show_default=True, type=click.IntRange(1),
+              help="Sequential paid calls for the latency figures.")
+@click.option("--clients", default=8, show_default=True, type=click.IntRange(2, 8),
+              help="Concurrent clients for the throughput figure (one client is the latency figure).")
+@click.option("--rounds", default=2, show_default=True, type=click.IntRange(1),
+              help="Times each measure is taken (best kept).")
 @click.option("--skip-gas", is_flag=True, help="Only the API figures.")
 @user_errors
 def cli(provider, calls, clients, rounds, skip_gas):

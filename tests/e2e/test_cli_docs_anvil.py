@@ -25,7 +25,8 @@ SECTIONS = ("Commands: every user's job from a terminal", "Getting NCOM", "Listi
             "Running a worker on a real network", "Opening a payment channel", "The treasury and governance",
             "Paying for inference", "Minting image NFTs")
 # What a reader copies from a command's output into the placeholder of a later one.
-IDS = {"<channel-id>": r"channel (0x[0-9a-f]{64}) open", "<request-id>": r"request (\d+): paid"}
+IDS = {"<channel-id>": r"channel (0x[0-9a-f]{64}) open", "<request-id>": r"request (\d+): paid",
+       "<short-id>": r"proposal ([0-9a-f]{10}) submitted"}
 
 
 def doc_blocks(heading: str, path=DOC) -> list[list[str]]:
@@ -84,11 +85,13 @@ def _answers(port: int) -> bool:
 class Recipes:
     """Runs recipe lines in bash with the doc's `N`, keeps the ids they print, and the background processes."""
 
-    def __init__(self, env, logs):
+    def __init__(self, env, logs, fills: dict[str, str] | None = None):
+        """`fills`: placeholders a reader replaces with values of their own (not printed by an earlier line)."""
         self.env, self.logs, self.ids, self.background, self.started = env, logs, {}, [], 0
+        self.fills = fills or {}
 
     def fill(self, line: str) -> str:
-        for placeholder, value in self.ids.items():
+        for placeholder, value in {**self.fills, **self.ids}.items():
             line = line.replace(placeholder, value)
         assert "<" not in line.split("#", 1)[0], f"unfilled placeholder in: {line}"
         return line
@@ -161,19 +164,24 @@ class Recipes:
             self.stop_background()
 
 
-@pytest.fixture(scope="module")
-def recipes(tmp_path_factory):
-    deployments = tmp_path_factory.mktemp("deployments")
-    env = {**os.environ, "NC_DEPLOYMENTS_DIR": str(deployments),
+def recipe_env(tmp_path_factory, path=DOC, headings=SECTIONS) -> dict[str, str]:
+    """The environment the recipes of `path` run in: deployments and payer state in temporary folders, the
+    project's tools on PATH, and the bots' state folders the recipes name (under .cache/) empty, as on a first run."""
+    env = {**os.environ, "NC_DEPLOYMENTS_DIR": str(tmp_path_factory.mktemp("deployments")),
            "NC_PAYER_STATE": str(tmp_path_factory.mktemp("payer")),
            "NC_CHANNEL_STATE": str(tmp_path_factory.mktemp("channels"))}
-    # The bots' state folders the recipes name (under .cache/) start empty, as on a first run.
-    for heading in SECTIONS:
-        for block in doc_blocks(heading):
+    for heading in headings:
+        for block in doc_blocks(heading, path):
             for folder in re.findall(r"--dir (\S+)", " ".join(block)):
                 assert folder.startswith(".cache/nc-"), folder
                 shutil.rmtree(ROOT / folder, ignore_errors=True)
     env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.path.dirname(sys.executable)}{os.pathsep}{env['PATH']}"
+    return env
+
+
+@pytest.fixture(scope="module")
+def recipes(tmp_path_factory):
+    env = recipe_env(tmp_path_factory)
     with running_anvil():
         runner = Recipes(env, tmp_path_factory.mktemp("logs"))
         [setup] = doc_blocks(SECTIONS[0])

@@ -98,6 +98,9 @@ CASES = [
     (["channel", "call", NO_CHANNEL, "--input", "{bad_input}"], 1, "'pixels' must hold 64 numbers"),
     (["channel", "call", NO_CHANNEL, "--input", SAMPLE], 1, f"no channel {NO_CHANNEL}"),
     (["channel", "withdraw"], 1, "the channels owe you nothing"),
+    # benchmarks (one client is the latency figure: the throughput one needs two or more)
+    (["bench_channels", "--clients", "1"], 2, "Invalid value for '--clients': 1 is not in the range 2<=x<=8"),
+    (["bench_channels", "--rounds", "0"], 2, "Invalid value for '--rounds': 0 is not in the range x>=1"),
     # deploy
     (["deploy", "--voting-period", "0"], 1, "--voting-period '0' is not positive"),
     (["deploy", "--timelock-delay", "two days"], 1, "'two days' is not a duration"),
