@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +74,18 @@ class BotProcess:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@contextmanager
+def running(*bots: BotProcess, timeout: float = 90) -> Iterator[tuple[BotProcess, ...]]:
+    """Starts every bot and waits until each one's result server answers; stops them all on the
+    way out, also when one fails to start."""
+    try:
+        for bot in bots:
+            bot.start()
+        for bot in bots:
+            bot.wait_ready(timeout=timeout)
+        yield bots
+    finally:
+        for bot in bots:
+            bot.stop()

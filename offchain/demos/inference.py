@@ -208,7 +208,7 @@ def run_live(project, accounts, *, count: int = 100, workers: int = 2, workdir: 
     from ape import chain
 
     from offchain.deploy import save_deployment
-    from offchain.localnet import BotProcess
+    from offchain.localnet import BotProcess, running
 
     deployer, app_builder = accounts[0], accounts[6]
     workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-live-"))
@@ -220,11 +220,7 @@ def run_live(project, accounts, *, count: int = 100, workers: int = 2, workdir: 
     save_deployment(d)  # the bots find the contracts here
 
     bots = [BotProcess(WORKER_ACCOUNTS[i], WORKER_PORT + i, workdir / f"worker-{i + 1}") for i in range(workers)]
-    try:
-        for bot in bots:
-            bot.start()
-        for bot in bots:
-            bot.wait_ready()
+    with running(*bots):
         console.print(f"{workers} worker bots running")
         client = InferenceClient(market, app_builder)
         requested = _pay_for_digits(client, model_id, spec, count, summary)
@@ -242,9 +238,6 @@ def run_live(project, accounts, *, count: int = 100, workers: int = 2, workdir: 
         _wait_for(market, ids, (RequestState.FINALIZED,), timeout)
         _withdraw_all(d, model_id, accounts, worker_accounts, summary)
         summary.gas = {"request (app builder)": client.gas_used // count}
-    finally:
-        for bot in bots:
-            bot.stop()
     return summary
 
 
