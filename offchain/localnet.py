@@ -20,6 +20,17 @@ from offchain.settings import load_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def stop_group(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM to the process's group (started with `start_new_session=True`); SIGKILL when it has
+    not exited within `timeout` seconds."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 @dataclass
 class BotProcess:
     account_index: int
@@ -69,11 +80,7 @@ class BotProcess:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+            stop_group(self.process, timeout=15)
 
 
 @contextmanager

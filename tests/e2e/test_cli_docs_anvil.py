@@ -6,7 +6,6 @@ background until its HTTP port answers, and is stopped when its block ends. A pl
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import urllib.request
 
 import pytest
 
+from offchain.localnet import stop_group
 from tests.e2e.anvil import ROOT, running_anvil
 
 DOC = ROOT / "docs" / "commands.md"
@@ -140,12 +140,7 @@ class Recipes:
             if process.poll() is not None:
                 failed.append(f"exited with {process.returncode} before it was stopped:\n{log.read_text()}")
             else:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+                stop_group(process, timeout=30)
             outputs.append(log.read_text())
             if "Traceback" in outputs[-1]:
                 failed.append(outputs[-1])
