@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation, localcontext
 
 import click
-from ape.cli import ConnectedProviderCommand
+from ape.cli import ConnectedProviderCommand, account_option
 from rich.console import Console
 from rich.table import Table
 
@@ -306,6 +306,23 @@ class Group(_OneLineUsage, click.Group):
         except click.UsageError as exc:
             fail(f"{exc.format_message()} (see `{ctx.command_path} --help`)", 2)
 
+
+def chain_command(group: click.Group | None, *params: Callable, name: str | None = None) -> Callable:
+    """The decorator stack of every `ape run` command that talks to the chain: a `Command` of `group`
+    (a standalone one for None) named `name` (the function's name by default), with `--account`
+    (ape's account option, never prompting; read-only commands accept it and ignore it) first, then
+    `params` (click arguments and options, in the order given: the order `--help` lists them), and
+    every error turned into one line (`user_errors`)."""
+
+    def decorate(func: Callable) -> click.Command:
+        func = user_errors(func)
+        for param in reversed(params):
+            func = param(func)
+        func = account_option(prompt=False)(func)
+        make = click.command if group is None else group.command
+        return make(name=name, cls=Command)(func)
+
+    return decorate
 
 
 class DefaultRequestGroup(Group):
