@@ -334,6 +334,35 @@ class DefaultRequestGroup(Group):
             args = ["request", *args]
         return super().parse_args(ctx, args)
 
+def local_command(what: str, *params: Callable) -> Callable:
+    """A standalone `ape run` command for local chains only (a benchmark or a demo that deploys and
+    advances time): refuses other networks with one line naming `what`, quiets ape's logs, then runs;
+    `params` are its click arguments and options, in `--help` order; every error is one line."""
+
+    def decorate(func: Callable) -> click.Command:
+        @functools.wraps(func)
+        def local(provider, *args, **kwargs):
+            require_local(provider, what)
+            quiet_ape()
+            return func(provider, *args, **kwargs)
+
+        command = user_errors(local)
+        for param in reversed(params):
+            command = param(command)
+        return click.command(cls=Command)(command)
+
+    return decorate
+
+
+def withdraw_owed(owed: int, send: Callable[[], object], nothing: str, what: str = "ETH") -> None:
+    """A pull-payment withdrawal: `error: <nothing>` when nothing is owed; otherwise `send()` and one
+    line `withdrew <amount> <what>`."""
+    if not owed:
+        raise InvalidInput(nothing)
+    send()
+    console.print(f"withdrew {fmt_eth(owed)} {what}")
+
+
 def own_node(provider) -> bool:
     """True when ape started a node for this command alone (the foundry provider with no node at its
     host): that chain vanishes when the command ends."""

@@ -185,20 +185,21 @@ def vote(provider, account, proposal, support, reason):
 @chain_command(cli, click.argument("proposal"))
 def queue(provider, account, proposal):
     """Queue a succeeded proposal in the timelock."""
-    sender = resolve_account(account, provider)
-    governor = deployment_of(provider).Governor
-    proposal_id = resolve_proposal(governor, proposal)
-    governor.queue(*find_proposal(governor, proposal_id).args(), sender=sender)
-    _print_status(governor, proposal_id)
+    _advance(provider, account, proposal, "queue")
 
 
 @chain_command(cli, click.argument("proposal"))
 def execute(provider, account, proposal):
     """Execute a queued proposal whose timelock delay has passed."""
+    _advance(provider, account, proposal, "execute")
+
+
+def _advance(provider, account, proposal, method: str) -> None:
+    """`Governor.queue` or `Governor.execute` with the proposal's own arguments, then its status."""
     sender = resolve_account(account, provider)
     governor = deployment_of(provider).Governor
     proposal_id = resolve_proposal(governor, proposal)
-    governor.execute(*find_proposal(governor, proposal_id).args(), sender=sender)
+    getattr(governor, method)(*find_proposal(governor, proposal_id).args(), sender=sender)
     _print_status(governor, proposal_id)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 from ape import chain
 
-from offchain.cli import chain_command, deployment_of
+from offchain.cli import chain_command, withdraw_owed, deployment_of
 from offchain.cli import DefaultRequestGroup, console, fmt_eth, fmt_time, parse_count, parse_duration, resolve_account, \
     table
 from offchain.client import InferenceClient
@@ -158,11 +158,7 @@ def withdraw(provider, account):
     """Collect the ETH the market owes you (refunds)."""
     sender = resolve_account(account, provider)
     market = deployment_of(provider).InferenceMarket
-    owed = market.owed(sender)
-    if not owed:
-        raise InvalidInput("the market owes you nothing")
-    market.withdraw(sender=sender)
-    console.print(f"withdrew {fmt_eth(owed)} ETH")
+    withdraw_owed(market.owed(sender), lambda: market.withdraw(sender=sender), "the market owes you nothing")
 
 
 @chain_command(cli, name="list")

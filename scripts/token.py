@@ -11,7 +11,7 @@ Every command takes --network and --account (on the embedded chain and anvil the
 
 import click
 
-from offchain.cli import chain_command, delegate_votes, deployment_of
+from offchain.cli import chain_command, withdraw_owed, delegate_votes, deployment_of
 from offchain.cli import Group, console, fmt_eth, fmt_tokens, parse_address, parse_amount, \
     resolve_account, table
 from offchain.errors import InvalidInput
@@ -79,8 +79,5 @@ def withdraw(provider, account):
     """Collect the ETH revenue your NCOM earned."""
     sender = resolve_account(account, provider)
     token = deployment_of(provider).GovernanceToken
-    owed = token.withdrawable_revenue(sender)
-    if not owed:
-        raise InvalidInput("no revenue is owed to you yet: revenue accrues as the market pays the token's share")
-    token.withdraw_revenue(sender=sender)
-    console.print(f"withdrew {fmt_eth(owed)} ETH of revenue")
+    withdraw_owed(token.withdrawable_revenue(sender), lambda: token.withdraw_revenue(sender=sender),
+                  "no revenue is owed to you yet: revenue accrues as the market pays the token's share", "ETH of revenue")
