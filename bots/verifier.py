@@ -24,14 +24,10 @@ import logging
 import threading
 
 from ape import chain, project
-from ape.exceptions import ProviderError
 from silverback import SilverbackBot
-from taskiq import InMemoryBroker
 
-from bots import runner
-from offchain.errors import NeuralCommonsError
+from bots.startup import TRANSIENT, rpc_failure, start_agent, stop_agent
 from offchain.serve import build_verifier
-from offchain.settings import load_settings
 
 log = logging.getLogger("neural_commons.verifier")
 
@@ -40,27 +36,19 @@ verifier = None  # the Verifier of this silverback worker process, built at its 
 server = None  # its result server (the results it challenges with)
 _stepping = threading.Lock()  # one step at a time
 
-TRANSIENT = (ProviderError, OSError, TimeoutError)
-
 
 @bot.on_worker_startup()
 def start(state):
     """Builds the verifier (models checked against the chain and loaded, result server started)."""
     global verifier, server
-    if isinstance(bot.broker, InMemoryBroker) and runner.current is None:
-        raise NeuralCommonsError("run the verifier bot with `--runner bots.runner:WorkerRunner`: silverback's own "
-                                 "runners stop it when the chain is quiet for 10 s or the RPC connection drops")
-    settings = load_settings()
-    verifier, server = build_verifier(project, chain.provider, bot.signer, list(settings.models),
-                                      settings.worker_dir, port=settings.result_port)
-    print(f"verifier {bot.signer.address} serving results at {server.url}", flush=True)
+    verifier, server = start_agent(bot, "verifier", lambda settings, account: build_verifier(
+        project, chain.provider, account, list(settings.models), settings.worker_dir, port=settings.result_port))
 
 
 @bot.on_worker_shutdown()
 def stop(state):
     global verifier, server
-    if server is not None:
-        server.stop()
+    stop_agent(verifier, server)
     verifier = server = None
 
 
@@ -82,7 +70,7 @@ def _step(number: int) -> dict:
             report = agent.step()
         except TRANSIENT as exc:
             log.warning("verifier step at block %s failed on the RPC (%s); retrying on the next block", number,
-                        str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+                        rpc_failure(exc))
             return {"rpc_errors": 1}
         return {"sampled": report.sampled, "judged": report.judged, "challenged": report.challenged,
                 "committed": report.committed, "revealed": report.revealed, "settled": report.settled}

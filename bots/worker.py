@@ -29,14 +29,10 @@ import threading
 
 from ape import chain, project
 from ape.logging import logger
-from ape.exceptions import ProviderError
 from silverback import SilverbackBot
-from taskiq import InMemoryBroker
 
-from bots import runner
-from offchain.errors import NeuralCommonsError
+from bots.startup import TRANSIENT, rpc_failure, start_agent, stop_agent
 from offchain.serve import build_worker
-from offchain.settings import load_settings
 
 log = logging.getLogger("neural_commons.worker")
 
@@ -48,9 +44,6 @@ _tickets = threading.Lock()
 _asked = 0  # steps asked for (one per block)
 _covered = 0  # the last ask a finished step started after
 
-# Errors of the connection to the node, not of the worker: the step is retried on the next block.
-TRANSIENT = (ProviderError, OSError, TimeoutError)
-
 
 @bot.on_worker_startup()
 def start(state):
@@ -58,24 +51,16 @@ def start(state):
     in the process that runs the steps: the bot's own with the in-memory broker, each
     silverback worker under the distributed runner."""
     global worker, server
-    if isinstance(bot.broker, InMemoryBroker) and runner.current is None:
-        raise NeuralCommonsError("run the worker bot with `--runner bots.runner:WorkerRunner`: silverback's own "
-                                 "runners stop it when the chain is quiet for 10 s or the RPC connection drops")
-    settings = load_settings()
-    account = bot.signer
-    worker, server = build_worker(project, chain.provider, account, settings.signer(account), list(settings.models),
-                                  settings.worker_dir, port=settings.result_port, tamper=settings.tamper)
-    print(f"worker {account.address} serving results at {server.url}", flush=True)
+    worker, server = start_agent(bot, "worker", lambda settings, account: build_worker(
+        project, chain.provider, account, settings.signer(account), list(settings.models), settings.worker_dir,
+        port=settings.result_port, tamper=settings.tamper))
 
 
 @bot.on_worker_shutdown()
 def stop(state):
     """Stops the result server and the input fetches with the worker process."""
     global worker, server
-    if server is not None:
-        server.stop()
-    if worker is not None:
-        worker.close()
+    stop_agent(worker, server)
     worker = server = None
 
 
@@ -107,7 +92,7 @@ def _step(number: int) -> None:
             report = agent.step()
         except TRANSIENT as exc:
             log.warning("step at block %s failed on the RPC (%s); retrying on the next block", number,
-                        str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+                        rpc_failure(exc))
             return None
         _covered = starts_after
     if line := report.line(number):

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation, localcontext
 
 import click
-from ape.cli import ConnectedProviderCommand
+from ape.cli import ConnectedProviderCommand, account_option
 from rich.console import Console
 from rich.table import Table
 
@@ -307,6 +307,23 @@ class Group(_OneLineUsage, click.Group):
             fail(f"{exc.format_message()} (see `{ctx.command_path} --help`)", 2)
 
 
+def chain_command(group: click.Group | None, *params: Callable, name: str | None = None) -> Callable:
+    """The decorator stack of every `ape run` command that talks to the chain: a `Command` of `group`
+    (a standalone one for None) named `name` (the function's name by default), with `--account`
+    (ape's account option, never prompting; read-only commands accept it and ignore it) first, then
+    `params` (click arguments and options, in the order given: the order `--help` lists them), and
+    every error turned into one line (`user_errors`)."""
+
+    def decorate(func: Callable) -> click.Command:
+        func = user_errors(func)
+        for param in reversed(params):
+            func = param(func)
+        func = account_option(prompt=False)(func)
+        make = click.command if group is None else group.command
+        return make(name=name, cls=Command)(func)
+
+    return decorate
+
 
 class DefaultRequestGroup(Group):
     """A group whose first word may be an option: `ape run infer --model ...` is `ape run infer
@@ -316,6 +333,35 @@ class DefaultRequestGroup(Group):
         if args and args[0].startswith("-") and args[0] not in ("-h", "--help"):
             args = ["request", *args]
         return super().parse_args(ctx, args)
+
+def local_command(what: str, *params: Callable) -> Callable:
+    """A standalone `ape run` command for local chains only (a benchmark or a demo that deploys and
+    advances time): refuses other networks with one line naming `what`, quiets ape's logs, then runs;
+    `params` are its click arguments and options, in `--help` order; every error is one line."""
+
+    def decorate(func: Callable) -> click.Command:
+        @functools.wraps(func)
+        def local(provider, *args, **kwargs):
+            require_local(provider, what)
+            quiet_ape()
+            return func(provider, *args, **kwargs)
+
+        command = user_errors(local)
+        for param in reversed(params):
+            command = param(command)
+        return click.command(cls=Command)(command)
+
+    return decorate
+
+
+def withdraw_owed(owed: int, send: Callable[[], object], nothing: str, what: str = "ETH") -> None:
+    """A pull-payment withdrawal: `error: <nothing>` when nothing is owed; otherwise `send()` and one
+    line `withdrew <amount> <what>`."""
+    if not owed:
+        raise InvalidInput(nothing)
+    send()
+    console.print(f"withdrew {fmt_eth(owed)} {what}")
+
 
 def own_node(provider) -> bool:
     """True when ape started a node for this command alone (the foundry provider with no node at its

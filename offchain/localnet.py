@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,17 @@ from offchain.errors import NeuralCommonsError
 from offchain.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def stop_group(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM to the process's group (started with `start_new_session=True`); SIGKILL when it has
+    not exited within `timeout` seconds."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @dataclass
@@ -67,8 +80,19 @@ class BotProcess:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+            stop_group(self.process, timeout=15)
+
+
+@contextmanager
+def running(*bots: BotProcess, timeout: float = 90) -> Iterator[tuple[BotProcess, ...]]:
+    """Starts every bot and waits until each one's result server answers; stops them all on the
+    way out, also when one fails to start."""
+    try:
+        for bot in bots:
+            bot.start()
+        for bot in bots:
+            bot.wait_ready(timeout=timeout)
+        yield bots
+    finally:
+        for bot in bots:
+            bot.stop()

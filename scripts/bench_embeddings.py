@@ -29,7 +29,7 @@ import click
 from ape import accounts, project
 from ape.cli import ConnectedProviderCommand
 
-from offchain.timing import timed
+from offchain.timing import embedding_round, timed
 from offchain.cli import console, quiet_ape, require_local, table, user_errors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,11 +51,10 @@ def machine() -> str:
 def local_rows(texts, sizes, rounds):
     from offchain import inputs
     from offchain.models import load_spec
-    from offchain.runtime import TextTokenizer, load_runtime
+    from offchain.runtime import load_runtime
 
     spec = load_spec("minilm")
     runtime = load_runtime(spec)
-    session = runtime.backend.session
     documents = [inputs.encode_text(t) for t in texts]
     st = None
     try:
@@ -69,16 +68,10 @@ def local_rows(texts, sizes, rounds):
         pass
     results = {}
     for size in sizes:
-        n = size * rounds
-        chunk_texts = [texts[i : i + size] for i in range(0, n, size)]
-        chunk_docs = [documents[i : i + size] for i in range(0, n, size)]
-        padded = [TextTokenizer.pad(runtime.tokenizer.lengths_and_ids(c)) for c in chunk_texts]
-        raw = timed(lambda b: session.run(None, {"input_ids": b[0], "attention_mask": b[1]}), padded,
-                            count_of=lambda b: b[0].shape[0])
-        worker = timed(lambda docs: runtime.infer([inputs.parse(spec.input_schema, d) for d in docs]),
-                               chunk_docs)
+        measured = embedding_round(runtime, spec, texts, documents, size, rounds)
+        raw, worker = measured.raw, measured.worker
         torch_st = timed(lambda c: st.encode(c, batch_size=size, normalize_embeddings=True),
-                                 chunk_texts) if st else None
+                         measured.texts) if st else None
         results[size] = {"raw": raw, "worker": worker, "st": torch_st}
         console.print(f"batch {size}: raw {raw[0]:.0f}/s, worker runtime {worker[0]:.0f}/s"
                       + (f", sentence-transformers {torch_st[0]:.0f}/s" if torch_st else ""))

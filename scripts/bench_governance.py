@@ -4,16 +4,12 @@
     ape run bench_governance --network ethereum:local:foundry  # anvil
 """
 
-import click
 from ape import accounts, project
-from offchain.cli import Command, console, quiet_ape, require_local, table, user_errors
+from offchain.cli import console, local_command, table
 from offchain.demos.bench import governance_gas
 
 
-@click.command(cls=Command)
-@user_errors
+@local_command("the benchmark (it advances time)")
 def cli(provider):
-    require_local(provider, "the benchmark (it advances time)")
-    quiet_ape()
     rows = governance_gas(project, accounts.test_accounts)
     console.print(table(f"Governance gas on {provider.network.name}:{provider.name}", ["operation", "gas"], rows))

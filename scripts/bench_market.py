@@ -4,17 +4,13 @@
     ape run bench_market --network ethereum:local:foundry  # anvil
 """
 
-import click
 from ape import accounts, project
-from offchain.cli import Command, console, quiet_ape, require_local, table, user_errors
+from offchain.cli import console, local_command, table
 from offchain.demos.bench import EIP170_LIMIT, code_sizes, market_gas
 
 
-@click.command(cls=Command)
-@user_errors
+@local_command("the benchmark (it advances time)")
 def cli(provider):
-    require_local(provider, "the benchmark (it advances time)")
-    quiet_ape()
     single, batches = market_gas(project, accounts.test_accounts)
     where = f"{provider.network.name}:{provider.name}"
     console.print(table(f"Market gas per operation on {where}", ["operation", "gas"], single))

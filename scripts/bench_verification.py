@@ -18,7 +18,7 @@ import tempfile
 import click
 from ape import accounts, project
 
-from offchain.cli import Command, console, quiet_ape, require_local, table, user_errors
+from offchain.cli import console, local_command, table
 from offchain.demos import verification_bench as vb
 
 
@@ -26,17 +26,16 @@ def _pct(caught: int, total: int) -> str:
     return f"{100 * caught / total:.1f} % ({caught:,} of {total:,})" if total else "-"
 
 
-@click.command(cls=Command)
-@click.option("--inputs", "count", default=1000, show_default=True, type=click.IntRange(10, 20_000),
-              help="Inputs per model for the honest-disagreement runs.")
-@click.option("--tampered", default=100, show_default=True, type=click.IntRange(10, 5000),
-              help="MiniLM inputs per tampering kind.")
-@click.option("--verifiers", default=3, show_default=True, type=click.IntRange(1, 64),
-              help="Sampling verifiers per model, for the cost and the chance a cheat is caught.")
-@user_errors
+@local_command(
+    "the benchmark (it advances time)",
+    click.option("--inputs", "count", default=1000, show_default=True, type=click.IntRange(10, 20_000),
+                 help="Inputs per model for the honest-disagreement runs."),
+    click.option("--tampered", default=100, show_default=True, type=click.IntRange(10, 5000),
+                 help="MiniLM inputs per tampering kind."),
+    click.option("--verifiers", default=3, show_default=True, type=click.IntRange(1, 64),
+                 help="Sampling verifiers per model, for the cost and the chance a cheat is caught."),
+)
 def cli(provider, count, tampered, verifiers):
-    require_local(provider, "the benchmark (it advances time)")
-    quiet_ape()
     quiet = lambda *_: None  # noqa: E731
     console.print(f"running digits (exact) and MiniLM (tolerance) on {count:,} inputs each ...")
     digits = vb.measure_digits(count, progress=quiet)

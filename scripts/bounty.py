@@ -15,11 +15,11 @@ Bounties themselves are opened by the DAO (`ape run dao propose ... --action
 from pathlib import Path
 
 import click
-from ape.cli import account_option
 from eth_utils import keccak
 
 from offchain.cli import (
-    Command, Group, console, deployment_of, fmt_time, fmt_tokens, parse_count, resolve_account, table, user_errors,
+    chain_command,
+    Group, console, deployment_of, fmt_time, fmt_tokens, parse_count, resolve_account, table,
 )
 from offchain import contributions
 from offchain.errors import InvalidInput
@@ -32,9 +32,7 @@ def cli():
     """Contribute data to bounties and validate contributions."""
 
 
-@cli.command(name="list", cls=Command)
-@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
-@user_errors
+@chain_command(cli, name="list")
 def list_command(provider, account):
     """Bounties and their contributions."""
     bounties = deployment_of(provider).DataBounties
@@ -52,13 +50,13 @@ def list_command(provider, account):
     console.print(table("Contributions", ["id", "bounty", "contributor", "items", "status", "accept/reject"], rows))
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("bounty_id", type=int)
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--items", required=True, help="How many data items the file holds (a positive number).")
-@click.option("--uri", default=None, help="Where validators and trainers fetch it (default: file://<path>).")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("bounty_id", type=int),
+    click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+    click.option("--items", required=True, help="How many data items the file holds (a positive number)."),
+    click.option("--uri", default=None, help="Where validators and trainers fetch it (default: file://<path>)."),
+)
 def submit(provider, account, bounty_id, file, items, uri):
     """Submit a contribution: its keccak256 goes on-chain, the bytes stay where --uri says. Two
     transactions: a commitment, then the submission in a later block (so no one can copy the hash from
@@ -74,11 +72,11 @@ def submit(provider, account, bounty_id, file, items, uri):
     console.print(f"contribution {cid}: {items} items, content hash 0x{digest.hex()}")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("contribution_id", type=int)
-@click.argument("decision", type=click.Choice(["accept", "reject"]))
-@user_errors
+@chain_command(
+    cli,
+    click.argument("contribution_id", type=int),
+    click.argument("decision", type=click.Choice(["accept", "reject"])),
+)
 def vote(provider, account, contribution_id, decision):
     """A validator's vote."""
     sender = resolve_account(account, provider)
@@ -87,10 +85,7 @@ def vote(provider, account, contribution_id, decision):
     console.print(f"contribution {contribution_id}: {STATUS[bounties.contributions(contribution_id).status]}")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("contribution_id", type=int)
-@user_errors
+@chain_command(cli, click.argument("contribution_id", type=int))
 def claim(provider, account, contribution_id):
     """Mint the reward of an accepted contribution whose window has passed."""
     sender = resolve_account(account, provider)
@@ -99,11 +94,11 @@ def claim(provider, account, contribution_id):
     console.print(f"rewarded {fmt_tokens(tx.decode_logs(bounties.RewardClaimed)[0].amount)} NCOM")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("contribution_id", type=int)
-@click.option("--reason", default="", help="A URI explaining the dispute.")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("contribution_id", type=int),
+    click.option("--reason", default="", help="A URI explaining the dispute."),
+)
 def challenge(provider, account, contribution_id, reason):
     """Dispute an accepted contribution inside its window, posting the bond."""
     sender = resolve_account(account, provider)
@@ -112,10 +107,7 @@ def challenge(provider, account, contribution_id, reason):
     console.print(f"contribution {contribution_id} challenged; governance resolves it")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("contribution_id", type=int)
-@user_errors
+@chain_command(cli, click.argument("contribution_id", type=int))
 def expire(provider, account, contribution_id):
     """End a contribution left undecided (or a challenge left unresolved) past the review period."""
     sender = resolve_account(account, provider)
@@ -129,13 +121,13 @@ def expire(provider, account, contribution_id):
         console.print(f"contribution {contribution_id}: expired undecided")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
-@click.argument("contribution_id", type=int)
-@click.option("--threshold", default=0.80, show_default=True, help="Cosine similarity that flags an item.")
-@click.option("--files", default=".", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder that file:// contribution URIs may point into.")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("contribution_id", type=int),
+    click.option("--threshold", default=0.80, show_default=True, help="Cosine similarity that flags an item."),
+    click.option("--files", default=".", type=click.Path(file_okay=False, path_type=Path),
+                 help="Folder that file:// contribution URIs may point into."),
+)
 def screen(provider, account, contribution_id, threshold, files):
     """Near-duplicate screening: each item's nearest accepted item of the same bounty (minilm embeddings)."""
     from offchain.dedup import runtime_embedder, screen_contribution

@@ -20,11 +20,10 @@ import time
 from pathlib import Path
 
 import click
-from ape.cli import account_option
 
-from offchain.cli import deployment_of
-from offchain.cli import Command, Group, console, fmt_eth, fmt_time, parse_amount, parse_duration, resolve_account, \
-    table, user_errors
+from offchain.cli import chain_command, deployment_of
+from offchain.cli import Group, console, fmt_eth, fmt_time, parse_amount, parse_duration, resolve_account, \
+    table
 from offchain.errors import InvalidInput
 from offchain.store import ContentStore
 from offchain.trainer import Trainer
@@ -38,9 +37,7 @@ def cli():
     """Open, fund and train community models."""
 
 
-@cli.command(name="list", cls=Command)
-@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
-@user_errors
+@chain_command(cli, name="list")
 def list_command(provider, account):
     """Campaigns and the compute queue."""
     fund = deployment_of(provider).TrainingFund
@@ -53,16 +50,17 @@ def list_command(provider, account):
     console.print(f"compute queue (head first): {list(fund.queue())}")
 
 
-@cli.command(name="open", cls=Command)
-@account_option(prompt=False)
-@click.argument("spec_uri")
-@click.option("--dataset", "datasets", type=int, multiple=True, help="Bounty whose dataset to train on.")
-@click.option("--goal", "--goal-eth", "goal", required=True, help="ETH to raise: '3 ether', or 3.")
-@click.option("--funding", default=None, help="Funding period: 7d, 36h ... [default: 7d].")
-@click.option("--delivery", default=None, help="Time the trainer has to deliver: 2d, 12h ... [default: 2d].")
-@click.option("--days", type=int, default=None, hidden=True, help="Funding period in days (old form of --funding).")
-@click.option("--delivery-days", type=int, default=None, hidden=True, help="Old form of --delivery.")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("spec_uri"),
+    click.option("--dataset", "datasets", type=int, multiple=True, help="Bounty whose dataset to train on."),
+    click.option("--goal", "--goal-eth", "goal", required=True, help="ETH to raise: '3 ether', or 3."),
+    click.option("--funding", default=None, help="Funding period: 7d, 36h ... [default: 7d]."),
+    click.option("--delivery", default=None, help="Time the trainer has to deliver: 2d, 12h ... [default: 2d]."),
+    click.option("--days", type=int, default=None, hidden=True, help="Funding period in days (old form of --funding)."),
+    click.option("--delivery-days", type=int, default=None, hidden=True, help="Old form of --delivery."),
+    name="open",
+)
 def open_command(provider, account, spec_uri, datasets, goal, funding, delivery, days, delivery_days):
     """Open a campaign."""
     from ape import chain
@@ -94,11 +92,11 @@ def _days(days: int | None, what: str, default: int) -> int:
     return days * DAY
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("campaign_id", type=int)
-@click.option("--eth", required=True, help="What you put in: '1.5 ether', '500 gwei', or 1.5.")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("campaign_id", type=int),
+    click.option("--eth", required=True, help="What you put in: '1.5 ether', '500 gwei', or 1.5."),
+)
 def back(provider, account, campaign_id, eth):
     """Fund a campaign (all or nothing)."""
     sender = resolve_account(account, provider)
@@ -112,10 +110,7 @@ def back(provider, account, campaign_id, eth):
     console.print(f"raised {fmt_eth(tx.decode_logs(fund.Backed)[0].raised)} ETH")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("campaign_id", type=int)
-@user_errors
+@chain_command(cli, click.argument("campaign_id", type=int))
 def close(provider, account, campaign_id):
     """After the deadline: queue a funded campaign, or fail an underfunded one."""
     sender = resolve_account(account, provider)
@@ -124,10 +119,7 @@ def close(provider, account, campaign_id):
     console.print(f"campaign {campaign_id}: {STATE[fund.campaigns(campaign_id).state]}")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("campaign_id", type=int)
-@user_errors
+@chain_command(cli, click.argument("campaign_id", type=int))
 def refund(provider, account, campaign_id):
     """Take back what you paid into a failed campaign (then `withdraw`)."""
     sender = resolve_account(account, provider)
@@ -136,14 +128,14 @@ def refund(provider, account, campaign_id):
     console.print(f"refund credited: {fmt_eth(fund.owed(sender))} ETH owed to you")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.option("--out", type=click.Path(path_type=Path), default=Path(".cache/trained"), show_default=True)
-@click.option("--data-root", type=click.Path(path_type=Path), default=None,
-              help="Folder that file:// contribution URIs may read from.")
-@click.option("--resume", type=int, default=None, metavar="CAMPAIGN_ID",
-              help="Retry a training you already claimed, instead of claiming the head of the queue.")
-@user_errors
+@chain_command(
+    cli,
+    click.option("--out", type=click.Path(path_type=Path), default=Path(".cache/trained"), show_default=True),
+    click.option("--data-root", type=click.Path(path_type=Path), default=None,
+                 help="Folder that file:// contribution URIs may read from."),
+    click.option("--resume", type=int, default=None, metavar="CAMPAIGN_ID",
+                 help="Retry a training you already claimed, instead of claiming the head of the queue."),
+)
 def train(provider, account, out, data_root, resume):
     """Check the head of the queue's datasets, claim it, train, deliver.
 
@@ -161,38 +153,31 @@ def train(provider, account, out, data_root, resume):
                   f"delivered {delivery.spec.folder}")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("campaign_id", type=int)
-@user_errors
+@chain_command(cli, click.argument("campaign_id", type=int))
 def miss(provider, account, campaign_id):
     """After a training's delivery deadline: return the campaign to the queue (the trainer is penalised)."""
-    sender = resolve_account(account, provider)
-    fund = deployment_of(provider).TrainingFund
-    tx = fund.report_missed(campaign_id, sender=sender)
-    penalty = tx.decode_logs(fund.TrainerPenalised)[0]
-    console.print(f"campaign {campaign_id}: {STATE[fund.campaigns(campaign_id).state]} again; trainer "
-                  f"{penalty.trainer} penalised {fmt_eth(penalty.slashed)} NCOM")
+    _penalise(provider, account, campaign_id, "report_missed", lambda state, penalty: (
+        f"campaign {campaign_id}: {state} again; trainer {penalty.trainer} penalised {fmt_eth(penalty.slashed)} NCOM"))
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("campaign_id", type=int)
-@user_errors
+@chain_command(cli, click.argument("campaign_id", type=int))
 def release(provider, account, campaign_id):
     """Trainers: give up a training you claimed, before its deadline (the same penalty as a miss, at once)."""
+    _penalise(provider, account, campaign_id, "release", lambda state, penalty: (
+        f"campaign {campaign_id}: {state}; released, penalised {fmt_eth(penalty.slashed)} NCOM"))
+
+
+def _penalise(provider, account, campaign_id: int, method: str, line) -> None:
+    """A TrainingFund call that penalises the trainer (`report_missed`, `release`): sent, then one line,
+    `line(state name, TrainerPenalised event)`."""
     sender = resolve_account(account, provider)
     fund = deployment_of(provider).TrainingFund
-    tx = fund.release(campaign_id, sender=sender)
+    tx = getattr(fund, method)(campaign_id, sender=sender)
     penalty = tx.decode_logs(fund.TrainerPenalised)[0]
-    console.print(f"campaign {campaign_id}: {STATE[fund.campaigns(campaign_id).state]}; released, "
-                  f"penalised {fmt_eth(penalty.slashed)} NCOM")
+    console.print(line(STATE[fund.campaigns(campaign_id).state], penalty))
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("campaign_id", type=int)
-@user_errors
+@chain_command(cli, click.argument("campaign_id", type=int))
 def expire(provider, account, campaign_id):
     """End a campaign that waited in the queue past the queue timeout, or a delivery never reviewed (refunds)."""
     sender = resolve_account(account, provider)
@@ -202,11 +187,12 @@ def expire(provider, account, campaign_id):
                   f"`ape run campaign refund {campaign_id}`")
 
 
-@cli.command(name="claim-shares", cls=Command)
-@account_option(prompt=False)
-@click.argument("campaign_id", type=int)
-@click.option("--to", "receiver", default=None, help="Address to receive the shares (default: your account).")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("campaign_id", type=int),
+    click.option("--to", "receiver", default=None, help="Address to receive the shares (default: your account)."),
+    name="claim-shares",
+)
 def claim_shares(provider, account, campaign_id, receiver):
     """Take your shares of an accepted campaign's model, with the revenue they earned meanwhile."""
     sender = resolve_account(account, provider)
@@ -218,9 +204,7 @@ def claim_shares(provider, account, campaign_id, receiver):
                   f"(`ape run campaign withdraw`)")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@user_errors
+@chain_command(cli)
 def withdraw(provider, account):
     """Collect refunds and training payments."""
     sender = resolve_account(account, provider)

@@ -22,7 +22,7 @@ from ape import chain
 from ape.cli import account_option
 
 from offchain.channels.client import ChannelClient
-from offchain.cli import deployment_of
+from offchain.cli import deployment_of, withdraw_owed
 from offchain.cli import Command, Group, console, fmt_eth, fmt_time, parse_address, parse_amount, parse_count, \
     resolve_account, table, user_errors
 from offchain.errors import InvalidInput
@@ -231,8 +231,5 @@ def withdraw(provider, account):
     """Collect the ETH the channels owe you (unspent deposits, returned bonds)."""
     sender = resolve_account(account, provider)
     channels = deployment_of(provider).PaymentChannels
-    owed = channels.owed(sender)
-    if not owed:
-        raise InvalidInput("the channels owe you nothing: close a channel first")
-    channels.withdraw(sender=sender)
-    console.print(f"withdrew {fmt_eth(owed)} ETH")
+    withdraw_owed(channels.owed(sender), lambda: channels.withdraw(sender=sender),
+                  "the channels owe you nothing: close a channel first")

@@ -6,14 +6,11 @@ revenue reaches its backers and data contributors.
 
 import click
 from ape import accounts, project
-from offchain.cli import Command, quiet_ape, require_local, user_errors
+from offchain.cli import local_command
 from offchain.demos import commons
 
 
-@click.command(cls=Command)
-@click.option("--requests", default=20, show_default=True, help="Paid inferences on the trained model.")
-@user_errors
+@local_command("the commons demo",
+               click.option("--requests", default=20, show_default=True, help="Paid inferences on the trained model."))
 def cli(provider, requests):
-    require_local(provider, "the commons demo")
-    quiet_ape()
     commons.print_summary(commons.run(project, accounts.test_accounts, requests=requests))

@@ -21,12 +21,11 @@ use --network ethereum:local:foundry with anvil running, or a live network) and 
 
 import click
 from ape import chain
-from ape.cli import account_option
 from eth_abi import decode as abi_decode
 
-from offchain.cli import delegate_votes, deployment_of
-from offchain.cli import Command, Group, advance_time, console, fmt_eth, fmt_span, fmt_time, fmt_tokens, \
-    parse_address, parse_amount, parse_duration, require_local, resolve_account, short_id, table, user_errors
+from offchain.cli import chain_command, delegate_votes, deployment_of
+from offchain.cli import Group, advance_time, console, fmt_eth, fmt_span, fmt_time, fmt_tokens, \
+    parse_address, parse_amount, parse_duration, require_local, resolve_account, short_id, table
 from offchain.errors import InvalidInput, ProposalError
 from offchain.governance import Proposal, Support, describe_state, find_proposal, parse_action, propose
 
@@ -112,24 +111,25 @@ def _message(exc: Exception) -> str:
     return text.removeprefix("execution reverted: ").strip() or type(exc).__name__
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.option("--to", "delegatee", default=None, help="Delegate to this address (default: yourself).")
-@user_errors
+@chain_command(
+    cli,
+    click.option("--to", "delegatee", default=None, help="Delegate to this address (default: yourself)."),
+)
 def delegate(provider, account, delegatee):
     """Delegate your votes (needed once before your tokens count)."""
     delegate_votes(provider, account, delegatee)
 
 
-@cli.command(name="propose", cls=Command)
-@account_option(prompt=False)
-@click.argument("description")
-@click.option("--action", "actions", multiple=True,
-              help='A call, e.g. "Governor.setVotingPeriod(259200)"; lists as [a, b], structs as (a, b).')
-@click.option("--send-eth", "transfers", multiple=True, nargs=2,
-              help="A treasury ETH transfer: RECIPIENT AMOUNT ('2.5 ether', '500 gwei'; a bare number is ether).")
-@click.option("--no-simulate", is_flag=True, help="Do not simulate the actions as the timelock first.")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("description"),
+    click.option("--action", "actions", multiple=True,
+                 help='A call, e.g. "Governor.setVotingPeriod(259200)"; lists as [a, b], structs as (a, b).'),
+    click.option("--send-eth", "transfers", multiple=True, nargs=2,
+                 help="A treasury ETH transfer: RECIPIENT AMOUNT ('2.5 ether', '500 gwei'; a bare number is ether)."),
+    click.option("--no-simulate", is_flag=True, help="Do not simulate the actions as the timelock first."),
+    name="propose",
+)
 def propose_command(provider, account, description, actions, transfers, no_simulate):
     """Submit a proposal (each action is simulated as the timelock first)."""
     sender = resolve_account(account, provider)
@@ -165,12 +165,12 @@ def propose_command(provider, account, description, actions, transfers, no_simul
     _print_status(deployment.Governor, proposal_id)
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("proposal")
-@click.argument("support", type=click.Choice(sorted(SUPPORT)))
-@click.option("--reason", default="", help="Recorded in the VoteCast event.")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("proposal"),
+    click.argument("support", type=click.Choice(sorted(SUPPORT))),
+    click.option("--reason", default="", help="Recorded in the VoteCast event."),
+)
 def vote(provider, account, proposal, support, reason):
     """Vote on an active proposal."""
     sender = resolve_account(account, provider)
@@ -182,37 +182,32 @@ def vote(provider, account, proposal, support, reason):
     _print_status(governor, proposal_id)
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("proposal")
-@user_errors
+@chain_command(cli, click.argument("proposal"))
 def queue(provider, account, proposal):
     """Queue a succeeded proposal in the timelock."""
-    sender = resolve_account(account, provider)
-    governor = deployment_of(provider).Governor
-    proposal_id = resolve_proposal(governor, proposal)
-    governor.queue(*find_proposal(governor, proposal_id).args(), sender=sender)
-    _print_status(governor, proposal_id)
+    _advance(provider, account, proposal, "queue")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("proposal")
-@user_errors
+@chain_command(cli, click.argument("proposal"))
 def execute(provider, account, proposal):
     """Execute a queued proposal whose timelock delay has passed."""
+    _advance(provider, account, proposal, "execute")
+
+
+def _advance(provider, account, proposal, method: str) -> None:
+    """`Governor.queue` or `Governor.execute` with the proposal's own arguments, then its status."""
     sender = resolve_account(account, provider)
     governor = deployment_of(provider).Governor
     proposal_id = resolve_proposal(governor, proposal)
-    governor.execute(*find_proposal(governor, proposal_id).args(), sender=sender)
+    getattr(governor, method)(*find_proposal(governor, proposal_id).args(), sender=sender)
     _print_status(governor, proposal_id)
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
-@click.argument("proposal", required=False)
-@click.option("--full-ids", is_flag=True, help="Show full proposal ids.")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("proposal", required=False),
+    click.option("--full-ids", is_flag=True, help="Show full proposal ids."),
+)
 def status(provider, account, proposal, full_ids):
     """Show one proposal, or list all of them."""
     governor = deployment_of(provider).Governor
@@ -230,10 +225,7 @@ def status(provider, account, proposal, full_ids):
     console.print(table("Proposals", ["id", "state", "critical", "voting ends", "description"], rows))
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
-@click.argument("duration")
-@user_errors
+@chain_command(cli, click.argument("duration"))
 def advance(provider, account, duration):
     """Move a local chain's clock forward by DURATION (2d, 6h, 30m, 45s; any local dev node)."""
     seconds = parse_duration(duration, "DURATION")

@@ -9,19 +9,18 @@ Durations take units (2d, 6h, 30m, 45s; a bare number is seconds).
 
 import click
 from ape import project
-from ape.cli import account_option
 
-from offchain.cli import Command, console, own_node, parse_duration, resolve_account, table, user_errors
+from offchain.cli import chain_command, console, own_node, parse_duration, resolve_account, table
 from offchain.deploy import GovernanceConfig, deploy_system, save_deployment
 from offchain.errors import InvalidInput
 
 
-@click.command(cls=Command)
-@account_option(prompt=False)
-@click.option("--timelock-delay", default=None, help="Routine timelock delay: 2d, 6h ...")
-@click.option("--voting-delay", default=None, help="From proposal to snapshot: 1d, 6h ...")
-@click.option("--voting-period", default=None, help="Routine voting period: 5d ...")
-@user_errors
+@chain_command(
+    None,
+    click.option("--timelock-delay", default=None, help="Routine timelock delay: 2d, 6h ..."),
+    click.option("--voting-delay", default=None, help="From proposal to snapshot: 1d, 6h ..."),
+    click.option("--voting-period", default=None, help="Routine voting period: 5d ..."),
+)
 def cli(provider, account, timelock_delay, voting_delay, voting_period):
     if own_node(provider):
         raise InvalidInput(f"no node is running at {getattr(provider, 'uri', 'the configured host')}: ape would start "

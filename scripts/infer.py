@@ -16,11 +16,10 @@ from pathlib import Path
 
 import click
 from ape import chain
-from ape.cli import account_option
 
-from offchain.cli import deployment_of
-from offchain.cli import Command, DefaultRequestGroup, console, fmt_eth, fmt_time, parse_count, parse_duration, resolve_account, \
-    table, user_errors
+from offchain.cli import chain_command, withdraw_owed, deployment_of
+from offchain.cli import DefaultRequestGroup, console, fmt_eth, fmt_time, parse_count, parse_duration, resolve_account, \
+    table
 from offchain.client import InferenceClient
 from offchain.errors import InvalidInput, ModelNotFound
 from offchain.inputs import parse as check_input
@@ -51,18 +50,18 @@ def model_spec(registry, model: str):
     return find_model_id(registry, spec.artifact_hash), spec
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.option("--model", "model", required=True, help="Model id on-chain, or a model folder name (e.g. digits).")
-@click.option("--input", "input_paths", required=True, multiple=True,
-              help="The input document (JSON file). Repeat it to pay for several inputs in one transaction "
-              "(a batched request: each input inline, at most 256 bytes as a data: URI).")
-@click.option("--url", default=None, help="Where the worker fetches the input (http/https/ipfs) instead of "
-              "inline; --input is the same bytes, hashed and checked here (one input only).")
-@click.option("--ttl", default="10m", show_default=True, help="Time until the request may be refunded.")
-@click.option("--timeout", default="2m", show_default=True, help="How long to wait for a worker.")
-@click.option("--no-wait", is_flag=True, help="Pay and print the request id; `infer fetch` it later.")
-@user_errors
+@chain_command(
+    cli,
+    click.option("--model", "model", required=True, help="Model id on-chain, or a model folder name (e.g. digits)."),
+    click.option("--input", "input_paths", required=True, multiple=True,
+                 help="The input document (JSON file). Repeat it to pay for several inputs in one transaction "
+                 "(a batched request: each input inline, at most 256 bytes as a data: URI)."),
+    click.option("--url", default=None, help="Where the worker fetches the input (http/https/ipfs) instead of "
+                 "inline; --input is the same bytes, hashed and checked here (one input only)."),
+    click.option("--ttl", default="10m", show_default=True, help="Time until the request may be refunded."),
+    click.option("--timeout", default="2m", show_default=True, help="How long to wait for a worker."),
+    click.option("--no-wait", is_flag=True, help="Pay and print the request id; `infer fetch` it later."),
+)
 def request(provider, account, model, input_paths, url, ttl, timeout, no_wait):
     """Pay for one inference (or one per --input, in one transaction), wait for it and print the verified output."""
     sender = resolve_account(account, provider)
@@ -118,12 +117,12 @@ def _request(market, request_id: str):
     return request_id, market.get_request(request_id)
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("request_id")
-@click.option("--model", "model", default=None, help="Model folder whose encoding to decode with "
-              "[default: the request's model].")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("request_id"),
+    click.option("--model", "model", default=None, help="Model folder whose encoding to decode with "
+                 "[default: the request's model]."),
+)
 def fetch(provider, account, request_id, model):
     """Fetch a fulfilled request's result from its worker and verify it against the chain."""
     sender = resolve_account(account, provider)
@@ -137,10 +136,7 @@ def fetch(provider, account, request_id, model):
     _print_result(InferenceClient(deployment.InferenceMarket, sender), request_id, spec, view.worker)
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("request_id")
-@user_errors
+@chain_command(cli, click.argument("request_id"))
 def refund(provider, account, request_id):
     """Take back the payment of a request no worker served by its deadline (then `withdraw`)."""
     sender = resolve_account(account, provider)
@@ -157,23 +153,15 @@ def refund(provider, account, request_id):
                   f"{view.requester} (`ape run infer withdraw`)")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@user_errors
+@chain_command(cli)
 def withdraw(provider, account):
     """Collect the ETH the market owes you (refunds)."""
     sender = resolve_account(account, provider)
     market = deployment_of(provider).InferenceMarket
-    owed = market.owed(sender)
-    if not owed:
-        raise InvalidInput("the market owes you nothing")
-    market.withdraw(sender=sender)
-    console.print(f"withdrew {fmt_eth(owed)} ETH")
+    withdraw_owed(market.owed(sender), lambda: market.withdraw(sender=sender), "the market owes you nothing")
 
 
-@cli.command(name="list", cls=Command)
-@account_option(prompt=False)
-@user_errors
+@chain_command(cli, name="list")
 def list_command(provider, account):
     """Your requests: model, price, state, deadline."""
     sender = resolve_account(account, provider)

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import click
 from ape import chain, project
-from ape.cli import account_option
 from eth_utils import keccak
 
-from offchain.cli import Command, DefaultRequestGroup, console, deployment_of, fmt_eth, fmt_time, parse_amount, parse_count, \
-    parse_duration, resolve_account, table, user_errors
+from offchain.cli import chain_command
+from offchain.cli import DefaultRequestGroup, console, deployment_of, fmt_eth, fmt_time, parse_amount, parse_count, \
+    parse_duration, resolve_account, table
 from offchain.deploy import save_deployment
 from offchain.errors import InvalidInput, ModelNotFound, NeuralCommonsError
 from offchain.market import RequestState
@@ -47,11 +47,11 @@ def _minter(provider):
     return deployment, minter
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.option("--callback-gas", default=700_000, show_default=True, help="Gas the market gives the minting callback.")
-@click.option("--ttl", default="1h", show_default=True, help="Time a worker has to draw an image.")
-@user_errors
+@chain_command(
+    cli,
+    click.option("--callback-gas", default=700_000, show_default=True, help="Gas the market gives the minting callback."),
+    click.option("--ttl", default="1h", show_default=True, help="Time a worker has to draw an image."),
+)
 def deploy(provider, account, callback_gas, ttl):
     """Deploy the collection for the listed pixels model and record it in the deployment."""
     from offchain.demos.nft import deploy_minter
@@ -72,15 +72,15 @@ def deploy(provider, account, callback_gas, ttl):
     console.print(f"NFTMinter {minter.address} for model {model_id}; a mint costs {fmt_eth(minter.price())} ETH")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.option("--digit", required=True, type=int, help="The digit to draw, 0..9.")
-@click.option("--seed", required=True, help="Any whole number below 2**256; with the digit it fixes the image.")
-@click.option("--max-price", default=None, help="Refuse to pay more than this (e.g. 0.01, '2000000 gwei').")
-@click.option("--wait", is_flag=True, help="Wait for the token; print its id and write its image.")
-@click.option("--timeout", default="2h", show_default=True, help="How long --wait waits.")
-@click.option("--out", default=".", show_default=True, help="Folder for the image file (with --wait).")
-@user_errors
+@chain_command(
+    cli,
+    click.option("--digit", required=True, type=int, help="The digit to draw, 0..9."),
+    click.option("--seed", required=True, help="Any whole number below 2**256; with the digit it fixes the image."),
+    click.option("--max-price", default=None, help="Refuse to pay more than this (e.g. 0.01, '2000000 gwei')."),
+    click.option("--wait", is_flag=True, help="Wait for the token; print its id and write its image."),
+    click.option("--timeout", default="2h", show_default=True, help="How long --wait waits."),
+    click.option("--out", default=".", show_default=True, help="Folder for the image file (with --wait)."),
+)
 def request(provider, account, digit, seed, max_price, wait, timeout, out):
     """Pay for one NFT; with --wait, print its token id and image file once minted."""
     sender = resolve_account(account, provider)
@@ -162,11 +162,11 @@ def _show(minter, token_id: int, out: Path) -> None:
     ]))
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("token_id")
-@click.option("--out", default=".", show_default=True, help="Folder for the image file.")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("token_id"),
+    click.option("--out", default=".", show_default=True, help="Folder for the image file."),
+)
 def show(provider, account, token_id, out):
     """A token's metadata, and its on-chain image written to a PNG file."""
     _, minter = _minter(provider)
@@ -176,10 +176,7 @@ def show(provider, account, token_id, out):
     _show(minter, token_id, Path(out))
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("request_id")
-@user_errors
+@chain_command(cli, click.argument("request_id"))
 def reclaim(provider, account, request_id):
     """Your payment back for a mint no worker drew by its deadline."""
     sender = resolve_account(account, provider)

@@ -14,11 +14,10 @@ A registration is pending until the DAO lists it (`ape run dao propose "List" --
 from pathlib import Path
 
 import click
-from ape.cli import account_option
 
-from offchain.cli import deployment_of
-from offchain.cli import Command, Group, console, fmt_eth, parse_address, parse_amount, parse_count, \
-    resolve_account, table, user_errors
+from offchain.cli import chain_command, deployment_of
+from offchain.cli import Group, console, fmt_eth, parse_address, parse_amount, parse_count, \
+    resolve_account, table
 from offchain.errors import InvalidInput, ModelNotFound
 from offchain.models import load_spec
 
@@ -38,9 +37,7 @@ def _model(registry, model_id: int):
     return model
 
 
-@cli.command(name="list", cls=Command)
-@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
-@user_errors
+@chain_command(cli, name="list")
 def list_command(provider, account):
     """Every registered model."""
     registry = deployment_of(provider).ModelRegistry
@@ -54,10 +51,7 @@ def list_command(provider, account):
     console.print(table("Models", ["id", "status", "price (ETH)", "owner", "parent", "metadata"], rows))
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
-@click.argument("model_id")
-@user_errors
+@chain_command(cli, click.argument("model_id"))
 def show(provider, account, model_id):
     """A model's status, price, owner, shareholders and the revenue its shares were credited."""
     model_id = parse_count(model_id, "MODEL_ID")
@@ -119,13 +113,13 @@ def _price(price: str | None, spec) -> int:
 _SHARE_HELP = "ADDRESS=SHARES; repeat for each holder (default: all 1,000,000 shares to you)."
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("folder")
-@click.option("--price", default=None, help="Per inference: '0.001 ether', '500 gwei' [default: the manifest's].")
-@click.option("--shareholder", multiple=True, help=_SHARE_HELP)
-@click.option("--uri", default=None, help="Where the model folder can be fetched [default: models/<name>].")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("folder"),
+    click.option("--price", default=None, help="Per inference: '0.001 ether', '500 gwei' [default: the manifest's]."),
+    click.option("--shareholder", multiple=True, help=_SHARE_HELP),
+    click.option("--uri", default=None, help="Where the model folder can be fetched [default: models/<name>]."),
+)
 def register(provider, account, folder, price, shareholder, uri):
     """Register the model in FOLDER (models/<name>, or its manifest.json)."""
     sender = resolve_account(account, provider)
@@ -140,11 +134,7 @@ def register(provider, account, folder, price, shareholder, uri):
                   f"{fmt_eth(wei)} ETH per inference")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("model_id")
-@click.argument("price")
-@user_errors
+@chain_command(cli, click.argument("model_id"), click.argument("price"))
 def price(provider, account, model_id, price):
     """Owners: set MODEL_ID's price per inference ('0.002 ether', '500 gwei')."""
     sender = resolve_account(account, provider)
@@ -157,14 +147,14 @@ def price(provider, account, model_id, price):
     console.print(f"model {model_id}: {fmt_eth(m.price)} -> {fmt_eth(wei)} ETH per inference")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("parent_id")
-@click.argument("folder")
-@click.option("--price", default=None, help="Per inference [default: the manifest's].")
-@click.option("--shareholder", multiple=True, help=_SHARE_HELP)
-@click.option("--uri", default=None, help="Where the model folder can be fetched [default: models/<name>].")
-@user_errors
+@chain_command(
+    cli,
+    click.argument("parent_id"),
+    click.argument("folder"),
+    click.option("--price", default=None, help="Per inference [default: the manifest's]."),
+    click.option("--shareholder", multiple=True, help=_SHARE_HELP),
+    click.option("--uri", default=None, help="Where the model folder can be fetched [default: models/<name>]."),
+)
 def publish(provider, account, parent_id, folder, price, shareholder, uri):
     """Owners: publish FOLDER as a new version of PARENT_ID (new artifact, manifest or metadata)."""
     sender = resolve_account(account, provider)

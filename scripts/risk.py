@@ -14,10 +14,10 @@ and a running worker (`NC_MODELS=risk`). Every command takes --network and --acc
 
 import click
 from ape import chain
-from ape.cli import account_option
 from eth_utils import is_address, keccak, to_checksum_address
 
 from offchain import inputs
+from offchain.cli import chain_command
 from offchain.cli import Command, Group, console, deployment_of, fmt_eth, parse_duration, resolve_account, \
     table, user_errors
 from offchain.client import InferenceClient
@@ -45,13 +45,13 @@ def _code(address: str, block: int) -> bytes:
     return code
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.option("--address", "address", required=True, help="The contract to score.")
-@click.option("--block", default=None, type=int, help="Score the code as of this block [default: the head].")
-@click.option("--ttl", default="10m", show_default=True, help="Time until the request may be refunded.")
-@click.option("--timeout", default="2m", show_default=True, help="How long to wait for a worker.")
-@user_errors
+@chain_command(
+    cli,
+    click.option("--address", "address", required=True, help="The contract to score."),
+    click.option("--block", default=None, type=int, help="Score the code as of this block [default: the head]."),
+    click.option("--ttl", default="10m", show_default=True, help="Time until the request may be refunded."),
+    click.option("--timeout", default="2m", show_default=True, help="How long to wait for a worker."),
+)
 def score(provider, account, address, block, ttl, timeout):
     """Pay for a risk score of a contract's code, wait, verify and print it."""
     sender = resolve_account(account, provider)
@@ -91,11 +91,12 @@ def _listing(project, address: str):
     return listing
 
 
-@cli.command(name="list-token", cls=Command)
-@account_option(prompt=False)
-@click.option("--listing", "listing_address", required=True, help="The TokenListing registry.")
-@click.option("--token", "token", required=True, help="The token to list.")
-@user_errors
+@chain_command(
+    cli,
+    click.option("--listing", "listing_address", required=True, help="The TokenListing registry."),
+    click.option("--token", "token", required=True, help="The token to list."),
+    name="list-token",
+)
 def list_token(provider, account, listing_address, token):
     """Pay a TokenListing to review a token's code; the result lists or rejects it at finalization."""
     from ape import project

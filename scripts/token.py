@@ -10,11 +10,10 @@ Every command takes --network and --account (on the embedded chain and anvil the
 """
 
 import click
-from ape.cli import account_option
 
-from offchain.cli import delegate_votes, deployment_of
-from offchain.cli import Command, Group, console, fmt_eth, fmt_tokens, parse_address, parse_amount, \
-    resolve_account, table, user_errors
+from offchain.cli import chain_command, withdraw_owed, delegate_votes, deployment_of
+from offchain.cli import Group, console, fmt_eth, fmt_tokens, parse_address, parse_amount, \
+    resolve_account, table
 from offchain.errors import InvalidInput
 
 ZERO = "0x" + "00" * 20
@@ -29,10 +28,7 @@ def _who(provider, account, address):
     return parse_address(address) if address else resolve_account(account, provider).address
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("address", required=False)
-@user_errors
+@chain_command(cli, click.argument("address", required=False))
 def balance(provider, account, address):
     """NCOM balance, votes, delegate, revenue owed and ETH of ADDRESS (default: your account)."""
     who = _who(provider, account, address)
@@ -47,11 +43,7 @@ def balance(provider, account, address):
     ]))
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("to")
-@click.argument("amount")
-@user_errors
+@chain_command(cli, click.argument("to"), click.argument("amount"))
 def transfer(provider, account, to, amount):
     """Send AMOUNT NCOM (a bare number is whole NCOM) to TO."""
     sender = resolve_account(account, provider)
@@ -64,19 +56,16 @@ def transfer(provider, account, to, amount):
     console.print(f"sent {fmt_eth(wei)} NCOM to {receiver}; you hold {fmt_tokens(token.balanceOf(sender))}")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.option("--to", "delegatee", default=None, help="Delegate to this address (default: yourself).")
-@user_errors
+@chain_command(
+    cli,
+    click.option("--to", "delegatee", default=None, help="Delegate to this address (default: yourself)."),
+)
 def delegate(provider, account, delegatee):
     """Delegate your votes (needed once before your tokens count)."""
     delegate_votes(provider, account, delegatee)
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("address", required=False)
-@user_errors
+@chain_command(cli, click.argument("address", required=False))
 def revenue(provider, account, address):
     """ETH revenue owed to ADDRESS's NCOM (default: your account)."""
     who = _who(provider, account, address)
@@ -85,15 +74,10 @@ def revenue(provider, account, address):
                   f"(collect with `ape run token withdraw`)")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@user_errors
+@chain_command(cli)
 def withdraw(provider, account):
     """Collect the ETH revenue your NCOM earned."""
     sender = resolve_account(account, provider)
     token = deployment_of(provider).GovernanceToken
-    owed = token.withdrawable_revenue(sender)
-    if not owed:
-        raise InvalidInput("no revenue is owed to you yet: revenue accrues as the market pays the token's share")
-    token.withdraw_revenue(sender=sender)
-    console.print(f"withdrew {fmt_eth(owed)} ETH of revenue")
+    withdraw_owed(token.withdrawable_revenue(sender), lambda: token.withdraw_revenue(sender=sender),
+                  "no revenue is owed to you yet: revenue accrues as the market pays the token's share", "ETH of revenue")

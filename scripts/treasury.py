@@ -9,10 +9,9 @@ Spending it takes a proposal: `ape run dao propose "Grant" --send-eth 0xRECIPIEN
 """
 
 import click
-from ape.cli import account_option
 
-from offchain.cli import deployment_of
-from offchain.cli import Command, Group, console, fmt_eth, parse_amount, fmt_tokens, resolve_account, table, user_errors
+from offchain.cli import chain_command, deployment_of
+from offchain.cli import Group, console, fmt_eth, parse_amount, fmt_tokens, resolve_account, table
 from offchain.errors import InvalidInput
 
 # Contracts that credit the treasury with pull payments, and whether anyone can sweep them.
@@ -30,9 +29,7 @@ def _owed(deployment) -> list[tuple[str, int, bool]]:
             for name, sweepable in OWING if name in deployment.contracts]
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
-@user_errors
+@chain_command(cli)
 def balance(provider, account):
     """ETH and NCOM held by the timelock, and what it is owed."""
     d = deployment_of(provider)
@@ -45,9 +42,7 @@ def balance(provider, account):
     ]))
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)  # accepted everywhere; read-only commands ignore it
-@user_errors
+@chain_command(cli)
 def owed(provider, account):
     """ETH each contract owes the treasury (sweep the market's and the channels' with `treasury sweep`)."""
     rows = [(name, fmt_eth(amount), "treasury sweep" if sweepable else "a DAO proposal: "
@@ -55,9 +50,7 @@ def owed(provider, account):
     console.print(table("Owed to the treasury (ETH)", ["contract", "owed", "collected by"], rows))
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@user_errors
+@chain_command(cli)
 def sweep(provider, account):
     """Send the market's and the channels' treasury share to the timelock (anyone may)."""
     sender = resolve_account(account, provider)
@@ -72,10 +65,7 @@ def sweep(provider, account):
         raise InvalidInput("nothing to sweep: the market and the channels owe the treasury nothing yet")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("amount")
-@user_errors
+@chain_command(cli, click.argument("amount"))
 def deposit(provider, account, amount):
     """Send AMOUNT ETH to the treasury (the timelock)."""
     sender = resolve_account(account, provider)

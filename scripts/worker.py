@@ -19,11 +19,10 @@ import shlex
 import shutil
 
 import click
-from ape.cli import account_option
 
-from offchain.cli import deployment_of
-from offchain.cli import Command, Group, console, fmt_time, fmt_tokens, parse_address, parse_amount, \
-    resolve_account, table, user_errors
+from offchain.cli import chain_command, deployment_of
+from offchain.cli import Group, console, fmt_time, fmt_tokens, parse_address, parse_amount, \
+    resolve_account, table
 from offchain.errors import InvalidInput
 
 ZERO = "0x" + "00" * 20
@@ -43,12 +42,12 @@ def _approve(token, spender, amount: int, sender) -> None:
         token.approve(spender, amount, sender=sender)
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.option("--stake", "stake", required=True, help="NCOM to stake (at least the registry's minimum).")
-@click.option("--endpoint", default="", help="URL of your channel API (`ape run serve_channels`).")
-@click.option("--signer", default=None, help="Address whose key signs attestations [default: your account].")
-@user_errors
+@chain_command(
+    cli,
+    click.option("--stake", "stake", required=True, help="NCOM to stake (at least the registry's minimum)."),
+    click.option("--endpoint", default="", help="URL of your channel API (`ape run serve_channels`)."),
+    click.option("--signer", default=None, help="Address whose key signs attestations [default: your account]."),
+)
 def register(provider, account, stake, endpoint, signer):
     """Stake NCOM and register as a worker."""
     sender = resolve_account(account, provider)
@@ -66,10 +65,7 @@ def register(provider, account, stake, endpoint, signer):
     console.print(f"worker {sender.address} registered with {fmt_tokens(amount)} NCOM staked, signer {signer}")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("amount")
-@user_errors
+@chain_command(cli, click.argument("amount"))
 def stake(provider, account, amount):
     """Add AMOUNT NCOM to your stake."""
     sender = resolve_account(account, provider)
@@ -81,10 +77,7 @@ def stake(provider, account, amount):
     console.print(f"stake is now {fmt_tokens(d.WorkerRegistry.workers(sender).stake)} NCOM")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("address")
-@user_errors
+@chain_command(cli, click.argument("address"))
 def signer(provider, account, address):
     """Rotate the key that signs your attestations and receipts."""
     sender = resolve_account(account, provider)
@@ -95,10 +88,7 @@ def signer(provider, account, address):
     console.print(f"signer of {sender.address} is now {new}")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("url")
-@user_errors
+@chain_command(cli, click.argument("url"))
 def endpoint(provider, account, url):
     """Set the URL where clients reach your channel API."""
     sender = resolve_account(account, provider)
@@ -117,10 +107,7 @@ def _registered(workers, address: str):
     return w
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.argument("address", required=False)
-@user_errors
+@chain_command(cli, click.argument("address", required=False))
 def status(provider, account, address):
     """Stake, locks, free stake, reputation and unbonding of ADDRESS (default: your account)."""
     from ape import chain
@@ -141,9 +128,7 @@ def status(provider, account, address):
     ]))
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@user_errors
+@chain_command(cli)
 def unbond(provider, account):
     """Start the unbonding delay: no new work; withdraw the free stake when it ends."""
     from ape import chain
@@ -156,9 +141,7 @@ def unbond(provider, account):
     console.print(f"unbonding: withdraw from {fmt_time(at, chain.blocks.head.timestamp)}")
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@user_errors
+@chain_command(cli)
 def withdraw(provider, account):
     """After the unbonding delay: take back the stake no lock holds."""
     from ape import chain
@@ -182,13 +165,13 @@ def bot_command(network: str, account: str, bot: str = "bots.worker:bot") -> lis
             "--network", network, "--account", account]
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.option("--models", default="digits", show_default=True, help="Comma-separated model folders to serve.")
-@click.option("--dir", "workdir", default=None, help="State folder [default: NC_WORKER_DIR, else .cache/worker].")
-@click.option("--result-port", default=None, type=int, help="Port of the result server [default: NC_RESULT_PORT].")
-@click.option("--dry-run", is_flag=True, help="Print the command and stop.")
-@user_errors
+@chain_command(
+    cli,
+    click.option("--models", default="digits", show_default=True, help="Comma-separated model folders to serve."),
+    click.option("--dir", "workdir", default=None, help="State folder [default: NC_WORKER_DIR, else .cache/worker]."),
+    click.option("--result-port", default=None, type=int, help="Port of the result server [default: NC_RESULT_PORT]."),
+    click.option("--dry-run", is_flag=True, help="Print the command and stop."),
+)
 def start(provider, account, models, workdir, result_port, dry_run):
     """Run the worker bot: prints the silverback command, then replaces this process with it."""
     sender = resolve_account(account, provider)
@@ -197,14 +180,14 @@ def start(provider, account, models, workdir, result_port, dry_run):
     _exec_bot(provider, sender, "bots.worker:bot", models, workdir, result_port, dry_run)
 
 
-@cli.command(cls=Command)
-@account_option(prompt=False)
-@click.option("--models", default="minilm", show_default=True, help="Comma-separated model folders to verify.")
-@click.option("--dir", "workdir", default=None, help="State folder [default: NC_WORKER_DIR, else .cache/worker]; "
-              "use another than your worker bot's.")
-@click.option("--result-port", default=None, type=int, help="Port of the verifier's result server.")
-@click.option("--dry-run", is_flag=True, help="Join the pools, print the command and stop.")
-@user_errors
+@chain_command(
+    cli,
+    click.option("--models", default="minilm", show_default=True, help="Comma-separated model folders to verify."),
+    click.option("--dir", "workdir", default=None, help="State folder [default: NC_WORKER_DIR, else .cache/worker]; "
+                 "use another than your worker bot's."),
+    click.option("--result-port", default=None, type=int, help="Port of the verifier's result server."),
+    click.option("--dry-run", is_flag=True, help="Join the pools, print the command and stop."),
+)
 def verify(provider, account, models, workdir, result_port, dry_run):
     """Join the models' verifier pools in the DisputeCourt and run the verifier bot (prints the command)."""
     from offchain.models import load_spec

@@ -191,7 +191,7 @@ def worker_bench(project, accounts, *, count: int = 100, workers: int = 1) -> li
     from offchain.client import InferenceClient, request_views
     from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, held_out_digits, prepare, stake
     from offchain.deploy import save_deployment
-    from offchain.localnet import BotProcess
+    from offchain.localnet import BotProcess, running
     from offchain.models import load_spec
     from offchain.runtime import load_runtime
 
@@ -220,11 +220,7 @@ def worker_bench(project, accounts, *, count: int = 100, workers: int = 1) -> li
     workdir = Path(tempfile.mkdtemp(prefix="nc-bench-"))
     bots = [BotProcess(WORKER_ACCOUNTS[i], WORKER_PORT + i, workdir / f"w{i}") for i in range(workers)]
     first_block = chain.blocks.head.number + 1
-    try:
-        for bot in bots:
-            bot.start()
-        for bot in bots:
-            bot.wait_ready()
+    with running(*bots):
         client = InferenceClient(market, accounts[6])
         sent: dict[int, float] = {}
         done: dict[int, float] = {}
@@ -257,9 +253,6 @@ def worker_bench(project, accounts, *, count: int = 100, workers: int = 1) -> li
         while any(view.state != 5 for view in request_views(market, sent).values()):
             time.sleep(0.2)
             chain.mine()
-    finally:
-        for bot in bots:
-            bot.stop()
 
     worker_addresses = {w.address for w in worker_accounts}
     worker_gas = 0

@@ -194,7 +194,7 @@ def run_live(project, accounts, *, count: int = DEMO_TEXTS, query: str = DEMO_QU
     (`NC_MODELS=minilm`), which loads the model by its registered hash, claims, embeds, fulfils and
     finalizes on its own; the app builder pays, waits, verifies and searches from this process."""
     from offchain.deploy import save_deployment
-    from offchain.localnet import BotProcess
+    from offchain.localnet import BotProcess, running
     from offchain.market import RequestState
 
     deployer, app_builder = accounts[0], accounts[APP_BUILDER]
@@ -207,9 +207,7 @@ def run_live(project, accounts, *, count: int = DEMO_TEXTS, query: str = DEMO_QU
     stake(d, deployer, worker, f"http://127.0.0.1:{WORKER_PORT}")
     save_deployment(d)  # the bot finds the contracts here
     bot = BotProcess(WORKER, WORKER_PORT, workdir / "worker", models="minilm")
-    try:
-        bot.start()
-        bot.wait_ready(timeout=timeout)
+    with running(bot, timeout=timeout):
         summary.served_models = [f"minilm ({section.model_id}), in a worker bot process"]
         client, ids = _pay(section, app_builder)
         _wait_for(market, ids, (RequestState.FULFILLED, RequestState.FINALIZED), timeout)
@@ -218,8 +216,6 @@ def run_live(project, accounts, *, count: int = DEMO_TEXTS, query: str = DEMO_QU
         _wait_for(market, ids, (RequestState.FINALIZED,), timeout)
         summary.gas = {"request (app builder)": client.gas_used // len(ids)}
         _withdraw_all(d, section.model_id, accounts, [worker], summary)
-    finally:
-        bot.stop()
     if owned:  # kept when the section failed, for the bot's log
         shutil.rmtree(workdir, ignore_errors=True)
     return summary

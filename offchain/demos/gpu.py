@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from offchain.timing import timed
+from offchain.timing import embedding_round
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ def measure(sizes: list[int], rounds: int, *, cpu_dry_run: bool = False) -> list
 
     from offchain import canonical, inputs
     from offchain.models import load_spec
-    from offchain.runtime import TextTokenizer, load_runtime
+    from offchain.runtime import load_runtime
 
     spec = load_spec("minilm")
     runtime = load_runtime(spec)
@@ -62,13 +62,8 @@ def measure(sizes: list[int], rounds: int, *, cpu_dry_run: bool = False) -> list
     _, scale = spec.encoding
     rows = []
     for size in sizes:
-        n = size * rounds
-        chunk_texts = [texts[i : i + size] for i in range(0, n, size)]
-        chunk_docs = [documents[i : i + size] for i in range(0, n, size)]
-        padded = [TextTokenizer.pad(runtime.tokenizer.lengths_and_ids(c)) for c in chunk_texts]
-        raw = timed(lambda b: session.run(None, {"input_ids": b[0], "attention_mask": b[1]}), padded,
-                    count_of=lambda b: b[0].shape[0])
-        worker = timed(lambda docs: runtime.infer([inputs.parse(spec.input_schema, d) for d in docs]), chunk_docs)
+        measured = embedding_round(runtime, spec, texts, documents, size, rounds)
+        raw, worker, chunk_docs, padded = measured.raw, measured.worker, measured.documents, measured.padded
         # The worker's canonical outputs against the raw graph's float32 (the encoding's rounding and the
         # padding differences are all that may separate them).
         mine = np.stack([canonical.decode_embedding(scale, r)

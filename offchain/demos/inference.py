@@ -14,6 +14,8 @@ from __future__ import annotations
 import importlib.util
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,6 +152,26 @@ def _start(project, accounts, count: int):
     return summary, spec, d, model_id
 
 
+@contextmanager
+def demo_worker(d, deployer, worker, model_id: int, spec: ModelSpec, workdir: Path) -> Iterator[InferenceWorker]:
+    """The demos' in-process worker: it stakes, serves results over HTTP and loads the model (checking
+    the artifact against the hash on-chain); its server stopped and its fetches closed on the way out."""
+    results = ContentStore(workdir / "results")
+    server = ResultServer(results).start()
+    agent = None
+    try:
+        stake(d, deployer, worker, server.url)
+        onchain_artifact = bytes(d.ModelRegistry.models(model_id).artifact_hash)
+        runtime = load_runtime(spec, "onnxruntime", ContentStore(workdir / "models"), onchain_artifact)
+        agent = InferenceWorker(d.InferenceMarket, worker, worker.private_key, {model_id: runtime}, results,
+                                workdir / "worker.json", server.result_url)
+        yield agent
+    finally:
+        server.stop()
+        if agent is not None:
+            agent.close()
+
+
 def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> InferenceSummary:
     """The demo on the embedded chain: one worker, in this process."""
     deployer, worker, app_builder = accounts[0], accounts[5], accounts[6]
@@ -157,16 +179,7 @@ def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> 
     summary, spec, d, model_id = _start(project, accounts, count)
     market = d.InferenceMarket
 
-    # The worker stakes, serves results over HTTP and loads the model,
-    # checking the artifact against the hash on-chain.
-    results = ContentStore(workdir / "results")
-    server = ResultServer(results).start()
-    try:
-        stake(d, deployer, worker, server.url)
-        onchain_artifact = bytes(d.ModelRegistry.models(model_id).artifact_hash)
-        runtime = load_runtime(spec, "onnxruntime", ContentStore(workdir / "models"), onchain_artifact)
-        agent = InferenceWorker(market, worker, worker.private_key, {model_id: runtime}, results,
-                                workdir / "worker.json", server.result_url)
+    with demo_worker(d, deployer, worker, model_id, spec, workdir) as agent:
         client = InferenceClient(market, app_builder)
         requested = _pay_for_digits(client, model_id, spec, count, summary)
 
@@ -181,8 +194,6 @@ def run(project, accounts, *, count: int = 100, workdir: Path | None = None) -> 
             "claim + fulfil + finalize (worker)": (work.gas + settle.gas) // count,
         }
         _withdraw_all(d, model_id, accounts, [worker], summary)
-    finally:
-        server.stop()
     return summary
 
 
@@ -208,7 +219,7 @@ def run_live(project, accounts, *, count: int = 100, workers: int = 2, workdir: 
     from ape import chain
 
     from offchain.deploy import save_deployment
-    from offchain.localnet import BotProcess
+    from offchain.localnet import BotProcess, running
 
     deployer, app_builder = accounts[0], accounts[6]
     workdir = Path(workdir or tempfile.mkdtemp(prefix="nc-live-"))
@@ -220,11 +231,7 @@ def run_live(project, accounts, *, count: int = 100, workers: int = 2, workdir: 
     save_deployment(d)  # the bots find the contracts here
 
     bots = [BotProcess(WORKER_ACCOUNTS[i], WORKER_PORT + i, workdir / f"worker-{i + 1}") for i in range(workers)]
-    try:
-        for bot in bots:
-            bot.start()
-        for bot in bots:
-            bot.wait_ready()
+    with running(*bots):
         console.print(f"{workers} worker bots running")
         client = InferenceClient(market, app_builder)
         requested = _pay_for_digits(client, model_id, spec, count, summary)
@@ -242,9 +249,6 @@ def run_live(project, accounts, *, count: int = 100, workers: int = 2, workdir: 
         _wait_for(market, ids, (RequestState.FINALIZED,), timeout)
         _withdraw_all(d, model_id, accounts, worker_accounts, summary)
         summary.gas = {"request (app builder)": client.gas_used // count}
-    finally:
-        for bot in bots:
-            bot.stop()
     return summary
 
 

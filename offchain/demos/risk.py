@@ -24,13 +24,9 @@ from offchain import canonical
 from offchain.cli import ETH, advance_time, console, fmt_eth, table
 from offchain.client import InferenceClient
 from offchain.deploy import deploy_system
-from offchain.demos.inference import DemoSummary, _withdraw_all, stake
+from offchain.demos.inference import DemoSummary, _withdraw_all, demo_worker
 from offchain.governance import Proposal, pass_locally
 from offchain.models import ModelSpec, load_spec
-from offchain.runtime import load_runtime
-from offchain.server import ResultServer
-from offchain.store import ContentStore
-from offchain.worker import InferenceWorker
 
 SUPPLY = 1_000_000 * ETH
 
@@ -109,15 +105,8 @@ def run(project, accounts, *, workdir: Path | None = None) -> RiskSummary:
     market = d.InferenceMarket
     summary = RiskSummary(threshold_bps=listing.threshold_bps(),
                           held_out=spec.manifest["evaluation"]["held_out"]["risk"])
-    results = ContentStore(workdir / "results")
-    server = ResultServer(results).start()
-    agent = None
-    try:
-        stake(d, deployer, worker, server.url)
-        onchain_artifact = bytes(d.ModelRegistry.models(model_id).artifact_hash)
-        runtime = load_runtime(spec, "onnxruntime", ContentStore(workdir / "models"), onchain_artifact)
-        agent = InferenceWorker(market, worker, worker.private_key, {model_id: runtime}, results,
-                                workdir / "worker.json", server.result_url)
+    with demo_worker(d, deployer, worker, model_id, spec, workdir) as agent:
+        runtime = agent.runtimes[model_id]
         tokens = deploy_tokens(project, issuer)
         before = applicant.balance
         summary.paid_to_market = listing.quote() * len(tokens)  # what each apply forwards to the market
@@ -147,10 +136,6 @@ def run(project, accounts, *, workdir: Path | None = None) -> RiskSummary:
         summary.gas = {"apply (applicant: input built on-chain, request with callback)": apply_gas // len(requested),
                        "claim + fulfil + finalize with callback (worker)": (work.gas + settle.gas) // len(requested)}
         _withdraw_all(d, model_id, accounts, [worker], summary)
-    finally:
-        server.stop()
-        if agent is not None:
-            agent.close()
     return summary
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+
+from offchain.localnet import stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 ANVIL_PORT = 8545  # the host ape-config.yaml gives the foundry provider
@@ -72,11 +72,6 @@ def running_anvil(port: int = ANVIL_PORT):
                 time.sleep(0.2)
         yield port
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process, timeout=10)
         if not wait_for_port_free(port, seconds=15):
             raise RuntimeError(f"anvil stopped but port {port} is still in use")

@@ -6,7 +6,6 @@ background until its HTTP port answers, and is stopped when its block ends. A pl
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import urllib.request
 
 import pytest
 
+from offchain.localnet import stop_group
 from tests.e2e.anvil import ROOT, running_anvil
 
 DOC = ROOT / "docs" / "commands.md"
@@ -143,12 +143,7 @@ class Recipes:
             if process.poll() is not None:
                 failed.append(f"exited with {process.returncode} before it was stopped:\n{log.read_text()}")
             else:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+                stop_group(process, timeout=30)
             outputs.append(log.read_text())
             if "Traceback" in outputs[-1]:
                 failed.append(outputs[-1])
@@ -222,25 +217,26 @@ def test_docs__opening_a_payment_channel__runs_as_printed(recipes):
         recipes.stop_background()
 
 
-def test_docs__getting_ncom__runs_as_printed(recipes):
-    [lines] = doc_blocks("Getting NCOM")
-    recipes.block(lines, [r"NCOM\s*│\s*[\d,]+\s", r"sent 1,000\.000000 NCOM to 0x976EA74026E726554dB657fA54763abd0C3a0aa9",
-                          r"delegates to 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266: [\d,]+ votes", r"Bounties",
-                          r"[0-9.]+ ETH of revenue owed[\s\S]*withdrew [0-9.]+ ETH of revenue"])
+ONE_BLOCK_SECTIONS = {  # heading -> what its one block prints, in order (run in this order: each builds on the last)
+    "Getting NCOM": [
+        r"NCOM\s*│\s*[\d,]+\s", r"sent 1,000\.000000 NCOM to 0x976EA74026E726554dB657fA54763abd0C3a0aa9",
+        r"delegates to 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266: [\d,]+ votes", r"Bounties",
+        r"[0-9.]+ ETH of revenue owed[\s\S]*withdrew [0-9.]+ ETH of revenue"],
+    "Listing your own model": [
+        r"model 3 \(pixels\) registered: pending", r"3\s*│\s*pending \(awaits DAO approval\)",
+        r"proposal ([0-9a-f]{10}) submitted", r"status\s*│\s*pending[\s\S]*metadata\s*│\s*models/pixels",
+        r"model 3: 0\.001000 -> 0\.002000 ETH per inference", r"model 4: version of 3, pending"],
+    "The treasury and governance": [
+        r"ETH owed by the contracts\s*│\s*0\.0000\d+", r"PaymentChannels\s*│\s*0\.0000\d+",
+        r"PaymentChannels: 0\.0000\d+ ETH to the treasury", r"the treasury now holds 3\.0000\d+ ETH",
+        r"proposal [0-9a-f]{10} submitted[\s\S]*critical\s*│\s*yes"],
+}
 
 
-def test_docs__listing_your_own_model__runs_as_printed(recipes):
-    [lines] = doc_blocks("Listing your own model")
-    recipes.block(lines, [r"model 3 \(pixels\) registered: pending", r"3\s*│\s*pending \(awaits DAO approval\)",
-                          r"proposal ([0-9a-f]{10}) submitted", r"status\s*│\s*pending[\s\S]*metadata\s*│\s*models/pixels",
-                          r"model 3: 0\.001000 -> 0\.002000 ETH per inference", r"model 4: version of 3, pending"])
-
-
-def test_docs__the_treasury__runs_as_printed(recipes):
-    [lines] = doc_blocks("The treasury and governance")
-    recipes.block(lines, [r"ETH owed by the contracts\s*│\s*0\.0000\d+", r"PaymentChannels\s*│\s*0\.0000\d+",
-                          r"PaymentChannels: 0\.0000\d+ ETH to the treasury", r"the treasury now holds 3\.0000\d+ ETH",
-                          r"proposal [0-9a-f]{10} submitted[\s\S]*critical\s*│\s*yes"])
+@pytest.mark.parametrize("heading", ONE_BLOCK_SECTIONS)
+def test_docs__one_block_section__runs_as_printed(recipes, heading):
+    [lines] = doc_blocks(heading)
+    recipes.block(lines, ONE_BLOCK_SECTIONS[heading])
 
 
 def test_docs__paying_for_inference__runs_as_printed(recipes):

@@ -16,7 +16,7 @@ import offchain.deploy
 from offchain.demos import nft
 from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, stake
 from offchain.images import decode_png
-from offchain.localnet import BotProcess
+from offchain.localnet import BotProcess, running
 from offchain.market import RequestState
 from tests.e2e.anvil import ROOT
 
@@ -53,17 +53,13 @@ def wait_for(condition, what: str, timeout: float = 180) -> None:
 def test_mint__cli_pays_worker_bot_draws__token_minted_and_image_written(collection, accounts, tmp_path):
     d, minter = collection
     market = d.InferenceMarket
-    bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "worker").start(models="pixels")
-    try:
-        bot.wait_ready()
+    with running(BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "worker", models="pixels")):
         out = ape_run("mint", "--digit", "4", "--seed", "9", "--account", "TEST::6")
         request_id = int(re.search(r"request (\d+): paid", out).group(1))
         assert minter.orders(request_id).buyer == accounts[6].address
         wait_for(lambda: market.get_request(request_id).state & 0x7F == RequestState.FULFILLED, "fulfilment")
         chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
         wait_for(lambda: minter.orders(request_id).token_id != 0, "the mint at settlement")
-    finally:
-        bot.stop()
     token_id = minter.orders(request_id).token_id
     assert minter.ownerOf(token_id) == accounts[6].address
     fulfilled = list(market.InferenceFulfilled.range(0, None, search_topics={"request_id": request_id}))

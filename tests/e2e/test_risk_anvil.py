@@ -16,7 +16,7 @@ from offchain import inputs
 from offchain.client import InferenceClient
 from offchain.demos import risk
 from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, stake
-from offchain.localnet import BotProcess
+from offchain.localnet import BotProcess, running
 from offchain.market import RequestState
 from offchain.runtime import load_runtime
 from offchain.worker import WorkerState
@@ -37,12 +37,8 @@ def economy(anvil, project, accounts):
 @pytest.fixture
 def bot(economy, tmp_path):
     """A fresh bot per test: ape reverts the chain after each test, and a bot's cursor must not outlive it."""
-    bot = BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "risk-bot").start(models="risk")
-    try:
-        bot.wait_ready()
+    with running(BotProcess(WORKER_ACCOUNTS[0], WORKER_PORT, tmp_path / "risk-bot", models="risk")) as (bot,):
         yield bot
-    finally:
-        bot.stop()
 
 
 def wait_until(market, ids, states, timeout=120):

@@ -8,7 +8,6 @@ to the challenger, the requester refunded, challenger and members paid. A
 member bot killed before the draw and restarted takes its seat: no no-show."""
 
 import time
-from contextlib import ExitStack
 
 import pytest
 from ape import chain
@@ -21,7 +20,7 @@ from offchain.court import Phase
 from offchain.deploy import MarketConfig, deploy_system
 from offchain.demos.inference import WORKER_PORT, stake
 from offchain.governance import Proposal, pass_locally
-from offchain.localnet import BotProcess
+from offchain.localnet import BotProcess, running
 from offchain.market import RequestState
 from offchain.models import load_spec
 
@@ -66,20 +65,20 @@ def mine_until(done, what: str, timeout: float = 300) -> None:
         time.sleep(0.5)
 
 
+def cheat_and_verifiers(tmp_path) -> list[BotProcess]:
+    """The tampering worker bot first, then one verifier bot per verifier account (not started)."""
+    bots = [BotProcess(CHEAT, WORKER_PORT, tmp_path / "cheat", models="minilm", tamper="noise:1e-4")]
+    return bots + [BotProcess(index, WORKER_PORT + 1 + i, tmp_path / f"verifier{i}", bot="bots.verifier:bot",
+                              models="minilm") for i, index in enumerate(VERIFIERS)]
+
+
 def test_tampered_minilm__verifier_bot_challenges__committee_slashes_and_pays(economy, accounts, tmp_path):
     d, model_id = economy
     market, court, workers, token = d.InferenceMarket, d.DisputeCourt, d.WorkerRegistry, d.GovernanceToken
     app_builder = accounts[6]
     cheat = accounts[CHEAT]
-    bots = [BotProcess(CHEAT, WORKER_PORT, tmp_path / "cheat", models="minilm", tamper="noise:1e-4")]
-    bots += [BotProcess(index, WORKER_PORT + 1 + i, tmp_path / f"verifier{i}", bot="bots.verifier:bot",
-                        models="minilm") for i, index in enumerate(VERIFIERS)]
-    with ExitStack() as stack:
-        for bot in bots:
-            bot.start()
-            stack.callback(bot.stop)
-        for bot in bots:
-            bot.wait_ready(timeout=300)
+    bots = cheat_and_verifiers(tmp_path)
+    with running(*bots, timeout=300):
         cheat_stake = workers.workers(cheat).stake
         tokens_before = {i: token.balanceOf(accounts[i]) for i in VERIFIERS}
         request_id = InferenceClient(market, app_builder).request(
@@ -120,15 +119,8 @@ def test_tampered_minilm__verifier_bot_challenges__committee_slashes_and_pays(ec
 def test_member_bot_killed__restarted__takes_its_committee_seat_no_no_show(economy, accounts, tmp_path):
     d, model_id = economy
     market, court = d.InferenceMarket, d.DisputeCourt
-    bots = [BotProcess(CHEAT, WORKER_PORT, tmp_path / "cheat", models="minilm", tamper="noise:1e-4")]
-    bots += [BotProcess(index, WORKER_PORT + 1 + i, tmp_path / f"verifier{i}", bot="bots.verifier:bot",
-                        models="minilm") for i, index in enumerate(VERIFIERS)]
-    with ExitStack() as stack:
-        for bot in bots:
-            bot.start()
-            stack.callback(bot.stop)
-        for bot in bots:
-            bot.wait_ready(timeout=300)
+    bots = cheat_and_verifiers(tmp_path)
+    with running(*bots, timeout=300):
         request_id = InferenceClient(market, accounts[6]).request(
             model_id, inputs.encode_text("The cat slept on the warm windowsill all afternoon."))
         mine_until(lambda: market.get_request(request_id).state == RequestState.CHALLENGED, "challenged")

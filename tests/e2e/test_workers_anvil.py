@@ -15,7 +15,7 @@ from offchain.client import InferenceClient
 from offchain.demos import inference
 from offchain.demos.inference import WORKER_ACCOUNTS, WORKER_PORT, held_out_digits, prepare, stake
 from offchain.errors import NeuralCommonsError
-from offchain.localnet import BotProcess
+from offchain.localnet import BotProcess, running
 from offchain.market import RequestState
 from offchain.models import load_spec
 from offchain.runtime import load_runtime
@@ -50,12 +50,8 @@ def market_and_client(economy, accounts):
 @contextmanager
 def running_bot(workdir, account=WORKER_ACCOUNTS[0]):
     """A worker bot process, ready (its result server answers); stopped (SIGTERM) on the way out."""
-    bot = BotProcess(account, WORKER_PORT, workdir).start()
-    try:
-        bot.wait_ready()
+    with running(BotProcess(account, WORKER_PORT, workdir)) as (bot,):
         yield bot
-    finally:
-        bot.stop()
 
 
 def wait_until(market, ids, states, timeout=120):

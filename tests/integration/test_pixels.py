@@ -2,6 +2,7 @@
 honest backends agree within the manifest's bound, tampered images are refused, the build is
 deterministic; and the NFT demo on the embedded chain."""
 
+import dataclasses
 import io
 
 import pytest
@@ -20,17 +21,13 @@ REQUESTS = [{"digit": d, "seed": 500 + d} for d in range(10)]
 
 @pytest.fixture(scope="module")
 def spec():
+    """This module's model (tests/integration/conftest.py's `runtime` loads it with ONNX Runtime)."""
     return load_spec("pixels")
 
 
 @pytest.fixture(scope="module")
-def ort_runtime(spec):
-    return load_runtime(spec)
-
-
-@pytest.fixture(scope="module")
-def honest(ort_runtime):
-    return ort_runtime.infer(REQUESTS)
+def honest(runtime):
+    return runtime.infer(REQUESTS)
 
 
 def test_manifest__artifacts__hash_as_recorded(spec):
@@ -52,8 +49,8 @@ def test_runtime__png__canonical_and_small_enough_for_the_collection(honest):
         assert images.encode_png(images.decode_png(png)) == png
 
 
-def test_runtime__batch_of_one_vs_batch_of_ten__within_bound(spec, ort_runtime, honest):
-    singles = [ort_runtime.infer([r])[0] for r in REQUESTS[:4]]
+def test_runtime__batch_of_one_vs_batch_of_ten__within_bound(spec, runtime, honest):
+    singles = [runtime.infer([r])[0] for r in REQUESTS[:4]]
     for got, want in zip(singles, honest, strict=False):
         ok, gap = verification.within_tolerance(spec.manifest["canonical_encoding"], spec.verification, got, want)
         assert ok, gap
@@ -66,37 +63,30 @@ def test_policy__torch_reference_vs_onnxruntime__within_bound(spec, honest):
     assert all(ok for ok, _ in gaps), gaps
 
 
-def _tampered(spec, ort_runtime, how):
+def _tampered(spec, runtime, how):
     if how == "another seed":
-        return ort_runtime.infer([{**r, "seed": r["seed"] + 1} for r in REQUESTS])
-    if how == "10 steps":
-        sampler = diffusion.Sampler(**{**diffusion.Sampler.from_manifest(spec.manifest["sampler"]).__dict__,
-                                       "steps": 10})
-        pixels = diffusion.to_pixels(diffusion.sample(ort_runtime.backend.denoise, sampler,
-                                                      [r["seed"] for r in REQUESTS], [r["digit"] for r in REQUESTS]))
-        return canonical.encode("png-gray8", 255, pixels)
-    if how == "no guidance":
-        sampler = diffusion.Sampler(**{**diffusion.Sampler.from_manifest(spec.manifest["sampler"]).__dict__,
-                                       "guidance": 1.0})
-        pixels = diffusion.to_pixels(diffusion.sample(ort_runtime.backend.denoise, sampler,
-                                                      [r["seed"] for r in REQUESTS], [r["digit"] for r in REQUESTS]))
-        return canonical.encode("png-gray8", 255, pixels)
-    raise AssertionError(how)
+        return runtime.infer([{**r, "seed": r["seed"] + 1} for r in REQUESTS])
+    # The manifest's sampler with one setting changed: the same seeds and digits, other images.
+    changed = {"10 steps": {"steps": 10}, "no guidance": {"guidance": 1.0}}[how]
+    sampler = dataclasses.replace(diffusion.Sampler.from_manifest(spec.manifest["sampler"]), **changed)
+    pixels = diffusion.to_pixels(diffusion.sample(runtime.backend.denoise, sampler,
+                                                  [r["seed"] for r in REQUESTS], [r["digit"] for r in REQUESTS]))
+    return canonical.encode("png-gray8", 255, pixels)
 
 
 @pytest.mark.parametrize("how", ["another seed", "10 steps", "no guidance"])
-def test_policy__tampered_images__refused_by_check(spec, ort_runtime, how):
-    for request, result in zip(REQUESTS, _tampered(spec, ort_runtime, how), strict=True):
-        ok, gap = ort_runtime.check(request, result)
+def test_policy__tampered_images__refused_by_check(spec, runtime, how):
+    for request, result in zip(REQUESTS, _tampered(spec, runtime, how), strict=True):
+        ok, gap = runtime.check(request, result)
         assert not ok and gap > spec.verification["bound"], (how, request, gap)
 
 
-def test_policy__one_pixel_pushed_past_the_bound__refused(spec, ort_runtime, honest):
+def test_policy__one_pixel_pushed_past_the_bound__refused(spec, runtime, honest):
     pixels = images.decode_png(honest[0]).copy()
     pixels[8, 8] = 255 if pixels[8, 8] < 128 else 0
-    ok, gap = ort_runtime.check(REQUESTS[0], images.encode_png(pixels))
+    ok, gap = runtime.check(REQUESTS[0], images.encode_png(pixels))
     assert not ok and gap > 100
-    assert ort_runtime.check(REQUESTS[0], honest[0]) == (True, 0.0)
+    assert runtime.check(REQUESTS[0], honest[0]) == (True, 0.0)
 
 
 def test_runtime__artifact_not_the_registered_one__refused(spec):

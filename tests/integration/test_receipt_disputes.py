@@ -17,35 +17,10 @@ from offchain.channels import ChannelClient, ChannelWorker, create_app, input_do
 from offchain.channels.client import evidence_uri
 from offchain.court import Ballot, Phase
 from offchain.demos.inference import held_out_digits
-from offchain.models import load_spec
-from offchain.runtime import load_runtime
 from offchain.store import ContentStore
 from offchain.tamper import Tamper
 from offchain.verifier import Verifier
 from tests.conftest import stake_worker
-from tests.utils.market import list_model
-from tests.utils.court import by_address, new_verifiers
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return load_spec("digits")
-
-
-@pytest.fixture(scope="module")
-def runtime(spec):
-    return load_runtime(spec)
-
-
-@pytest.fixture(scope="module")
-def digits_model(system, spec, author, dave, alice, bob):
-    return list_model(system, spec, author, dave, [alice, bob])
-
-
-@pytest.fixture(scope="module")
-def members(accounts, system, deployer, digits_model):
-    """Three staked verifiers in the digits pool: the whole committee."""
-    return by_address(new_verifiers(accounts, system, deployer, digits_model, 3))
 
 
 @pytest.fixture(scope="module")

@@ -11,31 +11,13 @@ from offchain.client import InferenceClient
 from offchain.court import Ballot, Phase
 from offchain.demos.inference import held_out_digits
 from offchain.market import RequestState
-from offchain.models import load_spec
-from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
 from offchain.tamper import Tamper
 from offchain.verifier import Verifier, VerifierState, sampled
 from offchain.worker import InferenceWorker
 from tests.conftest import stake_worker
-from tests.utils.market import list_model
-from tests.utils.court import by_address, new_verifiers, past
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return load_spec("digits")
-
-
-@pytest.fixture(scope="module")
-def runtime(spec):
-    return load_runtime(spec)
-
-
-@pytest.fixture(scope="module")
-def digits_model(system, spec, author, dave, alice, bob):
-    return list_model(system, spec, author, dave, [alice, bob])
+from tests.utils.court import past
 
 
 @pytest.fixture(scope="module")
@@ -46,12 +28,6 @@ def servers(tmp_path_factory):
     yield started
     for _, server in started.values():
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def members(accounts, system, deployer, digits_model):
-    """Three staked verifiers in the digits pool (joined before any dispute opens)."""
-    return new_verifiers(accounts, system, deployer, digits_model, 3)
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +63,20 @@ def verifier_for(system, account, digits_model, runtime, store, path, *, sample:
     return Verifier(system.InferenceMarket, system.DisputeCourt, account, {digits_model: runtime}, store, path)
 
 
+def challenged_dispute(system, spec, runtime, digits_model, cheat, sampler, servers, app_builder, tmp_path,
+                       digit: int) -> int:
+    """The cheat fulfils a request for held-out digit `digit`, the sampler re-executes and challenges it:
+    the id of the dispute it opens."""
+    client = InferenceClient(system.InferenceMarket, app_builder)
+    rid = client.request(digits_model, inputs.encode_pixels(held_out_digits(spec, digit + 1)[digit][0]))
+    cheat.step()
+    watcher = verifier_for(system, sampler, digits_model, runtime, servers["sampler"][0], tmp_path / "s.json",
+                           sample=[rid])
+    watcher.state.cursor = chain.blocks.head.number - 3
+    assert watcher.step().challenged == 1
+    return list(system.DisputeCourt.DisputeOpened.range(0, None))[-1].dispute_id
+
+
 def test_cheating_worker__sampled_challenged_committee_slashes(system, spec, runtime, digits_model, cheat, sampler,
                                                                 members, servers, app_builder, tmp_path):
     market, court, workers = system.InferenceMarket, system.DisputeCourt, system.WorkerRegistry
@@ -112,7 +102,7 @@ def test_cheating_worker__sampled_challenged_committee_slashes(system, spec, run
     assert store.has(bytes(opened.challenger_hash))  # the challenger serves its own result by hash
     dispute_id = opened.dispute_id
 
-    pool = by_address(members)
+    pool = members
     bots = {a: verifier_for(system, pool[a], digits_model, runtime, ContentStore(tmp_path / f"r{i}"),
                             tmp_path / f"m{i}.json") for i, a in enumerate(pool)}
     chain.mine(court.params().draw_delay + 1)
@@ -171,16 +161,10 @@ def test_honest_worker__sampled__not_challenged(system, spec, runtime, digits_mo
 
 def test_member_restarted__after_commit__reveals_with_saved_salt_and_never_recommits(
         system, spec, runtime, digits_model, cheat, sampler, members, servers, app_builder, tmp_path):
-    market, court = system.InferenceMarket, system.DisputeCourt
-    client = InferenceClient(market, app_builder)
-    rid = client.request(digits_model, inputs.encode_pixels(held_out_digits(spec, 4)[3][0]))
-    cheat.step()
-    watcher = verifier_for(system, sampler, digits_model, runtime, servers["sampler"][0], tmp_path / "s.json",
-                           sample=[rid])
-    watcher.state.cursor = chain.blocks.head.number - 3
-    assert watcher.step().challenged == 1
-    dispute_id = list(court.DisputeOpened.range(0, None))[-1].dispute_id
-    pool = by_address(members)
+    court = system.DisputeCourt
+    dispute_id = challenged_dispute(system, spec, runtime, digits_model, cheat, sampler, servers, app_builder,
+                                    tmp_path, 3)
+    pool = members
     paths = {a: tmp_path / f"m{i}.json" for i, a in enumerate(pool)}
 
     def bot(a):
@@ -204,16 +188,10 @@ def test_member_restarted__after_commit__reveals_with_saved_salt_and_never_recom
 
 def test_member_crashed__between_saving_salt_and_commit__commits_the_same_after_restart(
         system, spec, runtime, digits_model, cheat, sampler, members, servers, app_builder, tmp_path, monkeypatch):
-    market, court = system.InferenceMarket, system.DisputeCourt
-    client = InferenceClient(market, app_builder)
-    rid = client.request(digits_model, inputs.encode_pixels(held_out_digits(spec, 5)[4][0]))
-    cheat.step()
-    watcher = verifier_for(system, sampler, digits_model, runtime, servers["sampler"][0], tmp_path / "s.json",
-                           sample=[rid])
-    watcher.state.cursor = chain.blocks.head.number - 3
-    assert watcher.step().challenged == 1
-    dispute_id = list(court.DisputeOpened.range(0, None))[-1].dispute_id
-    pool = by_address(members)
+    court = system.DisputeCourt
+    dispute_id = challenged_dispute(system, spec, runtime, digits_model, cheat, sampler, servers, app_builder,
+                                    tmp_path, 4)
+    pool = members
     address = next(iter(pool))
     path = tmp_path / "crash.json"
     crashing = verifier_for(system, pool[address], digits_model, runtime, ContentStore(tmp_path / "r"), path)

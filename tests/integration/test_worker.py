@@ -11,28 +11,16 @@ from offchain.client import InferenceClient
 from offchain.demos.inference import held_out_digits
 from offchain.errors import NeuralCommonsError, RequestRefunded, RequestTimedOut, ResultMismatch, ResultUnavailable
 from offchain.market import RequestState
-from offchain.models import load_spec
 from offchain.runtime import load_runtime
 from offchain.serve import build_worker, find_model_id, find_model_ids
 from offchain.server import ResultServer
 from offchain.store import ContentStore
 from offchain.worker import InferenceWorker, WorkerState
 from tests.conftest import stake_worker
-from tests.utils.market import list_model
 from tests.unit.offchain.hosts import TrickleHost
 
 REQUESTED, CLAIMED, FULFILLED, FINALIZED = (RequestState.REQUESTED, RequestState.CLAIMED, RequestState.FULFILLED,
                                              RequestState.FINALIZED)
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return load_spec("digits")
-
-
-@pytest.fixture(scope="module")
-def digits_model(system, spec, author, dave, alice, bob):
-    return list_model(system, spec, author, dave, [alice, bob])
 
 
 @pytest.fixture(scope="module")

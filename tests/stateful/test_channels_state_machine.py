@@ -23,6 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from offchain.deploy import MarketConfig
 from tests.conftest import MIN_STAKE, MODEL_PRICE
 from tests.utils.channels import item, receipt
+from tests.utils.payments import withdraw_checked
 
 pick = st.integers(0, 10**6)
 SLASH = 100 * 10**18  # receipt challenge_slash, locked per open challenge
@@ -238,19 +239,13 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
         @rule(i=st.integers(0, len(parties) - 1))
         def withdraw(self, i):
             account = parties[i]
-            if self.owed[account] == 0:
-                return
-            channels.withdraw(sender=account_of[account])
+            withdraw_checked(channels, account_of[account], self.owed[account])
             self.owed[account] = 0
 
         @rule(i=st.integers(0, len(parties) - 1))
         def withdraw_from_court(self, i):
             account = parties[i]
-            if self.court_owed[account] == 0:
-                with ape.reverts("pull_payments: nothing to withdraw"):
-                    court.withdraw(sender=account_of[account])
-                return
-            court.withdraw(sender=account_of[account])
+            withdraw_checked(court, account_of[account], self.court_owed[account])
             self.court_owed[account] = 0
 
         @rule(seconds=st.sampled_from([60, 601, UNBONDING, timeout + 1]))

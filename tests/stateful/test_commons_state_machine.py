@@ -30,6 +30,7 @@ from offchain import contributions
 from offchain.trainer import CampaignState
 from tests.conftest import stake_worker
 from tests.utils.constants import DAY, ETH
+from tests.utils.payments import withdraw_checked
 
 TOTAL = 1_000_000
 FUNDING, FAILED, QUEUED, TRAINING, DELIVERED, ACCEPTED = CampaignState
@@ -328,11 +329,7 @@ def test_commons_state_machine(lone, system, accounts, worker):
         @rule(i=st.integers(0, len(everyone) - 1))
         def withdraw(self, i):
             who = everyone[i]
-            if self.owed[who.address] == 0:
-                with ape.reverts("pull_payments: nothing to withdraw"):
-                    fund.withdraw(sender=who)
-                return
-            fund.withdraw(sender=who)
+            withdraw_checked(fund, who, self.owed[who.address])
             self.owed[who.address] = 0
 
         @rule(seconds=st.sampled_from([3_600, DAY + 1]))

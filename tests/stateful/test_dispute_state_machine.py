@@ -33,6 +33,7 @@ from offchain.deploy import MarketConfig
 from tests.conftest import MIN_STAKE
 from tests.utils.constants import ETH
 from tests.utils.market import CHALLENGED, FULFILLED, REFUNDED, RESULT_HASH, signature
+from tests.utils.payments import withdraw_checked
 
 STAKE = 2 * MIN_STAKE
 VERIFIER_STAKE = MIN_STAKE + 200 * ETH  # survives four no-show slashes before it falls below the minimum
@@ -330,12 +331,7 @@ def test_dispute_state_machine(lone_court, model_id):
         @rule(i=st.integers(0, len(parties) - 1))
         def withdraw(self, i):
             account = parties[i]
-            if self.court_owed[account] == 0:
-                with ape.reverts("pull_payments: nothing to withdraw"):
-                    court.withdraw(sender=account_of[account])
-                return
-            tx = court.withdraw(sender=account_of[account])
-            assert tx.decode_logs(court.Withdrawn)[0].amount == self.court_owed[account]
+            withdraw_checked(court, account_of[account], self.court_owed[account])
             self.court_owed[account] = 0
 
         @rule(v=st.integers(0, VERIFIERS - 1))

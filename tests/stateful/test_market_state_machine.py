@@ -41,6 +41,7 @@ from tests.conftest import MIN_STAKE
 from tests.utils.market import (CHALLENGED, CLAIMED, FINALIZED, FULFILLED, REFUNDED, REQUESTED, RESULT_HASH,
                                 signature)
 from tests.utils.constants import DAY, ETH
+from tests.utils.payments import withdraw_checked
 
 OPEN = (REQUESTED, CLAIMED, FULFILLED, CHALLENGED)
 IN_FLIGHT = (CLAIMED, FULFILLED, CHALLENGED)
@@ -292,23 +293,13 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
         @rule(i=st.integers(0, len(parties) - 1))
         def withdraw(self, i):
             account = parties[i]
-            if self.owed[account] == 0:
-                with ape.reverts("pull_payments: nothing to withdraw"):
-                    market.withdraw(sender=party_accounts[i])
-                return
-            tx = market.withdraw(sender=party_accounts[i])
-            assert tx.decode_logs(market.Withdrawn)[0].amount == self.owed[account]
+            withdraw_checked(market, party_accounts[i], self.owed[account])
             self.owed[account] = 0
 
         @rule(i=st.integers(0, len(parties) - 1))
         def withdraw_from_court(self, i):
             account = parties[i]
-            if self.court_owed[account] == 0:
-                with ape.reverts("pull_payments: nothing to withdraw"):
-                    court.withdraw(sender=party_accounts[i])
-                return
-            tx = court.withdraw(sender=party_accounts[i])
-            assert tx.decode_logs(court.Withdrawn)[0].amount == self.court_owed[account]
+            withdraw_checked(court, party_accounts[i], self.court_owed[account])
             self.court_owed[account] = 0
 
         @rule(w=st.integers(0, 1))

@@ -74,17 +74,25 @@ def spam(fund, attacker, count, amount, deadline):
     return ids, gas
 
 
-def test_queue__full_of_spam__a_richer_funded_campaign_evicts_the_poorest(fund, carol, mallory, app_builder):
-    """The attack: fill the 32 places with campaigns at the minimum; before, a real funded campaign then
-    could neither enter the queue ("queue full") nor refund."""
+def queue_full_then_real(fund, carol, mallory, app_builder, amount):
+    """mallory opens and backs 32 campaigns with `amount` each, carol a real one that app_builder backs with
+    1 ETH; past the deadline mallory's 32 close into the queue (all of its places). Returns mallory's ids,
+    the gas mallory spent and the real campaign's id (still funding)."""
     deadline = chain.pending_timestamp + DAY
-    ids, gas = spam(fund, mallory, 32, MIN_GOAL, deadline)
+    ids, gas = spam(fund, mallory, 32, amount, deadline)
     tx = fund.open_campaign("real", [], ETH, deadline, DAY, sender=carol)
     real = tx.decode_logs(fund.CampaignOpened)[0].campaign_id
     fund.back(real, sender=app_builder, value=ETH)
     chain.mine(timestamp=deadline + 1)
     for campaign in ids:
         gas += fund.close_funding(campaign, sender=mallory).gas_used
+    return ids, gas, real
+
+
+def test_queue__full_of_spam__a_richer_funded_campaign_evicts_the_poorest(fund, carol, mallory, app_builder):
+    """The attack: fill the 32 places with campaigns at the minimum; before, a real funded campaign then
+    could neither enter the queue ("queue full") nor refund."""
+    ids, gas, real = queue_full_then_real(fund, carol, mallory, app_builder, MIN_GOAL)
     assert len(fund.queue()) == 32
     print(f"\nspam: 32 campaigns at the minimum goal, gas {gas:,}, ETH locked {32 * MIN_GOAL / ETH}")
 
@@ -101,14 +109,7 @@ def test_queue__full_of_spam__a_richer_funded_campaign_evicts_the_poorest(fund, 
 def test_queue__full_of_richer_campaigns__funded_campaign_fails_and_refunds(fund, carol, mallory, app_builder):
     """Blocking a campaign that raised R takes 32 campaigns that raised at least R each; even then the
     blocked campaign is refundable at once, never frozen."""
-    deadline = chain.pending_timestamp + DAY
-    ids, _ = spam(fund, mallory, 32, ETH, deadline)
-    tx = fund.open_campaign("real", [], ETH, deadline, DAY, sender=carol)
-    real = tx.decode_logs(fund.CampaignOpened)[0].campaign_id
-    fund.back(real, sender=app_builder, value=ETH)
-    chain.mine(timestamp=deadline + 1)
-    for campaign in ids:
-        fund.close_funding(campaign, sender=mallory)
+    ids, _, real = queue_full_then_real(fund, carol, mallory, app_builder, ETH)
     tx = fund.close_funding(real, sender=carol)  # equal funds keep arrival order: no eviction
     assert tx.decode_logs(fund.CampaignEvicted) == []
     log = tx.decode_logs(fund.CampaignStateChanged)[0]
