@@ -253,10 +253,17 @@ class Ledger:
         error = None
         try:
             with self.db_lock, self._tx():
-                self.db.executemany("UPDATE channels SET calls = ?, voucher_amount = ?, voucher_signature = ? "
-                                    "WHERE id = ?", [(calls, str(amount), signature, cid) for (cid, _), (
-                                        calls, amount, signature) in zip(books, rows, strict=True)])
-                self.db.executemany("INSERT OR REPLACE INTO receipts VALUES (?, ?, ?)", receipts)
+                # One statement per table (not one per row): each statement lets go of the interpreter lock
+                # and has to take it back from the event loop.
+                for chunk in _chunks([(cid, calls, str(amount), signature) for (cid, _), (calls, amount, signature)
+                                      in zip(books, rows, strict=True)]):
+                    self.db.execute(
+                        "UPDATE channels SET calls = v.column2, voucher_amount = v.column3, voucher_signature = "
+                        f"v.column4 FROM (VALUES {_placeholders(4, len(chunk))}) AS v WHERE channels.id = v.column1",
+                        [value for row in chunk for value in row])
+                for chunk in _chunks(receipts):
+                    self.db.execute(f"INSERT OR REPLACE INTO receipts VALUES {_placeholders(3, len(chunk))}",
+                                    [value for row in chunk for value in row])
         except Exception as exc:  # the disk failed: nobody of this generation may act; memory back to disk
             error = exc
         with self._flushed:
@@ -298,6 +305,17 @@ class Ledger:
     def set_int(self, key: str, value: int) -> None:
         with self.lock, self.db_lock, self._tx():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
+
+
+_CHUNK = 256  # rows per statement (SQLite binds at most 32,766 values)
+
+
+def _chunks(rows: list) -> list[list]:
+    return [rows[i:i + _CHUNK] for i in range(0, len(rows), _CHUNK)]
+
+
+def _placeholders(columns: int, rows: int) -> str:
+    return ", ".join(["(" + ", ".join("?" * columns) + ")"] * rows)
 
 
 class _Transaction:
