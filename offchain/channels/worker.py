@@ -336,7 +336,7 @@ class ChannelWorker:
 
     def _settle(self, channel_ids) -> Settlement:
         result = Settlement()
-        with self.lock:
+        with self.lock, self.ledger.lock:  # the ledger's lock: a commit sets the three durable fields together
             # Only what is on disk: a voucher staged for a call that was never answered is never cashed.
             todo = [(cid, b.durable_amount, b.durable_signature, b.durable_calls)
                     for cid, b in self.ledger.books.items()
