@@ -226,9 +226,13 @@ class Ledger:
             self._dirty.add(channel_id)
             return seq, self._generation
 
-    def stage_receipt(self, channel_id: bytes, seq: int, receipt_hash: bytes) -> int:
-        """Keeps a receipt's hash in memory; returns the generation to `flush`."""
+    def stage_receipt(self, channel_id: bytes, seq: int, receipt_hash: bytes, *, after: int | None = None) -> int:
+        """Keeps a receipt's hash in memory; returns the generation to `flush`. `after`: the generation the
+        call's voucher was staged in; if that commit failed, the voucher and seq are gone and the call will
+        not be answered, so its receipt is not kept either (that commit's error is raised)."""
         with self.lock:
+            if after in self._failed:
+                raise self._failed[after]
             self._staged_receipts.append((channel_id, seq, receipt_hash))
             return self._generation
 

@@ -277,13 +277,14 @@ class ChannelWorker:
         self.ledger.flush(generation)
         return signature
 
-    def stage_receipt(self, channel_id: bytes, seq: int, input_hash: bytes, result_hash: bytes) -> tuple[bytes, int]:
+    def stage_receipt(self, channel_id: bytes, seq: int, input_hash: bytes, result_hash: bytes, *,
+                      after: int | None = None) -> tuple[bytes, int]:
         """Signs the call's receipt and stages its hash; returns (signature, generation to flush before
-        answering)."""
+        answering). `after`: the generation of the call's voucher (see `Ledger.stage_receipt`)."""
         signature = InferenceReceipt.sign_for(self.signer_key, chain_id=self.chain_id, contract=self._contract,
                                               channelId=channel_id, seq=seq, inputHash=input_hash,
                                               resultHash=result_hash)
-        return signature, self.ledger.stage_receipt(channel_id, seq, keccak256(signature))
+        return signature, self.ledger.stage_receipt(channel_id, seq, keccak256(signature), after=after)
 
     def answer(self, calls: list[PendingCall], results: list[bytes]) -> list[Served | Exception]:
         """Finishes a batch of calls whose vouchers `stage_voucher` took and whose model ran (`results`, in
@@ -297,10 +298,16 @@ class ChannelWorker:
             if self.tamper is not None:  # tests and benchmarks only: a cheat signs and serves altered bytes
                 result = self.tamper.apply(self.runtimes[call.model_id].spec.encoding, result, call.seq)
             input_hash, result_hash = keccak256(call.document), keccak256(result)
-            receipt, generation = self.stage_receipt(call.channel_id, call.seq, input_hash, result_hash)
+            try:
+                receipt, generation = self.stage_receipt(call.channel_id, call.seq, input_hash, result_hash,
+                                                         after=call.generation)
+            except Exception as exc:  # noqa: BLE001 - its voucher's commit failed: this call is not answered
+                served.append(exc)
+                continue
             served.append(Served(call.seq, result, input_hash, result_hash, receipt))
         self.ledger.flush(generation)
-        return [self._committed(call) or done for call, done in zip(calls, served, strict=True)]
+        return [done if isinstance(done, Exception) else self._committed(call) or done
+                for call, done in zip(calls, served, strict=True)]
 
     def refuse(self, calls: list[PendingCall], error: Exception) -> None:
         """The model failed on a batch: its vouchers go to disk as they would have (the calls were taken,

@@ -212,6 +212,8 @@ def test_flush__commit_fails__calls_staged_while_it_ran_fail_too_and_no_seq_is_h
     saboteur.close()
     with pytest.raises(sqlite3.IntegrityError, match="disk full"):  # staged meanwhile: dropped, so it fails too
         ledger.flush(meanwhile["generation"])
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):  # and no receipt is kept for it
+        ledger.stage_receipt(OTHER, meanwhile["seq"], b"\x11" * 32, after=meanwhile["generation"])
     seq, later = ledger.stage_accept(OTHER, 100, SIG)
     assert later > meanwhile["generation"]  # a fresh generation, on the books as the disk holds them
     ledger.flush(later)
