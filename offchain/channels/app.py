@@ -15,10 +15,9 @@ from contextlib import asynccontextmanager, contextmanager
 from pydantic import BaseModel, field_validator
 
 from offchain import canonical, inputs
-from offchain.attestation import keccak256
 from offchain.channels.batcher import MicroBatcher
 from offchain.channels.errors import CallRejected
-from offchain.channels.worker import ChannelWorker
+from offchain.channels.worker import ChannelWorker, PendingCall
 from offchain.errors import BadInput
 
 log = logging.getLogger("offchain.channels")
@@ -107,51 +106,6 @@ class LimitBody:
         await self.app(scope, receive, send)
 
 
-class Flusher:
-    """Group commit for the event loop. A call waits for its generation; one `Ledger.flush` at a time runs
-    in a thread (one transaction, one fsync) while the loop goes on serving, and every call that staged
-    meanwhile waits for the next one, which commits them all: one fsync per micro-batch of calls, not
-    per call, and no thread held per waiting call."""
-
-    def __init__(self, ledger):
-        self.ledger = ledger
-        self.waiting: list[tuple[int, asyncio.Future]] = []
-        self.task: asyncio.Task | None = None
-
-    async def flush(self, generation: int) -> None:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self.waiting.append((generation, future))
-        if self.task is None or self.task.done():
-            self.task = loop.create_task(self._run())
-        await future
-
-    async def _run(self) -> None:
-        while self.waiting:
-            batch, self.waiting = self.waiting, []
-            try:
-                errors = await asyncio.to_thread(self._flush_each, {g for g, _ in batch})
-            except Exception as exc:  # noqa: BLE001 - whatever went wrong, no call of the batch goes on
-                errors = {g: exc for g, _ in batch}
-            for generation, future in batch:
-                if future.done():
-                    continue
-                if errors[generation] is not None:
-                    future.set_exception(errors[generation])  # the disk failed: this call may not go on
-                else:
-                    future.set_result(None)
-
-    def _flush_each(self, generations: set[int]) -> dict[int, Exception | None]:
-        errors: dict[int, Exception | None] = {}
-        for generation in sorted(generations):  # mostly one; an older one is on disk already or failed
-            try:
-                self.ledger.flush(generation)
-                errors[generation] = None
-            except Exception as exc:  # noqa: BLE001 - handed to the calls of that generation
-                errors[generation] = exc
-        return errors
-
-
 def create_app(worker: ChannelWorker):
     """The worker's HTTP API over `worker`; with `worker.tick_every` set, it follows the chain and settles
     in the background while it runs."""
@@ -173,7 +127,8 @@ def create_app(worker: ChannelWorker):
                     pass
 
     app = FastAPI(title="Neural Commons worker: paid calls over channels", version="1", lifespan=lifespan)
-    batchers = {model_id: MicroBatcher(runtime) for model_id, runtime in worker.runtimes.items()}
+    # The model's thread hand-off also signs the batch's receipts and commits its vouchers and receipts.
+    batchers = {model_id: MicroBatcher(runtime, after=worker) for model_id, runtime in worker.runtimes.items()}
 
     app.add_middleware(LimitBody)
 
@@ -192,8 +147,6 @@ def create_app(worker: ChannelWorker):
         reason = first["msg"].removeprefix("Value error, ")
         return JSONResponse({"detail": f"{where}: {reason}"}, status_code=422)
 
-    flusher = Flusher(worker.ledger)
-
     @app.post("/v1/channels/{channel_id}/infer", response_model=Answer)
     async def infer(channel_id: str, call: CallBody):
         cid = channel_id_of(channel_id)
@@ -210,19 +163,15 @@ def create_app(worker: ChannelWorker):
         if amount > book.deposit:  # perhaps funded since
             book = await asyncio.to_thread(worker.channel, cid, refresh=True)
         book, seq, generation = worker.stage_voucher(book, cid, amount, signature)
-        await flusher.flush(generation)  # the voucher is on disk before the model runs
-        result = await batchers[book.model_id].run(array)
-        if worker.tamper is not None:  # tests and benchmarks only: a cheat signs and serves altered bytes
-            result = worker.tamper.apply(runtime.spec.encoding, result, seq)
-        input_hash, result_hash = keccak256(document), keccak256(result)
-        receipt, generation = worker.stage_receipt(cid, seq, input_hash, result_hash)
-        await flusher.flush(generation)
+        # Taken in memory (a concurrent or replayed voucher for as much is refused from here on); the answer
+        # comes once the voucher, the seq and the receipt are on disk, in the batch's one commit.
+        served = await batchers[book.model_id].run(array, PendingCall(cid, book.model_id, seq, generation, document))
         if worker.due_for_settlement():
             asyncio.get_running_loop().run_in_executor(None, lambda: worker.settle(wait=False))
         kind, scale = runtime.spec.encoding
-        return JSONResponse({"seq": seq, "result": "0x" + result.hex(), "result_hash": "0x" + result_hash.hex(),
-                             "input_hash": "0x" + input_hash.hex(), "receipt": "0x" + receipt.hex(),
-                             "decoded": canonical.decode(kind, scale, result)})
+        return JSONResponse({"seq": seq, "result": "0x" + served.result.hex(),
+                             "result_hash": "0x" + served.result_hash.hex(), "input_hash": "0x" + served.input_hash.hex(),
+                             "receipt": "0x" + served.receipt.hex(), "decoded": canonical.decode(kind, scale, served.result)})
 
     @app.get("/v1/channels/{channel_id}")
     async def status(channel_id: str) -> dict:

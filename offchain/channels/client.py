@@ -7,9 +7,10 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from offchain import inputs
-from offchain.attestation import InferenceReceipt, Voucher, keccak256, recover_digest
+from offchain.attestation import InferenceReceipt, Voucher, keccak256, recover_address
 from offchain.channels.errors import CallRejected
 from offchain.errors import BadInput, NeuralCommonsError
 
@@ -131,13 +132,21 @@ class PaidCaller:
         amount = self.spent + self.price
         signature = Voucher.sign_for(self.key, chain_id=self.chain_id, contract=self.contract,
                                      channelId=self.channel_id, amount=amount)
-        response = http.post(f"{self.url}/v1/channels/0x{self.channel_id.hex()}/infer", json={
+        response = http.post(self.endpoint, json={
             "input": document.decode(), "voucher": {"amount": amount, "signature": "0x" + signature.hex()}})
         if response.status_code != 200:
             raise CallRejected(response.status_code, response.json().get("detail", response.text))
         self.spent = amount
         self.last_answer = response.json()
         return self.check(document, self.last_answer)
+
+    @cached_property
+    def endpoint(self):
+        """The channel's call URL, parsed once (httpx parses a URL string, character by character, on
+        every request)."""
+        import httpx
+
+        return httpx.URL(f"{self.url}/v1/channels/0x{self.channel_id.hex()}/infer")
 
     def check(self, document: bytes, body: dict) -> CallResult:
         """The answer's hashes match our input and its output; its receipt is signed by the worker's key."""
@@ -146,10 +155,10 @@ class PaidCaller:
         receipt = bytes.fromhex(body["receipt"][2:])
         if "0x" + result_hash.hex() != body["result_hash"] or "0x" + input_hash.hex() != body["input_hash"]:
             raise NeuralCommonsError("the worker's hashes do not match its output or our input")
-        signer = recover_digest(InferenceReceipt.digest_for(
+        signer = recover_address(InferenceReceipt.digest_for(
             chain_id=self.chain_id, contract=self.contract, channelId=self.channel_id, seq=body["seq"],
             inputHash=input_hash, resultHash=result_hash), receipt)
-        if signer != self.worker_signer:
+        if signer != bytes.fromhex(str(self.worker_signer).removeprefix("0x")):  # raw bytes: no checksum encoding
             raise WrongSigner("the receipt is not signed by the worker's registered key")
         return CallResult(body["seq"], result, body["decoded"], input_hash, result_hash, receipt, document)
 

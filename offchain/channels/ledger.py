@@ -3,18 +3,21 @@
 Per channel: the latest (largest) voucher accepted and its signature, the
 receipt sequence counter, the receipts not yet paid for by a confirmed
 settlement, what the chain confirmed settled, and the channel's on-chain
-state as last read. Every change is committed (and fsync'd) before the
-method returns, so a call is answered only after its voucher and seq are on
-disk: a crash or restart can neither give a settled voucher away again nor
-hand out a seq twice.
+state as last read. A call is answered only after its voucher, its seq and
+its receipt are committed (and fsync'd): a crash or restart can neither
+give a settled voucher away again nor hand out a seq twice.
 
 Vouchers and receipts of concurrent calls are group-committed: `stage_accept`
 and `stage_receipt` take the change in memory and return a generation;
 `flush(generation)` returns once that generation is on disk. The first
 caller to flush commits everything staged so far in one transaction (one
-fsync) while later callers stage into the next one, then wait; a failed
-commit raises in every caller of its generation and reloads the books from
-disk. `accept` and `add_receipt` are stage + flush.
+fsync) while later callers stage into the next one, then wait. A failed
+commit raises in every caller of its generation and of the one staged while
+it ran (the books in memory go back to what the disk holds, so what those
+callers staged is gone), and new changes stage into a fresh generation.
+Settlement reads only what is on disk (`ChannelBook.durable_*`): a voucher
+staged for a call that was never answered is never cashed. `accept` and
+`add_receipt` are stage + flush.
 """
 
 from __future__ import annotations
@@ -70,10 +73,22 @@ class ChannelBook:
     voucher_signature: bytes = b""
     dead: str | None = None
     checked_at: float = float("-inf")  # monotonic time of the last on-chain read (not persisted)
+    # The latest voucher and seq on disk (committed): what settlement may cash. `calls`, `voucher_amount`
+    # and `voucher_signature` run ahead of them while a call is between its check and its commit.
+    durable_calls: int = 0
+    durable_amount: int = 0
+    durable_signature: bytes = b""
+
+    def saved(self) -> ChannelBook:
+        """Marks what the book holds now as on disk."""
+        self.durable_calls, self.durable_amount, self.durable_signature = (self.calls, self.voucher_amount,
+                                                                           self.voucher_signature)
+        return self
 
     @property
     def unsettled(self) -> int:
-        return max(self.voucher_amount - self.settled, 0)
+        """Wei of the latest voucher on disk that the chain has not settled yet."""
+        return max(self.durable_amount - self.settled, 0)
 
     @property
     def closing(self) -> bool:
@@ -127,7 +142,7 @@ class Ledger:
             self.books[bytes(row[0])] = ChannelBook(
                 payer=row[1], model_id=int(row[2]), calls=row[3], voucher_amount=int(row[4]),
                 voucher_signature=bytes(row[5]), settled=int(row[6]), deposit=int(row[7]), closes_at=row[8],
-                closed=bool(row[9]), dead=row[10])
+                closed=bool(row[9]), dead=row[10]).saved()
 
     # ------------------------------------------------------------ plumbing
 
@@ -174,7 +189,7 @@ class Ledger:
                 channel_id, book.payer, str(book.model_id), book.calls, str(book.voucher_amount),
                 book.voucher_signature, str(book.settled), str(book.deposit), book.closes_at, int(book.closed),
                 book.dead))
-            self.books[channel_id] = book
+            self.books[channel_id] = book.saved()
         return book
 
     def observe(self, channel_id: bytes, *, deposit: int, settled: int, closes_at: int, closed: bool) -> ChannelBook:
@@ -211,9 +226,13 @@ class Ledger:
             self._dirty.add(channel_id)
             return seq, self._generation
 
-    def stage_receipt(self, channel_id: bytes, seq: int, receipt_hash: bytes) -> int:
-        """Keeps a receipt's hash in memory; returns the generation to `flush`."""
+    def stage_receipt(self, channel_id: bytes, seq: int, receipt_hash: bytes, *, after: int | None = None) -> int:
+        """Keeps a receipt's hash in memory; returns the generation to `flush`. `after`: the generation the
+        call's voucher was staged in; if that commit failed, the voucher and seq are gone and the call will
+        not be answered, so its receipt is not kept either (that commit's error is raised)."""
         with self.lock:
+            if after in self._failed:
+                raise self._failed[after]
             self._staged_receipts.append((channel_id, seq, receipt_hash))
             return self._generation
 
@@ -232,22 +251,38 @@ class Ledger:
             self._committing = True
             target = self._generation
             self._generation += 1
-            rows = [(self.books[cid].calls, str(self.books[cid].voucher_amount), self.books[cid].voucher_signature,
-                     cid) for cid in self._dirty if cid in self.books]
+            books = [(cid, self.books[cid]) for cid in self._dirty if cid in self.books]
+            rows = [(book.calls, book.voucher_amount, book.voucher_signature) for _, book in books]
             receipts, self._dirty, self._staged_receipts = self._staged_receipts, set(), []
         error = None
         try:
             with self.db_lock, self._tx():
-                self.db.executemany("UPDATE channels SET calls = ?, voucher_amount = ?, voucher_signature = ? "
-                                    "WHERE id = ?", rows)
-                self.db.executemany("INSERT OR REPLACE INTO receipts VALUES (?, ?, ?)", receipts)
+                # One statement per table (not one per row): each statement lets go of the interpreter lock
+                # and has to take it back from the event loop.
+                for chunk in _chunks([(cid, calls, str(amount), signature) for (cid, _), (calls, amount, signature)
+                                      in zip(books, rows, strict=True)]):
+                    self.db.execute(
+                        "UPDATE channels SET calls = v.column2, voucher_amount = v.column3, voucher_signature = "
+                        f"v.column4 FROM (VALUES {_placeholders(4, len(chunk))}) AS v WHERE channels.id = v.column1",
+                        [value for row in chunk for value in row])
+                for chunk in _chunks(receipts):
+                    self.db.execute(f"INSERT OR REPLACE INTO receipts VALUES {_placeholders(3, len(chunk))}",
+                                    [value for row in chunk for value in row])
         except Exception as exc:  # the disk failed: nobody of this generation may act; memory back to disk
             error = exc
         with self._flushed:
             self._committing = False
             self._durable = target
-            if error is not None:
-                self._failed[target] = error
+            if error is None:
+                for (_, book), (calls, amount, signature) in zip(books, rows, strict=True):
+                    if calls >= book.durable_calls:
+                        book.durable_calls, book.durable_amount, book.durable_signature = calls, amount, signature
+            else:
+                # Memory goes back to the disk, which also drops what callers staged while this commit ran
+                # (the next generation): they fail too, and later changes stage into a fresh generation.
+                self._failed[target] = self._failed[target + 1] = error
+                self._generation = target + 2
+                self._dirty, self._staged_receipts = set(), []
                 with self.db_lock:
                     self._load()
             self._flushed.notify_all()
@@ -274,6 +309,17 @@ class Ledger:
     def set_int(self, key: str, value: int) -> None:
         with self.lock, self.db_lock, self._tx():
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
+
+
+_CHUNK = 256  # rows per statement (SQLite binds at most 32,766 values)
+
+
+def _chunks(rows: list) -> list[list]:
+    return [rows[i:i + _CHUNK] for i in range(0, len(rows), _CHUNK)]
+
+
+def _placeholders(columns: int, rows: int) -> str:
+    return ", ".join(["(" + ", ".join("?" * columns) + ")"] * rows)
 
 
 class _Transaction:

@@ -29,7 +29,7 @@ def run(job: dict, go) -> dict:
             def call(document):
                 caller.call(document, http)
         else:
-            url = f"{job['url']}/v1/models/{job['model_id']}/infer"
+            url = httpx.URL(f"{job['url']}/v1/models/{job['model_id']}/infer")  # parsed once, as PaidCaller does
 
             def call(document):
                 response = http.post(url, json={"input": document.decode()})

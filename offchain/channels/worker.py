@@ -47,6 +47,29 @@ class ChannelState:
     closed: bool
 
 
+@dataclass(frozen=True)
+class PendingCall:
+    """A call between its voucher's check and its answer: `stage_voucher` took the voucher and `seq` in
+    memory (staged in `generation`), the model runs on `document`."""
+
+    channel_id: bytes
+    model_id: int
+    seq: int
+    generation: int
+    document: bytes
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a call answers: its seq, the result bytes, their hashes and the signed receipt."""
+
+    seq: int
+    result: bytes
+    input_hash: bytes
+    result_hash: bytes
+    receipt: bytes
+
+
 @dataclass
 class Settlement:
     """What one `settle` did, per channel."""
@@ -230,8 +253,9 @@ class ChannelWorker:
 
     def stage_voucher(self, book: ChannelBook, channel_id: bytes, amount: int,
                       signature: bytes) -> tuple[ChannelBook, int, int]:
-        """Takes a checked voucher if it pays for one more call; returns (book, seq, generation). The call
-        may run only once `self.ledger.flush(generation)` returned (the voucher is then on disk)."""
+        """Takes a checked voucher if it pays for one more call, in memory; returns (book, seq, generation).
+        The call may be answered only once `self.ledger.flush(generation)` returned and its receipt is on
+        disk too (`answer` does both); settlement cashes the voucher only once it is on disk."""
         if amount > book.deposit:
             raise CallRejected(402, f"voucher for {amount} wei exceeds the channel deposit of {book.deposit}")
         with self.lock:
@@ -253,13 +277,50 @@ class ChannelWorker:
         self.ledger.flush(generation)
         return signature
 
-    def stage_receipt(self, channel_id: bytes, seq: int, input_hash: bytes, result_hash: bytes) -> tuple[bytes, int]:
+    def stage_receipt(self, channel_id: bytes, seq: int, input_hash: bytes, result_hash: bytes, *,
+                      after: int | None = None) -> tuple[bytes, int]:
         """Signs the call's receipt and stages its hash; returns (signature, generation to flush before
-        answering)."""
+        answering). `after`: the generation of the call's voucher (see `Ledger.stage_receipt`)."""
         signature = InferenceReceipt.sign_for(self.signer_key, chain_id=self.chain_id, contract=self._contract,
                                               channelId=channel_id, seq=seq, inputHash=input_hash,
                                               resultHash=result_hash)
-        return signature, self.ledger.stage_receipt(channel_id, seq, keccak256(signature))
+        return signature, self.ledger.stage_receipt(channel_id, seq, keccak256(signature), after=after)
+
+    def answer(self, calls: list[PendingCall], results: list[bytes]) -> list[Served | Exception]:
+        """Finishes a batch of calls whose vouchers `stage_voucher` took and whose model ran (`results`, in
+        the order of `calls`): signs each receipt and puts the batch's vouchers, seqs and receipts on disk
+        in one commit; returns once they are. The API runs it in the runtime's thread right after the batch
+        (`MicroBatcher(after=worker)`), so a call costs one thread hand-off and one commit shared by its
+        batch. Raises when the commit fails (no call of the batch may be answered); a call whose voucher
+        was in a commit that failed meanwhile gets that error in its place in the list."""
+        served, generation = [], -1
+        for call, result in zip(calls, results, strict=True):
+            if self.tamper is not None:  # tests and benchmarks only: a cheat signs and serves altered bytes
+                result = self.tamper.apply(self.runtimes[call.model_id].spec.encoding, result, call.seq)
+            input_hash, result_hash = keccak256(call.document), keccak256(result)
+            try:
+                receipt, generation = self.stage_receipt(call.channel_id, call.seq, input_hash, result_hash,
+                                                         after=call.generation)
+            except Exception as exc:  # noqa: BLE001 - its voucher's commit failed: this call is not answered
+                served.append(exc)
+                continue
+            served.append(Served(call.seq, result, input_hash, result_hash, receipt))
+        self.ledger.flush(generation)
+        return [done if isinstance(done, Exception) else self._committed(call) or done
+                for call, done in zip(calls, served, strict=True)]
+
+    def refuse(self, calls: list[PendingCall], error: Exception) -> None:
+        """The model failed on a batch: its vouchers go to disk as they would have (the calls were taken,
+        as when a client goes away before its answer), then `error` is raised."""
+        self.ledger.flush(max(call.generation for call in calls))
+        raise error
+
+    def _committed(self, call: PendingCall) -> Exception | None:
+        try:
+            self.ledger.flush(call.generation)  # on disk already, or failed: returns or raises at once
+        except Exception as exc:  # noqa: BLE001 - the voucher's commit failed: this call may not be answered
+            return exc
+        return None
 
     # ------------------------------------------------------------ settlement
 
@@ -282,8 +343,10 @@ class ChannelWorker:
 
     def _settle(self, channel_ids) -> Settlement:
         result = Settlement()
-        with self.lock:
-            todo = [(cid, b.voucher_amount, b.voucher_signature, b.calls) for cid, b in self.ledger.books.items()
+        with self.lock, self.ledger.lock:  # the ledger's lock: a commit sets the three durable fields together
+            # Only what is on disk: a voucher staged for a call that was never answered is never cashed.
+            todo = [(cid, b.durable_amount, b.durable_signature, b.durable_calls)
+                    for cid, b in self.ledger.books.items()
                     if b.unsettled and not b.dead and (channel_ids is None or cid in channel_ids)]
         ready = []
         for cid, amount, signature, upto in todo:

@@ -1,6 +1,7 @@
 """The worker's channel API, every error it answers, and the client that checks it."""
 
 import json
+import sqlite3
 import threading
 
 import pytest
@@ -11,7 +12,9 @@ from dataclasses import replace
 
 from offchain import inputs
 from offchain.attestation import SECP256K1_N
-from offchain.channels import CallRejected, ChannelClient, Ledger
+from fastapi.testclient import TestClient
+
+from offchain.channels import CallRejected, ChannelClient, ChannelWorker, Ledger, create_app
 from offchain.channels.client import evidence_uri
 from offchain.errors import NeuralCommonsError
 from offchain.server import ResultServer
@@ -210,6 +213,50 @@ def test_calls__concurrent__answered_from_group_commits_and_on_disk(system, api,
         assert (again.get(cid).calls, again.get(cid).voucher_amount) == (1, MODEL_PRICE)
         assert [seq for seq, _ in again.receipts(cid, 1)] == [1]
     again.close()
+
+
+def test_error__commit_fails__call_fails_and_not_charged(system, api, cid, app_builder, digits):
+    """The batch's one commit (voucher, seq and receipt) fails: the call is not answered, nothing of it stays
+    in the books, and the same voucher is served once the disk works again."""
+    worker, http = api
+    signature = voucher(system.PaymentChannels, app_builder, cid, MODEL_PRICE)
+    worker.channel(cid)
+    saboteur = sqlite3.connect(worker.ledger.path)
+    saboteur.execute("CREATE TRIGGER full BEFORE INSERT ON receipts BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    saboteur.commit()
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):  # the app answers 500
+        post(http, cid, digits[0], MODEL_PRICE, signature)
+    book = worker.book[cid]
+    assert (book.calls, book.voucher_amount, book.unsettled, worker.status(cid)["pending_receipts"]) == (0, 0, 0, 0)
+    saboteur.execute("DROP TRIGGER full")
+    saboteur.commit()
+    saboteur.close()
+    answer = post(http, cid, digits[0], MODEL_PRICE, signature)
+    assert (answer.status_code, answer.json()["seq"]) == (200, 1)
+
+
+class FailingRuntime:
+    """The real runtime whose graph call fails (a fault in the model's process)."""
+
+    def __init__(self, runtime):
+        self.spec = runtime.spec
+
+    def infer(self, arrays):
+        raise RuntimeError("the graph failed")
+
+
+def test_error__model_fails__call_fails_and_its_voucher_stays_taken(system, cid, app_builder, digits, staked_worker,
+                                                                     model_id, runtime, tmp_path):
+    """As before the model runs: a voucher the worker took is never lost, even when the model then fails."""
+    worker = ChannelWorker(system.PaymentChannels, staked_worker, staked_worker.private_key,
+                           {model_id: FailingRuntime(runtime)}, {model_id: MODEL_PRICE}, chain_id=chain.chain_id,
+                           state_dir=tmp_path, refresh_after=0, tick_every=None)
+    with TestClient(create_app(worker)) as http:
+        with pytest.raises(RuntimeError, match="the graph failed"):
+            post(http, cid, digits[0], MODEL_PRICE, voucher(system.PaymentChannels, app_builder, cid, MODEL_PRICE))
+    book = worker.book[cid]
+    assert (book.durable_calls, book.durable_amount, worker.status(cid)["pending_receipts"]) == (1, MODEL_PRICE, 0)
+    worker.close()
 
 
 @pytest.mark.parametrize("document,reason", [

@@ -185,3 +185,45 @@ def test_flush__commit_fails__every_caller_of_its_generation_raises_and_memory_b
     saboteur.close()
     assert ledger.accept(CID, 200, SIG) == 2
     assert on_disk(tmp_path) == (2, 200, [])
+
+
+def test_flush__commit_fails__calls_staged_while_it_ran_fail_too_and_no_seq_is_handed_out_twice(ledger, tmp_path):
+    """A call that stages while a commit runs lands in the next generation; the failed commit takes memory
+    back to disk, which drops that call's voucher too, so that call must not be answered either."""
+    ledger.track(OTHER, ChannelBook(payer="0xpayer", model_id=1, deposit=10**18, settled=0))
+    meanwhile = {}
+
+    def stage_during_the_commit():  # runs inside the failing commit's transaction, as a racing call would
+        if not meanwhile:
+            meanwhile["seq"], meanwhile["generation"] = ledger.stage_accept(OTHER, 100, SIG)
+        return 0
+
+    ledger.db.create_function("stage_during_the_commit", 0, stage_during_the_commit)
+    saboteur = sqlite3.connect(ledger.path)
+    saboteur.execute("CREATE TRIGGER full BEFORE UPDATE OF calls ON channels BEGIN "
+                     "SELECT stage_during_the_commit(); SELECT RAISE(ABORT, 'disk full'); END")
+    saboteur.commit()
+    _, generation = ledger.stage_accept(CID, 100, SIG)
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        ledger.flush(generation)
+    assert (meanwhile["seq"], meanwhile["generation"]) == (1, generation + 1)
+    saboteur.execute("DROP TRIGGER full")  # the disk works again
+    saboteur.commit()
+    saboteur.close()
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):  # staged meanwhile: dropped, so it fails too
+        ledger.flush(meanwhile["generation"])
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):  # and no receipt is kept for it
+        ledger.stage_receipt(OTHER, meanwhile["seq"], b"\x11" * 32, after=meanwhile["generation"])
+    seq, later = ledger.stage_accept(OTHER, 100, SIG)
+    assert later > meanwhile["generation"]  # a fresh generation, on the books as the disk holds them
+    ledger.flush(later)
+    assert seq == 1  # the seq of the failed call is handed out once: to the call that is answered
+    assert on_disk(tmp_path, OTHER) == (1, 100, [])
+
+
+def test_stage_accept__not_on_disk__not_unsettled_until_flushed(ledger):
+    seq, generation = ledger.stage_accept(CID, 100, SIG)
+    book = ledger.get(CID)
+    assert (book.voucher_amount, book.durable_amount, book.unsettled) == (100, 0, 0)  # nothing to cash yet
+    ledger.flush(generation)
+    assert (book.durable_calls, book.durable_amount, book.durable_signature, book.unsettled) == (seq, 100, SIG, 100)

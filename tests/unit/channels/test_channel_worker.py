@@ -6,6 +6,7 @@ import pytest
 from ape import chain
 from fastapi.testclient import TestClient
 
+from offchain import inputs
 from offchain.channels import ChannelClient, create_app
 from tests.conftest import MODEL_PRICE
 from tests.unit.channels.conftest import post
@@ -51,6 +52,31 @@ def test_restart__after_crash__answered_call_already_on_disk(system, new_api, ci
     assert (worker.book[cid].calls, worker.book[cid].voucher_amount) == (1, MODEL_PRICE)
     assert call(system, http, cid, app_builder, digits[1], MODEL_PRICE).status_code == 409
     assert worker.status(cid)["pending_receipts"] == 1
+
+
+def test_restart__crash_between_the_model_and_the_commit__same_voucher_served_again_with_the_same_seq(
+        system, new_api, cid, app_builder, digits, runtime, tmp_path):
+    """The worker took the voucher (in memory) and ran the model, then died before the batch's commit: the
+    client got no answer, and nothing of the call is on disk, so the restarted worker serves the same voucher
+    with the same seq, once."""
+    first, _ = new_api(tmp_path / "books")
+    signature = voucher(system.PaymentChannels, app_builder, cid, MODEL_PRICE)
+    book = first.channel(cid)
+    first.check_voucher(book, cid, MODEL_PRICE, signature)
+    _, seq, _ = first.stage_voucher(book, cid, MODEL_PRICE, signature)
+    runtime.infer([inputs.parse(runtime.spec.input_schema, digits[0])])
+    assert (seq, first.book[cid].calls, first.book[cid].unsettled) == (1, 1, 0)  # taken, not cashable
+    assert first.settle().transactions == 0
+    # Crash: no commit, no answer. A second worker opens the same books.
+    worker, http = new_api(tmp_path / "books")
+    assert (worker.book[cid].calls, worker.book[cid].voucher_amount) == (0, 0)
+    answer = post(http, cid, digits[0], MODEL_PRICE, signature)
+    assert (answer.status_code, answer.json()["seq"]) == (200, 1)
+    replay = post(http, cid, digits[0], MODEL_PRICE, signature)
+    assert replay.status_code == 409  # and only once
+    assert (worker.book[cid].durable_calls, worker.book[cid].durable_amount) == (1, MODEL_PRICE)
+    assert worker.status(cid)["pending_receipts"] == 1
+    assert worker.settle().total == MODEL_PRICE
 
 
 def test_restart__empty_ledger__settled_voucher_refused(system, new_api, cid, app_builder, digits, tmp_path):
