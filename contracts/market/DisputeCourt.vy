@@ -768,7 +768,10 @@ def _draw(
         full: bool = len(chosen) == size
         if full and score >= scores[worst]:
             continue
-        if staticcall workers.active_signer(member) == empty(address):
+        # Active since before the opening: an account (re)activated once the
+        # seed could be known is not eligible.
+        since: uint256 = staticcall workers.active_since(member)
+        if since == 0 or since >= opened_block:
             continue
         if full:
             chosen[worst] = member

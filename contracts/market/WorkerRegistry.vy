@@ -65,6 +65,13 @@ _locked: HashMap[address, uint256]
 _locked_by: HashMap[address, HashMap[address, uint256]]  # slasher -> worker
 min_stake: public(uint256)
 unbonding_delay: public(uint256)  # seconds
+# The block a worker last became active (registered, or topped up from below
+# the minimum), and the block governance last lowered the minimum (which may
+# activate workers without a write of theirs): `active_since` reads both, so
+# a court can tell a worker active since before a dispute opened from one that
+# came back after its seed was known.
+_activated_at: HashMap[address, uint256]
+_min_lowered_at: uint256
 
 
 event WorkerRegistered:
@@ -175,6 +182,7 @@ def register(signer: address, endpoint: String[MAX_ENDPOINT], amount: uint256):
     assert signer != empty(address), "WorkerRegistry: signer is the zero address"
     assert amount >= self.min_stake, "WorkerRegistry: stake below minimum"
     self.workers[msg.sender] = Worker(stake=amount, signer=signer, withdrawable_at=0, endpoint=endpoint)
+    self._activated_at[msg.sender] = block.number
     log WorkerRegistered(worker=msg.sender, signer=signer, stake=amount, endpoint=endpoint)
     assert extcall token.transferFrom(msg.sender, self, amount, default_return_value=True)
 
@@ -187,7 +195,10 @@ def add_stake(amount: uint256):
     """
     self._check_registered(msg.sender)
     assert self.workers[msg.sender].withdrawable_at == 0, "WorkerRegistry: worker is unbonding"
-    stake: uint256 = self.workers[msg.sender].stake + amount
+    old: uint256 = self.workers[msg.sender].stake
+    if old < self.min_stake:  # inactive for lack of stake until now
+        self._activated_at[msg.sender] = block.number
+    stake: uint256 = old + amount
     self.workers[msg.sender].stake = stake
     log StakeAdded(worker=msg.sender, amount=amount, stake=stake)
     assert extcall token.transferFrom(msg.sender, self, amount, default_return_value=True)
@@ -382,6 +393,24 @@ def signer_of(worker: address) -> address:
 
 @external
 @view
+def active_since(worker: address) -> uint256:
+    """
+    @notice The block from which `worker` has been active without a break
+            (registered or topped up to the minimum, and not since the
+            minimum was lowered); zero while it is not active. The
+            DisputeCourt draws only members active since before a dispute
+            opened, so reactivating an account after the draw's seed is
+            known does not make it eligible.
+    @param worker The worker.
+    @return A block number, or zero.
+    """
+    if self._active_signer(worker) == empty(address):
+        return 0
+    return max(self._activated_at[worker], self._min_lowered_at)
+
+
+@external
+@view
 def is_active(worker: address) -> bool:
     """
     @notice Registered, bonded and staked at least the minimum.
@@ -451,6 +480,8 @@ def set_min_stake(min_stake_: uint256):
     """
     self._check_governance()
     log MinStakeSet(old_min_stake=self.min_stake, new_min_stake=min_stake_)
+    if min_stake_ < self.min_stake:  # may activate workers below the old minimum
+        self._min_lowered_at = block.number
     self.min_stake = min_stake_
 
 
