@@ -12,7 +12,7 @@
            block + `draw_delay`) is mined: `committee_size` members of the
            model's verifier pool, excluding the worker, the challenger,
            workers that joined at or after the opening block and workers not
-           active in WorkerRegistry, are chosen by the lowest
+           active in WorkerRegistry since before the opening block, are chosen by the lowest
            keccak256(seed, member) where seed = keccak256(blockhash(draw_block),
            dispute id). Each member's stake is locked by `no_show_slash`.
            Too few eligible members: escalated at once.
@@ -36,10 +36,13 @@
 @custom:security Randomness: the draw block is mined after the challenge,
         so neither the worker nor the challenger knows the seed when the
         dispute opens, and only members that joined before the opening
-        block are eligible. After the seed is known an account can only
-        remove itself (leave, unbond): the draw is a ranking by per-member
-        score, independent of the pool's order, so removing one's own
-        accounts never adds one. A block producer can withhold or reorder the
+        block and active without a break since before it
+        (WorkerRegistry.active_since) are eligible: a dormant pool member
+        that registers again or tops up its stake once the seed is known
+        is not drawn. After the seed is known an account can only remove
+        itself (leave, unbond): the draw is a ranking by per-member score,
+        independent of the pool's order, so removing one's own accounts
+        never adds one. A block producer can withhold or reorder the
         draw block (one bit of bias per withheld block, at the cost of its
         block reward); if 256 blocks pass undrawn, `draw` re-anchors to a
         new future block rather than use a hash the caller can pick.

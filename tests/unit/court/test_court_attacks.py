@@ -363,3 +363,30 @@ def test_dispute__every_ending__eth_and_tokens_conserved(court, market, workers,
         assert court.owed(challenger) in (0, BOND)  # lost it, or got it back at expiry
         market.finalize(fulfilled, sender=mallory)
         assert workers.locked(staked_worker) == 0
+
+
+def test_challenge_receipt__griefer_repeats_on_honest_receipt__loses_every_bond(court, system, workers, model_id,
+                                                                               staked_worker, app_builder, pool,
+                                                                               mallory):
+    """Griefing an honest worker through the channels (anyone holding a receipt may challenge, several
+    times): each challenge locks its stake until the committee upholds the receipt, and each costs the
+    griefer its whole bond; the worker is never slashed and every lock is released."""
+    from tests.utils.channels import open_channel, receipt
+    from tests.utils.market import RESULT_HASH
+    channels = system.PaymentChannels
+    bond = channels.params().challenge_bond
+    cid = open_channel(channels, app_builder, staked_worker, model_id, 10**16)
+    sig = receipt(channels, staked_worker, cid, 1, b"\x01" * 32, RESULT_HASH)
+    stake = workers.workers(staked_worker).stake
+    for _ in range(2):
+        tx = channels.challenge_receipt(cid, 1, b"\x01" * 32, RESULT_HASH, sig, WRONG, "data:,in", "data:,out",
+                                        sender=mallory, value=bond)
+        dispute_id = tx.decode_logs(court.DisputeOpened)[0].dispute_id
+        assert workers.locked_by(channels, staked_worker) == CHALLENGE_SLASH
+        tx = decide(court, dispute_id, pool, True, mallory)
+        resolved = tx.decode_logs(channels.ReceiptChallengeResolved)[0]
+        assert (resolved.worker_was_right, resolved.slashed) == (True, 0)
+        assert workers.locked_by(channels, staked_worker) == 0
+    assert court.owed(staked_worker) == 2 * (bond - 3 * FEE)
+    assert court.owed(mallory) == 0
+    assert workers.workers(staked_worker).stake == stake

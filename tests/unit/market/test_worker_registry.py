@@ -301,6 +301,44 @@ def test_is_active__min_stake_lowered__active_again(reg, deployer, joined, bob):
     assert reg.active_signer(joined) == bob.address
 
 
+def test_active_since__register__its_block_until_unbond(reg, token, deployer, dave):
+    tx = join(reg, token, deployer, dave)
+    assert reg.active_since(dave) == tx.block_number
+    chain.mine(3)
+    assert reg.active_since(dave) == tx.block_number  # unbroken
+    reg.unbond(sender=dave)
+    assert reg.active_since(dave) == 0
+
+
+def test_active_since__topped_up_from_below_minimum__block_of_the_top_up(reg, token, deployer, joined, slasher, carol):
+    registered = reg.active_since(joined)
+    fund(reg, token, deployer, joined, 2 * ETH)
+    reg.add_stake(ETH, sender=joined)  # active already: the break-free run goes on
+    assert reg.active_since(joined) == registered
+    reg.slash(joined, 2 * ETH, carol, sender=slasher)  # below the minimum: inactive
+    assert reg.active_since(joined) == 0
+    tx = reg.add_stake(ETH, sender=joined)
+    assert reg.is_active(joined)
+    assert reg.active_since(joined) == tx.block_number
+
+
+def test_active_since__min_stake_lowered__block_of_the_lowering(reg, deployer, joined):
+    reg.set_min_stake(MIN_STAKE + 1, sender=deployer)
+    assert reg.active_since(joined) == 0
+    tx = reg.set_min_stake(MIN_STAKE, sender=deployer)  # may activate workers without a write of theirs
+    assert reg.active_since(joined) == tx.block_number
+    tx = reg.set_min_stake(MIN_STAKE, sender=deployer)  # not lowered: nothing restarts
+    assert reg.active_since(joined) < tx.block_number
+
+
+def test_active_since__registered_again_after_withdraw__block_of_the_new_registration(reg, token, deployer, joined):
+    chain.mine(timestamp=unbond(reg, joined))
+    reg.withdraw_stake(sender=joined)
+    assert reg.active_since(joined) == 0
+    tx = join(reg, token, deployer, joined)
+    assert reg.active_since(joined) == tx.block_number
+
+
 def test_is_active__governance_raises_min_stake__system_worker_inactive(workers, govern, staked_worker):
     tx = govern((workers, "set_min_stake", MIN_STAKE + 1))
     log = tx.decode_logs(workers.MinStakeSet)[0]
