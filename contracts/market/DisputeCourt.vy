@@ -10,8 +10,9 @@
            dispute and forwards the challenger's bond.
         2. Anyone `draw`s the committee once block `draw_block` (the opening
            block + `draw_delay`) is mined: `committee_size` members of the
-           model's verifier pool, excluding the worker, the challenger,
-           workers that joined at or after the opening block and workers not
+           model's verifier pool, excluding the worker, the challenger, the
+           beneficiary (the market's requester, refunded if the worker was
+           wrong), workers that joined at or after the opening block and workers not
            active in WorkerRegistry since before the opening block, are chosen by the lowest
            keccak256(seed, member) where seed = keccak256(blockhash(draw_block),
            dispute id). Each member's stake is locked by `no_show_slash`.
@@ -181,6 +182,7 @@ _disputes: HashMap[uint256, Record]
 ballots: public(HashMap[uint256, HashMap[address, uint256]])  # dispute -> member -> DRAWN .. REVEALED_WRONG
 commitments: public(HashMap[uint256, HashMap[address, bytes32]])
 _committee: HashMap[uint256, DynArray[address, MAX_COMMITTEE]]
+beneficiary: public(HashMap[uint256, address])  # dispute -> who else gains if the worker loses; never drawn
 _pool: HashMap[uint256, DynArray[uint256, MAX_POOL]]  # model -> member | joined block
 _slot: HashMap[uint256, HashMap[address, uint256]]  # model -> member -> index + 1 (0: not in the pool)
 
@@ -195,6 +197,7 @@ event DisputeOpened:
     worker_hash: bytes32
     challenger_hash: bytes32
     bond: uint256
+    beneficiary: address  # who else gains if the worker loses (the requester); zero: nobody
 
 
 event CommitteeDrawn:
@@ -344,6 +347,7 @@ def open_dispute(
     subject_id: uint256,
     worker_hash: bytes32,
     challenger_hash: bytes32,
+    beneficiary: address,
 ) -> uint256:
     """
     @notice A registered client opens a dispute over `subject_id` and
@@ -354,6 +358,9 @@ def open_dispute(
     @param subject_id The client's id for the disputed result.
     @param worker_hash The result hash the worker committed to.
     @param challenger_hash The result hash the challenger says is right.
+    @param beneficiary Who else gains if the worker is found wrong (the
+           market's requester, refunded); like the worker and the
+           challenger, never drawn. Zero: nobody.
     @return The dispute id.
     """
     assert self.clients[msg.sender], "DisputeCourt: caller is not a client"
@@ -376,6 +383,8 @@ def open_dispute(
         worker_hash=worker_hash,
         challenger_hash=challenger_hash,
     )
+    if beneficiary != empty(address):
+        self.beneficiary[dispute_id] = beneficiary
     log DisputeOpened(
         dispute_id=dispute_id,
         client=msg.sender,
@@ -386,6 +395,7 @@ def open_dispute(
         worker_hash=worker_hash,
         challenger_hash=challenger_hash,
         bond=msg.value,
+        beneficiary=beneficiary,
     )
     return dispute_id
 
@@ -418,6 +428,7 @@ def draw(dispute_id: uint256):
         self._disputes[dispute_id].model_id,
         self._address(blocks),
         self._address(deadlines),
+        self.beneficiary[dispute_id],
         (blocks >> LOW48_SHIFT) & WORD48_MASK,
         size,
         seed,
@@ -751,7 +762,13 @@ def _phase(dispute_id: uint256) -> uint256:
 @internal
 @view
 def _draw(
-    model_id: uint256, worker: address, challenger: address, opened_block: uint256, size: uint256, seed: bytes32
+    model_id: uint256,
+    worker: address,
+    challenger: address,
+    beneficiary: address,
+    opened_block: uint256,
+    size: uint256,
+    seed: bytes32,
 ) -> DynArray[address, MAX_COMMITTEE]:
     """
     @dev The `committee_size` eligible members with the lowest
@@ -765,7 +782,9 @@ def _draw(
     entries: DynArray[uint256, MAX_POOL] = self._pool[model_id]
     for entry: uint256 in entries:
         member: address = self._address(entry)
-        if member == worker or member == challenger or entry >> JOINED_SHIFT >= opened_block:
+        if member == worker or member == challenger or member == beneficiary:
+            continue
+        if entry >> JOINED_SHIFT >= opened_block:
             continue
         score: uint256 = convert(keccak256(abi_encode(seed, member)), uint256)
         full: bool = len(chosen) == size

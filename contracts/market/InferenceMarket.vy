@@ -504,7 +504,14 @@ def challenge(request_id: uint256, result_hash: bytes32):
     assert result_hash != worker_hash, "InferenceMarket: challenge repeats the result"
     self._core[request_id] = self._with_state(core, CHALLENGED)
     dispute_id: uint256 = extcall court.open_dispute(
-        self._model(core), worker, msg.sender, request_id, worker_hash, result_hash, value=msg.value
+        self._model(core),
+        worker,
+        msg.sender,
+        request_id,
+        worker_hash,
+        result_hash,
+        self.account_at[core & ID_MASK],  # the requester, refunded if the worker loses: never drawn
+        value=msg.value,
     )
     self.challenges[request_id] = Challenge(
         challenger=msg.sender, bond=msg.value, result_hash=result_hash, dispute_id=dispute_id

@@ -390,7 +390,14 @@ def challenge_receipt(
     if locked > 0:
         extcall workers.lock(worker, locked)
     dispute_id: uint256 = extcall court.open_dispute(
-        self.channels[channel_id].model_id, worker, msg.sender, challenge_id, result_hash, claimed_hash, value=msg.value
+        self.channels[channel_id].model_id,
+        worker,
+        msg.sender,
+        challenge_id,
+        result_hash,
+        claimed_hash,
+        empty(address),  # only the challenger gains if the worker loses
+        value=msg.value,
     )
     self.challenges[challenge_id] = ReceiptChallenge(
         challenger=msg.sender,

@@ -257,6 +257,31 @@ def test_challenge__cheating_worker_frontruns_with_own_sybil__still_loses_the_sl
     assert before - after >= CHALLENGE_SLASH  # what the cheat should lose, whoever challenged
 
 
+def test_draw__requester_in_pool__not_drawn_on_its_own_request(system, court, market, workers, deployer, model_id,
+                                                              app_builder, staked_worker, signer_key, challenger,
+                                                              verifiers, mallory):
+    stake_worker(system.GovernanceToken, workers, deployer, app_builder)
+    court.join(model_id, sender=app_builder)
+    for verifier in verifiers[2:]:  # the pool left: the requester and two verifiers, exactly a committee
+        workers.unbond(sender=verifier)
+    """The requester, refunded if the worker loses, is in the verifier pool: it would sit on its own case
+    (then one more colluder, not two, decides it). The market names it the dispute's beneficiary and the
+    court never draws it: here the rest of the pool is two verifiers, too few, so the dispute escalates."""
+    rid = request(market, model_id, app_builder)
+    market.claim(rid, sender=staked_worker)
+    fulfil(market, rid, staked_worker, signer_key)
+    tx = market.challenge(rid, WRONG, sender=challenger, value=BOND)
+    opened = tx.decode_logs(court.DisputeOpened)[0]
+    assert opened.beneficiary == app_builder.address
+    dispute_id = opened.dispute_id
+    assert court.beneficiary(dispute_id) == app_builder.address
+    tx = draw(court, dispute_id, mallory)
+    assert tx.decode_logs(court.DisputeEscalated)[0].reason == "too few verifiers"
+    assert list(court.committee(dispute_id)) == []
+    assert court.ballots(dispute_id, app_builder) == 0
+    assert workers.locked_by(court, app_builder) == 0
+
+
 # ---------------------------------------------------------------- strangers at bad times
 
 

@@ -10,7 +10,7 @@ from ape import chain
 
 from offchain.court import Ballot, Phase, commitment, expected_committee
 from tests.unit.court.conftest import BOND, FEE, NO_SHOW, WRONG
-from tests.utils.constants import DAY, ETH, MIN_STAKE
+from tests.utils.constants import DAY, ETH, MIN_STAKE, ZERO_ADDRESS
 from tests.utils.court import (
     commit,
     decide,
@@ -54,7 +54,8 @@ def test_challenge__opens_dispute_and_forwards_bond(market, court, fulfilled, ch
 
 def test_open_dispute__not_a_client__reverts(court, model_id, staked_worker, mallory):
     with ape.reverts("DisputeCourt: caller is not a client"):
-        court.open_dispute(model_id, staked_worker, mallory, 1, RESULT_HASH, WRONG, sender=mallory, value=BOND)
+        court.open_dispute(model_id, staked_worker, mallory, 1, RESULT_HASH, WRONG, ZERO_ADDRESS, sender=mallory,
+                           value=BOND)
     assert court.dispute_count() == 0
 
 
@@ -584,8 +585,9 @@ def test_receipt_challenge__committee_decides__worker_slashed_to_challenger(cour
                                     value=channels.params().challenge_bond)
     opened = tx.decode_logs(court.DisputeOpened)[0]
     challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
-    assert (opened.client, opened.subject_id, opened.worker, opened.challenger) == (
-        channels.address, challenge_id, staked_worker.address, app_builder.address)
+    assert (opened.client, opened.subject_id, opened.worker, opened.challenger, opened.beneficiary) == (
+        channels.address, challenge_id, staked_worker.address, app_builder.address, ZERO_ADDRESS)
+    assert court.beneficiary(opened.dispute_id) == ZERO_ADDRESS  # only the challenger gains
     assert channels.challenges(challenge_id).dispute_id == opened.dispute_id
     challenger_tokens = token.balanceOf(app_builder)
     tx = decide(court, opened.dispute_id, pool, False, mallory)
