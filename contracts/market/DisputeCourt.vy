@@ -94,6 +94,7 @@ JOINED_SHIFT: constant(uint256) = 160  # pool entry: member (160) | block it joi
 #   blocks:    worker (160) | opened block (48) | draw block (48)
 #   deadlines: challenger (160) | commit deadline (48) | reveal deadline (48)
 #   fees:      member fee (96) | member lock (160)
+#   model:     model id (96) | beneficiary (160)
 BYTE_MASK: constant(uint256) = 2**8 - 1
 WORD48_MASK: constant(uint256) = 2**48 - 1  # block numbers and timestamps
 PHASE_SHIFT: constant(uint256) = 160
@@ -106,6 +107,8 @@ LOW48_SHIFT: constant(uint256) = 160  # opened block, commit deadline
 HIGH48_SHIFT: constant(uint256) = 208  # draw block, reveal deadline
 FEE_MASK: constant(uint256) = 2**96 - 1
 LOCK_SHIFT: constant(uint256) = 96
+MODEL_ID_MASK: constant(uint256) = 2**96 - 1
+BENEFICIARY_SHIFT: constant(uint256) = 96
 
 # Phases of a dispute. COMMITTING turns into the reveal phase at the commit
 # deadline without a write (`phase_of` reports it); REVEALING is stored when
@@ -143,7 +146,7 @@ struct Record:
     fees: uint256
     bond: uint256
     subject_id: uint256
-    model_id: uint256
+    model: uint256
     worker_hash: bytes32
     challenger_hash: bytes32
 
@@ -182,7 +185,6 @@ _disputes: HashMap[uint256, Record]
 ballots: public(HashMap[uint256, HashMap[address, uint256]])  # dispute -> member -> DRAWN .. REVEALED_WRONG
 commitments: public(HashMap[uint256, HashMap[address, bytes32]])
 _committee: HashMap[uint256, DynArray[address, MAX_COMMITTEE]]
-beneficiary: public(HashMap[uint256, address])  # dispute -> who else gains if the worker loses; never drawn
 _pool: HashMap[uint256, DynArray[uint256, MAX_POOL]]  # model -> member | joined block
 _slot: HashMap[uint256, HashMap[address, uint256]]  # model -> member -> index + 1 (0: not in the pool)
 
@@ -367,6 +369,7 @@ def open_dispute(
     size: uint256 = self.params.committee_size
     fee: uint256 = self.params.member_fee
     assert msg.value >= size * fee, "DisputeCourt: bond below committee fees"
+    assert model_id <= MODEL_ID_MASK, "DisputeCourt: model id above bound"
     dispute_id: uint256 = self.dispute_count + 1
     self.dispute_count = dispute_id
     # fee < MAX_FEE (checked in the parameters); blocks fit 48 bits for millions of years.
@@ -379,12 +382,10 @@ def open_dispute(
         fees=fee,
         bond=msg.value,
         subject_id=subject_id,
-        model_id=model_id,
+        model=model_id | (convert(beneficiary, uint256) << BENEFICIARY_SHIFT),
         worker_hash=worker_hash,
         challenger_hash=challenger_hash,
     )
-    if beneficiary != empty(address):
-        self.beneficiary[dispute_id] = beneficiary
     log DisputeOpened(
         dispute_id=dispute_id,
         client=msg.sender,
@@ -424,11 +425,12 @@ def draw(dispute_id: uint256):
     seed: bytes32 = keccak256(abi_encode(blockhash(draw_block), dispute_id))
     size: uint256 = (status >> SIZE_SHIFT) & BYTE_MASK
     deadlines: uint256 = self._disputes[dispute_id].deadlines
+    model: uint256 = self._disputes[dispute_id].model
     members: DynArray[address, MAX_COMMITTEE] = self._draw(
-        self._disputes[dispute_id].model_id,
+        model & MODEL_ID_MASK,
         self._address(blocks),
         self._address(deadlines),
-        self.beneficiary[dispute_id],
+        convert(convert(model >> BENEFICIARY_SHIFT, uint160), address),
         (blocks >> LOW48_SHIFT) & WORD48_MASK,
         size,
         seed,
@@ -650,6 +652,18 @@ def disputes(dispute_id: uint256) -> Dispute:
 
 @external
 @view
+def beneficiary(dispute_id: uint256) -> address:
+    """
+    @notice Who else gains if the worker loses (the market's requester), never
+            drawn into the committee; zero: nobody (or no such dispute).
+    @param dispute_id The dispute.
+    @return The beneficiary.
+    """
+    return convert(convert(self._disputes[dispute_id].model >> BENEFICIARY_SHIFT, uint160), address)
+
+
+@external
+@view
 def committee(dispute_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
     """
     @notice The members drawn for a dispute (empty before the draw).
@@ -840,7 +854,7 @@ def _unpack(dispute_id: uint256) -> Dispute:
     return Dispute(
         client=self._address(r.status),
         subject_id=r.subject_id,
-        model_id=r.model_id,
+        model_id=r.model & MODEL_ID_MASK,
         worker=self._address(r.blocks),
         challenger=self._address(r.deadlines),
         worker_hash=r.worker_hash,

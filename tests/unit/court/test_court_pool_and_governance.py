@@ -165,6 +165,17 @@ def test_set_client__owner__allows_then_stops(own_court, deployer, mallory):
     assert own_court.dispute_count() == 1
 
 
+def test_open_dispute__model_id_above_bound__reverts_beneficiary_packed_beside_it(own_court, deployer, mallory, bob):
+    """The model id shares a word with the beneficiary: 96 bits, far above any model count."""
+    own_court.set_client(mallory, True, sender=deployer)
+    with ape.reverts("DisputeCourt: model id above bound"):
+        own_court.open_dispute(2**96, deployer, mallory, 7, RESULT_HASH, WRONG, bob, sender=mallory, value=BOND)
+    tx = own_court.open_dispute(2**96 - 1, deployer, mallory, 7, RESULT_HASH, WRONG, bob, sender=mallory, value=BOND)
+    dispute_id = tx.decode_logs(own_court.DisputeOpened)[0].dispute_id
+    assert own_court.disputes(dispute_id).model_id == 2**96 - 1
+    assert own_court.beneficiary(dispute_id) == bob.address
+
+
 def test_set_client__zero_or_not_owner__reverts(court, own_court, deployer, mallory):
     with ape.reverts("DisputeCourt: client is the zero address"):
         own_court.set_client(ZERO_ADDRESS, True, sender=deployer)
