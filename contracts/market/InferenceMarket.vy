@@ -528,9 +528,10 @@ def on_verdict(subject_id: uint256, worker_was_right: bool):
     @notice The DisputeCourt applies the end of a challenge (the bond is
             the court's to pay). The worker was right, or the appeal expired
             unruled: the result stands and the request can be finalized at
-            once. The worker was wrong: it is slashed to the challenger
-            (`challenge_slash`, at most what was locked for the request) and
-            the requester is refunded in full.
+            once. The worker was wrong: it is slashed `challenge_slash` (at
+            most what was locked for the request), half to the challenger and
+            the rest to the treasury (a challenger that is the worker's own
+            sybil must still lose), and the requester is refunded in full.
     @param subject_id The challenged request.
     @param worker_was_right The verdict.
     """
@@ -547,7 +548,7 @@ def on_verdict(subject_id: uint256, worker_was_right: bool):
         share: uint256 = self._release(worker, 1)
         penalty: uint256 = min(self.params.challenge_slash, share)  # governance may set it to zero
         if penalty > 0:
-            slashed = extcall workers.slash(worker, penalty, self.challenges[subject_id].challenger)
+            slashed = extcall workers.slash_split(worker, penalty, self.challenges[subject_id].challenger, governance)
         self._unlock(worker, share)  # after the slash: the locked stake is taken first
     log ChallengeResolved(request_id=subject_id, worker_was_right=worker_was_right, slashed=slashed)
 

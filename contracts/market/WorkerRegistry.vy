@@ -316,16 +316,37 @@ def slash(worker: address, amount: uint256, recipient: address) -> uint256:
     """
     self._check_can_slash()
     assert recipient != empty(address), "WorkerRegistry: recipient is the zero address"
-    stake: uint256 = self.workers[worker].stake
-    taken: uint256 = min(amount, stake)
-    if taken == 0:
-        # Nothing to take (never staked, or already withdrawn): no record, and
-        # no revert, so a refund that slashes a departed worker still settles.
-        return 0
-    self.workers[worker].stake = stake - taken
-    self.slashed[worker] += 1
-    log Slashed(worker=worker, amount=taken, recipient=recipient, slasher=msg.sender)
-    assert extcall token.transfer(recipient, taken, default_return_value=True)
+    taken: uint256 = self._take(worker, amount)
+    if taken > 0:
+        self._send(worker, taken, recipient)
+    return taken
+
+
+@external
+def slash_split(worker: address, amount: uint256, challenger: address, treasury: address) -> uint256:
+    """
+    @notice A contract that may slash takes up to `amount` of a worker's
+            stake, like `slash`, for a challenge the worker lost: half of
+            what was taken (rounded down) goes to the challenger, the rest
+            to the treasury. Why not all to the challenger: a worker that
+            served a wrong result could front-run the honest challenge with
+            a second staked account of its own and take its slash back; so
+            split, the pair still loses at least half of the slash. One
+            `Slashed` event per recipient (none for a zero share).
+    @param worker The worker slashed.
+    @param amount Token wei to take at most.
+    @param challenger Who won the challenge: receives half, rounded down.
+    @param treasury The client's treasury (its timelock): receives the rest.
+    @return What was taken in all (less than `amount` when the stake is smaller).
+    """
+    self._check_can_slash()
+    assert challenger != empty(address) and treasury != empty(address), "WorkerRegistry: recipient is the zero address"
+    taken: uint256 = self._take(worker, amount)
+    reward: uint256 = taken // 2
+    if reward > 0:
+        self._send(worker, reward, challenger)
+    if taken > reward:
+        self._send(worker, taken - reward, treasury)
     return taken
 
 
@@ -520,6 +541,25 @@ def _check_registered(worker: address):
 @internal
 def _check_governance():
     ownable._check_owner()
+
+
+@internal
+def _take(worker: address, amount: uint256) -> uint256:
+    # Takes up to `amount` of the worker's stake and counts one slash. Nothing
+    # to take (never staked, or already withdrawn): no record, and no revert,
+    # so a refund that slashes a departed worker still settles.
+    stake: uint256 = self.workers[worker].stake
+    taken: uint256 = min(amount, stake)
+    if taken > 0:
+        self.workers[worker].stake = stake - taken
+        self.slashed[worker] += 1
+    return taken
+
+
+@internal
+def _send(worker: address, amount: uint256, recipient: address):
+    log Slashed(worker=worker, amount=amount, recipient=recipient, slasher=msg.sender)
+    assert extcall token.transfer(recipient, amount, default_return_value=True)
 
 
 @internal

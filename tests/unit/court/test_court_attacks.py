@@ -232,19 +232,19 @@ def test_challenge__second_challenge_on_same_request__reverts(market, court, dis
     assert court.dispute_count() == dispute
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hole: the whole challenge_slash goes to the first challenger, so a worker that served a wrong result "
-    "front-runs the honest challenge with its own second staked account and takes its slash back, losing "
-    "only the committee fees; fix needs part of the slash to go to the treasury (an economic change), "
-    "left for the issue owner"))
 def test_challenge__cheating_worker_frontruns_with_own_sybil__still_loses_the_slash(system, court, market, token,
                                                                                    workers, deployer, model_id,
                                                                                    app_builder, staked_worker,
                                                                                    signer_key, verifiers, pool,
                                                                                    challenger, mallory, accounts):
+    """The worker served a wrong result and front-runs the honest challenge with a second staked account
+    of its own, hoping to take its slash back. Only half of the slash goes to the challenger, the rest to
+    the treasury: the pair loses half of the slash in tokens and the committee fees in ETH."""
     sybil = accounts.generate_test_account()
     deployer.transfer(sybil, ETH)
     stake_worker(token, workers, deployer, sybil)
+    treasury = system.Timelock
+    assert market.governance() == treasury.address
     rid = request(market, model_id, app_builder)
     market.claim(rid, sender=staked_worker)
     fulfil(market, rid, staked_worker, signer_key)  # a wrong result
@@ -252,9 +252,19 @@ def test_challenge__cheating_worker_frontruns_with_own_sybil__still_loses_the_sl
     with ape.reverts("InferenceMarket: request not fulfilled"):
         market.challenge(rid, WRONG, sender=challenger, value=BOND)
     before = token.balanceOf(sybil) + workers.workers(staked_worker).stake
-    decide(court, court.dispute_count(), pool, False, mallory)
+    treasury_before = token.balanceOf(treasury)
+    tx = decide(court, court.dispute_count(), pool, False, mallory)
+    assert tx.decode_logs(market.ChallengeResolved)[0].slashed == CHALLENGE_SLASH  # the total, as before
+    assert [(str(s.worker), s.amount, str(s.recipient)) for s in tx.decode_logs(workers.Slashed)] == [
+        (staked_worker.address, CHALLENGE_SLASH // 2, sybil.address),
+        (staked_worker.address, CHALLENGE_SLASH - CHALLENGE_SLASH // 2, treasury.address),
+    ]
     after = token.balanceOf(sybil) + workers.workers(staked_worker).stake
-    assert before - after >= CHALLENGE_SLASH  # what the cheat should lose, whoever challenged
+    net_gain = after - before  # of the worker and its sybil together, in tokens
+    assert net_gain == -(CHALLENGE_SLASH - CHALLENGE_SLASH // 2) and net_gain < 0
+    assert token.balanceOf(treasury) == treasury_before + CHALLENGE_SLASH - CHALLENGE_SLASH // 2
+    assert court.owed(sybil) == BOND - 3 * FEE  # and the committee fees are lost too
+    assert market.owed(app_builder) == 10**15 * 105 // 100  # the requester is refunded in full
 
 
 def test_draw__requester_in_pool__not_drawn_on_its_own_request(system, court, market, workers, deployer, model_id,

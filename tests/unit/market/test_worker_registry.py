@@ -456,6 +456,74 @@ def test_slash__system_registry_outsider__reverts(workers, staked_worker, mallor
         workers.slash(staked_worker, ETH, mallory, sender=mallory)
 
 
+# ---------------------------------------------------------------- slash_split (a lost challenge)
+
+
+def _split_logs(reg, tx):
+    return [(str(log.worker), log.amount, str(log.recipient), str(log.slasher)) for log in tx.decode_logs(reg.Slashed)]
+
+
+def test_slash_split__odd_amount__challenger_half_rounded_down_treasury_rest_two_events(reg, token, joined, slasher,
+                                                                                       carol, dave):
+    """carol won the challenge, dave is the treasury: carol gets half rounded down, dave the rest."""
+    amount = 100 * ETH + 1
+    carol_before, dave_before = token.balanceOf(carol), token.balanceOf(dave)
+    assert reg.slash_split.call(joined, amount, carol, dave, sender=slasher) == amount
+    tx = reg.slash_split(joined, amount, carol, dave, sender=slasher)
+    assert _split_logs(reg, tx) == [
+        (joined.address, 50 * ETH, carol.address, slasher.address),
+        (joined.address, 50 * ETH + 1, dave.address, slasher.address),
+    ]
+    assert token.balanceOf(carol) == carol_before + 50 * ETH
+    assert token.balanceOf(dave) == dave_before + 50 * ETH + 1
+    assert reg.workers(joined).stake == MIN_STAKE - amount
+    assert token.balanceOf(reg) == MIN_STAKE - amount
+    assert reg.slashed(joined) == 1  # one slash, two recipients
+
+
+def test_slash_split__more_than_stake__splits_what_was_taken(reg, token, joined, slasher, carol, dave):
+    carol_before, dave_before = token.balanceOf(carol), token.balanceOf(dave)
+    assert reg.slash_split.call(joined, 5 * MIN_STAKE, carol, dave, sender=slasher) == MIN_STAKE
+    tx = reg.slash_split(joined, 5 * MIN_STAKE, carol, dave, sender=slasher)
+    assert [log.amount for log in tx.decode_logs(reg.Slashed)] == [MIN_STAKE // 2, MIN_STAKE - MIN_STAKE // 2]
+    assert token.balanceOf(carol) == carol_before + MIN_STAKE // 2
+    assert token.balanceOf(dave) == dave_before + MIN_STAKE - MIN_STAKE // 2
+    assert (reg.workers(joined).stake, token.balanceOf(reg)) == (0, 0)
+
+
+def test_slash_split__one_wei__all_to_treasury_no_empty_event(reg, token, joined, slasher, carol, dave):
+    carol_before, dave_before = token.balanceOf(carol), token.balanceOf(dave)
+    tx = reg.slash_split(joined, 1, carol, dave, sender=slasher)
+    assert _split_logs(reg, tx) == [(joined.address, 1, dave.address, slasher.address)]
+    assert (token.balanceOf(carol), token.balanceOf(dave)) == (carol_before, dave_before + 1)
+    assert (reg.workers(joined).stake, reg.slashed(joined)) == (MIN_STAKE - 1, 1)
+
+
+def test_slash_split__no_stake__takes_nothing_records_nothing(reg, token, slasher, mallory, carol, dave):
+    carol_before, dave_before = token.balanceOf(carol), token.balanceOf(dave)
+    assert reg.slash_split.call(mallory, ETH, carol, dave, sender=slasher) == 0
+    tx = reg.slash_split(mallory, ETH, carol, dave, sender=slasher)
+    assert tx.decode_logs(reg.Slashed) == []
+    assert reg.slashed(mallory) == 0
+    assert (token.balanceOf(carol), token.balanceOf(dave)) == (carol_before, dave_before)
+
+
+@pytest.mark.parametrize("zero", ["challenger", "treasury"])
+def test_slash_split__zero_recipient__reverts(reg, joined, slasher, carol, zero):
+    challenger, treasury = (ZERO, carol) if zero == "challenger" else (carol, ZERO)
+    with ape.reverts("WorkerRegistry: recipient is the zero address"):
+        reg.slash_split(joined, ETH, challenger, treasury, sender=slasher)
+    assert (reg.workers(joined).stake, reg.slashed(joined)) == (MIN_STAKE, 0)
+
+
+@pytest.mark.parametrize("caller", ["worker", "mallory", "deployer"])
+def test_slash_split__not_authorised__reverts(reg, joined, deployer, mallory, carol, caller):
+    sender = {"worker": joined, "mallory": mallory, "deployer": deployer}[caller]
+    with ape.reverts("WorkerRegistry: caller may not slash"):
+        reg.slash_split(joined, ETH, mallory, carol, sender=sender)
+    assert (reg.workers(joined).stake, reg.slashed(joined)) == (MIN_STAKE, 0)
+
+
 # ---------------------------------------------------------------- stake locks
 
 
