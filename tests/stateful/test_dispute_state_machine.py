@@ -7,7 +7,8 @@ After every step:
 - the court's ETH equals the bonds of disputes not ended + everything it owes,
   and what it owes each party equals the model (nobody paid twice);
 - tokens are conserved: the registry holds exactly the modelled stakes, and
-  every slashed or withdrawn token is in the wallet the model says;
+  every slashed or withdrawn token is in the wallet the model says (a lost
+  challenge's slash: half to the challenger, the rest to the treasury);
 - each verifier's stake locked by the court is `no_show_slash` per dispute it
   was drawn into that has not yet been counted, and it never withdraws it;
 - every committee is the one the future blockhash picks from the members
@@ -133,6 +134,13 @@ def test_dispute_state_machine(lone_court, model_id):
             self.stakes[address] -= taken
             self.wallets[recipient] += taken
 
+        def _slash_split(self, address, amount, challenger_, treasury):
+            """A lost challenge: half of what is taken (rounded down) to the challenger, the rest to the treasury."""
+            taken = min(amount, self.stakes[address])
+            self.stakes[address] -= taken
+            self.wallets[challenger_] += taken // 2
+            self.wallets[treasury] += taken - taken // 2
+
         def _escalated(self, d, timestamp):
             d.update(phase=Phase.ESCALATED, escalated_until=timestamp + ESCALATION)
 
@@ -143,7 +151,7 @@ def test_dispute_state_machine(lone_court, model_id):
             else:
                 self.requests[rid] = REFUNDED
                 self.worker_in_flight -= 1
-                self._slash(worker.address, challenge_slash, challenger.address)
+                self._slash_split(worker.address, challenge_slash, challenger.address, gov.address)
 
         # ------------------------------------------------------------ rules
 
