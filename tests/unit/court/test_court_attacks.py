@@ -267,6 +267,33 @@ def test_challenge__cheating_worker_frontruns_with_own_sybil__still_loses_the_sl
     assert market.owed(app_builder) == 10**15 * 105 // 100  # the requester is refunded in full
 
 
+def test_challenge_receipt__cheating_worker_challenges_from_own_sybil__still_loses_half_the_slash(
+        system, court, token, workers, deployer, model_id, app_builder, staked_worker, verifiers, pool, mallory,
+        accounts):
+    """The same move through the channels: the worker signed a wrong receipt and challenges it first from
+    a second account of its own (anyone holding a receipt may). Half the slash goes to the treasury."""
+    from tests.utils.channels import open_channel, receipt
+    from tests.utils.market import RESULT_HASH
+    channels = system.PaymentChannels
+    sybil = accounts.generate_test_account()
+    deployer.transfer(sybil, ETH)
+    cid = open_channel(channels, app_builder, staked_worker, model_id, 10**16)
+    sig = receipt(channels, staked_worker, cid, 1, b"\x01" * 32, RESULT_HASH)  # a wrong result, signed
+    tx = channels.challenge_receipt(cid, 1, b"\x01" * 32, RESULT_HASH, sig, WRONG, "data:,in", "data:,out",
+                                    sender=sybil, value=channels.params().challenge_bond)
+    dispute_id = tx.decode_logs(court.DisputeOpened)[0].dispute_id
+    before = token.balanceOf(sybil) + workers.workers(staked_worker).stake
+    treasury_before = token.balanceOf(system.Timelock)
+    tx = decide(court, dispute_id, pool, False, mallory)
+    assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == CHALLENGE_SLASH
+    assert [(s.amount, str(s.recipient)) for s in tx.decode_logs(workers.Slashed)] == [
+        (CHALLENGE_SLASH // 2, sybil.address), (CHALLENGE_SLASH - CHALLENGE_SLASH // 2, system.Timelock.address)]
+    net_gain = token.balanceOf(sybil) + workers.workers(staked_worker).stake - before
+    assert net_gain == -(CHALLENGE_SLASH - CHALLENGE_SLASH // 2) and net_gain < 0
+    assert token.balanceOf(system.Timelock) == treasury_before + CHALLENGE_SLASH - CHALLENGE_SLASH // 2
+    assert court.owed(sybil) == channels.params().challenge_bond - 3 * FEE  # the member fees are lost too
+
+
 def test_draw__requester_in_pool__not_drawn_on_its_own_request(system, court, market, workers, deployer, model_id,
                                                               app_builder, staked_worker, signer_key, challenger,
                                                               verifiers, mallory):
