@@ -201,9 +201,9 @@ def draw_seed(block_hash: bytes, dispute_id: int) -> bytes:
 
 
 def expected_committee(block_hash: bytes, dispute_id: int, eligible: list[str], size: int) -> set[str]:
-    """The members `draw` picks from the `eligible` ones (joined before the opening block, active, neither
-    the worker nor the challenger): the `size` lowest keccak256(abi_encode(seed, member)). Fewer than
-    `size` eligible: the empty set (the court escalates)."""
+    """The members `draw` picks from the `eligible` ones (joined before the opening block, active since
+    before it (`WorkerRegistry.active_since`), neither the worker nor the challenger): the `size` lowest
+    keccak256(abi_encode(seed, member)). Fewer than `size` eligible: the empty set (the court escalates)."""
     if len(eligible) < size:
         return set()
     seed = draw_seed(block_hash, dispute_id)

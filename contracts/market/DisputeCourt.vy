@@ -10,9 +10,10 @@
            dispute and forwards the challenger's bond.
         2. Anyone `draw`s the committee once block `draw_block` (the opening
            block + `draw_delay`) is mined: `committee_size` members of the
-           model's verifier pool, excluding the worker, the challenger,
-           workers that joined at or after the opening block and workers not
-           active in WorkerRegistry, are chosen by the lowest
+           model's verifier pool, excluding the worker, the challenger, the
+           beneficiary (the market's requester, refunded if the worker was
+           wrong), workers that joined at or after the opening block and workers not
+           active in WorkerRegistry since before the opening block, are chosen by the lowest
            keccak256(seed, member) where seed = keccak256(blockhash(draw_block),
            dispute id). Each member's stake is locked by `no_show_slash`.
            Too few eligible members: escalated at once.
@@ -36,10 +37,13 @@
 @custom:security Randomness: the draw block is mined after the challenge,
         so neither the worker nor the challenger knows the seed when the
         dispute opens, and only members that joined before the opening
-        block are eligible. After the seed is known an account can only
-        remove itself (leave, unbond): the draw is a ranking by per-member
-        score, independent of the pool's order, so removing one's own
-        accounts never adds one. A block producer can withhold or reorder the
+        block and active without a break since before it
+        (WorkerRegistry.active_since) are eligible: a dormant pool member
+        that registers again or tops up its stake once the seed is known
+        is not drawn. After the seed is known an account can only remove
+        itself (leave, unbond): the draw is a ranking by per-member score,
+        independent of the pool's order, so removing one's own accounts
+        never adds one. A block producer can withhold or reorder the
         draw block (one bit of bias per withheld block, at the cost of its
         block reward); if 256 blocks pass undrawn, `draw` re-anchors to a
         new future block rather than use a hash the caller can pick.
@@ -90,6 +94,7 @@ JOINED_SHIFT: constant(uint256) = 160  # pool entry: member (160) | block it joi
 #   blocks:    worker (160) | opened block (48) | draw block (48)
 #   deadlines: challenger (160) | commit deadline (48) | reveal deadline (48)
 #   fees:      member fee (96) | member lock (160)
+#   model:     model id (96) | beneficiary (160)
 BYTE_MASK: constant(uint256) = 2**8 - 1
 WORD48_MASK: constant(uint256) = 2**48 - 1  # block numbers and timestamps
 PHASE_SHIFT: constant(uint256) = 160
@@ -102,6 +107,8 @@ LOW48_SHIFT: constant(uint256) = 160  # opened block, commit deadline
 HIGH48_SHIFT: constant(uint256) = 208  # draw block, reveal deadline
 FEE_MASK: constant(uint256) = 2**96 - 1
 LOCK_SHIFT: constant(uint256) = 96
+MODEL_ID_MASK: constant(uint256) = 2**96 - 1
+BENEFICIARY_SHIFT: constant(uint256) = 96
 
 # Phases of a dispute. COMMITTING turns into the reveal phase at the commit
 # deadline without a write (`phase_of` reports it); REVEALING is stored when
@@ -139,7 +146,7 @@ struct Record:
     fees: uint256
     bond: uint256
     subject_id: uint256
-    model_id: uint256
+    model: uint256
     worker_hash: bytes32
     challenger_hash: bytes32
 
@@ -192,6 +199,7 @@ event DisputeOpened:
     worker_hash: bytes32
     challenger_hash: bytes32
     bond: uint256
+    beneficiary: address  # who else gains if the worker loses (the requester); zero: nobody
 
 
 event CommitteeDrawn:
@@ -341,6 +349,7 @@ def open_dispute(
     subject_id: uint256,
     worker_hash: bytes32,
     challenger_hash: bytes32,
+    beneficiary: address,
 ) -> uint256:
     """
     @notice A registered client opens a dispute over `subject_id` and
@@ -351,12 +360,16 @@ def open_dispute(
     @param subject_id The client's id for the disputed result.
     @param worker_hash The result hash the worker committed to.
     @param challenger_hash The result hash the challenger says is right.
+    @param beneficiary Who else gains if the worker is found wrong (the
+           market's requester, refunded); like the worker and the
+           challenger, never drawn. Zero: nobody.
     @return The dispute id.
     """
     assert self.clients[msg.sender], "DisputeCourt: caller is not a client"
     size: uint256 = self.params.committee_size
     fee: uint256 = self.params.member_fee
     assert msg.value >= size * fee, "DisputeCourt: bond below committee fees"
+    assert model_id <= MODEL_ID_MASK, "DisputeCourt: model id above bound"
     dispute_id: uint256 = self.dispute_count + 1
     self.dispute_count = dispute_id
     # fee < MAX_FEE (checked in the parameters); blocks fit 48 bits for millions of years.
@@ -369,7 +382,7 @@ def open_dispute(
         fees=fee,
         bond=msg.value,
         subject_id=subject_id,
-        model_id=model_id,
+        model=model_id | (convert(beneficiary, uint256) << BENEFICIARY_SHIFT),
         worker_hash=worker_hash,
         challenger_hash=challenger_hash,
     )
@@ -383,6 +396,7 @@ def open_dispute(
         worker_hash=worker_hash,
         challenger_hash=challenger_hash,
         bond=msg.value,
+        beneficiary=beneficiary,
     )
     return dispute_id
 
@@ -411,10 +425,12 @@ def draw(dispute_id: uint256):
     seed: bytes32 = keccak256(abi_encode(blockhash(draw_block), dispute_id))
     size: uint256 = (status >> SIZE_SHIFT) & BYTE_MASK
     deadlines: uint256 = self._disputes[dispute_id].deadlines
+    model: uint256 = self._disputes[dispute_id].model
     members: DynArray[address, MAX_COMMITTEE] = self._draw(
-        self._disputes[dispute_id].model_id,
+        model & MODEL_ID_MASK,
         self._address(blocks),
         self._address(deadlines),
+        convert(convert(model >> BENEFICIARY_SHIFT, uint160), address),
         (blocks >> LOW48_SHIFT) & WORD48_MASK,
         size,
         seed,
@@ -636,6 +652,18 @@ def disputes(dispute_id: uint256) -> Dispute:
 
 @external
 @view
+def beneficiary(dispute_id: uint256) -> address:
+    """
+    @notice Who else gains if the worker loses (the market's requester), never
+            drawn into the committee; zero: nobody (or no such dispute).
+    @param dispute_id The dispute.
+    @return The beneficiary.
+    """
+    return convert(convert(self._disputes[dispute_id].model >> BENEFICIARY_SHIFT, uint160), address)
+
+
+@external
+@view
 def committee(dispute_id: uint256) -> DynArray[address, MAX_COMMITTEE]:
     """
     @notice The members drawn for a dispute (empty before the draw).
@@ -748,7 +776,13 @@ def _phase(dispute_id: uint256) -> uint256:
 @internal
 @view
 def _draw(
-    model_id: uint256, worker: address, challenger: address, opened_block: uint256, size: uint256, seed: bytes32
+    model_id: uint256,
+    worker: address,
+    challenger: address,
+    beneficiary: address,
+    opened_block: uint256,
+    size: uint256,
+    seed: bytes32,
 ) -> DynArray[address, MAX_COMMITTEE]:
     """
     @dev The `committee_size` eligible members with the lowest
@@ -762,13 +796,18 @@ def _draw(
     entries: DynArray[uint256, MAX_POOL] = self._pool[model_id]
     for entry: uint256 in entries:
         member: address = self._address(entry)
-        if member == worker or member == challenger or entry >> JOINED_SHIFT >= opened_block:
+        if member == worker or member == challenger or member == beneficiary:
+            continue
+        if entry >> JOINED_SHIFT >= opened_block:
             continue
         score: uint256 = convert(keccak256(abi_encode(seed, member)), uint256)
         full: bool = len(chosen) == size
         if full and score >= scores[worst]:
             continue
-        if staticcall workers.active_signer(member) == empty(address):
+        # Active since before the opening: an account (re)activated once the
+        # seed could be known is not eligible.
+        since: uint256 = staticcall workers.active_since(member)
+        if since == 0 or since >= opened_block:
             continue
         if full:
             chosen[worst] = member
@@ -815,7 +854,7 @@ def _unpack(dispute_id: uint256) -> Dispute:
     return Dispute(
         client=self._address(r.status),
         subject_id=r.subject_id,
-        model_id=r.model_id,
+        model_id=r.model & MODEL_ID_MASK,
         worker=self._address(r.blocks),
         challenger=self._address(r.deadlines),
         worker_hash=r.worker_hash,

@@ -504,7 +504,14 @@ def challenge(request_id: uint256, result_hash: bytes32):
     assert result_hash != worker_hash, "InferenceMarket: challenge repeats the result"
     self._core[request_id] = self._with_state(core, CHALLENGED)
     dispute_id: uint256 = extcall court.open_dispute(
-        self._model(core), worker, msg.sender, request_id, worker_hash, result_hash, value=msg.value
+        self._model(core),
+        worker,
+        msg.sender,
+        request_id,
+        worker_hash,
+        result_hash,
+        self.account_at[core & ID_MASK],  # the requester, refunded if the worker loses: never drawn
+        value=msg.value,
     )
     self.challenges[request_id] = Challenge(
         challenger=msg.sender, bond=msg.value, result_hash=result_hash, dispute_id=dispute_id
@@ -521,9 +528,10 @@ def on_verdict(subject_id: uint256, worker_was_right: bool):
     @notice The DisputeCourt applies the end of a challenge (the bond is
             the court's to pay). The worker was right, or the appeal expired
             unruled: the result stands and the request can be finalized at
-            once. The worker was wrong: it is slashed to the challenger
-            (`challenge_slash`, at most what was locked for the request) and
-            the requester is refunded in full.
+            once. The worker was wrong: it is slashed `challenge_slash` (at
+            most what was locked for the request), half to the challenger and
+            the rest to the treasury (a challenger that is the worker's own
+            sybil must still lose), and the requester is refunded in full.
     @param subject_id The challenged request.
     @param worker_was_right The verdict.
     """
@@ -540,7 +548,7 @@ def on_verdict(subject_id: uint256, worker_was_right: bool):
         share: uint256 = self._release(worker, 1)
         penalty: uint256 = min(self.params.challenge_slash, share)  # governance may set it to zero
         if penalty > 0:
-            slashed = extcall workers.slash(worker, penalty, self.challenges[subject_id].challenger)
+            slashed = extcall workers.slash_split(worker, penalty, self.challenges[subject_id].challenger, governance)
         self._unlock(worker, share)  # after the slash: the locked stake is taken first
     log ChallengeResolved(request_id=subject_id, worker_was_right=worker_was_right, slashed=slashed)
 

@@ -390,7 +390,14 @@ def challenge_receipt(
     if locked > 0:
         extcall workers.lock(worker, locked)
     dispute_id: uint256 = extcall court.open_dispute(
-        self.channels[channel_id].model_id, worker, msg.sender, challenge_id, result_hash, claimed_hash, value=msg.value
+        self.channels[channel_id].model_id,
+        worker,
+        msg.sender,
+        challenge_id,
+        result_hash,
+        claimed_hash,
+        empty(address),  # only the challenger gains if the worker loses
+        value=msg.value,
     )
     self.challenges[challenge_id] = ReceiptChallenge(
         challenger=msg.sender,
@@ -423,8 +430,10 @@ def challenge_receipt(
 def on_verdict(subject_id: uint256, worker_was_right: bool):
     """
     @notice The DisputeCourt applies the end of a receipt challenge (the bond
-            is the court's to pay). The worker was wrong: it is slashed to the
-            challenger (`challenge_slash`, at most what was locked). Either
+            is the court's to pay). The worker was wrong: it is slashed
+            `challenge_slash` (at most what was locked), half to the
+            challenger and the rest to the treasury (a challenger that is the
+            worker's own sybil must still lose). Either
             way the lock is released; a receipt upheld, or whose appeal
             expired unruled, stands.
     @param subject_id The receipt challenge.
@@ -439,7 +448,7 @@ def on_verdict(subject_id: uint256, worker_was_right: bool):
     if not worker_was_right:
         penalty: uint256 = min(self.params.challenge_slash, dispute.locked)  # governance may set it to zero
         if penalty > 0:
-            slashed = extcall workers.slash(dispute.worker, penalty, dispute.challenger)
+            slashed = extcall workers.slash_split(dispute.worker, penalty, dispute.challenger, governance)
     log ReceiptChallengeResolved(challenge_id=subject_id, worker_was_right=worker_was_right, slashed=slashed)
     if dispute.locked > 0:  # after the slash: the locked stake is taken first
         extcall workers.unlock(dispute.worker, dispute.locked)

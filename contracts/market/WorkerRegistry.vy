@@ -65,6 +65,13 @@ _locked: HashMap[address, uint256]
 _locked_by: HashMap[address, HashMap[address, uint256]]  # slasher -> worker
 min_stake: public(uint256)
 unbonding_delay: public(uint256)  # seconds
+# The block a worker last became active (registered, or topped up from below
+# the minimum), and the block governance last lowered the minimum (which may
+# activate workers without a write of theirs): `active_since` reads both, so
+# a court can tell a worker active since before a dispute opened from one that
+# came back after its seed was known.
+_activated_at: HashMap[address, uint256]
+_min_lowered_at: uint256
 
 
 event WorkerRegistered:
@@ -175,6 +182,7 @@ def register(signer: address, endpoint: String[MAX_ENDPOINT], amount: uint256):
     assert signer != empty(address), "WorkerRegistry: signer is the zero address"
     assert amount >= self.min_stake, "WorkerRegistry: stake below minimum"
     self.workers[msg.sender] = Worker(stake=amount, signer=signer, withdrawable_at=0, endpoint=endpoint)
+    self._activated_at[msg.sender] = block.number
     log WorkerRegistered(worker=msg.sender, signer=signer, stake=amount, endpoint=endpoint)
     assert extcall token.transferFrom(msg.sender, self, amount, default_return_value=True)
 
@@ -187,7 +195,10 @@ def add_stake(amount: uint256):
     """
     self._check_registered(msg.sender)
     assert self.workers[msg.sender].withdrawable_at == 0, "WorkerRegistry: worker is unbonding"
-    stake: uint256 = self.workers[msg.sender].stake + amount
+    old: uint256 = self.workers[msg.sender].stake
+    if old < self.min_stake:  # inactive for lack of stake until now
+        self._activated_at[msg.sender] = block.number
+    stake: uint256 = old + amount
     self.workers[msg.sender].stake = stake
     log StakeAdded(worker=msg.sender, amount=amount, stake=stake)
     assert extcall token.transferFrom(msg.sender, self, amount, default_return_value=True)
@@ -305,16 +316,37 @@ def slash(worker: address, amount: uint256, recipient: address) -> uint256:
     """
     self._check_can_slash()
     assert recipient != empty(address), "WorkerRegistry: recipient is the zero address"
-    stake: uint256 = self.workers[worker].stake
-    taken: uint256 = min(amount, stake)
-    if taken == 0:
-        # Nothing to take (never staked, or already withdrawn): no record, and
-        # no revert, so a refund that slashes a departed worker still settles.
-        return 0
-    self.workers[worker].stake = stake - taken
-    self.slashed[worker] += 1
-    log Slashed(worker=worker, amount=taken, recipient=recipient, slasher=msg.sender)
-    assert extcall token.transfer(recipient, taken, default_return_value=True)
+    taken: uint256 = self._take(worker, amount)
+    if taken > 0:
+        self._send(worker, taken, recipient)
+    return taken
+
+
+@external
+def slash_split(worker: address, amount: uint256, challenger: address, treasury: address) -> uint256:
+    """
+    @notice A contract that may slash takes up to `amount` of a worker's
+            stake, like `slash`, for a challenge the worker lost: half of
+            what was taken (rounded down) goes to the challenger, the rest
+            to the treasury. Why not all to the challenger: a worker that
+            served a wrong result could front-run the honest challenge with
+            a second staked account of its own and take its slash back; so
+            split, the pair still loses at least half of the slash. One
+            `Slashed` event per recipient (none for a zero share).
+    @param worker The worker slashed.
+    @param amount Token wei to take at most.
+    @param challenger Who won the challenge: receives half, rounded down.
+    @param treasury The client's treasury (its timelock): receives the rest.
+    @return What was taken in all (less than `amount` when the stake is smaller).
+    """
+    self._check_can_slash()
+    assert challenger != empty(address) and treasury != empty(address), "WorkerRegistry: recipient is the zero address"
+    taken: uint256 = self._take(worker, amount)
+    reward: uint256 = taken // 2
+    if reward > 0:
+        self._send(worker, reward, challenger)
+    if taken > reward:
+        self._send(worker, taken - reward, treasury)
     return taken
 
 
@@ -378,6 +410,24 @@ def signer_of(worker: address) -> address:
     @return Its registered key.
     """
     return self.workers[worker].signer
+
+
+@external
+@view
+def active_since(worker: address) -> uint256:
+    """
+    @notice The block from which `worker` has been active without a break
+            (registered or topped up to the minimum, and not since the
+            minimum was lowered); zero while it is not active. The
+            DisputeCourt draws only members active since before a dispute
+            opened, so reactivating an account after the draw's seed is
+            known does not make it eligible.
+    @param worker The worker.
+    @return A block number, or zero.
+    """
+    if self._active_signer(worker) == empty(address):
+        return 0
+    return max(self._activated_at[worker], self._min_lowered_at)
 
 
 @external
@@ -451,6 +501,8 @@ def set_min_stake(min_stake_: uint256):
     """
     self._check_governance()
     log MinStakeSet(old_min_stake=self.min_stake, new_min_stake=min_stake_)
+    if min_stake_ < self.min_stake:  # may activate workers below the old minimum
+        self._min_lowered_at = block.number
     self.min_stake = min_stake_
 
 
@@ -489,6 +541,25 @@ def _check_registered(worker: address):
 @internal
 def _check_governance():
     ownable._check_owner()
+
+
+@internal
+def _take(worker: address, amount: uint256) -> uint256:
+    # Takes up to `amount` of the worker's stake and counts one slash. Nothing
+    # to take (never staked, or already withdrawn): no record, and no revert,
+    # so a refund that slashes a departed worker still settles.
+    stake: uint256 = self.workers[worker].stake
+    taken: uint256 = min(amount, stake)
+    if taken > 0:
+        self.workers[worker].stake = stake - taken
+        self.slashed[worker] += 1
+    return taken
+
+
+@internal
+def _send(worker: address, amount: uint256, recipient: address):
+    log Slashed(worker=worker, amount=amount, recipient=recipient, slasher=msg.sender)
+    assert extcall token.transfer(recipient, amount, default_return_value=True)
 
 
 @internal

@@ -4,7 +4,7 @@ serves MiniLM with noise on its embeddings; four verifier bots sample every
 fulfilled request (this deployment sets sample_bps to 100 %); the first to
 judge challenges automatically; the committee (default size, 3: the other
 three verifiers) draws, commits, reveals and settles; the worker is slashed
-to the challenger, the requester refunded, challenger and members paid. A
+(half to the challenger, the rest to the treasury), the requester refunded, challenger and members paid. A
 member bot killed before the draw and restarted takes its seat: no no-show."""
 
 import time
@@ -101,14 +101,14 @@ def test_tampered_minilm__verifier_bot_challenges__committee_slashes_and_pays(ec
     assert len(members) == COMMITTEE and challenger not in members and cheat.address not in members
     revealed = list(court.VerdictRevealed.range(0, None, search_topics={"dispute_id": dispute_id}))
     assert sorted(e.member for e in revealed) == sorted(members) and not any(e.worker_was_right for e in revealed)
-    # Payout: the requester refunded in full, the worker slashed to the challenger, the bond
+    # Payout: the requester refunded in full, the worker slashed (half to the challenger), the bond
     # back to the challenger less the members' fees, each member paid its fee.
     assert market.get_request(request_id).state == RequestState.REFUNDED
     assert market.owed(app_builder) == owed_before + payment
     slash = market.params().challenge_slash
     assert workers.workers(cheat).stake == cheat_stake - slash
     by_address = {accounts[i].address: i for i in VERIFIERS}
-    assert token.balanceOf(challenger) == tokens_before[by_address[challenger]] + slash
+    assert token.balanceOf(challenger) == tokens_before[by_address[challenger]] + slash // 2
     fee, bond = court.params().member_fee, market.params().challenge_bond
     assert all(court.owed(m) == fee for m in members)
     assert court.owed(challenger) + market.owed(challenger) == bond - COMMITTEE * fee

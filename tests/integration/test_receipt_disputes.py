@@ -97,6 +97,7 @@ def test_tampered_receipt__payer_challenges_with_evidence__committee_slashes_wor
     (honest_result,) = runtime.infer([inputs.parse(runtime.spec.input_schema, documents[0])])
     assert call.result != honest_result  # the receipt signs the tampered bytes, and the client's checks pass
     stake_before, tokens_before = workers.workers(cheat).stake, token.balanceOf(app_builder)
+    treasury_before = token.balanceOf(system.Timelock)
 
     challenge_id = client.challenge(call, keccak(honest_result))
     (published,) = channels.ReceiptChallenged.range(0, None, search_topics={"challenge_id": challenge_id})
@@ -112,7 +113,8 @@ def test_tampered_receipt__payer_challenges_with_evidence__committee_slashes_wor
     assert (resolved.worker_was_right, resolved.slashed) == (False, slash)
     assert workers.workers(cheat).stake == stake_before - slash
     assert workers.locked(cheat) == 0
-    assert token.balanceOf(app_builder) == tokens_before + slash  # the slash goes to the challenger
+    assert token.balanceOf(app_builder) == tokens_before + slash // 2  # half; the treasury gets the rest
+    assert token.balanceOf(system.Timelock) == treasury_before + slash - slash // 2
     fee = court.params().member_fee
     assert court.owed(app_builder) == channels.params().challenge_bond - 3 * fee  # the bond returns, less fees
     assert all(court.owed(a) == fee for a in members)

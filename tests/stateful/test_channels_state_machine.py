@@ -9,7 +9,8 @@ channels + everything owed, the court's ETH equals the bonds of open
 challenges + everything it owes, and what each owes each party equals the
 model; the worker's stake locked in the registry is
 exactly `challenge_slash` per open receipt challenge, its stake and the
-tokens slashed from it add up, and it can never withdraw locked stake.
+tokens slashed from it add up (half of a lost challenge's slash to the
+challenger, the rest to the treasury), and it can never withdraw locked stake.
 """
 
 import ape
@@ -73,7 +74,7 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
             self.stake = registry.workers(worker).stake
             self.unbonding_at = 0  # when the worker may withdraw; zero while bonded
             self.registered = True
-            self.tokens = {a: token.balanceOf(a) for a in (worker.address, accounts[4].address)}
+            self.tokens = {a: token.balanceOf(a) for a in (worker.address, accounts[4].address, gov.address)}
 
         def teardown(self):
             chain.restore(self.snapshot)
@@ -184,7 +185,8 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
             if not worker_right:
                 taken = min(SLASH, self.stake)
                 self.stake -= taken
-                self.tokens[accounts[4].address] += taken
+                self.tokens[accounts[4].address] += taken // 2  # half to the challenger
+                self.tokens[gov.address] += taken - taken // 2  # the rest to the treasury
 
         @rule(n=pick, wait_it_out=st.booleans())
         def expire(self, n, wait_it_out):

@@ -1,16 +1,19 @@
 """DisputeCourt under random challenges, draws, commits, reveals (honest, wrong
 salt, twice, without commit), settlements, rulings, expiries, withdrawals and
-verifiers that leave the pool, unbond and withdraw, checked against a model.
+verifiers that leave the pool, unbond and withdraw, and come back (register again
+or top up their stake while still listed in the pool), checked against a model.
 
 After every step:
 - the court's ETH equals the bonds of disputes not ended + everything it owes,
   and what it owes each party equals the model (nobody paid twice);
 - tokens are conserved: the registry holds exactly the modelled stakes, and
-  every slashed or withdrawn token is in the wallet the model says;
+  every slashed or withdrawn token is in the wallet the model says (a lost
+  challenge's slash: half to the challenger, the rest to the treasury);
 - each verifier's stake locked by the court is `no_show_slash` per dispute it
   was drawn into that has not yet been counted, and it never withdraws it;
 - every committee is the one the future blockhash picks from the members
-  eligible at the opening, and the market's request states follow the verdicts;
+  eligible at the opening (in the pool and active since before it: one that
+  came back after the opening is not drawn), and the market's request states follow the verdicts;
 - every open dispute has a deadline within the governed periods.
 At the end of each run every open dispute is driven to its end by the
 permissionless calls alone (draw, settle, expire), and then nothing is locked
@@ -92,6 +95,7 @@ def test_dispute_state_machine(lone_court, model_id):
             self.stakes = {a.address: registry.workers(a).stake for a in people}
             self.unbonding = dict.fromkeys(self.stakes, 0)  # withdrawable_at; 0 while bonded
             self.registered = dict.fromkeys(self.stakes, True)
+            self.active_from = dict.fromkeys(self.stakes, 0)  # block it last became active (0: in the fixture)
             self.in_pool = {a: True for a in vaddr}
             self.joined_at = dict(joined_at)
             self.wallets = {a: token.balanceOf(a) for a in (*self.stakes, gov.address)}
@@ -131,6 +135,13 @@ def test_dispute_state_machine(lone_court, model_id):
             self.stakes[address] -= taken
             self.wallets[recipient] += taken
 
+        def _slash_split(self, address, amount, challenger_, treasury):
+            """A lost challenge: half of what is taken (rounded down) to the challenger, the rest to the treasury."""
+            taken = min(amount, self.stakes[address])
+            self.stakes[address] -= taken
+            self.wallets[challenger_] += taken // 2
+            self.wallets[treasury] += taken - taken // 2
+
         def _escalated(self, d, timestamp):
             d.update(phase=Phase.ESCALATED, escalated_until=timestamp + ESCALATION)
 
@@ -141,7 +152,7 @@ def test_dispute_state_machine(lone_court, model_id):
             else:
                 self.requests[rid] = REFUNDED
                 self.worker_in_flight -= 1
-                self._slash(worker.address, challenge_slash, challenger.address)
+                self._slash_split(worker.address, challenge_slash, challenger.address, gov.address)
 
         # ------------------------------------------------------------ rules
 
@@ -180,7 +191,7 @@ def test_dispute_state_machine(lone_court, model_id):
                 d["draw_block"] = tx.block_number + p.draw_delay
                 return
             eligible = [a for a in vaddr if self.in_pool[a] and self._active(a)
-                        and self.joined_at[a] < d["opened_block"]]
+                        and self.joined_at[a] < d["opened_block"] and self.active_from[a] < d["opened_block"]]
             expected = expected_committee(bytes(chain.blocks[d["draw_block"]].hash), dispute_id, eligible,
                                           p.committee_size)
             drawn = [str(a) for a in court.committee(dispute_id)]
@@ -367,6 +378,29 @@ def test_dispute_state_machine(lone_court, model_id):
             self.stakes[address] = locked
             if not locked:
                 self.registered[address], self.unbonding[address] = False, 0
+
+        @rule(v=st.integers(0, VERIFIERS - 1))
+        def come_back(self, v):
+            """A verifier that withdrew registers again, or one slashed below the minimum tops up: active
+            again, still listed in the pool, but drawn only for disputes opened after it came back."""
+            address = vaddr[v]
+            if not self.registered[address]:
+                amount = MIN_STAKE
+                if self.wallets[address] < amount:
+                    return
+                tx = registry.register(verifiers[v], "", amount, sender=verifiers[v])
+                self.registered[address], self.unbonding[address] = True, 0
+            elif not self.unbonding[address] and self.stakes[address] < MIN_STAKE:
+                amount = MIN_STAKE - self.stakes[address]
+                if self.wallets[address] < amount:
+                    return
+                tx = registry.add_stake(amount, sender=verifiers[v])
+            else:
+                return
+            self.stakes[address] += amount
+            self.wallets[address] -= amount
+            self.active_from[address] = tx.block_number
+            assert registry.active_since(verifiers[v]) == tx.block_number
 
         @rule(seconds=st.sampled_from([60, 1_801, 3_601, 5_401, ESCALATION + 1]))
         def wait(self, seconds):

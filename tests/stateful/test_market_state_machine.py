@@ -13,7 +13,8 @@ After every step:
 - every request's on-chain state equals the model's;
 - tokens are conserved: the registry holds exactly the modelled stakes, and
   every slashed or withdrawn token is where the model says (stake + slashed
-  + withdrawn is constant);
+  + withdrawn is constant; a lost challenge's slash goes half to the
+  challenger, the rest to the treasury);
 - the stake locked for each worker is exactly what its requests in flight may
   take (max(miss_slash, challenge_slash) each), and the free stake never
   counts locked tokens: a worker never withdraws stake a pending dispute may take;
@@ -113,6 +114,13 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             taken = min(amount, self.stakes[worker]["stake"])
             self.stakes[worker]["stake"] -= taken
             self.wallets[recipient] += taken
+
+        def _slash_split(self, worker, amount, challenger):
+            """A lost challenge: half of what is taken (rounded down) to the challenger, the rest to the treasury."""
+            taken = min(amount, self.stakes[worker]["stake"])
+            self.stakes[worker]["stake"] -= taken
+            self.wallets[challenger] += taken // 2
+            self.wallets[gov.address] += taken - taken // 2
 
         def _settle(self, rid, now):
             """Finalizes a request in the model: the split, as the contract does."""
@@ -245,7 +253,7 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             else:
                 self.court_owed[req["challenger"]] += req["bond"]
                 self.owed[req["requester"]] += req["payment"]
-                self._slash(req["worker"], min(params.challenge_slash, lock), req["challenger"])
+                self._slash_split(req["worker"], min(params.challenge_slash, lock), req["challenger"])
                 req.update(state=REFUNDED, bond=0)
 
         @rule(n=pick, wait_it_out=st.booleans())

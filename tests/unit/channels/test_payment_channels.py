@@ -245,16 +245,23 @@ def dispute_of(channels, challenge_id) -> int:
     return channels.challenges(challenge_id).dispute_id
 
 
-def test_challenge_receipt__worker_wrong__slashed_to_challenger(channels, court, token, workers, cid, staked_worker,
-                                                                pool, mallory, carol):
+def test_challenge_receipt__worker_wrong__slashed_half_to_challenger_rest_to_treasury(
+        channels, court, token, workers, timelock, cid, staked_worker, pool, mallory, carol):
     sig = receipt(channels, staked_worker, cid, 7, IN, OUT)
     tx = channels.challenge_receipt(cid, 7, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
     challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
-    before = token.balanceOf(mallory)
+    before, treasury_before = token.balanceOf(mallory), token.balanceOf(timelock)
+    assert channels.governance() == timelock.address
     tx = decide(court, dispute_of(channels, challenge_id), pool, False, carol)
     resolved = tx.decode_logs(channels.ReceiptChallengeResolved)[0]
     assert (resolved.challenge_id, resolved.worker_was_right, resolved.slashed) == (challenge_id, False, 100 * ETH)
-    assert token.balanceOf(mallory) == before + 100 * ETH
+    # Half to the challenger, the rest to the treasury (a sybil challenger of the worker's must still lose).
+    assert [(str(s.worker), s.amount, str(s.recipient), str(s.slasher)) for s in tx.decode_logs(workers.Slashed)] == [
+        (staked_worker.address, 50 * ETH, mallory.address, channels.address),
+        (staked_worker.address, 50 * ETH, timelock.address, channels.address),
+    ]
+    assert token.balanceOf(mallory) == before + 50 * ETH
+    assert token.balanceOf(timelock) == treasury_before + 50 * ETH
     assert court.owed(mallory) == BOND - 3 * FEE
     assert workers.slashed(staked_worker) == 1
     unlocked = [log.amount for log in tx.decode_logs(workers.StakeUnlocked) if log.slasher == channels.address]
@@ -421,7 +428,7 @@ def test_challenge_receipt__worker_unbonds_and_withdraws__locked_stake_slashed_o
     before = token.balanceOf(mallory)
     tx = governor.execute(*proposal.args(), sender=alice)
     assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == SLASH
-    assert token.balanceOf(mallory) == before + SLASH
+    assert token.balanceOf(mallory) == before + SLASH // 2  # half; the treasury the rest
     assert court.owed(mallory) == BOND
     assert (workers.workers(staked_worker).stake, workers.locked(staked_worker)) == (0, 0)
 

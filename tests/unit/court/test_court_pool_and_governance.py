@@ -158,11 +158,22 @@ def test_set_client__owner__allows_then_stops(own_court, deployer, mallory):
     log = tx.decode_logs(own_court.ClientSet)[0]
     assert (log.client, log.allowed) == (mallory.address, True)
     assert own_court.clients(mallory)
-    own_court.open_dispute(1, deployer, mallory, 7, RESULT_HASH, WRONG, sender=mallory, value=BOND)
+    own_court.open_dispute(1, deployer, mallory, 7, RESULT_HASH, WRONG, ZERO_ADDRESS, sender=mallory, value=BOND)
     own_court.set_client(mallory, False, sender=deployer)
     with ape.reverts("DisputeCourt: caller is not a client"):
-        own_court.open_dispute(1, deployer, mallory, 8, RESULT_HASH, WRONG, sender=mallory, value=BOND)
+        own_court.open_dispute(1, deployer, mallory, 8, RESULT_HASH, WRONG, ZERO_ADDRESS, sender=mallory, value=BOND)
     assert own_court.dispute_count() == 1
+
+
+def test_open_dispute__model_id_above_bound__reverts_beneficiary_packed_beside_it(own_court, deployer, mallory, bob):
+    """The model id shares a word with the beneficiary: 96 bits, far above any model count."""
+    own_court.set_client(mallory, True, sender=deployer)
+    with ape.reverts("DisputeCourt: model id above bound"):
+        own_court.open_dispute(2**96, deployer, mallory, 7, RESULT_HASH, WRONG, bob, sender=mallory, value=BOND)
+    tx = own_court.open_dispute(2**96 - 1, deployer, mallory, 7, RESULT_HASH, WRONG, bob, sender=mallory, value=BOND)
+    dispute_id = tx.decode_logs(own_court.DisputeOpened)[0].dispute_id
+    assert own_court.disputes(dispute_id).model_id == 2**96 - 1
+    assert own_court.beneficiary(dispute_id) == bob.address
 
 
 def test_set_client__zero_or_not_owner__reverts(court, own_court, deployer, mallory):
@@ -195,7 +206,7 @@ def hostile_client(project, own_court, deployer):
 
 
 def _open_as(court, actor, deployer, worker) -> int:
-    payload = court.open_dispute.encode_input(999, worker, actor, 1, RESULT_HASH, WRONG)
+    payload = court.open_dispute.encode_input(999, worker, actor, 1, RESULT_HASH, WRONG, ZERO_ADDRESS)
     actor.act(court, payload, sender=deployer, value=BOND)
     return court.dispute_count()
 
@@ -262,6 +273,7 @@ def test_attack__worker_opens_dispute_directly_to_lock_verifiers__reverts(court,
                                                                          challenger):
     # A staked worker calling the court itself (not through a client) cannot open a dispute.
     with ape.reverts("DisputeCourt: caller is not a client"):
-        court.open_dispute(model_id, verifiers[0], challenger, 1, RESULT_HASH, WRONG, sender=challenger, value=BOND)
+        court.open_dispute(model_id, verifiers[0], challenger, 1, RESULT_HASH, WRONG, ZERO_ADDRESS, sender=challenger,
+                           value=BOND)
     assert court.dispute_count() == 0
     assert workers.locked(verifiers[0]) == 0

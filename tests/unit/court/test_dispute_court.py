@@ -10,7 +10,7 @@ from ape import chain
 
 from offchain.court import Ballot, Phase, commitment, expected_committee
 from tests.unit.court.conftest import BOND, FEE, NO_SHOW, WRONG
-from tests.utils.constants import DAY, ETH, MIN_STAKE
+from tests.utils.constants import DAY, ETH, MIN_STAKE, ZERO_ADDRESS
 from tests.utils.court import (
     commit,
     decide,
@@ -54,7 +54,8 @@ def test_challenge__opens_dispute_and_forwards_bond(market, court, fulfilled, ch
 
 def test_open_dispute__not_a_client__reverts(court, model_id, staked_worker, mallory):
     with ape.reverts("DisputeCourt: caller is not a client"):
-        court.open_dispute(model_id, staked_worker, mallory, 1, RESULT_HASH, WRONG, sender=mallory, value=BOND)
+        court.open_dispute(model_id, staked_worker, mallory, 1, RESULT_HASH, WRONG, ZERO_ADDRESS, sender=mallory,
+                           value=BOND)
     assert court.dispute_count() == 0
 
 
@@ -358,9 +359,11 @@ def test_settle__worker_right__fees_bond_rest_and_finalizable(court, market, wor
 
 
 def test_settle__worker_wrong_two_to_one__challenger_paid_worker_slashed_requester_refunded(
-        court, market, token, workers, drawn, committee, fulfilled, staked_worker, challenger, app_builder, mallory):
+        court, market, token, workers, system, drawn, committee, fulfilled, staked_worker, challenger, app_builder,
+        mallory):
     vote(court, drawn, [(committee[0], False), (committee[1], True), (committee[2], False)])
     challenger_tokens = token.balanceOf(challenger)
+    treasury_tokens = token.balanceOf(system.Timelock)
     tx = court.settle(drawn, sender=mallory)
     settled = tx.decode_logs(court.DisputeSettled)[0]
     assert (settled.worker_was_right, settled.for_worker, settled.for_challenger, settled.no_shows) == (
@@ -371,7 +374,13 @@ def test_settle__worker_wrong_two_to_one__challenger_paid_worker_slashed_request
     assert court.owed(committee[1]) == 0  # the minority is not paid
     assert court.owed(challenger) == BOND - 2 * FEE
     assert court.owed(staked_worker) == 0
-    assert token.balanceOf(challenger) == challenger_tokens + CHALLENGE_SLASH
+    # Half the slash to the challenger, the rest to the treasury: one Slashed event each.
+    assert [(str(s.worker), s.amount, str(s.recipient), str(s.slasher)) for s in tx.decode_logs(workers.Slashed)] == [
+        (staked_worker.address, CHALLENGE_SLASH // 2, challenger.address, market.address),
+        (staked_worker.address, CHALLENGE_SLASH // 2, system.Timelock.address, market.address),
+    ]
+    assert token.balanceOf(challenger) == challenger_tokens + CHALLENGE_SLASH // 2
+    assert token.balanceOf(system.Timelock) == treasury_tokens + CHALLENGE_SLASH // 2
     assert workers.workers(staked_worker).stake == MIN_STAKE - CHALLENGE_SLASH
     assert market.get_request(fulfilled).state == REFUNDED
     assert market.owed(app_builder) == PAYMENT
@@ -469,15 +478,17 @@ def escalated(court, workers, dispute, verifiers, mallory):
 
 
 def test_rule__governance_against_worker__challenger_takes_bond_worker_slashed(court, market, govern, token,
-                                                                             escalated, fulfilled, challenger,
-                                                                             staked_worker, app_builder):
+                                                                             system, escalated, fulfilled,
+                                                                             challenger, staked_worker, app_builder):
     challenger_tokens = token.balanceOf(challenger)
+    treasury_tokens = token.balanceOf(system.Timelock)
     tx = govern((court, "rule", escalated, False))
     ruled = tx.decode_logs(court.DisputeRuled)[0]
     assert (ruled.dispute_id, ruled.worker_was_right) == (escalated, False)
     assert tx.decode_logs(market.ChallengeResolved)[0].slashed == CHALLENGE_SLASH
     assert court.owed(challenger) == BOND
-    assert token.balanceOf(challenger) == challenger_tokens + CHALLENGE_SLASH
+    assert token.balanceOf(challenger) == challenger_tokens + CHALLENGE_SLASH // 2
+    assert token.balanceOf(system.Timelock) == treasury_tokens + CHALLENGE_SLASH // 2
     assert court.disputes(escalated).phase == Phase.RULED
     assert market.get_request(fulfilled).state == REFUNDED
     assert market.owed(app_builder) == PAYMENT
@@ -572,9 +583,9 @@ def test_attack__member_unbonds_before_commit__cannot_withdraw_lock(court, worke
 # ---------------------------------------------------------------- receipts: the same path
 
 
-def test_receipt_challenge__committee_decides__worker_slashed_to_challenger(court, system, token, workers, model_id,
-                                                                          staked_worker, app_builder, verifiers,
-                                                                          pool, mallory):
+def test_receipt_challenge__committee_decides__worker_slashed_half_to_challenger(court, system, token, workers,
+                                                                               model_id, staked_worker, app_builder,
+                                                                               verifiers, pool, mallory):
     from tests.utils.channels import open_channel, receipt
     channels = system.PaymentChannels
     cid = open_channel(channels, app_builder, staked_worker, model_id, 10**16)
@@ -584,14 +595,19 @@ def test_receipt_challenge__committee_decides__worker_slashed_to_challenger(cour
                                     value=channels.params().challenge_bond)
     opened = tx.decode_logs(court.DisputeOpened)[0]
     challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
-    assert (opened.client, opened.subject_id, opened.worker, opened.challenger) == (
-        channels.address, challenge_id, staked_worker.address, app_builder.address)
+    assert (opened.client, opened.subject_id, opened.worker, opened.challenger, opened.beneficiary) == (
+        channels.address, challenge_id, staked_worker.address, app_builder.address, ZERO_ADDRESS)
+    assert court.beneficiary(opened.dispute_id) == ZERO_ADDRESS  # only the challenger gains
     assert channels.challenges(challenge_id).dispute_id == opened.dispute_id
     challenger_tokens = token.balanceOf(app_builder)
+    treasury_tokens = token.balanceOf(system.Timelock)
     tx = decide(court, opened.dispute_id, pool, False, mallory)
     resolved = tx.decode_logs(channels.ReceiptChallengeResolved)[0]
     assert (resolved.challenge_id, resolved.worker_was_right, resolved.slashed) == (challenge_id, False, 100 * ETH)
-    assert token.balanceOf(app_builder) == challenger_tokens + 100 * ETH
+    assert [(str(s.recipient), s.amount) for s in tx.decode_logs(workers.Slashed)] == [
+        (app_builder.address, 50 * ETH), (system.Timelock.address, 50 * ETH)]
+    assert token.balanceOf(app_builder) == challenger_tokens + 50 * ETH
+    assert token.balanceOf(system.Timelock) == treasury_tokens + 50 * ETH
     assert court.owed(app_builder) == BOND - 3 * FEE
     assert channels.challenges(challenge_id).resolved
     assert workers.locked_by(channels, staked_worker) == 0

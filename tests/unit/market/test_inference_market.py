@@ -611,14 +611,18 @@ def test_verdict__worker_right__takes_bond_rest_and_finalizes_at_once(market, co
     assert market.owed(staked_worker) == PAYMENT * 7_000 // 10_000
 
 
-def test_verdict__challenger_right__slashes_worker_refunds_requester(market, court, token, workers, fulfilled,
-                                                                    second_worker, staked_worker, app_builder, pool,
-                                                                    mallory):
+def test_verdict__challenger_right__slashes_worker_half_to_challenger_refunds_requester(
+        market, court, token, workers, system, fulfilled, second_worker, staked_worker, app_builder, pool, mallory):
     dispute_id = challenge(market, court, fulfilled, second_worker)
     challenger_tokens = token.balanceOf(second_worker)
+    treasury_tokens = token.balanceOf(system.Timelock)
     tx = decide(court, dispute_id, pool, False, mallory)
-    assert tx.decode_logs(market.ChallengeResolved)[0].slashed == 100 * ETH
-    assert token.balanceOf(second_worker) == challenger_tokens + 100 * ETH
+    assert tx.decode_logs(market.ChallengeResolved)[0].slashed == 100 * ETH  # the total
+    # Half to the challenger, the rest to the treasury (a sybil challenger of the worker's must still lose).
+    assert [(str(s.recipient), s.amount) for s in tx.decode_logs(workers.Slashed)] == [
+        (second_worker.address, 50 * ETH), (system.Timelock.address, 50 * ETH)]
+    assert token.balanceOf(second_worker) == challenger_tokens + 50 * ETH
+    assert token.balanceOf(system.Timelock) == treasury_tokens + 50 * ETH
     assert court.owed(second_worker) == BOND - 3 * FEE
     assert market.owed(app_builder) == PAYMENT
     assert market.get_request(fulfilled).state == REFUNDED
@@ -797,7 +801,7 @@ def test_challenge__worker_unbonds_and_withdraws__locked_stake_stays_and_ruling_
     challenger_tokens = token.balanceOf(second_worker)
     tx = governor.execute(*proposal.args(), sender=alice)
     assert tx.decode_logs(market.ChallengeResolved)[0].slashed == 100 * ETH
-    assert token.balanceOf(second_worker) == challenger_tokens + 100 * ETH
+    assert token.balanceOf(second_worker) == challenger_tokens + 50 * ETH  # half; the treasury the rest
     assert court.owed(second_worker) == BOND  # a ruling: the whole bond, no member fees
     assert workers.workers(staked_worker).stake == 0
     assert workers.locked(staked_worker) == 0
@@ -845,7 +849,8 @@ def test_verdict__challenger_right__lock_taken_then_released(market, court, work
                                                            staked_worker, pool, mallory):
     dispute_id = challenge(market, court, fulfilled, second_worker)
     tx = decide(court, dispute_id, pool, False, mallory)
-    assert [log.amount for log in tx.decode_logs(workers.Slashed) if log.slasher == market.address] == [100 * ETH]
+    assert [log.amount for log in tx.decode_logs(workers.Slashed) if log.slasher == market.address] == [
+        50 * ETH, 50 * ETH]  # challenger, treasury
     assert [log.amount for log in tx.decode_logs(workers.StakeUnlocked) if log.slasher == market.address] == [LOCK]
     assert (workers.workers(staked_worker).stake, workers.locked(staked_worker)) == (MIN_STAKE - 100 * ETH, 0)
     assert market.exposure(staked_worker) == (0, 0)

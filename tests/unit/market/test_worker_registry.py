@@ -301,6 +301,44 @@ def test_is_active__min_stake_lowered__active_again(reg, deployer, joined, bob):
     assert reg.active_signer(joined) == bob.address
 
 
+def test_active_since__register__its_block_until_unbond(reg, token, deployer, dave):
+    tx = join(reg, token, deployer, dave)
+    assert reg.active_since(dave) == tx.block_number
+    chain.mine(3)
+    assert reg.active_since(dave) == tx.block_number  # unbroken
+    reg.unbond(sender=dave)
+    assert reg.active_since(dave) == 0
+
+
+def test_active_since__topped_up_from_below_minimum__block_of_the_top_up(reg, token, deployer, joined, slasher, carol):
+    registered = reg.active_since(joined)
+    fund(reg, token, deployer, joined, 2 * ETH)
+    reg.add_stake(ETH, sender=joined)  # active already: the break-free run goes on
+    assert reg.active_since(joined) == registered
+    reg.slash(joined, 2 * ETH, carol, sender=slasher)  # below the minimum: inactive
+    assert reg.active_since(joined) == 0
+    tx = reg.add_stake(ETH, sender=joined)
+    assert reg.is_active(joined)
+    assert reg.active_since(joined) == tx.block_number
+
+
+def test_active_since__min_stake_lowered__block_of_the_lowering(reg, deployer, joined):
+    reg.set_min_stake(MIN_STAKE + 1, sender=deployer)
+    assert reg.active_since(joined) == 0
+    tx = reg.set_min_stake(MIN_STAKE, sender=deployer)  # may activate workers without a write of theirs
+    assert reg.active_since(joined) == tx.block_number
+    tx = reg.set_min_stake(MIN_STAKE, sender=deployer)  # not lowered: nothing restarts
+    assert reg.active_since(joined) < tx.block_number
+
+
+def test_active_since__registered_again_after_withdraw__block_of_the_new_registration(reg, token, deployer, joined):
+    chain.mine(timestamp=unbond(reg, joined))
+    reg.withdraw_stake(sender=joined)
+    assert reg.active_since(joined) == 0
+    tx = join(reg, token, deployer, joined)
+    assert reg.active_since(joined) == tx.block_number
+
+
 def test_is_active__governance_raises_min_stake__system_worker_inactive(workers, govern, staked_worker):
     tx = govern((workers, "set_min_stake", MIN_STAKE + 1))
     log = tx.decode_logs(workers.MinStakeSet)[0]
@@ -416,6 +454,74 @@ def test_slash__recorder_only__reverts(reg, deployer, joined, mallory):
 def test_slash__system_registry_outsider__reverts(workers, staked_worker, mallory):
     with ape.reverts("WorkerRegistry: caller may not slash"):
         workers.slash(staked_worker, ETH, mallory, sender=mallory)
+
+
+# ---------------------------------------------------------------- slash_split (a lost challenge)
+
+
+def _split_logs(reg, tx):
+    return [(str(log.worker), log.amount, str(log.recipient), str(log.slasher)) for log in tx.decode_logs(reg.Slashed)]
+
+
+def test_slash_split__odd_amount__challenger_half_rounded_down_treasury_rest_two_events(reg, token, joined, slasher,
+                                                                                       carol, dave):
+    """carol won the challenge, dave is the treasury: carol gets half rounded down, dave the rest."""
+    amount = 100 * ETH + 1
+    carol_before, dave_before = token.balanceOf(carol), token.balanceOf(dave)
+    assert reg.slash_split.call(joined, amount, carol, dave, sender=slasher) == amount
+    tx = reg.slash_split(joined, amount, carol, dave, sender=slasher)
+    assert _split_logs(reg, tx) == [
+        (joined.address, 50 * ETH, carol.address, slasher.address),
+        (joined.address, 50 * ETH + 1, dave.address, slasher.address),
+    ]
+    assert token.balanceOf(carol) == carol_before + 50 * ETH
+    assert token.balanceOf(dave) == dave_before + 50 * ETH + 1
+    assert reg.workers(joined).stake == MIN_STAKE - amount
+    assert token.balanceOf(reg) == MIN_STAKE - amount
+    assert reg.slashed(joined) == 1  # one slash, two recipients
+
+
+def test_slash_split__more_than_stake__splits_what_was_taken(reg, token, joined, slasher, carol, dave):
+    carol_before, dave_before = token.balanceOf(carol), token.balanceOf(dave)
+    assert reg.slash_split.call(joined, 5 * MIN_STAKE, carol, dave, sender=slasher) == MIN_STAKE
+    tx = reg.slash_split(joined, 5 * MIN_STAKE, carol, dave, sender=slasher)
+    assert [log.amount for log in tx.decode_logs(reg.Slashed)] == [MIN_STAKE // 2, MIN_STAKE - MIN_STAKE // 2]
+    assert token.balanceOf(carol) == carol_before + MIN_STAKE // 2
+    assert token.balanceOf(dave) == dave_before + MIN_STAKE - MIN_STAKE // 2
+    assert (reg.workers(joined).stake, token.balanceOf(reg)) == (0, 0)
+
+
+def test_slash_split__one_wei__all_to_treasury_no_empty_event(reg, token, joined, slasher, carol, dave):
+    carol_before, dave_before = token.balanceOf(carol), token.balanceOf(dave)
+    tx = reg.slash_split(joined, 1, carol, dave, sender=slasher)
+    assert _split_logs(reg, tx) == [(joined.address, 1, dave.address, slasher.address)]
+    assert (token.balanceOf(carol), token.balanceOf(dave)) == (carol_before, dave_before + 1)
+    assert (reg.workers(joined).stake, reg.slashed(joined)) == (MIN_STAKE - 1, 1)
+
+
+def test_slash_split__no_stake__takes_nothing_records_nothing(reg, token, slasher, mallory, carol, dave):
+    carol_before, dave_before = token.balanceOf(carol), token.balanceOf(dave)
+    assert reg.slash_split.call(mallory, ETH, carol, dave, sender=slasher) == 0
+    tx = reg.slash_split(mallory, ETH, carol, dave, sender=slasher)
+    assert tx.decode_logs(reg.Slashed) == []
+    assert reg.slashed(mallory) == 0
+    assert (token.balanceOf(carol), token.balanceOf(dave)) == (carol_before, dave_before)
+
+
+@pytest.mark.parametrize("zero", ["challenger", "treasury"])
+def test_slash_split__zero_recipient__reverts(reg, joined, slasher, carol, zero):
+    challenger, treasury = (ZERO, carol) if zero == "challenger" else (carol, ZERO)
+    with ape.reverts("WorkerRegistry: recipient is the zero address"):
+        reg.slash_split(joined, ETH, challenger, treasury, sender=slasher)
+    assert (reg.workers(joined).stake, reg.slashed(joined)) == (MIN_STAKE, 0)
+
+
+@pytest.mark.parametrize("caller", ["worker", "mallory", "deployer"])
+def test_slash_split__not_authorised__reverts(reg, joined, deployer, mallory, carol, caller):
+    sender = {"worker": joined, "mallory": mallory, "deployer": deployer}[caller]
+    with ape.reverts("WorkerRegistry: caller may not slash"):
+        reg.slash_split(joined, ETH, mallory, carol, sender=sender)
+    assert (reg.workers(joined).stake, reg.slashed(joined)) == (MIN_STAKE, 0)
 
 
 # ---------------------------------------------------------------- stake locks
