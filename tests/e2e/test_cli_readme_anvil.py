@@ -4,6 +4,7 @@ anvil node. A line a test cannot run as printed is in INSTEAD with the reason an
 place; a placeholder a reader fills with a value of their own is in FILLS. Nothing else is left out:
 `test_readme__every_sh_line__is_run_or_has_a_reason` fails on any new line."""
 
+import os
 import re
 import subprocess
 
@@ -141,8 +142,11 @@ def test_readme__every_sh_line__is_run_or_has_a_reason():
 @pytest.mark.parametrize("target", sorted(MAKE_RECIPES))
 def test_readme__make_targets__run_the_recipes_checked_here(target):
     assert f"make {target}" in INSTEAD
-    ran = subprocess.run(["make", "-n", "-o", "setup", "-o", "compile", target], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
+    # Under `make test` this runs in a sub-make (MAKELEVEL set), which prints "Entering directory" lines unless told
+    # not to; the parent's MAKEFLAGS are dropped so the recipe read is the one a user's shell gets.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    ran = subprocess.run(["make", "--no-print-directory", "-n", "-o", "setup", "-o", "compile", target], cwd=ROOT,
+                         capture_output=True, text=True, check=True, env=env)
     assert ran.stdout.splitlines() == MAKE_RECIPES[target]
     checks = [command for command, _ in _checks(f"make {target}")]
     assert not checks or len(checks) == len(MAKE_RECIPES[target]), "every command of the recipe, or none"
