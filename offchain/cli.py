@@ -334,6 +334,7 @@ class DefaultRequestGroup(Group):
             args = ["request", *args]
         return super().parse_args(ctx, args)
 
+
 def local_command(what: str, *params: Callable) -> Callable:
     """A standalone `ape run` command for local chains only (a benchmark or a demo that deploys and
     advances time): refuses other networks with one line naming `what`, quiets ape's logs, then runs;
