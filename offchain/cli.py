@@ -63,18 +63,26 @@ def require_local(provider, what: str) -> None:
 
 
 def advance_time(seconds: int) -> int:
-    """Moves a local chain's clock forward by `seconds` and mines a block; returns the new head time.
+    """Moves a local chain's clock `seconds` past its head block and mines a block; returns the new head time."""
+    from ape import chain
 
-    Works on any local dev node: the embedded chain, anvil, hardhat (it mines a block with an explicit
-    timestamp, `evm_mine` with a timestamp where the provider has no helper)."""
+    return advance_to(chain.blocks.head.timestamp + seconds)
+
+
+def advance_to(timestamp: int) -> int:
+    """Mines a block at `timestamp`, or now where that is later; returns the new head time.
+
+    Works on any local dev node: the embedded chain, anvil, hardhat (`evm_increaseTime` and `evm_mine` where
+    the provider has no helper). Give deadlines as absolute times: the pending block of a node that follows the
+    wall clock (anvil) is seconds ahead of the head on a slow machine, so "deadline - pending" added to the head
+    can land before the deadline."""
     from ape import chain
     from ape.exceptions import APINotImplementedError
 
-    target = chain.blocks.head.timestamp + seconds
     try:
-        chain.mine(timestamp=max(target, chain.pending_timestamp))
+        chain.mine(timestamp=max(timestamp, chain.pending_timestamp))
     except (APINotImplementedError, NotImplementedError):
-        chain.provider.make_request("evm_increaseTime", [seconds])
+        chain.provider.make_request("evm_increaseTime", [max(0, timestamp - chain.blocks.head.timestamp)])
         chain.provider.make_request("evm_mine", [])
     return chain.blocks.head.timestamp
 

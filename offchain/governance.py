@@ -240,10 +240,7 @@ def pass_locally(governor, proposal: Proposal, proposer, voters) -> dict:
 
     For demos, benchmarks and tests: on a live network time passes by itself.
     """
-    from ape import chain
-
-    def advance_to(timestamp: int) -> None:
-        chain.mine(timestamp=max(timestamp, chain.pending_timestamp))
+    from offchain.cli import advance_to
 
     receipts = {
         "propose": governor.propose(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from offchain.cli import ETH, advance_time
+from offchain.cli import ETH, advance_time, advance_to
 from offchain.deploy import deploy_system
 from offchain.governance import Proposal, Support
 
 
 def governance_gas(project, accounts) -> list[tuple[str, int]]:
     """Deploys a fresh system and returns (operation, gas used) rows."""
-    from ape import chain
-
     deployer, alice, bob, carol = accounts[:4]
     d = deploy_system(project, deployer)
     token, governor = d.GovernanceToken, d.Governor
@@ -50,9 +48,9 @@ def governance_gas(project, accounts) -> list[tuple[str, int]]:
     advance_time(governor.votingDelay() + 1)
     record("castVote", governor.castVote(proposal_id, Support.For, sender=alice))
     record("castVoteWithReason", governor.castVoteWithReason(proposal_id, Support.Against, "no", sender=bob))
-    advance_time(governor.proposalDeadline(proposal_id) - chain.pending_timestamp + 1)
+    advance_to(governor.proposalDeadline(proposal_id) + 1)
     record("queue (1 action)", governor.queue(*proposal.args(), sender=alice))
-    advance_time(governor.proposalEta(proposal_id) - chain.pending_timestamp + 1)
+    advance_to(governor.proposalEta(proposal_id) + 1)
     record("execute (1 action)", governor.execute(*proposal.args(), sender=alice))
 
     # Why the Governor schedules one timelock operation per action: snekmate's

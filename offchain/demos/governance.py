@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from offchain.cli import ETH, advance_time, console, fmt_eth, fmt_tokens, table
+from offchain.cli import ETH, advance_time, advance_to, console, fmt_eth, fmt_tokens, table
 from offchain.deploy import deploy_system
 from offchain.governance import Proposal, Support, state
 
@@ -40,15 +40,13 @@ def _lifecycle(governor, proposal: Proposal, proposer, voters, summary: DemoSumm
         f"  voted: {fmt_tokens(for_votes)} For, quorum {fmt_tokens(governor.proposal_quorum(proposal_id))}"
     )
 
-    advance_time(governor.proposalDeadline(proposal_id) - governor.proposalSnapshot(proposal_id) + 1)
+    advance_to(governor.proposalDeadline(proposal_id) + 1)
     receipt = governor.queue(*proposal.args(), sender=proposer)
     summary.gas.setdefault("queue", receipt.gas_used)
     eta = governor.proposalEta(proposal_id)
     console.print(f"  {state(governor, proposal_id).name}, executable at t={eta}")
 
-    from ape import chain
-
-    advance_time(eta - chain.pending_timestamp + 1)
+    advance_to(eta + 1)
     receipt = governor.execute(*proposal.args(), sender=proposer)
     summary.gas.setdefault("execute", receipt.gas_used)
     summary.states.append((label, state(governor, proposal_id).name))

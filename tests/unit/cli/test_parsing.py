@@ -1,4 +1,4 @@
-"""The command-line value parsers every script shares (no chain needed)."""
+"""The command-line value parsers every script shares (no chain needed), and local time travel."""
 
 from decimal import Context, Decimal
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from offchain.cli import fmt_eth, fmt_span, parse_address, parse_amount, parse_count, parse_duration, short_id
+from offchain.cli import advance_time, advance_to, fmt_eth, fmt_span, parse_address, parse_amount, parse_count, parse_duration, short_id
 from offchain.errors import InvalidInput
 
 
@@ -79,3 +79,14 @@ def test_parse_address__test_alias__that_test_accounts_address(accounts):
 def test_parse_address__unknown__says_what(text):
     with pytest.raises(InvalidInput, match=f"shareholder '{text}' is neither an address"):
         parse_address(text, "shareholder")
+
+
+def test_advance_to__pending_block_ahead_of_head__mines_at_that_time(chain):
+    # A node that follows the wall clock (anvil on a slow machine) has its pending block seconds ahead of the
+    # head: "deadline - pending" added to the head landed before the deadline and failed CI once.
+    head = chain.blocks.head.timestamp
+    chain.pending_timestamp = head + 30
+    assert advance_to(head + 100) == head + 100
+    later = advance_to(head + 50)  # a time already past: the next block, never back
+    assert later > head + 100
+    assert advance_time(3_600) == later + 3_600  # from the head, not from the pending block
