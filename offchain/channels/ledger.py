@@ -91,6 +91,11 @@ class ChannelBook:
         return max(self.durable_amount - self.settled, 0)
 
     @property
+    def owed(self) -> int:
+        """`unsettled` while the channel can still be settled; 0 once it is dead."""
+        return 0 if self.dead else self.unsettled
+
+    @property
     def closing(self) -> bool:
         return self.closed or self.closes_at != 0
 
@@ -132,6 +137,9 @@ class Ledger:
             elif stored != value:
                 raise LedgerMismatch(f"{self.path} holds the books of {key} {stored}, not {value}")
         self.books: dict[bytes, ChannelBook] = {}
+        # The sum of every book's `owed`, kept as the books change: the API asks after every call whether
+        # a settlement is due, which must not cost a sum over thousands of channels.
+        self.unsettled_total = 0
         self._load()
 
     def _load(self) -> None:
@@ -143,6 +151,7 @@ class Ledger:
                 payer=row[1], model_id=int(row[2]), calls=row[3], voucher_amount=int(row[4]),
                 voucher_signature=bytes(row[5]), settled=int(row[6]), deposit=int(row[7]), closes_at=row[8],
                 closed=bool(row[9]), dead=row[10]).saved()
+        self.unsettled_total = sum(book.owed for book in self.books.values())
 
     # ------------------------------------------------------------ plumbing
 
@@ -189,7 +198,9 @@ class Ledger:
                 channel_id, book.payer, str(book.model_id), book.calls, str(book.voucher_amount),
                 book.voucher_signature, str(book.settled), str(book.deposit), book.closes_at, int(book.closed),
                 book.dead))
+            old = self.books.get(channel_id)
             self.books[channel_id] = book.saved()
+            self.unsettled_total += book.owed - (old.owed if old is not None else 0)
         return book
 
     def observe(self, channel_id: bytes, *, deposit: int, settled: int, closes_at: int, closed: bool) -> ChannelBook:
@@ -197,12 +208,14 @@ class Ledger:
         raced with a newer one cannot take the books back."""
         book = self.books[channel_id]
         with self.lock, self.db_lock, self._tx():
+            before = book.owed
             deposit, settled = max(book.deposit, deposit), max(book.settled, settled)
             closes_at, closed = book.closes_at or closes_at, book.closed or closed
             self.db.execute("UPDATE channels SET deposit = ?, settled = ?, closes_at = ?, closed = ? WHERE id = ?",
                             (str(deposit), str(settled), closes_at, int(closed), channel_id))
             book.deposit, book.settled, book.closes_at, book.closed = deposit, settled, closes_at, closed
             book.checked_at = time.monotonic()
+            self.unsettled_total += book.owed - before
         return book
 
     def accept(self, channel_id: bytes, amount: int, signature: bytes) -> int:
@@ -276,7 +289,9 @@ class Ledger:
             if error is None:
                 for (_, book), (calls, amount, signature) in zip(books, rows, strict=True):
                     if calls >= book.durable_calls:
+                        before = book.owed
                         book.durable_calls, book.durable_amount, book.durable_signature = calls, amount, signature
+                        self.unsettled_total += book.owed - before
             else:
                 # Memory goes back to the disk, which also drops what callers staged while this commit ran
                 # (the next generation): they fail too, and later changes stage into a fresh generation.
@@ -293,10 +308,11 @@ class Ledger:
         """A settlement of `amount` confirmed on chain: the receipts `seqs` it carried are paid for."""
         book = self.books[channel_id]
         with self.lock, self.db_lock, self._tx():
-            settled = max(book.settled, amount)
+            settled, before = max(book.settled, amount), book.owed
             self.db.execute("UPDATE channels SET settled = ? WHERE id = ?", (str(settled), channel_id))
             self.db.executemany("DELETE FROM receipts WHERE id = ? AND seq = ?", [(channel_id, s) for s in seqs])
             book.settled = settled
+            self.unsettled_total += book.owed - before
 
     def kill(self, channel_id: bytes, reason: str) -> None:
         """Marks a channel that can never be settled again (closed on chain); its receipts go."""
@@ -304,6 +320,7 @@ class Ledger:
         with self.lock, self.db_lock, self._tx():
             self.db.execute("UPDATE channels SET dead = ?, closed = 1 WHERE id = ?", (reason, channel_id))
             self.db.execute("DELETE FROM receipts WHERE id = ?", (channel_id,))
+            self.unsettled_total -= book.owed
             book.dead, book.closed = reason, True
 
     def set_int(self, key: str, value: int) -> None:

@@ -5,7 +5,7 @@ time on serving alone (a client's signing and checking would otherwise share its
 
 The job (JSON): {"url", "documents": [str], "paid": null or PaidCaller fields (channel_id and key hex),
 "model_id"}. The process makes one warm-up call, prints "ready", waits for a line on stdin, makes one
-call per document in turn and prints {"latencies": [seconds], "spent": wei} as one JSON line.
+call per document in turn and prints {"latencies": [seconds], "spent": wei, "cpu": seconds of CPU over the calls} as one JSON line.
 """
 
 from __future__ import annotations
@@ -38,12 +38,13 @@ def run(job: dict, go) -> dict:
 
         call(documents[0])  # warm-up: connection, and the worker loads the channel
         go()
-        latencies = []
+        latencies, cpu = [], time.process_time()
         for document in documents:
             start = time.perf_counter()
             call(document)
             latencies.append(time.perf_counter() - start)
-    return {"latencies": latencies, "spent": caller.spent if job.get("paid") else 0}
+        cpu = time.process_time() - cpu
+    return {"latencies": latencies, "spent": caller.spent if job.get("paid") else 0, "cpu": cpu}
 
 
 def main() -> None:

@@ -325,7 +325,8 @@ class ChannelWorker:
     # ------------------------------------------------------------ settlement
 
     def unsettled(self) -> int:
-        return sum(b.unsettled for b in self.ledger.books.values() if not b.dead)
+        """Wei of vouchers on disk not yet settled, over every channel that can still be settled."""
+        return self.ledger.unsettled_total
 
     def due_for_settlement(self) -> bool:
         return self.unsettled() >= self.settle_threshold

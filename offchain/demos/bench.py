@@ -385,7 +385,7 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
                 for n in (1, clients):
                     jobs = [{"url": plain, "model_id": model_id, "documents": texts, "paid": _paid_job(c) if paid else None}
                             for c in callers[:n]]
-                    seconds, latencies, spent, cpu = _load(jobs)
+                    seconds, latencies, spent, cpu, client_cpu = _load(jobs)
                     for caller, wei in zip(callers, spent):
                         if paid:
                             caller.spent = wei
@@ -398,6 +398,7 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
                         count = sum(len(x) for x in latencies)
                         best[key] = max(best.get(key, 0), count / seconds)
                         best["cpu", paid] = min(best.get(("cpu", paid), float("inf")), cpu / count)
+                        best["client cpu", paid] = min(best.get(("client cpu", paid), float("inf")), client_cpu / count)
         settled = api.settle().total
 
     (plain_p50, plain_p95), (paid_p50, paid_p95) = best[(False, 1)], best[(True, 1)]
@@ -411,6 +412,9 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
          f"{paid_rate:,.0f} calls/s", f"{paid_rate / plain_rate:.2f}"),
         (f"server CPU per call, {clients} clients (least of {rounds})", f"{best['cpu', False] * 1e3:.2f} ms",
          f"{best['cpu', True] * 1e3:.2f} ms", f"+{(best['cpu', True] - best['cpu', False]) * 1e3:.2f} ms"),
+        (f"client CPU per call, {clients} clients (least of {rounds})", f"{best['client cpu', False] * 1e3:.2f} ms",
+         f"{best['client cpu', True] * 1e3:.2f} ms",
+         f"+{(best['client cpu', True] - best['client cpu', False]) * 1e3:.2f} ms"),
         ("settled on chain in one transaction", "", f"{settled / 10**18:.6f} ETH", ""),
     ]
 
@@ -424,10 +428,10 @@ def _paid_job(caller) -> dict:
     return job
 
 
-def _load(jobs: list[dict]) -> tuple[float, list[list[float]], list[int], float]:
+def _load(jobs: list[dict]) -> tuple[float, list[list[float]], list[int], float, float]:
     """Runs each job in its own client process, all started together; returns (seconds from the start
     signal until the last finished, each client's latencies, each client's spent wei, CPU seconds this
-    process (the server) spent meanwhile)."""
+    process (the server) spent meanwhile, CPU seconds the clients spent on their calls)."""
     import json
     import os
     import subprocess
@@ -459,7 +463,8 @@ def _load(jobs: list[dict]) -> tuple[float, list[list[float]], list[int], float]
         for proc in procs:
             proc.wait(timeout=60)
     server_cpu = (done.user - cpu.user) + (done.system - cpu.system)
-    return seconds, [a["latencies"] for a in answers], [a["spent"] for a in answers], server_cpu
+    client_cpu = sum(a["cpu"] for a in answers)
+    return seconds, [a["latencies"] for a in answers], [a["spent"] for a in answers], server_cpu, client_cpu
 
 
 def inputs_parse(spec, document):

@@ -227,3 +227,44 @@ def test_stage_accept__not_on_disk__not_unsettled_until_flushed(ledger):
     assert (book.voucher_amount, book.durable_amount, book.unsettled) == (100, 0, 0)  # nothing to cash yet
     ledger.flush(generation)
     assert (book.durable_calls, book.durable_amount, book.durable_signature, book.unsettled) == (seq, 100, SIG, 100)
+
+
+def _summed(ledger) -> int:
+    return sum(book.unsettled for book in ledger.books.values() if not book.dead)
+
+
+def test_unsettled_total__every_change__equals_the_sum_over_the_books(ledger, tmp_path):
+    """The running total the API reads after every call (instead of summing thousands of books)."""
+    ledger.track(OTHER, ChannelBook(payer="0xpayer", model_id=1, deposit=10**18, settled=0))
+    steps = [
+        lambda: ledger.accept(CID, 300, SIG),
+        lambda: ledger.stage_accept(OTHER, 50, SIG),  # staged, not on disk: not owed yet
+        lambda: ledger.flush(ledger.stage_accept(OTHER, 70, SIG)[1]),
+        lambda: ledger.observe(CID, deposit=10**18, settled=100, closes_at=0, closed=False),
+        lambda: ledger.observe(CID, deposit=10**18, settled=50, closes_at=0, closed=False),  # stale: no change
+        lambda: ledger.confirm(CID, 300, []),
+        lambda: ledger.accept(CID, 900, SIG),
+        lambda: ledger.kill(OTHER, "closed on chain"),
+        lambda: ledger.track(CID, ChannelBook(payer="0xother", model_id=1, deposit=10**18, settled=0)),  # restarted
+        lambda: ledger.accept(CID, 40, SIG),
+    ]
+    totals = []
+    for step in steps:
+        step()
+        assert ledger.unsettled_total == _summed(ledger)
+        totals.append(ledger.unsettled_total)
+    assert totals == [300, 300, 370, 270, 270, 70, 670, 600, 0, 40]
+    again = open_ledger(tmp_path)  # a restart counts it from disk
+    assert again.unsettled_total == _summed(again) == 40
+    again.close()
+
+
+def test_unsettled_total__commit_fails__back_to_what_the_disk_holds(ledger):
+    ledger.accept(CID, 100, SIG)
+    saboteur = sqlite3.connect(ledger.path)
+    saboteur.execute("CREATE TRIGGER full BEFORE UPDATE OF calls ON channels BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    saboteur.commit()
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        ledger.flush(ledger.stage_accept(CID, 200, SIG)[1])
+    saboteur.close()
+    assert ledger.unsettled_total == _summed(ledger) == 100
