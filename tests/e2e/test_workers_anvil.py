@@ -238,13 +238,14 @@ def test_rpc_outage__bot_waits_it_out_serving_results__then_serves_the_next_requ
         # The node stops answering (frozen, connections open): an RPC outage, as a hung or overloaded node gives.
         os.kill(node, signal.SIGSTOP)
         try:
-            wait_for_log(bot, "RPC error while following blocks")
+            # Up to ape's own retries: the node may freeze in the middle of a call of the bot's (30 s a try).
+            wait_for_log(bot, "RPC error while following blocks", timeout=300)
             assert bot.process.poll() is None
             with urllib.request.urlopen(result_uri, timeout=5) as response:  # results are still served
                 assert keccak(response.read()) == expected
         finally:
             os.kill(node, signal.SIGCONT)
-        wait_for_log(bot, "RPC answering again")
+        wait_for_log(bot, "RPC answering again", timeout=300)
         second = client.request(model_id, inputs.encode_pixels(held_out_digits(spec, 2)[1][0]))
         wait_until(market, [second], (FULFILLED,))
         client.fetch(second, spec)
