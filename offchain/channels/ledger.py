@@ -199,8 +199,9 @@ class Ledger:
                 book.voucher_signature, str(book.settled), str(book.deposit), book.closes_at, int(book.closed),
                 book.dead))
             old = self.books.get(channel_id)
+            before = old.owed if old is not None else 0
             self.books[channel_id] = book.saved()
-            self.unsettled_total += book.owed - (old.owed if old is not None else 0)
+            self.unsettled_total += book.owed - before
         return book
 
     def observe(self, channel_id: bytes, *, deposit: int, settled: int, closes_at: int, closed: bool) -> ChannelBook:

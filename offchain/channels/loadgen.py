@@ -5,7 +5,8 @@ time on serving alone (a client's signing and checking would otherwise share its
 
 The job (JSON): {"url", "documents": [str], "paid": null or PaidCaller fields (channel_id and key hex),
 "model_id"}. The process makes one warm-up call, prints "ready", waits for a line on stdin, makes one
-call per document in turn and prints {"latencies": [seconds], "spent": wei, "cpu": seconds of CPU over the calls} as one JSON line.
+call per document in turn and prints {"latencies": [seconds], "spent": wei, "cpu": CPU seconds over the calls}
+as one JSON line.
 """
 
 from __future__ import annotations
