@@ -46,14 +46,17 @@ CRITICAL_METHODS: dict[str, tuple[str, ...]] = {
     "GovernanceToken": ("set_minter", "transfer_ownership", "set_revenue_excluded"),
     "ModelShares": ("set_minter", "transfer_ownership"),
     "ModelRegistry": ("transfer_model",),  # models the treasury owns
-    # set_unbonding_delay: how long a stake stays slashable after unbond
-    "WorkerRegistry": ("set_permissions", "transfer_ownership", "set_unbonding_delay"),
+    # set_unbonding_delay: how long a stake stays slashable after unbond; set_min_stake: who is an active
+    # worker and who may be drawn (a huge minimum empties every committee, so every dispute escalates)
+    "WorkerRegistry": ("set_permissions", "transfer_ownership", "set_unbonding_delay", "set_min_stake"),
     # set_params: the fee split and the slash sizes (how much stake a dispute moves)
     "InferenceMarket": ("sweep_treasury", "set_params"),
     "PaymentChannels": ("sweep_treasury", "set_params"),
     # set_params: committee size, periods, fees, the no-show slash and the appeal window (how disputes are
-    # decided and what they move); set_client: which contracts may open disputes
-    "DisputeCourt": ("set_params", "set_client"),
+    # decided and what they move); set_client: which contracts may open disputes; rule: each ruling moves
+    # a slash, and one proposal can carry many (a routine 5 % vote ruling ten escalated challenges of one
+    # worker would take its whole stake)
+    "DisputeCourt": ("set_params", "set_client", "rule"),
     # open_bounty: a bounty is a budget of newly minted tokens; set_review_period: how soon anyone may
     # expire an undecided contribution
     "DataBounties": ("open_bounty", "set_review_period"),
@@ -126,9 +129,9 @@ class MarketConfig:
     reveal_period: int = 1_800  # seconds members have to reveal
     member_fee: int = 10**15  # wei from the bond to each majority revealer (a tenth of the bond)
     no_show_slash: int = 50 * 10**18  # tokens locked per member at the draw, slashed if it does not reveal
-    # seconds governance has to rule an escalated dispute (longer than a routine proposal's 8 days); then
-    # anyone expires it
-    escalation_period: int = 14 * DAY
+    # seconds governance has to rule an escalated dispute (a ruling is critical: 1 + 10 + 7 = 18 days from
+    # proposal to execution, and a few days to propose); then anyone expires it
+    escalation_period: int = 21 * DAY
     sample_bps: int = 500  # share of fulfilled requests each verifier re-executes (5 %)
 
     def court_params(self) -> tuple:

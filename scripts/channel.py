@@ -142,6 +142,8 @@ def fund(provider, account, channel_id, amount):
     raw, wei = _channel_id(channel_id), parse_amount(amount, "amount")
     channels = deployment_of(provider).PaymentChannels
     c = _mine(channels, raw, sender)
+    if c.closed:
+        raise InvalidInput("the channel is closed: open a new one")
     if c.closes_at:
         raise InvalidInput("the channel is closing: open a new one after it closes")
     channels.fund(raw, sender=sender, value=wei)

@@ -242,11 +242,14 @@ def open_channel(worker: address, model_id: uint256) -> bytes32:
 @nonreentrant
 def fund(channel_id: bytes32):
     """
-    @notice The payer adds `msg.value` to an open channel.
+    @notice The payer adds `msg.value` to an open channel (not closing, not closed).
     @param channel_id The channel.
     """
     assert self.channels[channel_id].payer == msg.sender, "PaymentChannels: caller is not the payer"
     assert self.channels[channel_id].closes_at == 0, "PaymentChannels: channel closing"
+    # The worker may close at any time, leaving `closes_at` at zero: a top-up landing after that would be
+    # stuck for good (nothing pays out a closed channel's deposit).
+    assert not self.channels[channel_id].closed, "PaymentChannels: channel closed"
     assert msg.value > 0, "PaymentChannels: nothing to fund"
     deposit: uint256 = self.channels[channel_id].deposit + msg.value
     self.channels[channel_id].deposit = deposit

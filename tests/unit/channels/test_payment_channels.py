@@ -80,17 +80,22 @@ def test_fund__adds_deposit(channels, cid, app_builder):
     ("stranger", "PaymentChannels: caller is not the payer"),
     ("zero", "PaymentChannels: nothing to fund"),
     ("closing", "PaymentChannels: channel closing"),
+    ("closed by the worker", "PaymentChannels: channel closed"),
 ])
-def test_fund__invalid__reverts(channels, cid, app_builder, mallory, case, reason):
+def test_fund__invalid__reverts(channels, cid, app_builder, mallory, staked_worker, case, reason):
     sender, value = app_builder, 1
     if case == "stranger":
         sender = mallory
     elif case == "zero":
         value = 0
-    else:
+    elif case == "closing":
         channels.request_close(cid, sender=app_builder)
+    else:  # the worker closes first (a race, or front-running the top-up): the top-up must not be stuck
+        channels.close(cid, sender=staked_worker)
+    balance = channels.balance
     with ape.reverts(reason):
         channels.fund(cid, sender=sender, value=value)
+    assert channels.balance == balance
 
 
 # ---------------------------------------------------------------- settle
@@ -412,7 +417,8 @@ def test_challenge_receipt__evidence_at_bound__accepted_and_emitted_whole(channe
 
 def test_challenge_receipt__worker_unbonds_and_withdraws__locked_stake_slashed_on_day_8(
         channels, court, governor, alice, bob, token, workers, cid, staked_worker, pool, mallory, carol):
-    """Issue 11 for receipts: challenged, unbond; the committee ties; withdraw on day 7, ruling on day 8."""
+    """Issue 11 for receipts: challenged, unbond; the committee ties; withdraw on day 7, ruling (critical) on
+    day 18."""
     _, challenge_id = challenge(channels, cid, staked_worker, mallory)
     dispute_id = dispute_of(channels, challenge_id)
     at = workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at
@@ -469,8 +475,8 @@ def test_escalated_unruled__expires__bond_returns_lock_released_once(channels, c
 
 def test_ruling__slash_raised_after_challenge__takes_only_what_was_locked(channels, court, govern, workers, cid,
                                                                          staked_worker, pool, mallory, carol):
-    # Raising a slash is a critical proposal (about 18 days), longer than the default 14-day escalation
-    # period: give appeals 30 days first so the raise can land while the dispute is still open.
+    # Raising a slash and ruling are critical (about 18 days) and the default escalation period is 21 days:
+    # give appeals 30 days first so that the raise surely lands while the dispute is still open.
     params = list(court.params())
     params[6] = 30 * DAY  # escalation_period
     govern((court, "set_params", tuple(params)))

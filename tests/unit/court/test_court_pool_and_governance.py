@@ -4,7 +4,7 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from offchain.deploy import CRITICAL_METHODS, MarketConfig
+from offchain.deploy import CRITICAL_METHODS, GovernanceConfig, MarketConfig
 from offchain.governance import Proposal, ProposalState, Support
 from tests.unit.court.conftest import BOND, WRONG
 from tests.utils.constants import DAY, ETH, ZERO_ADDRESS
@@ -102,7 +102,7 @@ def test_evict__inactive_member__removed_by_anyone(accounts, system, court, work
 
 def test_deploy__defaults_and_wiring(court, system, market, channels):
     assert tuple(court.params()) == DEFAULTS
-    assert DEFAULTS == (3, 2, 3_600, 1_800, 10**15, 50 * ETH, 14 * DAY, 500)
+    assert DEFAULTS == (3, 2, 3_600, 1_800, 10**15, 50 * ETH, 21 * DAY, 500)
     assert court.owner() == system.Timelock.address
     assert court.clients(market) and court.clients(channels)
     assert (court.models(), court.workers(), court.treasury()) == (
@@ -245,13 +245,13 @@ def test_attack__reentry_through_withdraw_into_expire__reverts(own_court, hostil
 
 def test_critical_table__court_setters_marked(system, governor):
     court = system.DisputeCourt
-    assert set(CRITICAL_METHODS["DisputeCourt"]) == {"set_params", "set_client"}
-    for method in ("set_params", "set_client", "transfer_ownership"):
+    assert set(CRITICAL_METHODS["DisputeCourt"]) == {"set_params", "set_client", "rule"}
+    for method in ("set_params", "set_client", "transfer_ownership", "rule"):
         abi = next(a for a in court.contract_type.mutable_methods if a.name == method)
         assert governor.is_critical_action(court, keccak(text=abi.selector)[:4]), method
-    # Rulings and the permissionless steps are routine (a ruling must fit in the escalation period).
-    rule = next(a for a in court.contract_type.mutable_methods if a.name == "rule")
-    assert not governor.is_critical_action(court, keccak(text=rule.selector)[:4])
+    # A critical ruling still fits: 1 + 10 + 7 days from proposal to execution, inside the escalation period.
+    g = GovernanceConfig()
+    assert g.voting_delay + g.critical_voting_period + g.critical_delay < court.params().escalation_period
 
 
 def test_attack__five_percent_weakens_court__defeated(system, governor, carol, mallory):

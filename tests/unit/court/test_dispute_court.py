@@ -151,10 +151,10 @@ def test_draw__too_few_eligible__escalated_nothing_locked(court, workers, disput
     tx = draw(court, dispute, mallory)
     escalated = tx.decode_logs(court.DisputeEscalated)[0]
     assert (escalated.dispute_id, escalated.reason, escalated.until) == (dispute, "too few verifiers",
-                                                                       tx.timestamp + 14 * DAY)
+                                                                       tx.timestamp + 21 * DAY)
     assert tx.decode_logs(workers.StakeLocked) == []
     d = court.disputes(dispute)
-    assert (d.phase, d.escalated_until) == (Phase.ESCALATED, tx.timestamp + 14 * DAY)
+    assert (d.phase, d.escalated_until) == (Phase.ESCALATED, tx.timestamp + 21 * DAY)
     assert list(court.committee(dispute)) == []
 
 
@@ -448,7 +448,7 @@ def test_settle__tie_with_no_show__escalated_no_show_slashed(court, market, work
     past(court.disputes(drawn).commit_deadline)
     tx = court.settle(drawn, sender=mallory)
     escalated = tx.decode_logs(court.DisputeEscalated)[0]
-    assert (escalated.reason, escalated.until) == ("no majority", tx.timestamp + 14 * DAY)
+    assert (escalated.reason, escalated.until) == ("no majority", tx.timestamp + 21 * DAY)
     assert tx.decode_logs(court.DisputeSettled) == []
     assert tx.decode_logs(market.ChallengeResolved) == []
     assert [str(s.worker) for s in tx.decode_logs(workers.Slashed)] == [committee[2].address]
@@ -513,7 +513,7 @@ def test_attack__governance_rules_dispute_not_escalated__reverts(court, govern, 
 
 
 def test_rule__after_escalation_period__reverts(court, govern, escalated):
-    chain.mine(timestamp=chain.pending_timestamp + 7 * DAY)  # a ruling executed ~8 days later is too late
+    chain.mine(timestamp=chain.pending_timestamp + 7 * DAY)  # a (critical) ruling executed ~18 days later is too late
     with ape.reverts("DisputeCourt: escalation expired"):
         govern((court, "rule", escalated, False))
     assert court.disputes(escalated).phase == Phase.ESCALATED

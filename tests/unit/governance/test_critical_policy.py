@@ -143,6 +143,20 @@ def test_attack__five_percent_raises_slash_to_whole_stake__defeated(system, gove
     assert market.params()[7] == 100 * ETH
 
 
+@pytest.mark.parametrize("contract,method,args", [
+    ("DisputeCourt", "rule", lambda s: (1, False)),  # one of many escalated challenges of one worker's receipts
+    ("WorkerRegistry", "set_min_stake", lambda s: (10**30,)),  # empties every committee: every dispute escalates
+])
+def test_attack__five_percent_forces_escalation_and_rules__defeated(system, governor, carol, contract, method, args):
+    # Routine, these two would let a 5 % vote take a worker's whole stake: make every dispute escalate, open
+    # challenge_slash-sized challenges until the stake is locked, then rule them all in one proposal.
+    target = getattr(system, contract)
+    proposal_id = vote_through(governor, Proposal(f"5 % {method}").call(target, method, *args(system)), carol, [carol])
+    assert governor.is_critical_proposal(proposal_id)
+    assert state(governor, proposal_id) == ProposalState.Defeated
+    assert system.WorkerRegistry.min_stake() == 1_000 * ETH
+
+
 # ---------------------------------------------------------------- nested and forwarded calls
 
 
@@ -224,12 +238,14 @@ def _calls():
         ("WorkerRegistry", "set_permissions", lambda s, m: (m, True, True)),
         ("WorkerRegistry", "transfer_ownership", lambda s, m: (m,)),
         ("WorkerRegistry", "set_unbonding_delay", lambda s, m: (0,)),
+        ("WorkerRegistry", "set_min_stake", lambda s, m: (10**30,)),
         ("InferenceMarket", "sweep_treasury", lambda s, m: ()),
         ("InferenceMarket", "set_params", lambda s, m: (tuple(s.InferenceMarket.params()),)),
         ("PaymentChannels", "sweep_treasury", lambda s, m: ()),
         ("PaymentChannels", "set_params", lambda s, m: (tuple(s.PaymentChannels.params()),)),
         ("DisputeCourt", "set_params", lambda s, m: (tuple(s.DisputeCourt.params()),)),
         ("DisputeCourt", "set_client", lambda s, m: (m, True)),
+        ("DisputeCourt", "rule", lambda s, m: (1, False)),
         ("DisputeCourt", "transfer_ownership", lambda s, m: (m,)),
         ("DataBounties", "open_bounty", lambda s, m: ("nc://spec", 1, 10**30, 2**40, [m], 1, 0)),
         ("DataBounties", "set_review_period", lambda s, m: (1,)),
@@ -259,7 +275,7 @@ def test_classification__money_and_power_calls__critical_from_deployment(system,
     [
         ("ModelRegistry", "approve_model", (1,)),
         ("ModelRegistry", "set_open_listing", (True,)),
-        ("WorkerRegistry", "set_min_stake", (1,)),
+        ("ModelRegistry", "suspend_model", (1, "broken")),
     ],
 )
 def test_classification__operational_calls__routine(system, contract, method, args):
@@ -359,13 +375,13 @@ def test_unmark__governor_or_timelock_target__reverts(system, governor, govern, 
 
 
 def test_mark__new_selector__makes_later_proposals_critical(system, governor, govern, alice):
-    workers = system.WorkerRegistry
-    sel = selector("set_min_stake(uint256)")
-    assert not governor.is_critical_action(workers, sel)
-    tx = govern((governor, "set_critical_action", workers.address, sel, True))
+    registry = system.ModelRegistry
+    sel = selector("set_open_listing(bool)")
+    assert not governor.is_critical_action(registry, sel)
+    tx = govern((governor, "set_critical_action", registry.address, sel, True))
     assert tx.decode_logs(governor.CriticalActionSet)[0].critical
-    assert governor.is_critical_action(workers, sel)
-    proposal_id = propose(governor, Proposal("No minimum stake").call(workers, "set_min_stake", 0), alice)
+    assert governor.is_critical_action(registry, sel)
+    proposal_id = propose(governor, Proposal("Open listing").call(registry, "set_open_listing", True), alice)
     assert governor.is_critical_proposal(proposal_id)
 
 

@@ -776,15 +776,15 @@ def test_claim__after_timeout__previous_claimant_unlocked_new_claimant_locked(ma
 def test_challenge__worker_unbonds_and_withdraws__locked_stake_stays_and_ruling_slashes_in_full(
         market, court, governor, alice, bob, token, workers, fulfilled, staked_worker, second_worker, app_builder,
         pool, mallory):
-    """Issue 11: fulfil, get challenged, unbond; the committee ties, governance rules on day 8 after the
-    worker withdrew what it could on day 7."""
+    """Issue 11: fulfil, get challenged, unbond; the committee ties, governance rules (a critical proposal:
+    day 18) after the worker withdrew what it could on day 7."""
     dispute_id = challenge(market, court, fulfilled, second_worker)
     withdrawable_at = workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at
     draw(court, dispute_id, mallory)
     committee = members(court, dispute_id, pool)
     vote(court, dispute_id, [(committee[0], True), (committee[1], False), (committee[2], None)])
     court.settle(dispute_id, sender=mallory)  # no majority: escalated to governance
-    # Governance votes to rule against the worker; the proposal is queued, executable on day 8.
+    # Governance votes to rule against the worker; the proposal is queued, executable on day 18.
     proposal = Proposal("rule against the worker who ran").call(court, "rule", dispute_id, False)
     proposal_id = pass_proposal(governor, proposal, alice, [alice, bob], execute=False)
     assert governor.proposalEta(proposal_id) > withdrawable_at
@@ -796,7 +796,7 @@ def test_challenge__worker_unbonds_and_withdraws__locked_stake_stays_and_ruling_
     assert token.balanceOf(staked_worker) == MIN_STAKE - LOCK
     with ape.reverts("WorkerRegistry: stake locked"):
         workers.withdraw_stake(sender=staked_worker)
-    # Day 8: the ruling executes and slashes the full challenge_slash.
+    # Day 18: the ruling executes and slashes the full challenge_slash.
     chain.mine(timestamp=max(chain.pending_timestamp, governor.proposalEta(proposal_id)))
     challenger_tokens = token.balanceOf(second_worker)
     tx = governor.execute(*proposal.args(), sender=alice)
