@@ -52,6 +52,10 @@ MAX_QUEUE: constant(uint256) = 32
 ERC1155_BATCH: constant(uint256) = 128  # ids per ERC-1155 batch hook (snekmate erc1155 _BATCH_SIZE)
 MAX_CONTRIBUTORS: constant(uint256) = 64  # contributors of one dataset (DataBounties.MAX_CONTRIBUTORS)
 MAX_URI: constant(uint256) = 256
+# Bounds on a campaign's times: a window `claim_head` cannot add to the clock would block the whole queue,
+# and a deadline years away would hold its backers' ETH where no vote can release it.
+MAX_DELIVERY_WINDOW: constant(uint256) = 365 * 86_400
+MAX_FUNDING_PERIOD: constant(uint256) = 365 * 86_400
 PRECISION: constant(uint256) = 10**36  # scale of held_revenue_per_share
 
 # Campaign states
@@ -239,13 +243,15 @@ def open_campaign(
     @return The campaign id.
     @param spec_uri What to train: the model spec.
     @param datasets Data bounties whose datasets it trains on.
-    @param funding_deadline Last timestamp for backing.
-    @param delivery_window Seconds a trainer has after claiming.
+    @param funding_deadline Last timestamp for backing (within a year).
+    @param delivery_window Seconds a trainer has after claiming (at most a year).
     """
     assert goal > 0, "TrainingFund: goal is zero"
     assert goal >= self.params.min_goal, "TrainingFund: goal below minimum"
     assert funding_deadline > block.timestamp, "TrainingFund: deadline passed"
+    assert funding_deadline <= block.timestamp + MAX_FUNDING_PERIOD, "TrainingFund: deadline over a year away"
     assert delivery_window > 0, "TrainingFund: delivery window is zero"
+    assert delivery_window <= MAX_DELIVERY_WINDOW, "TrainingFund: delivery window over a year"
     campaign_id: uint256 = self.campaign_count + 1
     self.campaign_count = campaign_id
     self.campaigns[campaign_id] = Campaign(

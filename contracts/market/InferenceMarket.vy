@@ -86,6 +86,9 @@ MAX_INPUT_URI: constant(uint256) = 1_024  # bytes of an input URI (emitted, neve
 MAX_BATCH_INPUT_URI: constant(uint256) = 256
 MAX_RESULT: constant(uint256) = 1_024  # bytes of canonical result a consumer can receive
 CALLBACK_RESERVE: constant(uint256) = 10_000  # gas kept back to finish settlement after a callback
+# Gas a callback may ask for: a limit no transaction can carry would leave its request impossible to finalize
+# (escrow and the worker's exposure locked for good); this one leaves room for several in one block.
+MAX_CALLBACK_GAS: constant(uint256) = 2_000_000
 MAX_CHALLENGE_WINDOW: constant(uint256) = 30 * 86_400  # seconds
 MAX_SLASH: constant(uint256) = 2**128  # token wei; keeps a worker's locked total within its 192 bits
 
@@ -334,9 +337,10 @@ def request_inference_with_callback(
     @param input_hash keccak256 of the canonical input.
     @param input_uri Where the input is (emitted, not stored).
     @param deadline Last timestamp for fulfillment.
-    @param callback_gas_limit Gas the callback gets, prepaid at `callback_gas_price`.
+    @param callback_gas_limit Gas the callback gets (at most 2,000,000), prepaid at `callback_gas_price`.
     """
     assert callback_gas_limit > 0, "InferenceMarket: callback gas limit is zero"
+    assert callback_gas_limit <= MAX_CALLBACK_GAS, "InferenceMarket: callback gas limit too high"
     return self._request(model_id, input_hash, input_uri, deadline, callback_gas_limit, msg.value)
 
 

@@ -76,6 +76,9 @@ def test_back__records_backers_and_raised(fund, dataset, carol, app_builder):
     ("goal", "TrainingFund: goal is zero"),
     ("deadline", "TrainingFund: deadline passed"),
     ("window", "TrainingFund: delivery window is zero"),
+    ("far deadline", "TrainingFund: deadline over a year away"),  # backers' ETH held where no vote reaches it
+    ("overflowing window", "TrainingFund: delivery window over a year"),  # claim_head would revert: queue blocked
+    ("long window", "TrainingFund: delivery window over a year"),
 ])
 def test_open_campaign__invalid__reverts(fund, carol, case, reason):
     goal, deadline, window = ETH, chain.pending_timestamp + DAY, DAY
@@ -83,10 +86,23 @@ def test_open_campaign__invalid__reverts(fund, carol, case, reason):
         goal = 0
     elif case == "deadline":
         deadline = 1
+    elif case == "far deadline":
+        deadline = chain.pending_timestamp + 365 * DAY + 1
+    elif case == "overflowing window":
+        window = 2**256 - 1
+    elif case == "long window":
+        window = 365 * DAY + 1
     else:
         window = 0
+    count = fund.campaign_count()
     with ape.reverts(reason):
         fund.open_campaign("", [], goal, deadline, window, sender=carol)
+    assert fund.campaign_count() == count
+
+
+def test_open_campaign__year_bounds__accepted(fund, carol):
+    fund.open_campaign("", [], ETH, chain.pending_timestamp + 365 * DAY, 365 * DAY, sender=carol)
+    assert fund.campaigns(fund.campaign_count()).delivery_window == 365 * DAY
 
 
 @pytest.mark.parametrize("case,reason", [

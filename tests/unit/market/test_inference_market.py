@@ -124,6 +124,20 @@ def test_request_with_callback__zero_gas__reverts(market, model_id, app_builder)
         )
 
 
+def test_request_with_callback__gas_no_block_carries__reverts(market, model_id, app_builder):
+    # A limit above what any transaction can carry would make the request impossible to finalize or refund
+    # once fulfilled: its escrow and the worker's exposure locked for good.
+    count = market.request_count()
+    for limit in (2_000_001, 40_000_000):
+        with ape.reverts("InferenceMarket: callback gas limit too high"):
+            market.request_inference_with_callback(model_id, INPUT_HASH, "", chain.pending_timestamp + 60, limit,
+                                                   sender=app_builder, value=market.quote(model_id, limit))
+    assert market.request_count() == count
+    tx = market.request_inference_with_callback(model_id, INPUT_HASH, "", chain.pending_timestamp + 60, 2_000_000,
+                                                sender=app_builder, value=market.quote(model_id, 2_000_000))
+    assert tx.decode_logs(market.InferenceRequested)[0].callback_gas_limit == 2_000_000
+
+
 # ---------------------------------------------------------------- batched request
 
 
