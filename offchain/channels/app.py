@@ -3,16 +3,25 @@
 It calls only the public methods of `ChannelWorker`. Malformed fields are
 answered 422 with one reason, `{"detail": "<field>: <reason>"}`; refused
 calls with the status `CallRejected` carries.
+
+The paid call itself is served by `PaidCallLane`, a plain ASGI layer in front
+of FastAPI's request machinery: routing, dependency solving and the
+exception and telemetry middlewares cost a call as much CPU as checking its
+voucher and signing its receipt together (`ape run bench_channels`,
+docs/channels.md). FastAPI keeps every other route and the OpenAPI schema;
+both go through `answer_call`, the one place a call is validated and served.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from contextlib import asynccontextmanager, contextmanager
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ValidationError, field_validator
+from starlette.requests import Request  # at module level: FastAPI resolves the route's annotations here
 
 from offchain import canonical, inputs
 from offchain.channels.batcher import MicroBatcher
@@ -106,10 +115,67 @@ class LimitBody:
         await self.app(scope, receive, send)
 
 
+class PaidCallLane:
+    """Serves `POST /v1/channels/{channel_id}/infer` straight from ASGI with `answer_call`, ahead of FastAPI's
+    routing, dependency solving and middlewares (which passes every other request on). The body is read up
+    to MAX_BODY bytes (413 beyond, declared or not); an error the call raises is FastAPI's: a 500, logged."""
+
+    def __init__(self, app, answer_call):
+        self.app = app
+        self.answer_call = answer_call
+
+    async def __call__(self, scope, receive, send):
+        parts = scope["path"].split("/") if scope["type"] == "http" and scope["method"] == "POST" else ()
+        if len(parts) != 5 or parts[:3] != ["", "v1", "channels"] or parts[4] != "infer" or not parts[3]:
+            return await self.app(scope, receive, send)
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if len(body) > MAX_BODY:
+                return await _send_json(send, 413, {"detail": f"body over {MAX_BODY} bytes"})
+            if not message.get("more_body"):
+                break
+        status, answer = await self.answer_call(parts[3], bytes(body))
+        await _send_json(send, status, answer)
+
+
+async def _send_json(send, status: int, answer: dict) -> None:
+    data = json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()  # as JSONResponse
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+def _first_error(errors: list) -> str:
+    """One line for a malformed body: the first field and its reason (`voucher.amount: must not be negative`)."""
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
+    return f"{where}: {first['msg'].removeprefix('Value error, ')}"
+
+
+def _declare_schema(app) -> None:
+    """Puts CallBody (and the models it uses) in the OpenAPI components, for the call route's request body
+    (declared by hand: the route reads raw bytes, validated with `CallBody.model_validate_json`)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            defs = CallBody.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(defs.pop("$defs", {}))
+            components["CallBody"] = defs
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def create_app(worker: ChannelWorker):
     """The worker's HTTP API over `worker`; with `worker.tick_every` set, it follows the chain and settles
     in the background while it runs."""
-    from fastapi import FastAPI, Request
+    from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
@@ -142,13 +208,9 @@ def create_app(worker: ChannelWorker):
 
     @app.exception_handler(RequestValidationError)
     async def malformed(_: Request, exc: RequestValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"] if part != "body") or "body"
-        reason = first["msg"].removeprefix("Value error, ")
-        return JSONResponse({"detail": f"{where}: {reason}"}, status_code=422)
+        return JSONResponse({"detail": _first_error(exc.errors())}, status_code=422)
 
-    @app.post("/v1/channels/{channel_id}/infer", response_model=Answer)
-    async def infer(channel_id: str, call: CallBody):
+    async def serve(channel_id: str, call: CallBody) -> dict:
         cid = channel_id_of(channel_id)
         amount = call.voucher.amount
         signature = bytes.fromhex(call.voucher.signature[2:])
@@ -169,9 +231,35 @@ def create_app(worker: ChannelWorker):
         if worker.due_for_settlement():
             asyncio.get_running_loop().run_in_executor(None, lambda: worker.settle(wait=False))
         kind, scale = runtime.spec.encoding
-        return JSONResponse({"seq": seq, "result": "0x" + served.result.hex(),
-                             "result_hash": "0x" + served.result_hash.hex(), "input_hash": "0x" + served.input_hash.hex(),
-                             "receipt": "0x" + served.receipt.hex(), "decoded": canonical.decode(kind, scale, served.result)})
+        return {"seq": seq, "result": "0x" + served.result.hex(), "result_hash": "0x" + served.result_hash.hex(),
+                "input_hash": "0x" + served.input_hash.hex(), "receipt": "0x" + served.receipt.hex(),
+                "decoded": canonical.decode(kind, scale, served.result)}
+
+    async def answer_call(channel_id: str, body: bytes) -> tuple[int, dict]:
+        """(status, JSON answer) of a paid call: the answer, or `{"detail": <one line>}`."""
+        try:
+            try:
+                call = CallBody.model_validate_json(body)
+            except ValidationError as exc:
+                raise CallRejected(422, _first_error(exc.errors())) from None
+            return 200, await serve(channel_id, call)
+        except CallRejected as exc:
+            return exc.status, {"detail": str(exc)}
+        except BadInput as exc:
+            return 422, {"detail": str(exc)}
+
+    @app.post("/v1/channels/{channel_id}/infer", response_model=Answer,
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                  "schema": {"$ref": "#/components/schemas/CallBody"}}}}})
+    async def infer(channel_id: str, request: Request):
+        """A paid call: the input document and a voucher that pays for it; answers the output and a receipt
+        signed by the worker's registered key."""
+        # `PaidCallLane` serves this path ahead of FastAPI; this route declares it in the OpenAPI schema (and
+        # serves it the same way in an app without the lane).
+        status, answer = await answer_call(channel_id, await request.body())
+        return JSONResponse(answer, status_code=status)
+
+    _declare_schema(app)
 
     @app.get("/v1/channels/{channel_id}")
     async def status(channel_id: str) -> dict:
@@ -182,6 +270,7 @@ def create_app(worker: ChannelWorker):
         """Settles every unsettled voucher now; answers what each channel was paid, and what failed."""
         return (await asyncio.to_thread(worker.settle)).as_json()
 
+    app.add_middleware(PaidCallLane, answer_call=answer_call)
     return app
 
 
@@ -199,7 +288,9 @@ def serving(app):
     try:
         while not server.started:
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        thread.name = f"serving {url}"  # the benchmark finds the event loop's thread by it
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=10)

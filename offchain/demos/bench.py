@@ -369,6 +369,7 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
         runtime.infer([array])
         direct.append(time.perf_counter() - start)
 
+    sign_us, recover_us = _signature_costs()
     price = d.ModelRegistry.model_terms(model_id)[1]
     best = {}
     with serving_locally(d.PaymentChannels, worker, {model_id: runtime}, {model_id: price},
@@ -385,7 +386,10 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
                 for n in (1, clients):
                     jobs = [{"url": plain, "model_id": model_id, "documents": texts, "paid": _paid_job(c) if paid else None}
                             for c in callers[:n]]
+                    loop_thread = _serving_thread(url if paid else plain)
+                    loop_cpu = _thread_cpu(loop_thread)
                     seconds, latencies, spent, cpu, client_cpu = _load(jobs)
+                    loop_cpu = _thread_cpu(loop_thread) - loop_cpu
                     for caller, wei in zip(callers, spent):
                         if paid:
                             caller.spent = wei
@@ -399,12 +403,15 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
                         best[key] = max(best.get(key, 0), count / seconds)
                         best["cpu", paid] = min(best.get(("cpu", paid), float("inf")), cpu / count)
                         best["client cpu", paid] = min(best.get(("client cpu", paid), float("inf")), client_cpu / count)
+                        best["loop cpu", paid] = min(best.get(("loop cpu", paid), float("inf")), loop_cpu / count)
         settled = api.settle().total
 
     (plain_p50, plain_p95), (paid_p50, paid_p95) = best[(False, 1)], best[(True, 1)]
     plain_rate, paid_rate = best[(False, clients)], best[(True, clients)]
     return [
         ("ONNX Runtime directly, one input: p50", f"{statistics.median(direct) * 1e3:.3f} ms", "", ""),
+        ("sign one voucher or receipt (EIP-712, libsecp256k1): mean", "", f"{sign_us:.0f} µs", ""),
+        ("recover its signer: mean", "", f"{recover_us:.0f} µs", ""),
         (f"one client, p50 (best of {rounds}; {calls} calls)", f"{plain_p50 * 1e3:.2f} ms", f"{paid_p50 * 1e3:.2f} ms",
          f"+{(paid_p50 - plain_p50) * 1e3:.2f} ms"),
         ("one client, p95", f"{plain_p95 * 1e3:.2f} ms", f"{paid_p95 * 1e3:.2f} ms", f"+{(paid_p95 - plain_p95) * 1e3:.2f} ms"),
@@ -412,11 +419,47 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
          f"{paid_rate:,.0f} calls/s", f"{paid_rate / plain_rate:.2f}"),
         (f"server CPU per call, {clients} clients (least of {rounds})", f"{best['cpu', False] * 1e3:.2f} ms",
          f"{best['cpu', True] * 1e3:.2f} ms", f"+{(best['cpu', True] - best['cpu', False]) * 1e3:.2f} ms"),
+        ("  of which the HTTP server's event-loop thread", f"{best['loop cpu', False] * 1e3:.2f} ms",
+         f"{best['loop cpu', True] * 1e3:.2f} ms", f"+{(best['loop cpu', True] - best['loop cpu', False]) * 1e3:.2f} ms"),
+        ("  of which the model's threads (and the rest of the process)",
+         f"{(best['cpu', False] - best['loop cpu', False]) * 1e3:.2f} ms",
+         f"{(best['cpu', True] - best['loop cpu', True]) * 1e3:.2f} ms",
+         f"+{((best['cpu', True] - best['loop cpu', True]) - (best['cpu', False] - best['loop cpu', False])) * 1e3:.2f} ms"),
         (f"client CPU per call, {clients} clients (least of {rounds})", f"{best['client cpu', False] * 1e3:.2f} ms",
          f"{best['client cpu', True] * 1e3:.2f} ms",
          f"+{(best['client cpu', True] - best['client cpu', False]) * 1e3:.2f} ms"),
         ("settled on chain in one transaction", "", f"{settled / 10**18:.6f} ETH", ""),
     ]
+
+
+def _signature_costs(n: int = 2_000) -> tuple[float, float]:
+    """Mean µs to sign a voucher and to recover its signer, as a paid call does each (client and worker)."""
+    import time
+
+    from offchain.attestation import Voucher
+
+    key, fields = "0x" + "11" * 32, {"chain_id": 1337, "contract": "0x" + "22" * 20, "channelId": b"\x33" * 32}
+    start = time.perf_counter()
+    signatures = [Voucher.sign_for(key, amount=i, **fields) for i in range(n)]
+    signed = time.perf_counter()
+    for i, signature in enumerate(signatures):
+        Voucher.recover_for(signature, amount=i, **fields)
+    return (signed - start) / n * 1e6, (time.perf_counter() - signed) / n * 1e6
+
+
+def _serving_thread(url: str):
+    """The thread `offchain.channels.app.serving` runs the server at `url` in (its event loop)."""
+    import threading
+
+    (thread,) = [t for t in threading.enumerate() if t.name == f"serving {url}"]
+    return thread
+
+
+def _thread_cpu(thread) -> float:
+    """CPU seconds `thread` has used (its POSIX thread CPU clock)."""
+    import time
+
+    return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
 
 
 def _paid_job(caller) -> dict:

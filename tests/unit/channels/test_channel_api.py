@@ -15,6 +15,7 @@ from offchain.attestation import SECP256K1_N
 from fastapi.testclient import TestClient
 
 from offchain.channels import CallRejected, ChannelClient, ChannelWorker, Ledger, create_app
+from offchain.channels.app import PaidCallLane
 from offchain.channels.client import evidence_uri
 from offchain.errors import NeuralCommonsError
 from offchain.server import ResultServer
@@ -278,6 +279,47 @@ def test_error__oversized_body__413(api, cid):
     response = http.post(f"/v1/channels/0x{cid.hex()}/infer", content=b"x" * 20_000,
                          headers={"content-type": "application/json"})
     assert response.status_code == 413
+
+
+def test_error__oversized_body_without_a_declared_length__413(api, cid):
+    """A chunked body (no content-length to refuse it by) is read only up to the limit."""
+    worker, http = api
+    response = http.post(f"/v1/channels/0x{cid.hex()}/infer", content=iter([b"x" * 10_000] * 3),
+                         headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()) == (413, {"detail": "body over 16384 bytes"})
+    assert cid not in worker.book
+
+
+def test_lane__answers_as_the_fastapi_route_does(system, api, cid, app_builder, digits):
+    """The paid call is served by `PaidCallLane` ahead of FastAPI; FastAPI's declared route (reached here
+    through an app built without the lane) validates and serves the same way: same errors, same books."""
+    worker, lane = api
+    app = create_app(worker)
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not PaidCallLane]
+    route = TestClient(app)
+    channels = system.PaymentChannels
+    bodies = [
+        body(-1),  # a malformed field
+        {"input": "{}"},  # a missing one
+        body(MODEL_PRICE, "0x" + "00" * 65, digits[0].decode()),  # not a signature
+        body(MODEL_PRICE - 1, "0x" + voucher(channels, app_builder, cid, MODEL_PRICE - 1).hex(), digits[0].decode()),
+    ]
+    for one in bodies:
+        by_lane = lane.post(f"/v1/channels/0x{cid.hex()}/infer", json=one)
+        by_route = route.post(f"/v1/channels/0x{cid.hex()}/infer", json=one)
+        assert (by_lane.status_code, by_lane.json()) == (by_route.status_code, by_route.json())
+        assert by_lane.status_code in (401, 402, 422)
+    for malformed in (b"{not json", b""):
+        answers = [http.post(f"/v1/channels/0x{cid.hex()}/infer", content=malformed) for http in (lane, route)]
+        assert [(a.status_code, a.json()["detail"].split(":")[0]) for a in answers] == [(422, "body")] * 2
+    assert worker.book[cid].calls == 0
+    first = post(lane, cid, digits[0], MODEL_PRICE, voucher(channels, app_builder, cid, MODEL_PRICE))
+    second = post(route, cid, digits[0], 2 * MODEL_PRICE, voucher(channels, app_builder, cid, 2 * MODEL_PRICE))
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert [first.json()["seq"], second.json()["seq"]] == [1, 2]
+    assert {k: v for k, v in first.json().items() if k not in ("seq", "receipt")} == \
+        {k: v for k, v in second.json().items() if k not in ("seq", "receipt")}
+    assert worker.book[cid].durable_calls == 2
 
 
 def test_client__bad_receipt_challenged__committee_slashes_worker(system, accounts, deployer, api, client, model_id,
