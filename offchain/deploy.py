@@ -61,8 +61,10 @@ CRITICAL_METHODS: dict[str, tuple[str, ...]] = {
     # expire an undecided contribution
     "DataBounties": ("open_bounty", "set_review_period"),
     # set_policy: the share split of trained models and the trainer slash; set_params: minimum goal and the
-    # timeouts after which anyone may fail a campaign; cancel: ends a campaign and refunds its backers
-    "TrainingFund": ("set_policy", "set_params", "cancel"),
+    # timeouts after which anyone may fail a campaign; cancel: ends a campaign and refunds its backers;
+    # accept: pays the trainer the whole escrow (routine, a 5 % holder with a trainer of its own could pass a
+    # sham delivery and take the backers' money); a critical vote (18 days) fits the 30-day review period
+    "TrainingFund": ("set_policy", "set_params", "cancel", "accept"),
 }
 
 

@@ -7,10 +7,12 @@ import pytest
 from ape import chain
 
 from offchain import contributions
+from offchain.governance import Proposal, ProposalState, Support
 from offchain.trainer import CampaignState
 from tests.conftest import stake_worker
 from tests.utils.commons import accepted_bounty, fresh_hash
 from tests.utils.constants import DAY, ETH
+from tests.utils.governance import propose, to_active, to_deadline_passed
 
 TOTAL = 1_000_000
 REWARD = 10 * ETH
@@ -565,6 +567,32 @@ def test_expire__unreviewed_delivery__campaign_fails_trainer_unpenalised(fund, d
     assert fund.owed(app_builder) == 2 * ETH
     with ape.reverts("TrainingFund: campaign not delivered"):
         govern((fund, "accept", delivered, 1))
+
+
+def test_attack__five_percent_holder_accepts_its_own_trainers_sham__defeated_backers_refunded(
+        fund, delivered, governor, carol, trainer, app_builder, dave, mallory):
+    # carol (5 % of the votes) opened the campaign and its trainer is hers: it delivered junk. Routine (4 %
+    # quorum), her vote alone would pay it the backers' 3 ETH. Critical (20 %), the proposal is defeated and
+    # the delivery expires unreviewed: the backers take everything back.
+    proposal_id = propose(governor, Proposal("accept the delivery").call(fund, "accept", delivered, 10**15), carol)
+    to_active(governor, proposal_id)
+    governor.castVote(proposal_id, Support.For, sender=carol)
+    to_deadline_passed(governor, proposal_id)
+    assert governor.is_critical_proposal(proposal_id)
+    assert ProposalState(governor.state(proposal_id)) == ProposalState.Defeated
+    chain.mine(timestamp=max(chain.pending_timestamp,
+                             fund.campaigns(delivered).state_since + fund.params().review_period + 1))
+    fund.expire(delivered, sender=mallory)
+    fund.refund(delivered, sender=app_builder)
+    fund.refund(delivered, sender=dave)
+    assert (fund.owed(app_builder), fund.owed(dave), fund.owed(trainer)) == (2 * ETH, ETH, 0)
+
+
+def test_accept__critical_vote__fits_the_review_period(fund, governor):
+    # An honest acceptance is a critical proposal: voting delay, period and timelock delay must end before
+    # anyone may expire the delivery.
+    assert governor.votingDelay() + governor.critical_voting_period() + governor.critical_delay() < \
+        fund.params().review_period
 
 
 @pytest.mark.parametrize("state", ["funding", "training"])

@@ -252,6 +252,7 @@ def _calls():
         ("TrainingFund", "set_policy", lambda s, m: (tuple(s.TrainingFund.policy()),)),
         ("TrainingFund", "set_params", lambda s, m: (tuple(s.TrainingFund.params()),)),
         ("TrainingFund", "cancel", lambda s, m: (1,)),
+        ("TrainingFund", "accept", lambda s, m: (1, 10**15)),
     ]
     return (
         [(f"Governor.{name}", "Governor", name, args) for name, args in settings]
