@@ -298,14 +298,48 @@ class InferenceWorker:
                                                 resultHash=bytes.fromhex(digest[2:]))
             item = (rid, bytes(attestation.resultHash), self.result_url(digest), attestation.sign(self.signer_key))
             (with_result if info["callback"] else plain).append((item, result))
-        if plain:
-            receipt = self.market.fulfill_batch([item for item, _ in plain], sender=self.account)
-            report.gas += receipt.gas_used
-            report.fulfilled += len(plain)
+        items = [item for item, _ in plain]
+        if items and not self._send_fulfilment(lambda: self.market.fulfill_batch(items, sender=self.account),
+                                               items, report) and len(items) > 1:
+            for one in items:  # the batch reverts as a whole on one bad item: the others go alone
+                self._send_fulfilment(lambda: self.market.fulfill_batch([one], sender=self.account), [one], report)
         for item, result in with_result:
-            receipt = self.market.fulfill(*item, result, sender=self.account)
-            report.gas += receipt.gas_used
-            report.fulfilled += 1
+            self._send_fulfilment(lambda: self.market.fulfill(*item, result, sender=self.account), [item], report)
+
+    def _send_fulfilment(self, send, items: list, report: StepReport) -> bool:
+        """Sends one fulfilment transaction for `items`; False when the chain refuses it (logged): those
+        requests stay open and are tried again next step while their deadline allows, and the step goes on
+        with the others. A node that cannot be reached raises as before."""
+        from ape.exceptions import TransactionError, VirtualMachineError
+
+        try:
+            receipt = send()
+        except (VirtualMachineError, TransactionError) as exc:
+            log.warning("fulfilling request %s failed (tried again next step): %s",
+                        ", ".join(str(item[0]) for item in items), exc)
+            return False
+        report.gas += receipt.gas_used
+        report.fulfilled += len(items)
+        return True
+
+    def _finalize_batch(self, batch: list[int], report: StepReport) -> list[int]:
+        """Finalizes `batch` in one transaction; returns the requests settled. When the chain refuses the
+        batch (its callbacks together may need more gas than a block holds: each may ask for up to 2,000,000),
+        it tries them one by one, so one request never holds back the others; one that fails alone stays open
+        and is tried again at the next step. A node that cannot be reached raises as before."""
+        from ape.exceptions import TransactionError, VirtualMachineError
+
+        try:
+            receipt = self.market.finalize_batch(batch, sender=self.account)
+        except (VirtualMachineError, TransactionError) as exc:
+            if len(batch) == 1:
+                log.warning("finalizing request %d failed (tried again next step): %s", batch[0], exc)
+                return []
+            log.warning("finalizing %d requests together failed (%s); one by one", len(batch), exc)
+            return [rid for one in batch for rid in self._finalize_batch([one], report)]
+        report.gas += receipt.gas_used
+        report.finalized += len(receipt.decode_logs(self.market.InferenceFinalized))
+        return batch
 
     def _finalize(self, report: StepReport) -> None:
         from ape import chain
@@ -324,11 +358,7 @@ class InferenceWorker:
             elif view.state in (REQUESTED, CLAIMED) and view.deadline < now:
                 done.append(rid)  # nobody delivered in time: the refund path
         for start in range(0, len(ready), self.batch_size):
-            batch = ready[start : start + self.batch_size]
-            receipt = self.market.finalize_batch(batch, sender=self.account)
-            report.gas += receipt.gas_used
-            report.finalized += len(receipt.decode_logs(self.market.InferenceFinalized))
-            done.extend(batch)
+            done.extend(self._finalize_batch(ready[start : start + self.batch_size], report))
         for rid in done:
             self.state.open.pop(str(rid), None)
             self._inputs.pop(rid, None)

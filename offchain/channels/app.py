@@ -131,6 +131,8 @@ class PaidCallLane:
         body = bytearray()
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":  # the client left mid-body: nothing to serve, nobody to charge
+                return
             body += message.get("body", b"")
             if len(body) > MAX_BODY:
                 return await _send_json(send, 413, {"detail": f"body over {MAX_BODY} bytes"})
@@ -254,9 +256,15 @@ def create_app(worker: ChannelWorker):
     async def infer(channel_id: str, request: Request):
         """A paid call: the input document and a voucher that pays for it; answers the output and a receipt
         signed by the worker's registered key."""
-        # `PaidCallLane` serves this path ahead of FastAPI; this route declares it in the OpenAPI schema (and
-        # serves it the same way in an app without the lane).
-        status, answer = await answer_call(channel_id, await request.body())
+        # `PaidCallLane` serves this path ahead of FastAPI; this route declares it in the OpenAPI schema and
+        # serves it the same way where the lane does not (an app without it, or a path the lane passes on that
+        # the route's pattern still matches, such as one ending in an encoded newline): bounded the same way.
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return JSONResponse({"detail": f"body over {MAX_BODY} bytes"}, status_code=413)
+        status, answer = await answer_call(channel_id, bytes(body))
         return JSONResponse(answer, status_code=status)
 
     _declare_schema(app)

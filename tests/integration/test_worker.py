@@ -274,3 +274,62 @@ def test_model_resolution__no_active_registration__refused(system, mallory):
         find_model_id(registry, artifact)
     with pytest.raises(NeuralCommonsError, match="is registered on this chain"):
         find_model_id(registry, keccak(b"never registered"))
+
+
+def test_worker__callbacks_too_big_for_one_block__finalized_one_by_one(project, system, spec, digits_model, deployer,
+                                                                      worker, served, tmp_path):
+    # A requester may ask for the largest callback the market allows, and its callback may burn all of it. One
+    # batch of such requests needs more gas than a block holds, so `finalize_batch` cannot be mined; the worker
+    # must still finalize each (and every other request of the batch), not stall on it step after step.
+    market = system.InferenceMarket
+    consumer = deployer.deploy(project.MockActor)
+    consumer.set_callback_mode(2, sender=deployer)  # CALLBACK_BURN_GAS
+    gas = 2_000_000
+    count = chain.blocks.head.gas_limit // gas + 1
+    price = market.quote(digits_model) + gas * market.params().callback_gas_price
+    for pixels, _ in held_out_digits(spec, count):
+        document = inputs.encode_pixels(pixels)
+        consumer.act(market, market.request_inference_with_callback.encode_input(
+            digits_model, keccak(document), inputs.data_uri(document), chain.pending_timestamp + 3600, gas),
+            sender=deployer, value=price)
+    ids = list(range(market.request_count() - count + 1, market.request_count() + 1))
+    store, server = served
+    agent = InferenceWorker(market, worker, worker.private_key, {digits_model: load_runtime(spec)}, store,
+                            tmp_path / "worker.json", server.result_url, batch_size=count)
+    assert agent.step().fulfilled == count
+    chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
+    report = agent.step()
+    assert report.finalized == count
+    assert all(market.get_request(i).state == FINALIZED for i in ids)
+    assert WorkerState.load(agent.state_path).open == {}
+    assert market.owed(worker) >= count * gas * market.params().callback_gas_price  # each callback's fee earned
+
+
+def test_worker__one_fulfilment_refused__others_fulfilled_and_finalized(project, system, spec, digits_model, deployer,
+                                                                        make_worker, client, govern, samples):
+    # Governance lowered the largest result a callback may receive below the digits model's result: the chain
+    # refuses that one fulfilment, every step. The worker must go on with the other requests (fulfil them,
+    # finalize them) rather than stop at it, and leave it to expire and be refunded.
+    market = system.InferenceMarket
+    fields = ["protocol_fee_bps", "worker_bps", "shareholders_bps", "holders_bps", "claim_timeout",
+              "challenge_window", "challenge_bond", "challenge_slash", "miss_slash", "callback_gas_price",
+              "max_result_size"]
+    govern((market, "set_params", tuple(8 if f == "max_result_size" else getattr(market.params(), f) for f in fields)))
+    consumer = deployer.deploy(project.MockActor)
+    document = inputs.encode_pixels(samples[0][0])
+    gas = 100_000
+    consumer.act(market, market.request_inference_with_callback.encode_input(
+        digits_model, keccak(document), inputs.data_uri(document), chain.pending_timestamp + 600, gas),
+        sender=deployer, value=market.quote(digits_model) + gas * market.params().callback_gas_price)
+    refused = market.request_count()
+    ids = [client.request(digits_model, inputs.encode_pixels(p)) for p, _ in samples[1:4]]
+    agent = make_worker()
+    assert agent.step().fulfilled == 3
+    assert market.get_request(refused).state == CLAIMED
+    chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
+    assert agent.step().finalized == 3
+    assert all(market.get_request(i).state == FINALIZED for i in ids)
+    chain.mine(timestamp=max(chain.pending_timestamp, market.get_request(refused).deadline + 1))
+    market.refund(refused, sender=deployer)
+    agent.step()
+    assert WorkerState.load(agent.state_path).open == {}

@@ -290,6 +290,44 @@ def test_error__oversized_body_without_a_declared_length__413(api, cid):
     assert cid not in worker.book
 
 
+def test_error__oversized_body_on_a_path_the_lane_passes_on__413(api, cid):
+    """An encoded newline after `infer` is not the lane's path, but the route's pattern still matches it: the
+    route reads its body within the same bound, so no path reads an unbounded body."""
+    worker, http = api
+    response = http.post(f"/v1/channels/0x{cid.hex()}/infer%0A", content=iter([b"x" * 10_000] * 3),
+                         headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()) == (413, {"detail": "body over 16384 bytes"})
+    assert cid not in worker.book
+
+
+def test_lane__client_gone_mid_body__nothing_served_or_sent():
+    """A client that disconnects before its body is complete is not served on the part that arrived (its
+    voucher would be taken for an answer nobody receives)."""
+    import asyncio
+
+    served, sent = [], []
+
+    async def answer_call(channel_id, body):
+        served.append(body)
+        return 200, {}
+
+    async def run():
+        messages = iter([{"type": "http.request", "body": b'{"input": "{}", "voucher": ', "more_body": True},
+                         {"type": "http.disconnect"}])
+
+        async def receive():
+            return next(messages)
+
+        async def send(message):
+            sent.append(message)
+
+        lane = PaidCallLane(None, answer_call)
+        await lane({"type": "http", "method": "POST", "path": "/v1/channels/0x" + "11" * 32 + "/infer"}, receive, send)
+
+    asyncio.run(run())
+    assert (served, sent) == ([], [])
+
+
 def test_lane__answers_as_the_fastapi_route_does(system, api, cid, app_builder, digits):
     """The paid call is served by `PaidCallLane` ahead of FastAPI; FastAPI's declared route (reached here
     through an app built without the lane) validates and serves the same way: same errors, same books."""
