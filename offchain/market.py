@@ -28,6 +28,7 @@ class RequestState(IntEnum):
 
 
 MARKET_BATCH = 100  # the market's MAX_BATCH: most requests one batched call takes
+MAX_CALLBACK_GAS = 2_000_000  # the market's bound on a request's callback gas
 OPEN_STATES = (RequestState.REQUESTED, RequestState.CLAIMED, RequestState.FULFILLED, RequestState.CHALLENGED)
 
 

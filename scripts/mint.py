@@ -24,7 +24,7 @@ from offchain.cli import DefaultRequestGroup, console, deployment_of, fmt_eth, f
     parse_duration, resolve_account, table
 from offchain.deploy import save_deployment
 from offchain.errors import InvalidInput, ModelNotFound, NeuralCommonsError
-from offchain.market import RequestState
+from offchain.market import MAX_CALLBACK_GAS, RequestState
 from offchain.inputs import encode_image_seed
 
 PENDING, MINTED, RECLAIMED = 1, 2, 3
@@ -49,7 +49,8 @@ def _minter(provider):
 
 @chain_command(
     cli,
-    click.option("--callback-gas", default=700_000, show_default=True, help="Gas the market gives the minting callback."),
+    click.option("--callback-gas", default=700_000, show_default=True,
+                 help="Gas the market gives the minting callback (at most 2,000,000)."),
     click.option("--ttl", default="1h", show_default=True, help="Time a worker has to draw an image."),
 )
 def deploy(provider, account, callback_gas, ttl):
@@ -58,6 +59,10 @@ def deploy(provider, account, callback_gas, ttl):
     from offchain.models import load_spec
     from offchain.serve import find_model_id
 
+    gas, ttl = parse_count(callback_gas, "--callback-gas"), parse_duration(ttl, "--ttl")
+    if gas > MAX_CALLBACK_GAS:
+        raise InvalidInput(f"--callback-gas {gas:,} is above the market's bound of {MAX_CALLBACK_GAS:,}: "
+                           "it would refuse every mint")
     sender = resolve_account(account, provider)
     deployment = deployment_of(provider)
     if deployment.contracts.get("NFTMinter") is not None:
@@ -66,8 +71,7 @@ def deploy(provider, account, callback_gas, ttl):
         model_id = find_model_id(deployment.ModelRegistry, load_spec("pixels").artifact_hash)
     except ModelNotFound as exc:
         raise InvalidInput(f"{exc}: register the pixels model and list it through the DAO first") from None
-    minter = deploy_minter(project, deployment, sender, model_id, callback_gas=parse_count(callback_gas,
-                           "--callback-gas"), ttl=parse_duration(ttl, "--ttl"))
+    minter = deploy_minter(project, deployment, sender, model_id, callback_gas=gas, ttl=ttl)
     save_deployment(deployment)
     console.print(f"NFTMinter {minter.address} for model {model_id}; a mint costs {fmt_eth(minter.price())} ETH")
 

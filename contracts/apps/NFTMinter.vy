@@ -108,6 +108,7 @@ MAX_IMAGE: constant(uint256) = 384  # bytes of PNG stored per token (a 16x16 gre
 MAX_RESULT: constant(uint256) = 1_024  # bytes the market delivers (InferenceMarket.MAX_RESULT)
 MAX_DOCUMENT: constant(uint256) = 99  # bytes of {"digit":d,"seed":n}
 MAX_TTL: constant(uint256) = 30 * 86_400  # seconds
+MAX_CALLBACK_GAS: constant(uint256) = 2_000_000  # the most the market gives a callback (InferenceMarket.MAX_CALLBACK_GAS)
 B64_IN: constant(uint256) = 1_024  # snekmate base64 input bound (bytes)
 B64_OUT: constant(uint256) = 1_368  # its output bound (characters)
 IMAGE_B64: constant(uint256) = 512  # characters of base64 for MAX_IMAGE bytes: 4 * ceil(384 / 3)
@@ -175,10 +176,11 @@ def __init__(market_: InferenceMarket, model_id_: uint256, callback_gas_: uint25
     """
     @param market_ The InferenceMarket.
     @param model_id_ The image model (models/pixels) listed on that market.
-    @param callback_gas_ Gas the market gives the minting callback (prepaid by each buyer).
+    @param callback_gas_ Gas the market gives the minting callback (prepaid by each buyer), at most 2,000,000.
     @param request_ttl_ Seconds a worker has to deliver an image before the buyer may reclaim.
     """
     assert callback_gas_ > 0, "NFTMinter: callback gas is zero"
+    assert callback_gas_ <= MAX_CALLBACK_GAS, "NFTMinter: callback gas too high"  # else the market refuses every mint
     assert request_ttl_ > 0, "NFTMinter: request ttl is zero"
     assert request_ttl_ <= MAX_TTL, "NFTMinter: request ttl too long"
     ownable.__init__()

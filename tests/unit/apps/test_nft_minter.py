@@ -57,12 +57,18 @@ def past_deadline(market, request_id):
 
 @pytest.mark.parametrize("gas,ttl,reason", [
     (0, TTL, "NFTMinter: callback gas is zero"),
+    (2_000_001, TTL, "NFTMinter: callback gas too high"),  # the market would refuse every mint
     (CALLBACK_GAS, 0, "NFTMinter: request ttl is zero"),
     (CALLBACK_GAS, 30 * DAY + 1, "NFTMinter: request ttl too long"),
 ])
 def test_deploy__bad_parameters__reverts(project, deployer, market, model_id, gas, ttl, reason):
     with ape.reverts(reason):
         deployer.deploy(project.NFTMinter, market, model_id, gas, ttl)
+
+
+def test_deploy__largest_callback_gas__accepted_and_priced(project, deployer, market, model_id):
+    minter = deployer.deploy(project.NFTMinter, market, model_id, 2_000_000, TTL)
+    assert minter.price() == market.quote(model_id, 2_000_000)
 
 
 def test_deploy__collection__named_and_empty(nft, market, model_id):

@@ -101,6 +101,8 @@ CASES = [
     # benchmarks (one client is the latency figure: the throughput one needs two or more)
     (["bench_channels", "--clients", "1"], 2, "Invalid value for '--clients': 1 is not in the range 2<=x<=8"),
     (["bench_channels", "--rounds", "0"], 2, "Invalid value for '--rounds': 0 is not in the range x>=1"),
+    # mint
+    (["mint", "deploy", "--callback-gas", "2000001"], 1, "--callback-gas 2,000,001 is above the market's bound"),
     # deploy
     (["deploy", "--voting-period", "0"], 1, "--voting-period '0' is not positive"),
     (["deploy", "--timelock-delay", "two days"], 1, "'two days' is not a duration"),
