@@ -6,9 +6,9 @@ calls with the status `CallRejected` carries.
 
 The paid call itself is served by `PaidCallLane`, a plain ASGI layer in front
 of FastAPI's request machinery: routing, dependency solving and the
-exception and telemetry middlewares cost a call as much CPU as checking its
-voucher and signing its receipt together (`ape run bench_channels`,
-docs/channels.md). FastAPI keeps every other route and the OpenAPI schema;
+exception and telemetry middlewares cost the event loop more CPU per call
+than checking the voucher against its signature and the books together
+(`ape run bench_channels`, docs/channels.md). FastAPI keeps every other route and the OpenAPI schema;
 both go through `answer_call`, the one place a call is validated and served.
 """
 
