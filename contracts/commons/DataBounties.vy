@@ -92,7 +92,10 @@ contribution_count: public(uint256)
 has_voted: public(HashMap[uint256, HashMap[address, bool]])
 challenge_bond: public(uint256)  # wei
 review_period: public(uint256)  # seconds a vote (from submission) or a challenge resolution may take
-content_holder: public(HashMap[bytes32, uint256])  # content hash -> the live contribution holding it (0: free)
+# content hash -> the contribution holding it (0: never submitted). A rejected holder keeps the hash for its
+# contributor: only they may submit it again (a copier who committed to the public hash could otherwise take
+# it the moment a decline frees it: an expiry, a full dataset, an upheld challenge).
+content_holder: public(HashMap[bytes32, uint256])
 # keccak256(abi_encode(content_hash, contributor)) -> the block it was committed in (0: never)
 commitments: public(HashMap[bytes32, uint256])
 
@@ -272,7 +275,8 @@ def submit(bounty_id: uint256, content_hash: bytes32, uri: String[MAX_URI], item
     @notice Submits `items` data items whose bytes hash to `content_hash`.
             The caller must have committed to the hash in an earlier block
             (`commit`). A hash already held by a live or rewarded
-            contribution (in any bounty) is refused.
+            contribution (in any bounty) is refused; a rejected one may be
+            submitted again by its contributor only.
     @return The contribution id.
     @param bounty_id The bounty.
     @param content_hash keccak256 of the contributed data.
@@ -284,7 +288,10 @@ def submit(bounty_id: uint256, content_hash: bytes32, uri: String[MAX_URI], item
     assert block.timestamp <= deadline, "DataBounties: bounty closed"
     assert content_hash != empty(bytes32), "DataBounties: empty content hash"
     assert items > 0, "DataBounties: no items"
-    assert self.content_holder[content_hash] == 0, "DataBounties: content already submitted"
+    holder: uint256 = self.content_holder[content_hash]
+    if holder != 0:
+        assert self.contributions[holder].status == REJECTED, "DataBounties: content already submitted"
+        assert self.contributions[holder].contributor == msg.sender, "DataBounties: content held by its contributor"
     committed: uint256 = self.commitments[self._commitment(content_hash, msg.sender)]
     assert committed != 0, "DataBounties: content not committed"
     assert committed < block.number, "DataBounties: committed in this block"
@@ -342,7 +349,7 @@ def vote(contribution_id: uint256, accept: bool):
         if accepts >= b.quorum:
             reserved: uint256 = b.reserved + c.item_count * b.reward_per_item
             if reserved > b.budget:
-                self._decline(contribution_id, c.content_hash, PENDING, "over budget")
+                self._decline(contribution_id, PENDING, "over budget")
                 return
             self.bounties[c.bounty_id].reserved = reserved
             self.contributions[contribution_id].accepted_at = block.timestamp
@@ -352,12 +359,12 @@ def vote(contribution_id: uint256, accept: bool):
         rejects += 1
         self.contributions[contribution_id].rejects = rejects
         if rejects >= b.quorum:
-            self._reject(contribution_id, c.content_hash, PENDING)
+            self._reject(contribution_id, PENDING)
             return
     # Each validator votes once: accepts + rejects <= validator_count.
     remaining: uint256 = unsafe_sub(b.validator_count, accepts + rejects)
     if accepts + remaining < b.quorum and rejects + remaining < b.quorum:
-        self._decline(contribution_id, c.content_hash, PENDING, "no quorum possible")
+        self._decline(contribution_id, PENDING, "no quorum possible")
 
 
 @external
@@ -395,7 +402,7 @@ def resolve_challenge(contribution_id: uint256, upheld: bool):
     if upheld:
         self.bounties[c.bounty_id].reserved -= c.item_count * self.bounties[c.bounty_id].reward_per_item
         pull_payments._credit(c.challenger, c.bond)
-        self._reject(contribution_id, c.content_hash, CHALLENGED)
+        self._reject(contribution_id, CHALLENGED)
     else:
         pull_payments._credit(c.contributor, c.bond)
         # The window is over: a dismissed challenge cannot be repeated.
@@ -421,7 +428,7 @@ def claim_reward(contribution_id: uint256) -> uint256:
     if self.dataset_weight[c.bounty_id][c.contributor] == 0:
         if len(self._dataset_contributors[c.bounty_id]) == MAX_CONTRIBUTORS:
             self.bounties[c.bounty_id].reserved -= reward
-            self._decline(contribution_id, c.content_hash, ACCEPTED, "dataset full")
+            self._decline(contribution_id, ACCEPTED, "dataset full")
             return 0
         self._dataset_contributors[c.bounty_id].append(c.contributor)
     self.dataset_weight[c.bounty_id][c.contributor] += c.item_count
@@ -448,7 +455,7 @@ def expire(contribution_id: uint256):
     period: uint256 = self.review_period
     if c.status == PENDING:
         assert block.timestamp > c.submitted_at + period, "DataBounties: review period not over"
-        self._decline(contribution_id, c.content_hash, PENDING, "expired")
+        self._decline(contribution_id, PENDING, "expired")
     elif c.status == CHALLENGED:
         assert block.timestamp > c.challenged_at + period, "DataBounties: review period not over"
         pull_payments._credit(c.challenger, c.bond)
@@ -502,18 +509,17 @@ def _commitment(content_hash: bytes32, contributor: address) -> bytes32:
 
 
 @internal
-def _reject(contribution_id: uint256, content_hash: bytes32, old: uint8):
+def _reject(contribution_id: uint256, old: uint8):
     """
-    @dev Rejected content is in no dataset: its hash is free for a later submission.
+    @dev Rejected content is in no dataset; its hash stays with its contributor, who may submit it again.
     """
-    self.content_holder[content_hash] = 0
     self._set_status(contribution_id, old, REJECTED)
 
 
 @internal
-def _decline(contribution_id: uint256, content_hash: bytes32, old: uint8, reason: String[32]):
+def _decline(contribution_id: uint256, old: uint8, reason: String[32]):
     log ContributionDeclined(contribution_id=contribution_id, reason=reason)
-    self._reject(contribution_id, content_hash, old)
+    self._reject(contribution_id, old)
 
 
 @internal

@@ -40,7 +40,7 @@ def test_dataset__65th_contributor__declined_not_stuck(system, govern, accounts,
     assert tx.decode_logs(bounties.ContributionDeclined)[0].reason == "dataset full"
     assert bounties.contributions(ids[64]).status == 3
     assert bounties.bounties(bounty).reserved == 64  # its reservation went back to the budget
-    assert bounties.content_holder((65).to_bytes(32, "big")) == 0
+    assert bounties.content_holder((65).to_bytes(32, "big")) == ids[64]  # still its contributor's
     assert system.GovernanceToken.balanceOf(crowd[64]) == 0
 
 

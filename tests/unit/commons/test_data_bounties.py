@@ -148,7 +148,7 @@ def test_vote__quorum_equals_validators_budget_exceeded_after_one_accept__contri
     assert tx.decode_logs(bounties.ContributionDeclined)[0].reason == reason
     assert bounties.contributions(cid).status == REJECTED
     assert bounties.bounties(tight_bounty).reserved == 0
-    assert bounties.content_holder(content) == 0  # ended: the hash is free again
+    assert bounties.content_holder(content) == cid  # ended: the hash stays with its contributor
     # The contributor may submit a smaller part of it, which fits the budget.
     smaller = submit(bounties, tight_bounty, alice, items=5, content=content)
     for v in validators[:2]:
@@ -191,15 +191,32 @@ def test_submit__content_rewarded__held_forever(bounties, bounty, tight_bounty, 
             bounties.submit(target, content, "", 1, sender=bob)
 
 
-def test_submit__content_rejected__free_for_a_later_submission(bounties, bounty, validators, alice, bob):
+def test_submit__content_rejected__only_its_contributor_submits_it_again(bounties, bounty, validators, alice, bob):
     content = fresh_hash()
     cid = submit(bounties, bounty, alice, content=content)
     assert bounties.content_holder(content) == cid
     for v in validators[:2]:
         bounties.vote(cid, False, sender=v)
-    assert bounties.content_holder(content) == 0
-    again = submit(bounties, bounty, bob, content=content)
+    assert bounties.content_holder(content) == cid
+    bounties.commit(contributions.commitment(content, bob.address), sender=bob)
+    with ape.reverts("DataBounties: content held by its contributor"):
+        bounties.submit(bounty, content, "file://copy", 5, sender=bob)
+    again = submit(bounties, bounty, alice, content=content)
     assert bounties.content_holder(content) == again
+
+
+def test_attack__copier_committed_early__takes_no_declined_contribution(bounties, bounty, validators, alice, mallory):
+    # Alice's hash is public once submitted; mallory commits to it at once. Left undecided, alice's
+    # contribution expires and anyone may end it: before, mallory's one transaction expired it and submitted the
+    # hash as hers (the same holds for a "dataset full" decline and an upheld challenge). Now it stays alice's.
+    content = fresh_hash()
+    cid = submit(bounties, bounty, alice, content=content)
+    bounties.commit(contributions.commitment(content, mallory.address), sender=mallory)
+    chain.mine(timestamp=bounties.contributions(cid).submitted_at + bounties.review_period() + 1)
+    bounties.expire(cid, sender=mallory)
+    with ape.reverts("DataBounties: content held by its contributor"):
+        bounties.submit(bounty, content, "file://copy", 5, sender=mallory)
+    assert bounties.content_holder(content) == cid
 
 
 def test_commit__recorded_with_its_block_and_event(bounties, alice):
@@ -271,14 +288,14 @@ def test_submit__after_rejection__the_same_commitment_serves_again(bounties, bou
     assert len(receipts) == 1 and again == cid + 1  # no second commitment needed
 
 
-def test_challenge__upheld__content_hash_freed(bounties, bounty, validators, govern, alice, mallory):
+def test_challenge__upheld__content_hash_stays_with_its_contributor(bounties, bounty, validators, govern, alice, mallory):
     content = fresh_hash()
     cid = submit(bounties, bounty, alice, content=content)
     accept(bounties, cid, validators)
     bounties.challenge(cid, "", sender=mallory, value=10**16)
     assert bounties.content_holder(content) == cid
     govern((bounties, "resolve_challenge", cid, True))
-    assert bounties.content_holder(content) == 0
+    assert bounties.content_holder(content) == cid  # the contributor's still: the challenger cannot take it
 
 
 # ---------------------------------------------------------------- expiries
@@ -294,7 +311,7 @@ def test_expire__pending_past_review_period__declined(bounties, bounty, validato
     tx = bounties.expire(cid, sender=mallory)
     assert tx.decode_logs(bounties.ContributionDeclined)[0].reason == "expired"
     assert bounties.contributions(cid).status == REJECTED
-    assert bounties.content_holder(content) == 0
+    assert bounties.content_holder(content) == cid
     with ape.reverts("DataBounties: contribution not pending or challenged"):
         bounties.expire(cid, sender=mallory)
 
