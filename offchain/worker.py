@@ -298,48 +298,48 @@ class InferenceWorker:
                                                 resultHash=bytes.fromhex(digest[2:]))
             item = (rid, bytes(attestation.resultHash), self.result_url(digest), attestation.sign(self.signer_key))
             (with_result if info["callback"] else plain).append((item, result))
-        items = [item for item, _ in plain]
-        if items and not self._send_fulfilment(lambda: self.market.fulfill_batch(items, sender=self.account),
-                                               items, report) and len(items) > 1:
-            for one in items:  # the batch reverts as a whole on one bad item: the others go alone
-                self._send_fulfilment(lambda: self.market.fulfill_batch([one], sender=self.account), [one], report)
+        if plain:
+            self._fulfil_batch([item for item, _ in plain], report)
         for item, result in with_result:
-            self._send_fulfilment(lambda: self.market.fulfill(*item, result, sender=self.account), [item], report)
+            receipt = self._send("fulfilling", [item[0]], lambda: self.market.fulfill(*item, result, sender=self.account))
+            if receipt is not None:
+                report.gas += receipt.gas_used
+                report.fulfilled += 1
 
-    def _send_fulfilment(self, send, items: list, report: StepReport) -> bool:
-        """Sends one fulfilment transaction for `items`; False when the chain refuses it (logged): those
-        requests stay open and are tried again next step while their deadline allows, and the step goes on
-        with the others. A node that cannot be reached raises as before."""
-        from ape.exceptions import TransactionError, VirtualMachineError
-
-        try:
-            receipt = send()
-        except (VirtualMachineError, TransactionError) as exc:
-            log.warning("fulfilling request %s failed (tried again next step): %s",
-                        ", ".join(str(item[0]) for item in items), exc)
-            return False
-        report.gas += receipt.gas_used
-        report.fulfilled += len(items)
-        return True
+    def _fulfil_batch(self, items: list, report: StepReport) -> None:
+        """Posts `items` in one `fulfill_batch`; it reverts as a whole on one bad item, so when the chain refuses
+        it each goes alone: one refused request holds back no other."""
+        receipt = self._send("fulfilling", [item[0] for item in items],
+                             lambda: self.market.fulfill_batch(items, sender=self.account))
+        if receipt is not None:
+            report.gas += receipt.gas_used
+            report.fulfilled += len(items)
+        elif len(items) > 1:
+            for one in items:
+                self._fulfil_batch([one], report)
 
     def _finalize_batch(self, batch: list[int], report: StepReport) -> list[int]:
-        """Finalizes `batch` in one transaction; returns the requests settled. When the chain refuses the
-        batch (its callbacks together may need more gas than a block holds: each may ask for up to 2,000,000),
-        it tries them one by one, so one request never holds back the others; one that fails alone stays open
-        and is tried again at the next step. A node that cannot be reached raises as before."""
-        from ape.exceptions import TransactionError, VirtualMachineError
-
-        try:
-            receipt = self.market.finalize_batch(batch, sender=self.account)
-        except (VirtualMachineError, TransactionError) as exc:
-            if len(batch) == 1:
-                log.warning("finalizing request %d failed (tried again next step): %s", batch[0], exc)
-                return []
-            log.warning("finalizing %d requests together failed (%s); one by one", len(batch), exc)
-            return [rid for one in batch for rid in self._finalize_batch([one], report)]
+        """Finalizes `batch` in one transaction; returns the requests settled. When the chain refuses it (its
+        callbacks together may need more gas than a block holds: each may ask for up to 2,000,000), each goes
+        alone: one refused request holds back no other."""
+        receipt = self._send("finalizing", batch, lambda: self.market.finalize_batch(batch, sender=self.account))
+        if receipt is None:
+            return [rid for one in batch for rid in self._finalize_batch([one], report)] if len(batch) > 1 else []
         report.gas += receipt.gas_used
         report.finalized += len(receipt.decode_logs(self.market.InferenceFinalized))
         return batch
+
+    def _send(self, what: str, request_ids: list[int], send):
+        """`send()`'s receipt, or None when the chain refuses the transaction (logged; a request refused alone
+        stays open and is tried again next step while its deadline allows). A node that cannot be reached
+        raises, as before: that stops the step."""
+        from ape.exceptions import TransactionError, VirtualMachineError
+
+        try:
+            return send()
+        except (VirtualMachineError, TransactionError) as exc:
+            log.warning("%s request %s refused by the chain: %s", what, ", ".join(map(str, request_ids)), exc)
+            return None
 
     def _finalize(self, report: StepReport) -> None:
         from ape import chain
