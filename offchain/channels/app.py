@@ -128,18 +128,29 @@ class PaidCallLane:
         parts = scope["path"].split("/") if scope["type"] == "http" and scope["method"] == "POST" else ()
         if len(parts) != 5 or parts[:3] != ["", "v1", "channels"] or parts[4] != "infer" or not parts[3]:
             return await self.app(scope, receive, send)
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":  # the client left mid-body: nothing to serve, nobody to charge
-                return
-            body += message.get("body", b"")
-            if len(body) > MAX_BODY:
-                return await _send_json(send, 413, {"detail": f"body over {MAX_BODY} bytes"})
-            if not message.get("more_body"):
-                break
-        status, answer = await self.answer_call(parts[3], bytes(body))
+        try:
+            body = await read_body(receive)
+        except CallRejected as exc:
+            return await _send_json(send, exc.status, {"detail": str(exc)})
+        if body is None:  # the client left mid-body: nothing to serve, nobody to charge
+            return
+        status, answer = await self.answer_call(parts[3], body)
         await _send_json(send, status, answer)
+
+
+async def read_body(receive) -> bytes | None:
+    """A request's body from ASGI `receive`, declared or streamed: None if the client left before it was
+    complete; `CallRejected` 413 past MAX_BODY bytes (nothing more is read)."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if len(body) > MAX_BODY:
+            raise CallRejected(413, f"body over {MAX_BODY} bytes")
+        if not message.get("more_body"):
+            return bytes(body)
 
 
 async def _send_json(send, status: int, answer: dict) -> None:
@@ -179,7 +190,7 @@ def create_app(worker: ChannelWorker):
     in the background while it runs."""
     from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import JSONResponse, Response
 
     @asynccontextmanager
     async def lifespan(app):
@@ -259,12 +270,10 @@ def create_app(worker: ChannelWorker):
         # `PaidCallLane` serves this path ahead of FastAPI; this route declares it in the OpenAPI schema and
         # serves it the same way where the lane does not (an app without it, or a path the lane passes on that
         # the route's pattern still matches, such as one ending in an encoded newline): bounded the same way.
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                return JSONResponse({"detail": f"body over {MAX_BODY} bytes"}, status_code=413)
-        status, answer = await answer_call(channel_id, bytes(body))
+        body = await read_body(request.receive)  # a CallRejected 413 is answered by the handler above
+        if body is None:
+            return Response(status_code=400)  # the client left: nobody reads this
+        status, answer = await answer_call(channel_id, body)
         return JSONResponse(answer, status_code=status)
 
     _declare_schema(app)
