@@ -26,7 +26,7 @@ import threading
 from ape import chain, project
 from silverback import SilverbackBot
 
-from bots.startup import TRANSIENT, rpc_failure, start_agent, stop_agent
+from bots.startup import rpc_failure, start_agent, stop_agent, transient
 from offchain.serve import build_verifier
 
 log = logging.getLogger("neural_commons.verifier")
@@ -68,7 +68,9 @@ def _step(number: int) -> dict:
             return {"skipped": 1}
         try:
             report = agent.step()
-        except TRANSIENT as exc:
+        except Exception as exc:
+            if not transient(exc):
+                raise
             log.warning("verifier step at block %s failed on the RPC (%s); retrying on the next block", number,
                         rpc_failure(exc))
             return {"rpc_errors": 1}

@@ -31,7 +31,7 @@ from ape import chain, project
 from ape.logging import logger
 from silverback import SilverbackBot
 
-from bots.startup import TRANSIENT, rpc_failure, start_agent, stop_agent
+from bots.startup import rpc_failure, start_agent, stop_agent, transient
 from offchain.serve import build_worker
 
 log = logging.getLogger("neural_commons.worker")
@@ -90,7 +90,9 @@ def _step(number: int) -> None:
             return None
         try:
             report = agent.step()
-        except TRANSIENT as exc:
+        except Exception as exc:
+            if not transient(exc):
+                raise
             log.warning("step at block %s failed on the RPC (%s); retrying on the next block", number,
                         rpc_failure(exc))
             return None

@@ -63,3 +63,24 @@ def test_quiet_task_logs__installed_twice__one_filter(ape_records):
 ])
 def test_report_line__step_report__one_line_only_when_something_happened(report, line):
     assert report.line(12) == line
+
+
+def test_transient__connection_failures_wrapped_by_ape__waited_out_chain_refusals_not():
+    import requests
+    from ape.exceptions import ContractLogicError, ProviderError, VirtualMachineError
+
+    from bots.startup import transient
+
+    timeout = requests.exceptions.ReadTimeout("HTTPConnectionPool(host='127.0.0.1', port=8545): Read timed out.")
+    assert transient(timeout) and transient(ProviderError("node gone"))
+    wrapped = VirtualMachineError(base_err=timeout)  # ape's wrapping while estimating gas
+    assert transient(wrapped)
+    try:
+        try:
+            raise timeout
+        except OSError as exc:
+            raise VirtualMachineError("estimate failed") from exc
+    except VirtualMachineError as exc:
+        assert transient(exc)
+    assert not transient(ContractLogicError("InferenceMarket: caller is not an active worker"))
+    assert not transient(ValueError("a bug"))
