@@ -179,7 +179,7 @@ def call(provider, account, channel_id, input_path, model_name, url, state_dir):
     client.url = (url or d.WorkerRegistry.workers(c.worker).endpoint).rstrip("/")
     if not client.url:
         raise InvalidInput(f"worker {c.worker} registered no endpoint: pass --url")
-    client.worker_signer = d.WorkerRegistry.active_signer(c.worker)
+    client.read_signer()
     state = _state_file(state_dir, raw)
     client.spent = max(json.loads(state.read_text())["spent"] if state.exists() else 0, c.settled)
     if client.spent + client.price > c.deposit:

@@ -84,8 +84,11 @@ def signer(provider, account, address):
     new = parse_address(address, "signer")
     workers = deployment_of(provider).WorkerRegistry
     _registered(workers, sender.address)
-    workers.set_signer(new, sender=sender)
+    tx = workers.set_signer(new, sender=sender)
+    until = tx.decode_logs(workers.SignerChanged)[0].old_binds_until
     console.print(f"signer of {sender.address} is now {new}")
+    if until:
+        console.print(f"what the old key signed binds you until {fmt_time(until, tx.timestamp)}")
 
 
 @chain_command(cli, click.argument("url"))

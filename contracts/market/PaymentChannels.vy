@@ -365,7 +365,8 @@ def challenge_receipt(
             `challenge_slash` of the worker's stake until the challenge ends
             and forwards the bond to the DisputeCourt, which opens a dispute
             judged by the model's verifiers. The worker's receipts stay
-            challengeable while it unbonds (until it has withdrawn).
+            challengeable while it unbonds (until it has withdrawn), and
+            a key it rotated away for the unbonding delay after the rotation.
     @return The challenge id.
     @param channel_id The channel the receipt is for.
     @param seq The receipt's sequence number.
@@ -383,10 +384,11 @@ def challenge_receipt(
     assert msg.value == self.params.challenge_bond, "PaymentChannels: wrong challenge bond"
     assert claimed_hash != result_hash, "PaymentChannels: challenge repeats the result"
     signer: address = self._receipt_signer(channel_id, seq, input_hash, result_hash, signature)
-    # The key registered now signed it; a rotated-away key no longer binds the
-    # worker. Registered, not active: an unbonding worker still answers for its receipts.
-    assert signer == staticcall workers.signer_of(worker), "PaymentChannels: receipt not signed by the worker"
-    assert signer != empty(address), "PaymentChannels: receipt not signed by the worker"
+    # A key that binds the worker: the registered one, or one rotated away less
+    # than the unbonding delay ago (a rotation sent ahead of this challenge
+    # escapes nothing). Registered, not active: an unbonding worker still
+    # answers for its receipts.
+    assert staticcall workers.binds(worker, signer), "PaymentChannels: receipt not signed by the worker"
     locked: uint256 = self.params.challenge_slash
     challenge_id: uint256 = self.challenge_count + 1
     self.challenge_count = challenge_id

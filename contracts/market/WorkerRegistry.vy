@@ -17,7 +17,10 @@
         challenge may cost the worker and `unlock` exactly that when it is
         settled, and `withdraw` only releases stake above the locked
         amount. So a worker cannot escape a pending challenge or miss by
-        unbonding: the unbonding delay alone is not a lock. Governance
+        unbonding: the unbonding delay alone is not a lock. Nor by rotating
+        its key: a key rotated away still binds the worker (`binds`) for
+        the unbonding delay, so a challenge of a receipt it signed cannot
+        be defeated by a `set_signer` sent ahead of it. Governance
         excludes this contract from token revenue, so staked tokens do not
         trap holder revenue.
 """
@@ -72,6 +75,10 @@ unbonding_delay: public(uint256)  # seconds
 # came back after its seed was known.
 _activated_at: HashMap[address, uint256]
 _min_lowered_at: uint256
+# Until when (a timestamp) a key the worker rotated away still binds it: its
+# signatures stay challengeable for the unbonding delay after the rotation,
+# as a stake stays slashable for that delay after unbond.
+retired_until: public(HashMap[address, HashMap[address, uint256]])  # worker -> old key -> timestamp
 
 
 event WorkerRegistered:
@@ -91,6 +98,7 @@ event SignerChanged:
     worker: indexed(address)
     old_signer: indexed(address)
     new_signer: indexed(address)
+    old_binds_until: uint256  # the old key's signatures bind the worker until then
 
 
 event EndpointChanged:
@@ -207,12 +215,21 @@ def add_stake(amount: uint256):
 @external
 def set_signer(signer: address):
     """
-    @notice Rotates the caller's attestation key. Results signed by the old key no longer verify.
+    @notice Rotates the caller's attestation key. New results must be signed
+            by the new key; what the old key signed still binds the caller
+            for the unbonding delay (`binds`): long enough to challenge a
+            receipt it signed, so rotating ahead of a challenge escapes
+            nothing. A later rotation never shortens an old key's time.
     @param signer The new attestation key.
     """
     self._check_registered(msg.sender)
     assert signer != empty(address), "WorkerRegistry: signer is the zero address"
-    log SignerChanged(worker=msg.sender, old_signer=self.workers[msg.sender].signer, new_signer=signer)
+    old: address = self.workers[msg.sender].signer
+    until: uint256 = self.retired_until[msg.sender][old]
+    if signer != old:
+        until = max(until, block.timestamp + self.unbonding_delay)
+        self.retired_until[msg.sender][old] = until
+    log SignerChanged(worker=msg.sender, old_signer=old, new_signer=signer, old_binds_until=until)
     self.workers[msg.sender].signer = signer
 
 
@@ -410,6 +427,23 @@ def signer_of(worker: address) -> address:
     @return Its registered key.
     """
     return self.workers[worker].signer
+
+
+@external
+@view
+def binds(worker: address, signer: address) -> bool:
+    """
+    @notice Whether a signature by `signer` binds `worker` now: its
+            registered key, or a key it rotated away less than the
+            unbonding delay ago; nothing once it has withdrawn.
+    @param worker The worker.
+    @param signer The key that signed.
+    @return Whether the worker answers for what the key signed.
+    """
+    registered: address = self.workers[worker].signer
+    if registered == empty(address) or signer == empty(address):
+        return False
+    return signer == registered or block.timestamp < self.retired_until[worker][signer]
 
 
 @external

@@ -5,6 +5,7 @@ receipt, close."""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -15,6 +16,9 @@ from offchain.channels.errors import CallRejected
 from offchain.errors import BadInput, NeuralCommonsError
 
 MAX_EVIDENCE_URI = 1_024  # PaymentChannels' bound on an evidence URI
+# Seconds a read of the worker's active key is trusted. A key the worker rotated away binds it only for the
+# unbonding delay (days), so a worker that rotates and goes on signing with the old key is caught within this.
+SIGNER_TTL = 3_600
 
 
 @dataclass
@@ -43,6 +47,7 @@ class ChannelClient:
         self.spent = 0  # the latest voucher amount
         self.url = ""
         self.worker_signer: str | None = None
+        self.signer_read_at = float("-inf")  # time.monotonic() of the last read of worker_signer
 
     def open(self, worker: str, model_id: int, deposit: int, url: str | None = None) -> bytes:
         receipt = self.channels.open_channel(worker, model_id, sender=self.account, value=deposit)
@@ -51,8 +56,14 @@ class ChannelClient:
         self.price = self.registry.model_terms(model_id)[1]
         self.url = (url or self.workers.workers(worker).endpoint).rstrip("/")
         self.spent = 0
-        self.worker_signer = self.workers.active_signer(worker)
+        self.read_signer()
         return self.channel_id
+
+    def read_signer(self) -> str:
+        """Reads the worker's active key from the WorkerRegistry: the key its receipts must carry."""
+        self.worker_signer = self.workers.active_signer(self.worker)
+        self.signer_read_at = time.monotonic()
+        return self.worker_signer
 
     def fund(self, amount: int) -> None:
         """Adds `amount` wei to the open channel's deposit."""
@@ -70,12 +81,13 @@ class ChannelClient:
 
     def call(self, document: bytes, http) -> CallResult:
         """One paid call over `http` (an httpx.Client); checks the receipt and the output."""
+        if time.monotonic() - self.signer_read_at >= SIGNER_TTL:
+            self.read_signer()
         caller = self.caller()
         try:
             return caller.call(document, http)
         except WrongSigner:
-            self.worker_signer = self.workers.active_signer(self.worker)  # the worker may have rotated its key
-            caller.worker_signer = self.worker_signer
+            caller.worker_signer = self.read_signer()  # the worker may have rotated its key
             return caller.check(document, caller.last_answer)
         finally:
             self.spent = caller.spent

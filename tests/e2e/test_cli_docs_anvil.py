@@ -193,7 +193,8 @@ def test_docs__running_a_worker__runs_as_printed(recipes):
         r"NC_MODELS=digits NC_WORKER_DIR=\.cache/nc-worker NC_RESULT_PORT=8611 silverback run bots\.worker:bot "
         r"--runner bots\.runner:WorkerRunner --network ethereum:local:foundry --account TEST::0",
         r"serving paid calls on http://127\.0\.0\.1:8700",
-        r"signer of 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 is now 0xa0Ee7A142d267C1f36714E4a8F75612F20a79720",
+        r"signer of 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266 is now 0xa0Ee7A142d267C1f36714E4a8F75612F20a79720\n"
+        r"what the old key signed binds you until \S+ \S+ UTC \(in 7d\)",
     ])
     recipes.block(verify, [r"joined the verifier pool of digits \(model 1\)[\s\S]*silverback run bots\.verifier:bot"])
     recipes.block(leave, [r"unbonding: withdraw from .* \(in 7d\)", r"advanced 7d", r"withdrew 1,000 NCOM"])

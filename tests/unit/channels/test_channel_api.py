@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from offchain.channels import CallRejected, ChannelClient, ChannelWorker, Ledger, create_app
 from offchain.channels.app import PaidCallLane
-from offchain.channels.client import evidence_uri
+from offchain.channels.client import SIGNER_TTL, WrongSigner, evidence_uri
 from offchain.errors import NeuralCommonsError
 from offchain.server import ResultServer
 from offchain.store import ContentStore
@@ -371,6 +371,22 @@ def test_client__bad_receipt_challenged__committee_slashes_worker(system, accoun
     tx = decide(system.DisputeCourt, dispute_id, pool, False, mallory)
     assert tx.decode_logs(system.PaymentChannels.ReceiptChallengeResolved)[0].slashed == 100 * ETH
     assert workers.slashed(staked_worker) == 1
+
+
+def test_client__worker_rotated_but_signs_with_the_old_key__refused_once_the_key_read_is_stale(
+        system, api, client, model_id, staked_worker, dave, digits):
+    """A worker rotates its key on chain and goes on signing with the old one (which binds it only for the
+    unbonding delay). The client trusts its read of the active key for SIGNER_TTL, then reads it again and
+    refuses the old key's receipts."""
+    _, http = api
+    client.open(staked_worker, model_id, ETH, url="http://testserver")
+    system.WorkerRegistry.set_signer(dave, sender=staked_worker)
+    assert client.call(digits[0], http).seq == 1  # the read at open is fresh; the old key still binds
+    assert client.worker_signer == staked_worker.address
+    client.signer_read_at -= SIGNER_TTL
+    with pytest.raises(WrongSigner):
+        client.call(digits[1], http)
+    assert client.worker_signer == dave.address
 
 
 def test_client__rejection__raises_with_status(system, api, client, model_id, staked_worker, app_builder):

@@ -455,6 +455,37 @@ def test_challenge_receipt__withdrawn_worker__reverts(channels, workers, cid, st
         channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
 
 
+def test_attack__worker_rotates_key_ahead_of_challenge__still_challenged_and_slashed(
+        channels, court, workers, cid, staked_worker, pool, mallory, carol, dave):
+    """A worker that sees a challenge of its wrong receipt coming sends `set_signer` ahead of it (front-running
+    the challenge, or just in time): the receipt's key still binds it, the challenge opens and the slash lands."""
+    sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
+    workers.set_signer(dave, sender=staked_worker)
+    assert workers.signer_of(staked_worker) == dave.address
+    tx = channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
+    challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
+    assert workers.locked(staked_worker) == SLASH
+    tx = decide(court, dispute_of(channels, challenge_id), pool, False, carol)
+    assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == SLASH
+    assert workers.workers(staked_worker).stake == MIN_STAKE - SLASH
+
+
+def test_challenge_receipt__key_rotated_away_past_the_unbonding_delay__reverts(channels, workers, cid,
+                                                                              staked_worker, mallory, dave):
+    """The old key binds the worker for the unbonding delay only: after it, a receipt it signs (a thief's who
+    stole the retired key, say) cannot be held against the worker; the new key's receipts can."""
+    old_sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
+    until = workers.set_signer(dave, sender=staked_worker).timestamp + workers.unbonding_delay()
+    assert workers.retired_until(staked_worker, staked_worker) == until
+    chain.mine(timestamp=until)
+    with ape.reverts("PaymentChannels: receipt not signed by the worker"):
+        channels.challenge_receipt(cid, 1, IN, OUT, old_sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
+    new_sig = receipt(channels, staked_worker, cid, 2, IN, OUT, key=dave.private_key)
+    tx = channels.challenge_receipt(cid, 2, IN, OUT, new_sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
+    assert tx.decode_logs(channels.ReceiptChallenged)[0].seq == 2
+    assert workers.locked(staked_worker) == SLASH
+
+
 def test_escalated_unruled__expires__bond_returns_lock_released_once(channels, court, workers, cid, staked_worker,
                                                                      pool, mallory, carol):
     _, challenge_id = challenge(channels, cid, staked_worker, mallory)

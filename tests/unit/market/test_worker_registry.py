@@ -174,9 +174,52 @@ def test_add_stake__without_allowance__reverts(reg, joined):
 def test_set_signer__registered__rotates_and_logs(reg, joined, bob, carol):
     tx = reg.set_signer(carol, sender=joined)
     log = tx.decode_logs(reg.SignerChanged)[0]
-    assert (log.worker, log.old_signer, log.new_signer) == (joined.address, bob.address, carol.address)
+    assert (log.worker, log.old_signer, log.new_signer, log.old_binds_until) == (
+        joined.address, bob.address, carol.address, tx.timestamp + DELAY)
     assert reg.workers(joined).signer == carol.address
     assert reg.active_signer(joined) == carol.address
+    assert reg.retired_until(joined, bob) == tx.timestamp + DELAY
+
+
+def test_binds__old_key_for_the_unbonding_delay_after_rotation_then_not(reg, joined, bob, carol):
+    until = reg.set_signer(carol, sender=joined).timestamp + DELAY
+    assert reg.binds(joined, carol) and reg.binds(joined, bob)
+    chain.pending_timestamp = until - 1
+    chain.mine()
+    assert reg.binds(joined, bob)
+    chain.pending_timestamp = until
+    chain.mine()
+    assert not reg.binds(joined, bob)
+    assert reg.binds(joined, carol)
+
+
+def test_binds__other_zero_and_withdrawn__false(reg, joined, bob, mallory):
+    assert reg.binds(joined, bob)
+    assert not reg.binds(joined, mallory)
+    assert not reg.binds(joined, ZERO)
+    assert not reg.binds(mallory, mallory)  # never registered
+    chain.pending_timestamp = unbond(reg, joined)
+    assert reg.binds(joined, bob)  # unbonding: still answers for what it signed
+    reg.withdraw_stake(sender=joined)
+    assert not reg.binds(joined, bob)
+
+
+def test_set_signer__same_key__no_grace_recorded(reg, joined, bob):
+    tx = reg.set_signer(bob, sender=joined)
+    assert tx.decode_logs(reg.SignerChanged)[0].old_binds_until == 0
+    assert reg.retired_until(joined, bob) == 0
+
+
+def test_set_signer__rotating_back_and_away__never_shortens_an_old_keys_time(reg, joined, deployer, bob, carol):
+    """Attack: rotate away, then back and away again under a lower delay, hoping the old key's time restarts
+    shorter. It only ever grows."""
+    first = reg.set_signer(carol, sender=joined).timestamp + DELAY
+    reg.set_signer(bob, sender=joined)
+    reg.set_unbonding_delay(0, sender=deployer)
+    tx = reg.set_signer(carol, sender=joined)
+    assert tx.decode_logs(reg.SignerChanged)[0].old_binds_until == first
+    assert reg.retired_until(joined, bob) == first
+    assert reg.binds(joined, bob)
 
 
 def test_set_signer__while_unbonding__stored_but_not_active(reg, joined, carol):
