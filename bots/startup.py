@@ -1,27 +1,10 @@
 """Start-up, shutdown and RPC-failure handling shared by the worker and verifier bots."""
 
-from ape.exceptions import ProviderError
 from taskiq import InMemoryBroker
 
 from bots import runner
 from offchain.errors import NeuralCommonsError
 from offchain.settings import Settings, load_settings
-
-# Errors of the connection to the node, not of the agent: the step is retried on the next block.
-TRANSIENT = (ProviderError, OSError, TimeoutError)
-
-
-def transient(exc: BaseException) -> bool:
-    """Whether `exc` is, or wraps, a failure of the connection to the node. ape wraps some of them (a read
-    timeout while estimating a transaction's gas) in its own error types; a worker must wait those out too,
-    not stop as if the chain had refused it."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, TRANSIENT):
-            return True
-        seen.add(id(exc))
-        exc = getattr(exc, "base_err", None) or exc.__cause__ or exc.__context__
-    return False
 
 
 def start_agent(bot, name: str, build) -> tuple:

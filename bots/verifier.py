@@ -26,7 +26,8 @@ import threading
 from ape import chain, project
 from silverback import SilverbackBot
 
-from bots.startup import rpc_failure, start_agent, stop_agent, transient
+from bots.startup import rpc_failure, start_agent, stop_agent
+from offchain.errors import transient
 from offchain.serve import build_verifier
 
 log = logging.getLogger("neural_commons.verifier")

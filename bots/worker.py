@@ -31,7 +31,8 @@ from ape import chain, project
 from ape.logging import logger
 from silverback import SilverbackBot
 
-from bots.startup import rpc_failure, start_agent, stop_agent, transient
+from bots.startup import rpc_failure, start_agent, stop_agent
+from offchain.errors import transient
 from offchain.serve import build_worker
 
 log = logging.getLogger("neural_commons.worker")

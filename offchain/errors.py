@@ -59,3 +59,19 @@ class ResultUnavailable(NeuralCommonsError):
 
 class UnknownBackend(NeuralCommonsError, ValueError):
     """A model runtime backend this package does not have."""
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether `exc` is, or wraps, a failure of the connection to the node (the step is retried on the next
+    block), not a refusal by the chain. ape wraps some of them (a read timeout while estimating a
+    transaction's gas) in its own error types; a worker must wait those out too, not stop as if the chain had
+    refused it, nor take them for a refusal."""
+    from ape.exceptions import ProviderError
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, (ProviderError, OSError, TimeoutError)):
+            return True
+        seen.add(id(exc))
+        exc = getattr(exc, "base_err", None) or exc.__cause__ or exc.__context__
+    return False

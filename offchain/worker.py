@@ -27,7 +27,7 @@ from pathlib import Path
 
 from offchain import inputs
 from offchain.attestation import InferenceResult
-from offchain.errors import BadInput
+from offchain.errors import BadInput, transient
 from offchain.market import RequestState, request_views
 from offchain.runtime import Runtime
 from offchain.store import ContentStore
@@ -332,12 +332,15 @@ class InferenceWorker:
     def _send(self, what: str, request_ids: list[int], send):
         """`send()`'s receipt, or None when the chain refuses the transaction (logged; a request refused alone
         stays open and is tried again next step while its deadline allows). A node that cannot be reached
-        raises, as before: that stops the step."""
+        raises, even when ape wraps that in a transaction error: that stops the step, and the bot waits it
+        out."""
         from ape.exceptions import TransactionError, VirtualMachineError
 
         try:
             return send()
         except (VirtualMachineError, TransactionError) as exc:
+            if transient(exc):
+                raise
             log.warning("%s request %s refused by the chain: %s", what, ", ".join(map(str, request_ids)), exc)
             return None
 

@@ -333,3 +333,43 @@ def test_worker__one_fulfilment_refused__others_fulfilled_and_finalized(project,
     market.refund(refused, sender=deployer)
     agent.step()
     assert WorkerState.load(agent.state_path).open == {}
+
+
+class FulfilmentTimesOut:
+    """The market, except that sending a fulfilment fails the way ape reports a node that stopped answering while
+    it estimated the transaction's gas: a read timeout wrapped in a VirtualMachineError."""
+
+    def __init__(self, market):
+        self._market = market
+
+    def __getattr__(self, name):
+        if name in ("fulfill", "fulfill_batch"):
+            def times_out(*_, **__):
+                import requests
+                from ape.exceptions import VirtualMachineError
+
+                raise VirtualMachineError(base_err=requests.exceptions.ReadTimeout("Read timed out."))
+            return times_out
+        return getattr(self._market, name)
+
+
+def test_worker__node_times_out_while_fulfilling__step_stops_and_a_restart_fulfils_each(
+        system, spec, digits_model, worker, served, client, samples, tmp_path):
+    # A connection failure ape wraps in a transaction error is not the chain refusing the fulfilment: the step
+    # stops (the bot waits the node out) instead of trying every request alone against a dead node and
+    # reporting them refused; the claims are kept and the next worker fulfils each once.
+    from ape.exceptions import VirtualMachineError
+
+    store, server = served
+    ids = [client.request(digits_model, inputs.encode_pixels(p)) for p, _ in samples[:3]]
+
+    def agent(market):
+        return InferenceWorker(market, worker, worker.private_key, {digits_model: load_runtime(spec)}, store,
+                               tmp_path / "worker.json", server.result_url, batch_size=8)
+
+    with pytest.raises(VirtualMachineError):
+        agent(FulfilmentTimesOut(system.InferenceMarket)).step()
+    assert all(system.InferenceMarket.get_request(i).state == CLAIMED for i in ids)
+    assert agent(system.InferenceMarket).step().fulfilled == 3
+    assert all(system.InferenceMarket.get_request(i).state == FULFILLED for i in ids)
+    assert all(len(fulfilled_events(system.InferenceMarket, i)) == 1 for i in ids)

@@ -69,7 +69,7 @@ def test_transient__connection_failures_wrapped_by_ape__waited_out_chain_refusal
     import requests
     from ape.exceptions import ContractLogicError, ProviderError, VirtualMachineError
 
-    from bots.startup import transient
+    from offchain.errors import transient
 
     timeout = requests.exceptions.ReadTimeout("HTTPConnectionPool(host='127.0.0.1', port=8545): Read timed out.")
     assert transient(timeout) and transient(ProviderError("node gone"))
