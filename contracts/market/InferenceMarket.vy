@@ -449,8 +449,10 @@ def fulfill(
     result: Bytes[MAX_RESULT] = b"",
 ):
     """
-    @notice Posts the claiming worker's signed result; anyone may relay it.
-            Requests with a callback also carry the canonical result bytes.
+    @notice The claiming worker posts its signed result and where it is
+            served (only the claimant: the URI is not signed, so a relayer
+            could swap it). Requests with a callback also carry the
+            canonical result bytes.
     @param request_id The claimed request.
     @param result_hash keccak256 of the canonical result.
     @param result_uri Where the result is served.
@@ -877,6 +879,10 @@ def _fulfill(
          the claimant's active signer (zero if it is not active).
     """
     assert (core >> STATE_SHIFT) & STATE_ONLY == CLAIMED, "InferenceMarket: request not claimed"
+    # Only the claimant posts its result: the result URI is not signed, and a relayer that swapped it for one
+    # that serves nothing would have the committee find the result "not served as attested" and slash an
+    # honest worker.
+    assert msg.sender == worker, "InferenceMarket: caller is not the claimant"
     assert block.timestamp <= (core >> DEADLINE_SHIFT) & TIME_MASK, "InferenceMarket: request expired"
     assert result_hash != empty(bytes32), "InferenceMarket: empty result hash"
     assert signer != empty(address), "InferenceMarket: worker is not active"

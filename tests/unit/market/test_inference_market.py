@@ -321,8 +321,17 @@ def test_claim_batch__skips_what_is_taken(market, model_id, app_builder, staked_
 # ---------------------------------------------------------------- fulfil
 
 
-def test_fulfill__relayed_signature__fulfilled(market, claimed, staked_worker, signer_key, mallory):
-    tx = fulfil(market, claimed, staked_worker, signer_key, sender=mallory)
+def test_attack__relayer_swaps_the_result_uri__reverts_and_the_claimant_posts_its_own(
+        market, claimed, staked_worker, signer_key, mallory, second_worker):
+    """Attack: front-run the worker's fulfil with its signature (which does not cover the URI) and a URI that
+    serves nothing; the committee would then find the result "not served as attested" and slash an honest
+    worker. Only the claimant may post its result."""
+    sig = signature(market, claimed, signer_key)
+    for relayer in (mallory, second_worker):  # a stranger, and another active worker
+        with ape.reverts("InferenceMarket: caller is not the claimant"):
+            market.fulfill(claimed, RESULT_HASH, "data:,x", sig, sender=relayer)
+    assert market.get_request(claimed).state == CLAIMED
+    tx = fulfil(market, claimed, staked_worker, signer_key)
     state = market.get_request(claimed)
     assert (state.state, bytes(state.hash)) == (FULFILLED, RESULT_HASH)
     log = tx.decode_logs(market.InferenceFulfilled)[0]
@@ -338,10 +347,10 @@ def _fulfil_with(market, request_id, sig, sender):
     [{"chain_id": 1}, {"market_address": "0x" + "12" * 20}, {"model_id": 99}, {"input_hash": b"\x05" * 32},
      {"result_hash": b"\x06" * 32}],
 )
-def test_fulfill__signature_for_something_else__reverts(market, claimed, signer_key, mallory, knob):
+def test_fulfill__signature_for_something_else__reverts(market, claimed, signer_key, staked_worker, knob):
     sig = signature(market, claimed, signer_key, **knob)
     with ape.reverts("InferenceMarket: invalid signature"):
-        _fulfil_with(market, claimed, sig, mallory)
+        _fulfil_with(market, claimed, sig, staked_worker)
 
 
 def test_fulfill__signature_of_other_request__reverts(market, model_id, app_builder, claimed, staked_worker, signer_key):
@@ -352,10 +361,10 @@ def test_fulfill__signature_of_other_request__reverts(market, model_id, app_buil
         _fulfil_with(market, claimed, sig, staked_worker)
 
 
-def test_fulfill__signer_not_the_claimant__reverts(market, claimed, mallory):
+def test_fulfill__signed_by_a_key_not_the_claimants__reverts(market, claimed, staked_worker, mallory):
     sig = signature(market, claimed, mallory.private_key)
     with ape.reverts("InferenceMarket: invalid signature"):
-        _fulfil_with(market, claimed, sig, mallory)
+        _fulfil_with(market, claimed, sig, staked_worker)
 
 
 def test_fulfill__unbonded_worker__reverts(market, workers, claimed, staked_worker, signer_key):
@@ -405,6 +414,17 @@ def test_fulfill_batch__one_bad_signature__reverts_all(market, model_id, app_bui
     with ape.reverts("InferenceMarket: invalid signature"):
         market.fulfill_batch(items, sender=staked_worker)
     assert market.get_request(ids[0]).state == CLAIMED
+
+
+def test_fulfill_batch__an_item_claimed_by_another_worker__reverts_all(market, model_id, app_builder, staked_worker,
+                                                                        second_worker, signer_key):
+    ids = [request(market, model_id, app_builder) for _ in range(2)]
+    market.claim(ids[0], sender=staked_worker)
+    market.claim(ids[1], sender=second_worker)
+    items = [(i, RESULT_HASH, "", signature(market, i, signer_key)) for i in ids]
+    with ape.reverts("InferenceMarket: caller is not the claimant"):
+        market.fulfill_batch(items, sender=staked_worker)
+    assert [market.get_request(i).state for i in ids] == [CLAIMED, CLAIMED]
 
 
 # ---------------------------------------------------------------- finalize and the split
