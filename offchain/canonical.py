@@ -80,6 +80,12 @@ def encode(kind: str, scale: int, outputs: np.ndarray) -> list[bytes]:
     return encoded
 
 
+def result_size(kind: str, scale: int, shape) -> int:
+    """The length in bytes of every canonical result of an output of `shape`: each encoding has a fixed size
+    (PNG images are stored uncompressed)."""
+    return len(encode(kind, scale, np.zeros((1, *shape)))[0])
+
+
 def decode(kind: str, scale: int, data: bytes) -> dict:
     """The predicted class and probabilities (or the embedding) back from canonical bytes."""
     if kind == EMBEDDING:

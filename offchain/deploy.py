@@ -45,7 +45,10 @@ CRITICAL_EVERYWHERE = (
 CRITICAL_METHODS: dict[str, tuple[str, ...]] = {
     "GovernanceToken": ("set_minter", "transfer_ownership", "set_revenue_excluded"),
     "ModelShares": ("set_minter", "transfer_ownership"),
-    "ModelRegistry": ("transfer_model",),  # models the treasury owns
+    # transfer_model, set_price, publish_version: models the treasury owns (trained ones), their revenue and who
+    # holds the shares of a new version; retire_model: for good, and it frees the artifact for a copy's listing
+    # (a routine vote retiring a model and listing a copy registered to the voter would move its revenue)
+    "ModelRegistry": ("transfer_model", "set_price", "publish_version", "retire_model"),
     # set_unbonding_delay: how long a stake stays slashable after unbond; set_min_stake: who is an active
     # worker and who may be drawn (a huge minimum empties every committee, so every dispute escalates)
     "WorkerRegistry": ("set_permissions", "transfer_ownership", "set_unbonding_delay", "set_min_stake"),
@@ -63,8 +66,10 @@ CRITICAL_METHODS: dict[str, tuple[str, ...]] = {
     # set_policy: the share split of trained models and the trainer slash; set_params: minimum goal and the
     # timeouts after which anyone may fail a campaign; cancel: ends a campaign and refunds its backers;
     # accept: pays the trainer the whole escrow (routine, a 5 % holder with a trainer of its own could pass a
-    # sham delivery and take the backers' money); a critical vote (18 days) fits the 30-day review period
-    "TrainingFund": ("set_policy", "set_params", "cancel", "accept"),
+    # sham delivery and take the backers' money); reject: slashes the trainer (routine, a 5 % holder's reject
+    # would execute ahead of a pending critical accept of an honest delivery); a critical vote (18 days) fits
+    # the 30-day review period
+    "TrainingFund": ("set_policy", "set_params", "cancel", "accept", "reject"),
 }
 
 

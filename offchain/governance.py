@@ -86,6 +86,19 @@ class Proposal:
         return governor.hashProposal(*self.args())
 
 
+def acceptance(fund, registry, campaign_id: int, price: int) -> Proposal:
+    """The proposal that accepts a training campaign's delivery and lists its model in the same transaction:
+    listing is opened around `accept`, so the model it registers is active at once, and closed again (left
+    open if it was). Not by the id `accept` will take: anyone can register a copy of the delivered artifact
+    first and take that id, and a predicted `approve_model` would list the copy, its shares all the copier's."""
+    proposal = Proposal(f"Accept campaign {campaign_id} and list its model")
+    if registry.open_listing():
+        return proposal.call(fund, "accept", campaign_id, price)
+    return (proposal.call(registry, "set_open_listing", True)
+            .call(fund, "accept", campaign_id, price)
+            .call(registry, "set_open_listing", False))
+
+
 def propose(governor, proposal: Proposal, sender) -> int:
     """Submits the proposal; returns its id."""
     if not proposal.actions:

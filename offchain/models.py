@@ -42,6 +42,13 @@ class ModelSpec:
         return enc["kind"], int(enc["scale"])
 
     @property
+    def result_size(self) -> int:
+        """Bytes of each canonical result (what a callback request must receive on-chain)."""
+        from offchain import canonical
+
+        return canonical.result_size(*self.encoding, self.manifest["output"]["shape"])
+
+    @property
     def input_schema(self) -> dict:
         return self.manifest["input"]
 

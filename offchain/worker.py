@@ -8,7 +8,8 @@ for this worker; every step re-reads their chain state, so a restart
 resumes where the chain says, duplicated events are harmless, and nothing
 is paid twice (the market would refuse it). An input that cannot be
 processed is recorded as rejected with its reason and never retried: the
-request takes the refund path after its deadline.
+request takes the refund path after its deadline. So is a callback request
+whose model's results are longer than a callback may receive.
 
 Inputs are fetched in the background (`inputs.InputFetcher`), each with an
 overall deadline and a byte budget; a step waits a moment for the inputs it
@@ -207,10 +208,11 @@ class InferenceWorker:
         from ape import chain
 
         now = chain.pending_timestamp
-        timeout = self.market.params().claim_timeout
+        params = self.market.params()
+        timeout = params.claim_timeout
         candidates = []
         for request_id, view in self._chain_states().items():
-            if view.deadline < now:
+            if view.deadline < now or self._unfulfillable(request_id, params.max_result_size, report):
                 continue
             if view.state == REQUESTED or (view.state == CLAIMED and view.worker != self.account.address
                                             and now > view.stamp + timeout):
@@ -223,6 +225,22 @@ class InferenceWorker:
             receipt = self.market.claim_batch(batch, sender=self.account)
             report.gas += receipt.gas_used
             report.claimed += len(receipt.decode_logs(self.market.InferenceClaimed))
+
+    def _unfulfillable(self, request_id: int, max_result_size: int, report: StepReport) -> bool:
+        """A callback request whose model's results are longer than the market lets a callback receive: its
+        fulfilment would always revert, so a claim would only end in a miss and a slash. Rejected unclaimed
+        (anyone can ask a callback of any model, e.g. to have workers slashed)."""
+        info = self.state.open[str(request_id)]
+        size = self.runtimes[info["model"]].spec.result_size
+        if not info["callback"] or size <= max_result_size:
+            return False
+        reason = (f"a callback request of model {info['model']}, whose {size}-byte results exceed the "
+                  f"{max_result_size} bytes the market lets a callback receive: it could never be fulfilled")
+        log.warning("request %s rejected: %s", request_id, reason)
+        self.state.rejected[str(request_id)] = reason
+        del self.state.open[str(request_id)]
+        report.rejected += 1
+        return True
 
     def _load_inputs(self, request_ids: list[int], report: StepReport) -> set[int]:
         """The requests among `request_ids` whose input is fetched, checked and parsed (cached).

@@ -347,8 +347,11 @@ def claim_head() -> uint256:
     self._dequeue(campaign_id)
     deadline: uint256 = block.timestamp + self.campaigns[campaign_id].delivery_window
     # The penalty a miss or a rejection may take stays locked until the
-    # campaign leaves the trainer's hands, so unbonding cannot escape it.
+    # campaign leaves the trainer's hands, so unbonding cannot escape it; and
+    # it must be covered by stake nothing else has locked, so one minimum
+    # stake cannot hold the whole queue against penalties it could not pay.
     penalty: uint256 = self.policy.miss_slash
+    assert staticcall workers.free_stake(msg.sender) >= penalty, "TrainingFund: free stake below the penalty"
     if penalty > 0:
         extcall workers.lock(msg.sender, penalty)
     self.campaigns[campaign_id].trainer = msg.sender

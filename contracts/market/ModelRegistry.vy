@@ -7,7 +7,12 @@
         encoding), metadata URI, price per inference, owner, status and
         version lineage. Registering mints the model's shares. Governance
         approves and suspends; a governance-set open-listing policy makes
-        new registrations active at once.
+        new registrations active at once. One listing per artifact: a
+        model whose artifact another listed (active or suspended) model
+        holds cannot be listed beside it, so a routine vote that suspends
+        a model and lists a copy registered to someone else cannot move
+        its revenue; only retiring the holder (critical) frees the
+        artifact.
 """
 
 from ..interfaces import IModelShares
@@ -40,6 +45,8 @@ shares: public(immutable(IModelShares))
 models: public(HashMap[uint256, Model])
 model_count: public(uint256)
 open_listing: public(bool)
+# The model holding each artifact's listing (active or suspended); zero while none does.
+listing_of: public(HashMap[bytes32, uint256])
 
 
 event ModelRegistered:
@@ -173,18 +180,26 @@ def retire_model(model_id: uint256):
     status: uint8 = self._status(model_id)
     assert msg.sender == self.models[model_id].owner or msg.sender == governance, "ModelRegistry: caller is not the model owner or governance"
     assert status != RETIRED, "ModelRegistry: model already retired"
+    artifact: bytes32 = self.models[model_id].artifact_hash
+    if self.listing_of[artifact] == model_id:
+        self.listing_of[artifact] = 0
     self._set_status(model_id, status, RETIRED, "")
 
 
 @external
 def approve_model(model_id: uint256):
     """
-    @notice Governance lists a pending model or reinstates a suspended one.
+    @notice Governance lists a pending model or reinstates a suspended one,
+            unless another listed model holds its artifact.
     @param model_id The model.
     """
     self._check_governance()
     status: uint8 = self._status(model_id)
     assert status == PENDING or status == SUSPENDED, "ModelRegistry: model not pending or suspended"
+    artifact: bytes32 = self.models[model_id].artifact_hash
+    holder: uint256 = self.listing_of[artifact]
+    assert holder == 0 or holder == model_id, "ModelRegistry: another listed model holds this artifact"
+    self.listing_of[artifact] = model_id
     self._set_status(model_id, status, ACTIVE, "")
 
 
@@ -246,8 +261,9 @@ def _register(
     assert model_id <= MAX_MODEL_ID, "ModelRegistry: too many models"
     self.model_count = model_id
     status: uint8 = PENDING
-    if self.open_listing:
+    if self.open_listing and self.listing_of[artifact_hash] == 0:  # a copy of a listed artifact waits for a vote
         status = ACTIVE
+        self.listing_of[artifact_hash] = model_id
     self.models[model_id] = Model(
         owner=owner,
         status=status,

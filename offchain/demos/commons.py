@@ -17,7 +17,7 @@ from offchain.cli import ETH, advance_time, console, fmt_eth, fmt_tokens, table
 from offchain.client import InferenceClient
 from offchain.demos.inference import DemoSummary
 from offchain.deploy import DAY, deploy_system
-from offchain.governance import Proposal, pass_locally
+from offchain.governance import Proposal, acceptance, pass_locally
 from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
@@ -107,12 +107,9 @@ def run(project, accounts, *, requests: int = 20, workdir: Path | None = None) -
 
         # 5. The DAO accepts the delivery and lists the model in one proposal; the fund holds the shares
         #    and records who is entitled to what.
-        model_id = d.ModelRegistry.model_count() + 1  # the id accept() will register
-        acceptance = (Proposal(f"Accept campaign {campaign} and list its model")
-                      .call(fund, "accept", campaign, 10**15)
-                      .call(d.ModelRegistry, "approve_model", model_id))
         gas["DAO execute: accept (register, record entitlements) + list"] = pass_locally(
-            d.Governor, acceptance, alice, [alice, bob])["execute"].gas_used
+            d.Governor, acceptance(fund, d.ModelRegistry, campaign, 10**15), alice, [alice, bob])["execute"].gas_used
+        model_id = fund.campaigns(campaign).model_id
         console.print(f"model {model_id} accepted, shares held for their owners, listed: "
                       f"{d.ModelRegistry.model_terms(model_id)[0]}")
 

@@ -305,11 +305,12 @@ def test_worker__callbacks_too_big_for_one_block__finalized_one_by_one(project, 
     assert market.owed(worker) >= count * gas * market.params().callback_gas_price  # each callback's fee earned
 
 
-def test_worker__one_fulfilment_refused__others_fulfilled_and_finalized(project, system, spec, digits_model, deployer,
-                                                                        make_worker, client, govern, samples):
-    # Governance lowered the largest result a callback may receive below the digits model's result: the chain
-    # refuses that one fulfilment, every step. The worker must go on with the other requests (fulfil them,
-    # finalize them) rather than stop at it, and leave it to expire and be refunded.
+def test_worker__callback_result_too_large__rejected_unclaimed_others_fulfilled_and_finalized(
+        project, system, spec, digits_model, deployer, make_worker, client, govern, samples, worker):
+    # Governance lowered the largest result a callback may receive below the digits model's result (anyone may
+    # also ask a callback of a model whose results never fit, to have workers claim what cannot be fulfilled
+    # and be slashed for the miss). The worker rejects that request without claiming it, goes on with the
+    # others (fulfils and finalizes them), and the request expires and is refunded with nobody slashed.
     market = system.InferenceMarket
     fields = ["protocol_fee_bps", "worker_bps", "shareholders_bps", "holders_bps", "claim_timeout",
               "challenge_window", "challenge_bond", "challenge_slash", "miss_slash", "callback_gas_price",
@@ -324,8 +325,11 @@ def test_worker__one_fulfilment_refused__others_fulfilled_and_finalized(project,
     refused = market.request_count()
     ids = [client.request(digits_model, inputs.encode_pixels(p)) for p, _ in samples[1:4]]
     agent = make_worker()
-    assert agent.step().fulfilled == 3
-    assert market.get_request(refused).state == CLAIMED
+    stake = system.WorkerRegistry.workers(worker).stake
+    report = agent.step()
+    assert (report.fulfilled, report.rejected) == (3, 1)
+    assert market.get_request(refused).state == REQUESTED
+    assert "52-byte results exceed the 8 bytes" in WorkerState.load(agent.state_path).rejected[str(refused)]
     chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
     assert agent.step().finalized == 3
     assert all(market.get_request(i).state == FINALIZED for i in ids)
@@ -333,6 +337,7 @@ def test_worker__one_fulfilment_refused__others_fulfilled_and_finalized(project,
     market.refund(refused, sender=deployer)
     agent.step()
     assert WorkerState.load(agent.state_path).open == {}
+    assert system.WorkerRegistry.workers(worker).stake == stake  # no miss, no slash
 
 
 class FulfilmentTimesOut:

@@ -7,12 +7,13 @@ import pytest
 from ape import chain
 
 from offchain import contributions
-from offchain.governance import Proposal, ProposalState, Support
+from offchain.governance import Proposal, ProposalState, Support, acceptance
 from offchain.trainer import CampaignState
 from tests.conftest import stake_worker
 from tests.utils.commons import accepted_bounty, fresh_hash
 from tests.utils.constants import DAY, ETH
-from tests.utils.governance import propose, to_active, to_deadline_passed
+from tests.utils.market import request
+from tests.utils.governance import pass_proposal, propose, to_active, to_deadline_passed, to_eta
 
 TOTAL = 1_000_000
 REWARD = 10 * ETH
@@ -210,6 +211,21 @@ def test_claim_head__not_a_worker_or_empty_queue__reverts(fund, trainer, mallory
         fund.claim_head(sender=trainer)
 
 
+def test_attack__claims_beyond_what_the_free_stake_covers__reverts(fund, funded, trainer, workers, system, model_id,
+                                                                    app_builder):
+    """Attack: one minimum stake claims campaign after campaign (the whole queue) against penalties it could never
+    pay. Each claim's penalty must be covered by stake nothing else has locked: here the trainer's market claims
+    hold all of it."""
+    market = system.InferenceMarket
+    per_request = max(market.params().miss_slash, market.params().challenge_slash)
+    ids = [request(market, model_id, app_builder) for _ in range(workers.free_stake(trainer) // per_request)]
+    market.claim_batch(ids, sender=trainer)
+    assert workers.free_stake(trainer) < fund.policy().miss_slash
+    with ape.reverts("TrainingFund: free stake below the penalty"):
+        fund.claim_head(sender=trainer)
+    assert fund.queue() == [funded]
+
+
 @pytest.mark.parametrize("case,reason", [
     ("stranger", "TrainingFund: caller is not the trainer"),
     ("late", "TrainingFund: delivery deadline passed"),
@@ -350,6 +366,28 @@ def test_accept__model_registered_shares_add_up_exactly__trainer_paid(fund, deli
         assert shares.balanceOf(who, model_id) == amount
         assert fund.shares_owed(delivered, who) == 0
     assert shares.balanceOf(fund, model_id) == 0
+
+
+def test_attack__stranger_registers_a_copy_before_the_acceptance__the_real_model_is_listed(
+        fund, delivered, governor, system, mallory, alice, bob):
+    """Attack: the delivered artifact and manifest are public; before the acceptance executes, register a copy
+    with every share to yourself, taking the id the real model would have got. An acceptance that listed the
+    predicted id would list the copy. `acceptance` lists what `accept` registers, in the same transaction."""
+    registry = system.ModelRegistry
+    proposal = acceptance(fund, registry, delivered, 10**15)
+    proposal_id = pass_proposal(governor, proposal, alice, [alice, bob], execute=False)  # queued
+    c = fund.campaigns(delivered)
+    copy_tx = registry.register_model(c.artifact_hash, c.manifest_hash, "ipfs://mine", 1, [mallory], [1],
+                                      sender=mallory)
+    copy = copy_tx.decode_logs(registry.ModelRegistered)[0].model_id
+    to_eta(governor, proposal_id)
+    governor.execute(*proposal.args(), sender=mallory)
+    model_id = fund.campaigns(delivered).model_id
+    assert model_id == copy + 1
+    assert registry.model_terms(model_id) == (True, 10**15)
+    assert registry.models(copy).status == 1  # pending, and it cannot be listed beside the real one
+    assert registry.listing_of(c.artifact_hash) == model_id
+    assert not registry.open_listing()
 
 
 def test_claim_shares__emits_and_cannot_repeat(fund, delivered, govern, system, dave, bob, mallory):

@@ -235,6 +235,9 @@ def _calls():
         ("ModelShares", "safeTransferFrom", lambda s, m: (s.Timelock.address, m, 1, 1, b"")),
         ("ModelShares", "setApprovalForAll", lambda s, m: (m, True)),
         ("ModelRegistry", "transfer_model", lambda s, m: (1, m)),
+        ("ModelRegistry", "set_price", lambda s, m: (1, 0)),
+        ("ModelRegistry", "publish_version", lambda s, m: (1, b"\x01" * 32, b"\x02" * 32, "", 0, [m], [1])),
+        ("ModelRegistry", "retire_model", lambda s, m: (1,)),
         ("WorkerRegistry", "set_permissions", lambda s, m: (m, True, True)),
         ("WorkerRegistry", "transfer_ownership", lambda s, m: (m,)),
         ("WorkerRegistry", "set_unbonding_delay", lambda s, m: (0,)),
@@ -253,6 +256,7 @@ def _calls():
         ("TrainingFund", "set_params", lambda s, m: (tuple(s.TrainingFund.params()),)),
         ("TrainingFund", "cancel", lambda s, m: (1,)),
         ("TrainingFund", "accept", lambda s, m: (1, 10**15)),
+        ("TrainingFund", "reject", lambda s, m: (1,)),
     ]
     return (
         [(f"Governor.{name}", "Governor", name, args) for name, args in settings]

@@ -424,6 +424,47 @@ def test_approve_model__suspended__reinstated(models, govern, suspended):
     assert models.model_terms(suspended) == (True, MODEL_PRICE)
 
 
+def test_approve_model__records_the_artifacts_listing_retire_frees_it(models, govern, pending, author):
+    assert models.listing_of(ARTIFACT) == 0
+    govern((models, "approve_model", pending))
+    assert models.listing_of(ARTIFACT) == pending
+    models.retire_model(pending, sender=author)
+    assert models.listing_of(ARTIFACT) == 0
+
+
+@pytest.mark.parametrize("holder_state", ["active", "suspended"])
+def test_attack__suspend_a_model_and_list_a_copy__copy_refused(models, govern, model_id, mallory, holder_state):
+    """Attack: register a copy of a listed model's artifact with every share to yourself, then have a routine vote
+    suspend the original and list the copy, so its traffic and revenue come to you. A listed model (active or
+    suspended) holds its artifact: the copy cannot be listed beside it."""
+    artifact = bytes(models.models(model_id).artifact_hash)
+    _, copy = register(models, mallory, artifact=artifact)
+    calls = [(models, "approve_model", copy)]
+    if holder_state == "suspended":
+        calls.insert(0, (models, "suspend_model", model_id, "licence dispute"))
+    with ape.reverts("ModelRegistry: another listed model holds this artifact"):
+        govern(*calls)
+    assert models.models(copy).status == PENDING
+    assert models.listing_of(artifact) == model_id
+
+
+def test_approve_model__copy_of_a_retired_model__listed(models, govern, pending, author, mallory):
+    govern((models, "approve_model", pending))
+    models.retire_model(pending, sender=author)
+    _, copy = register(models, mallory)
+    govern((models, "approve_model", copy))
+    assert models.listing_of(ARTIFACT) == copy
+
+
+def test_register__open_listing_copy_of_a_listed_artifact__pending(models, govern, model_id, mallory):
+    govern((models, "set_open_listing", True))
+    artifact = bytes(models.models(model_id).artifact_hash)
+    tx, copy = register(models, mallory, artifact=artifact)
+    assert models.models(copy).status == PENDING
+    assert tx.decode_logs(models.ModelRegistered)[0].status == PENDING
+    assert models.listing_of(artifact) == model_id
+
+
 def test_approve_model__already_active__reverts(models, govern, model_id):
     with ape.reverts("ModelRegistry: model not pending or suspended"):
         govern((models, "approve_model", model_id))
