@@ -22,7 +22,7 @@ def request_to_withdrawal(project, accounts) -> dict:
     signature = InferenceResult.bound(chain_id=chain.chain_id, contract=market.address, requestId=rid,
                                       modelId=model_id, inputHash=keccak(b"in"),
                                       resultHash=result_hash).sign(worker.private_key)
-    market.fulfill(rid, result_hash, "http://worker/out", signature, sender=requester)  # relayed
+    market.fulfill(rid, result_hash, "http://worker/out", signature, sender=worker)
     chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
     market.finalize(rid, sender=requester)
 
