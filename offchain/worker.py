@@ -212,11 +212,12 @@ class InferenceWorker:
         timeout = params.claim_timeout
         candidates = []
         for request_id, view in self._chain_states().items():
-            if view.deadline < now or self._unfulfillable(request_id, params.max_result_size, report):
+            if view.deadline < now:
                 continue
             if view.state == REQUESTED or (view.state == CLAIMED and view.worker != self.account.address
                                             and now > view.stamp + timeout):
-                candidates.append(request_id)
+                if not self._unfulfillable(request_id, params.max_result_size, report):
+                    candidates.append(request_id)
         ready = self._load_inputs(candidates, report)
         claimable = [rid for rid in candidates if rid in ready]
         self.state.save(self.state_path)
@@ -231,8 +232,10 @@ class InferenceWorker:
         fulfilment would always revert, so a claim would only end in a miss and a slash. Rejected unclaimed
         (anyone can ask a callback of any model, e.g. to have workers slashed)."""
         info = self.state.open[str(request_id)]
+        if not info["callback"]:
+            return False
         size = self.runtimes[info["model"]].spec.result_size
-        if not info["callback"] or size <= max_result_size:
+        if size <= max_result_size:
             return False
         reason = (f"a callback request of model {info['model']}, whose {size}-byte results exceed the "
                   f"{max_result_size} bytes the market lets a callback receive: it could never be fulfilled")
