@@ -390,6 +390,17 @@ def test_attack__stranger_registers_a_copy_before_the_acceptance__the_real_model
     assert not registry.open_listing()
 
 
+def test_acceptance__listing_already_open__accept_alone_and_listing_stays_open(fund, delivered, governor, govern,
+                                                                               system, alice, bob):
+    registry = system.ModelRegistry
+    govern((registry, "set_open_listing", True))
+    proposal = acceptance(fund, registry, delivered, 10**15)
+    assert len(proposal.actions) == 1
+    pass_proposal(governor, proposal, alice, [alice, bob])
+    assert registry.model_terms(fund.campaigns(delivered).model_id) == (True, 10**15)
+    assert registry.open_listing()
+
+
 def test_claim_shares__emits_and_cannot_repeat(fund, delivered, govern, system, dave, bob, mallory):
     model_id = govern((fund, "accept", delivered, 1)).decode_logs(fund.ModelTrained)[0].model_id
     amount = fund.shares_owed(delivered, dave)
