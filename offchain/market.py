@@ -1,8 +1,9 @@
-"""The InferenceMarket's request states and batch bound, in one place.
+"""The InferenceMarket's request states, batch bound and claim capacity, in one place.
 
 `RequestState` mirrors the contract's `REQUESTED` … `REFUNDED` constants
-(`contracts/market/InferenceMarket.vy`); `MARKET_BATCH` is its `MAX_BATCH`.
-Worker, client, demos and tests read them from here.
+(`contracts/market/InferenceMarket.vy`); `MARKET_BATCH` is its `MAX_BATCH`;
+`claim_lock` and `claim_room` are the stake a claim needs, as the contract
+counts it. Worker, client, demos and tests read them from here.
 """
 
 from __future__ import annotations
@@ -41,3 +42,21 @@ def request_views(market, request_ids) -> dict[int, object]:
         chunk = ids[start : start + MARKET_BATCH]
         views.update(zip(chunk, market.get_requests(chunk), strict=True))
     return views
+
+
+def claim_lock(market) -> int:
+    """Token wei of stake a claimed request locks until it is settled: max(miss_slash, challenge_slash)."""
+    params = market.params()
+    return max(params.miss_slash, params.challenge_slash)
+
+
+def claim_room(market, workers, worker) -> int | None:
+    """How many more requests `worker`'s free stake lets it claim (the contract refuses the rest);
+    None when a claim locks nothing."""
+    lock = claim_lock(market)
+    return None if lock == 0 else workers.free_stake(worker) // lock
+
+
+def stake_for(market, workers, in_flight: int) -> int:
+    """The stake a worker needs to hold `in_flight` requests claimed at once (at least the minimum)."""
+    return max(workers.min_stake(), in_flight * claim_lock(market))

@@ -29,7 +29,7 @@ from pathlib import Path
 from offchain import inputs
 from offchain.attestation import InferenceResult
 from offchain.errors import BadInput, transient
-from offchain.market import RequestState, request_views
+from offchain.market import RequestState, claim_room, request_views
 from offchain.runtime import Runtime
 from offchain.store import ContentStore
 
@@ -149,6 +149,8 @@ class InferenceWorker:
         self.fetcher = inputs.InputFetcher(deadline_s=input_deadline_s)
         self.input_wait_s = input_wait_s  # how long a step waits for the inputs it has just asked for
         self.tamper = tamper  # offchain.tamper.Tamper: a cheating worker, in tests and benchmarks only
+        self._registry = None  # the market's WorkerRegistry, bound on first use
+        self._stake_bound = False  # the last claim step left requests unclaimed for want of free stake
 
     # ------------------------------------------------------------ the loop
 
@@ -219,13 +221,31 @@ class InferenceWorker:
                 if not self._unfulfillable(request_id, params.max_result_size, report):
                     candidates.append(request_id)
         ready = self._load_inputs(candidates, report)
-        claimable = [rid for rid in candidates if rid in ready]
+        claimable = self._within_stake([rid for rid in candidates if rid in ready])
         self.state.save(self.state_path)
         for start in range(0, len(claimable), self.batch_size):
             batch = claimable[start : start + self.batch_size]
             receipt = self.market.claim_batch(batch, sender=self.account)
             report.gas += receipt.gas_used
             report.claimed += len(receipt.decode_logs(self.market.InferenceClaimed))
+
+    def _within_stake(self, claimable: list[int]) -> list[int]:
+        """As many of `claimable` as this worker's free stake covers the locks of (the market claims no
+        more: a request in flight is backed by the stake its slash would take). The rest stay open for
+        other workers, or for this one once settled requests free its stake."""
+        if not claimable:
+            return claimable
+        if self._registry is None:
+            from ape import project
+
+            self._registry = project.WorkerRegistry.at(self.market.workers())
+        room = claim_room(self.market, self._registry, self.account.address)
+        bound = room is not None and room < len(claimable)
+        if bound and not self._stake_bound:
+            log.info("free stake covers %d more claims: %d requests left to other workers for now (add stake "
+                     "with `ape run worker stake` to claim more at once)", room, len(claimable) - room)
+        self._stake_bound = bound
+        return claimable[:room] if bound else claimable
 
     def _unfulfillable(self, request_id: int, max_result_size: int, report: StepReport) -> bool:
         """A callback request whose model's results are longer than the market lets a callback receive: its

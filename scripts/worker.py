@@ -24,6 +24,7 @@ from offchain.cli import chain_command, deployment_of
 from offchain.cli import Group, console, fmt_time, fmt_tokens, parse_address, parse_amount, \
     resolve_account, table
 from offchain.errors import InvalidInput
+from offchain.market import claim_lock, claim_room
 
 ZERO = "0x" + "00" * 20
 
@@ -63,6 +64,10 @@ def register(provider, account, stake, endpoint, signer):
     _approve(d.GovernanceToken, workers.address, amount, sender)
     workers.register(signer, endpoint, amount, sender=sender)
     console.print(f"worker {sender.address} registered with {fmt_tokens(amount)} NCOM staked, signer {signer}")
+    lock = claim_lock(d.InferenceMarket)
+    if lock:
+        console.print(f"it may hold {amount // lock:,} market requests claimed at once ({fmt_tokens(lock)} NCOM "
+                      "locked each until the request settles)")
 
 
 @chain_command(cli, click.argument("amount"))
@@ -116,14 +121,18 @@ def status(provider, account, address):
     from ape import chain
 
     who = parse_address(address) if address else resolve_account(account, provider).address
-    workers = deployment_of(provider).WorkerRegistry
+    d = deployment_of(provider)
+    workers = d.WorkerRegistry
     w = _registered(workers, who)
     now = chain.blocks.head.timestamp
+    room = claim_room(d.InferenceMarket, workers, who)
     console.print(table(f"Worker {who}", ["field", "value"], [
         ("active", "yes" if workers.is_active(who) else "no"),
         ("stake (NCOM)", fmt_tokens(w.stake)),
         ("locked (NCOM)", fmt_tokens(workers.locked(who))),
         ("free (NCOM)", fmt_tokens(workers.free_stake(who))),
+        (f"more requests it may claim ({fmt_tokens(claim_lock(d.InferenceMarket))} NCOM locked each)",
+         "no limit" if room is None else f"{room:,}"),
         ("signer", w.signer),
         ("endpoint", w.endpoint or "-"),
         ("fulfilled / missed / slashed", f"{workers.fulfilled(who)} / {workers.missed(who)} / {workers.slashed(who)}"),

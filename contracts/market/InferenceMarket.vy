@@ -32,7 +32,10 @@
         (finalized, refunded or its challenge lost) the claimant's
         WorkerRegistry stake is locked by max(miss_slash, challenge_slash)
         as they stood at the claim, so neither a miss nor a challenge can be
-        escaped by unbonding. The market keeps one word per worker (open
+        escaped by unbonding. A claim needs that much free stake (stake no
+        dispute or other claim holds): every request in flight is covered
+        by stake the slash can take, so a worker cannot claim more than it
+        answers for. The market keeps one word per worker (open
         requests | locked amount) and locks and unlocks once per batch; a
         settled request releases an equal share of its worker's lock, so
         the market unlocks exactly what it locked. A challenge is a
@@ -411,10 +414,12 @@ def request_inference_batch(
 @external
 def claim(request_id: uint256):
     """
-    @notice The calling active worker takes the request, exclusively until the claim timeout.
+    @notice The calling active worker takes the request, exclusively until the claim timeout. Needs
+            free stake for the request's lock (max(miss_slash, challenge_slash)).
     @param request_id The request.
     """
     self._check_active_worker(msg.sender)
+    assert self._claim_room(msg.sender) > 0, "InferenceMarket: free stake below the claim's lock"
     self._claim(request_id, self._account(msg.sender), True)
     self._expose(msg.sender, 1)
 
@@ -422,14 +427,18 @@ def claim(request_id: uint256):
 @external
 def claim_batch(request_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
     """
-    @notice Claims every request in `request_ids` that is still claimable; skips the rest.
+    @notice Claims every request in `request_ids` that is still claimable, in order, as far as the
+            caller's free stake covers their locks; skips the rest.
     @return How many were claimed.
     @param request_ids The requests to try; unclaimable ones are skipped.
     """
     self._check_active_worker(msg.sender)
     claimed: uint256 = 0
+    room: uint256 = self._claim_room(msg.sender)
     account: uint256 = self._account(msg.sender)
     for request_id: uint256 in request_ids:
+        if claimed == room:
+            break
         if self._claim(request_id, account, False):
             claimed += 1
     if claimed > 0:
@@ -1011,6 +1020,18 @@ def _expose(worker: address, count: uint256):
     self._exposure[worker] = (self._exposure[worker] | EXPOSURE_KEPT) + (count << EXPOSURE_COUNT_SHIFT) + amount
     if amount > 0:
         extcall workers.lock(worker, amount)
+
+
+@internal
+@view
+def _claim_room(worker: address) -> uint256:
+    """
+    @dev How many more requests the worker's free stake covers the lock of.
+    """
+    per_request: uint256 = max(self.params.miss_slash, self.params.challenge_slash)
+    if per_request == 0:
+        return max_value(uint256)
+    return staticcall workers.free_stake(worker) // per_request
 
 
 @internal

@@ -83,12 +83,15 @@ def setup_market(project, accounts, *, price: int = 10**15):
     """A fresh system with one approved model and one staked worker. Returns
     (deployment, model_id, worker, requester)."""
     from offchain.governance import Proposal, pass_locally
+    from offchain.market import MARKET_BATCH, stake_for
 
     deployer, worker, requester, author = accounts[0], accounts[5], accounts[6], accounts[8]
     d = deploy_system(project, deployer)
     token, registry, workers = d.GovernanceToken, d.ModelRegistry, d.WorkerRegistry
     token.invoke_transaction("delegate", deployer, sender=deployer)
-    stake = 2 * workers.min_stake()  # room for the slashes the benchmark causes
+    # A batch of MARKET_BATCH claims in flight (a claim locks stake until it settles), and room for the
+    # slashes the benchmark causes.
+    stake = stake_for(d.InferenceMarket, workers, MARKET_BATCH) + workers.min_stake()
     token.transfer(worker, stake, sender=deployer)
     token.approve(workers, stake, sender=worker)
     workers.register(worker, "http://127.0.0.1:0", stake, sender=worker)

@@ -15,9 +15,10 @@ from offchain import contributions
 from offchain import inputs
 from offchain.cli import ETH, advance_time, console, fmt_eth, fmt_tokens, table
 from offchain.client import InferenceClient
-from offchain.demos.inference import DemoSummary
+from offchain.demos.inference import DEMO_IN_FLIGHT, DemoSummary
 from offchain.deploy import DAY, deploy_system
 from offchain.governance import Proposal, acceptance, pass_locally
+from offchain.market import stake_for
 from offchain.runtime import load_runtime
 from offchain.server import ResultServer
 from offchain.store import ContentStore
@@ -91,7 +92,8 @@ def run(project, accounts, *, requests: int = 20, workdir: Path | None = None) -
     console.print(f"campaign {campaign} funded with 3 ETH; queue {list(fund.queue())}")
 
     # 4. A staked trainer takes the head of the queue, trains on the verified data, delivers.
-    stake = d.WorkerRegistry.min_stake()
+    # The stake covers the queue's penalty and every paid request the trainer's worker claims at once.
+    stake = stake_for(d.InferenceMarket, d.WorkerRegistry, DEMO_IN_FLIGHT)
     token.transfer(trainer_account, stake, sender=deployer)
     token.approve(d.WorkerRegistry, stake, sender=trainer_account)
     results = ContentStore(workdir / "results")

@@ -25,7 +25,7 @@ from offchain.client import InferenceClient
 from offchain.deploy import deploy_system
 from offchain.errors import NeuralCommonsError
 from offchain.governance import Proposal, pass_locally
-from offchain.market import RequestState, request_views
+from offchain.market import MARKET_BATCH, RequestState, request_views, stake_for
 from offchain.models import ModelSpec, load_spec
 from offchain.runtime import load_runtime
 from offchain.server import ResultServer
@@ -95,9 +95,13 @@ def prepare(project, accounts, spec: ModelSpec):
     return d, model_id
 
 
+DEMO_IN_FLIGHT = 2 * MARKET_BATCH  # requests a demo worker may hold claimed at once (two full batches)
+
+
 def stake(d, deployer, worker, endpoint: str) -> None:
-    """Gives `worker` the minimum stake and registers it with its own key as signer."""
-    amount = d.WorkerRegistry.min_stake()
+    """Gives `worker` the stake for DEMO_IN_FLIGHT requests in flight and registers it with its own key as
+    signer (a claim locks stake until its request settles, `offchain.market.claim_lock`)."""
+    amount = stake_for(d.InferenceMarket, d.WorkerRegistry, DEMO_IN_FLIGHT)
     d.GovernanceToken.transfer(worker, amount, sender=deployer)
     d.GovernanceToken.approve(d.WorkerRegistry, amount, sender=worker)
     d.WorkerRegistry.register(worker, endpoint, amount, sender=worker)

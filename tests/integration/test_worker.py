@@ -10,7 +10,7 @@ from offchain import inputs
 from offchain.client import InferenceClient
 from offchain.demos.inference import held_out_digits
 from offchain.errors import NeuralCommonsError, RequestRefunded, RequestTimedOut, ResultMismatch, ResultUnavailable
-from offchain.market import RequestState
+from offchain.market import RequestState, claim_lock, stake_for
 from offchain.runtime import load_runtime
 from offchain.serve import build_worker, find_model_id, find_model_ids
 from offchain.server import ResultServer
@@ -25,7 +25,9 @@ REQUESTED, CLAIMED, FULFILLED, FINALIZED = (RequestState.REQUESTED, RequestState
 
 @pytest.fixture(scope="module")
 def served(system, digits_model, deployer, worker, tmp_path_factory):
-    stake_worker(system.GovernanceToken, system.WorkerRegistry, deployer, worker)
+    # Stake for more claims in flight than a test makes (a claim locks stake until its request settles).
+    stake_worker(system.GovernanceToken, system.WorkerRegistry, deployer, worker,
+                 amount=stake_for(system.InferenceMarket, system.WorkerRegistry, 100))
     store = ContentStore(tmp_path_factory.mktemp("results"))
     server = ResultServer(store).start()
     yield store, server
@@ -73,6 +75,32 @@ def test_worker__pays_off_end_to_end__results_verified(system, spec, digits_mode
     assert agent.withdraw() == 12 * system.InferenceMarket.quote(digits_model) * 7 // 10
     assert agent.step() == agent.step()  # nothing left to do
     assert WorkerState.load(agent.state_path).open == {}
+
+
+def test_worker__stake_covers_fewer_than_are_open__claims_those_then_the_rest_once_settled(
+        system, spec, digits_model, deployer, mallory, served, client, samples, tmp_path):
+    """A minimum stake covers 10 claims: the bot claims those (the market would claim no more), sends no
+    claim while full, and claims the rest once settled requests free its stake."""
+    market, workers = system.InferenceMarket, system.WorkerRegistry
+    stake_worker(system.GovernanceToken, workers, deployer, mallory)
+    covered = workers.min_stake() // claim_lock(market)
+    store, server = served
+    agent = InferenceWorker(market, mallory, mallory.private_key, {digits_model: load_runtime(spec)}, store,
+                            tmp_path / "mallory.json", server.result_url, batch_size=8)
+    ttl = 2 * market.params().challenge_window  # still open once the first ten settle
+    ids = [client.request(digits_model, inputs.encode_pixels(p), ttl=ttl) for p, _ in samples]
+    report = agent.step()
+    assert (report.claimed, report.fulfilled) == (covered, covered) == (10, 10)
+    assert [market.get_request(i).state for i in ids].count(REQUESTED) == len(ids) - covered
+    head = chain.blocks.head.number
+    assert agent.step().claimed == 0
+    assert chain.blocks.head.number == head  # full: no claim transaction at all
+    chain.mine(timestamp=chain.pending_timestamp + market.params().challenge_window + 1)
+    assert agent.step().finalized == covered
+    report = agent.step()
+    assert (report.claimed, report.fulfilled) == (2, 2)
+    assert all(market.get_request(i).state in (FULFILLED, FINALIZED) for i in ids)
+    assert workers.slashed(mallory) == 0
 
 
 def test_worker__killed_after_claim__restart_completes_each_once(system, spec, digits_model, make_worker, client,

@@ -18,6 +18,8 @@ After every step:
 - the stake locked for each worker is exactly what its requests in flight may
   take (max(miss_slash, challenge_slash) each), and the free stake never
   counts locked tokens: a worker never withdraws stake a pending dispute may take;
+- every request in flight is backed by stake: a claim needs free stake for its
+  lock, so a worker's lock never exceeds its stake, slashes included;
 - every challenge ends: it can be ruled until its expiry and expired after.
 
 The market here is a second deployment, with its own DisputeCourt, both
@@ -110,6 +112,11 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
         def _in_flight(self, address):
             return sum(1 for r in self.requests.values() if r["state"] in IN_FLIGHT and r["worker"] == address)
 
+        def _has_room(self, address):
+            """The worker's free stake covers one more claim's lock."""
+            stake = self.stakes[address]["stake"]
+            return stake - min(stake, lock * self._in_flight(address)) >= lock
+
         def _slash(self, worker, amount, recipient):
             taken = min(amount, self.stakes[worker]["stake"])
             self.stakes[worker]["stake"] -= taken
@@ -172,6 +179,10 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
                 with ape.reverts("InferenceMarket: caller is not an active worker"):
                     market.claim(rid, sender=workers[w])
                 return
+            if not self._has_room(workers[w].address):
+                with ape.reverts("InferenceMarket: free stake below the claim's lock"):
+                    market.claim(rid, sender=workers[w])
+                return
             ok = now <= req["deadline"] and (
                 req["state"] == REQUESTED or now > req["stamp"] + params.claim_timeout)
             if not ok:
@@ -185,7 +196,7 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
         def serve(self, r, w, disputed):
             """A worker's whole turn in one step (request, claim, fulfil, and perhaps
             a challenge by the other worker), so that short runs reach disputes."""
-            if not self._active(workers[w].address):
+            if not self._active(workers[w].address) or not self._has_room(workers[w].address):
                 return
             self.request(r, 3_600)
             rid = market.request_count()
@@ -430,6 +441,7 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
                 in_flight = self._in_flight(address)
                 assert market.exposure(address) == (in_flight, lock * in_flight)
                 assert registry.locked(address) == lock * in_flight
+                assert registry.locked(address) <= onchain.stake  # every request in flight is backed
                 assert registry.free_stake(address) == s["stake"] - min(s["stake"], lock * in_flight)
 
         @invariant()

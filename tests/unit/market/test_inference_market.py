@@ -773,6 +773,61 @@ def test_claim_batch__nothing_claimed__nothing_locked(market, workers, fulfilled
     assert market.exposure(staked_worker) == before
 
 
+COVERED = MIN_STAKE // LOCK  # requests a minimum stake may hold claimed at once (10)
+
+
+def test_claim__free_stake_below_the_lock__reverts_and_takes_nothing(market, workers, model_id, app_builder,
+                                                                     staked_worker):
+    """The attack the check closes: a minimum stake holding more claims than it answers for (each caught
+    wrong result beyond the tenth would have cost the worker nothing)."""
+    ids = [request(market, model_id, app_builder) for _ in range(COVERED + 1)]
+    market.claim_batch(ids[:COVERED], sender=staked_worker)
+    assert workers.free_stake(staked_worker) == 0
+    with ape.reverts("InferenceMarket: free stake below the claim's lock"):
+        market.claim(ids[COVERED], sender=staked_worker)
+    assert market.get_request(ids[COVERED]).state == REQUESTED
+    assert market.exposure(staked_worker) == (COVERED, COVERED * LOCK)
+
+
+def test_claim_batch__claims_in_order_as_far_as_free_stake_covers(market, workers, model_id, app_builder,
+                                                                  staked_worker, second_worker):
+    ids = [request(market, model_id, app_builder) for _ in range(COVERED + 3)]
+    market.claim(ids[0], sender=second_worker)  # taken: skipped, and does not use up the room
+    tx = market.claim_batch(ids, sender=staked_worker)
+    claimed = [log.request_id for log in tx.decode_logs(market.InferenceClaimed)]
+    assert claimed == ids[1:COVERED + 1]
+    assert [log.amount for log in tx.decode_logs(workers.StakeLocked)] == [COVERED * LOCK]
+    assert market.exposure(staked_worker) == (COVERED, MIN_STAKE)
+    assert [market.get_request(i).state for i in ids[COVERED + 1:]] == [REQUESTED, REQUESTED]
+    # Full: a batch claims nothing and locks nothing (it does not revert: a bot's batch may race)
+    again = market.claim_batch(ids[COVERED + 1:], sender=staked_worker)
+    assert again.decode_logs(market.InferenceClaimed) == [] and again.decode_logs(workers.StakeLocked) == []
+
+
+def test_claim__room_comes_back_when_a_request_settles(market, workers, model_id, app_builder, staked_worker,
+                                                       signer_key, mallory):
+    deadline = chain.pending_timestamp + 30 * DAY  # still open after the challenge window
+    ids = [request(market, model_id, app_builder, deadline=deadline) for _ in range(COVERED + 1)]
+    market.claim_batch(ids, sender=staked_worker)
+    fulfil(market, ids[0], staked_worker, signer_key)
+    past_window(market)
+    market.finalize(ids[0], sender=mallory)
+    market.claim(ids[COVERED], sender=staked_worker)
+    assert market.exposure(staked_worker) == (COVERED, MIN_STAKE)
+
+
+def test_claim__stake_another_slasher_locked_is_not_free(market, workers, govern, dave, model_id, app_builder,
+                                                         staked_worker):
+    """A lock another authorised slasher holds (e.g. PaymentChannels for a pending receipt dispute) leaves
+    less room for claims: the market counts free stake, not the stake."""
+    govern((workers, "set_permissions", dave, True, False))
+    workers.lock(staked_worker, LOCK, sender=dave)
+    ids = [request(market, model_id, app_builder) for _ in range(COVERED)]
+    tx = market.claim_batch(ids, sender=staked_worker)
+    assert [log.request_id for log in tx.decode_logs(market.InferenceClaimed)] == ids[:COVERED - 1]
+    assert workers.free_stake(staked_worker) == 0
+
+
 def test_fulfil__lock_held_until_finalize_then_released(market, workers, fulfilled, staked_worker, mallory):
     assert market.exposure(staked_worker) == (1, LOCK)  # a fulfilled result may still be challenged
     past_window(market)
