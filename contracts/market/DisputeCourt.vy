@@ -47,9 +47,13 @@
         draw block (one bit of bias per withheld block, at the cost of its
         block reward); if 256 blocks pass undrawn, `draw` re-anchors to a
         new future block rather than use a hash the caller can pick.
-        Eligibility is per account, not per stake: capturing a committee
-        majority needs a majority of the eligible pool, each account staked
-        at least the minimum. A client is trusted: a reverting `on_verdict`
+        A full pool admits a joiner whose stake exceeds its smallest
+        member's, which leaves: 64 minimum stakes cannot hold a model's
+        court against larger stakes, so capturing a committee majority
+        needs more stake than the pool's honest members. That displacement
+        removes someone else, so it is refused while a dispute of the model
+        awaits its draw (its seed may be known): a draw is then made first
+        (anyone may). A client is trusted: a reverting `on_verdict`
         blocks its own disputes. Every function that moves value holds the
         contract's one reentrancy lock (shared with `withdraw`), and the
         client is called last.
@@ -187,6 +191,9 @@ commitments: public(HashMap[uint256, HashMap[address, bytes32]])
 _committee: HashMap[uint256, DynArray[address, MAX_COMMITTEE]]
 _pool: HashMap[uint256, DynArray[uint256, MAX_POOL]]  # model -> member | joined block
 _slot: HashMap[uint256, HashMap[address, uint256]]  # model -> member -> index + 1 (0: not in the pool)
+# model -> disputes opened and not drawn yet, stored plus one once touched (so the slot never returns
+# to zero and each dispute's count is a cheap write; read it with `awaiting_draw`)
+_awaiting_draw: HashMap[uint256, uint256]
 
 
 event DisputeOpened:
@@ -260,7 +267,7 @@ event PoolJoined:
 event PoolLeft:
     model_id: indexed(uint256)
     worker: indexed(address)
-    by: indexed(address)  # the worker, or whoever evicted it once inactive
+    by: indexed(address)  # the worker, whoever evicted it once inactive, or the larger stake that took its place
 
 
 event ClientSet:
@@ -299,7 +306,9 @@ def __init__(models_: IModelRegistry, workers_: IWorkerRegistry, treasury_: addr
 def join(model_id: uint256):
     """
     @notice The calling active worker enters the verifier pool of `model_id`;
-            it is eligible for disputes opened after this block.
+            it is eligible for disputes opened after this block. A full pool
+            admits it in place of its smallest stake if the caller's is larger
+            (none while a dispute of the model awaits its draw).
     @param model_id The model it serves and will re-execute.
     """
     assert staticcall workers.active_signer(msg.sender) != empty(address), "DisputeCourt: caller is not an active worker"
@@ -308,7 +317,19 @@ def join(model_id: uint256):
     active, price = staticcall models.model_terms(model_id)
     assert active, "DisputeCourt: model not active"
     assert self._slot[model_id][msg.sender] == 0, "DisputeCourt: already in the pool"
-    assert len(self._pool[model_id]) < MAX_POOL, "DisputeCourt: pool full"
+    if len(self._pool[model_id]) == MAX_POOL:
+        # Removing another member once a draw's seed may be known would bias that draw.
+        assert self._awaiting_draw[model_id] <= 1, "DisputeCourt: pool full and a dispute awaits its draw"
+        smallest: address = empty(address)
+        smallest_stake: uint256 = max_value(uint256)
+        for entry: uint256 in self._pool[model_id]:
+            member: address = self._address(entry)
+            stake: uint256 = staticcall workers.stake_of(member)
+            if stake < smallest_stake:
+                smallest = member
+                smallest_stake = stake
+        assert staticcall workers.stake_of(msg.sender) > smallest_stake, "DisputeCourt: pool full of larger stakes"
+        self._remove(model_id, smallest)
     self._pool[model_id].append(convert(msg.sender, uint256) | (block.number << JOINED_SHIFT))
     self._slot[model_id][msg.sender] = len(self._pool[model_id])
     log PoolJoined(model_id=model_id, worker=msg.sender)
@@ -372,6 +393,7 @@ def open_dispute(
     assert model_id <= MODEL_ID_MASK, "DisputeCourt: model id above bound"
     dispute_id: uint256 = self.dispute_count + 1
     self.dispute_count = dispute_id
+    self._awaiting_draw[model_id] = max(self._awaiting_draw[model_id], 1) + 1
     # fee < MAX_FEE (checked in the parameters); blocks fit 48 bits for millions of years.
     self._disputes[dispute_id] = Record(
         status=convert(msg.sender, uint256) | (DRAWING << PHASE_SHIFT) | (size << SIZE_SHIFT),
@@ -426,6 +448,7 @@ def draw(dispute_id: uint256):
     size: uint256 = (status >> SIZE_SHIFT) & BYTE_MASK
     deadlines: uint256 = self._disputes[dispute_id].deadlines
     model: uint256 = self._disputes[dispute_id].model
+    self._awaiting_draw[model & MODEL_ID_MASK] -= 1  # drawn or escalated: either way no longer drawing
     members: DynArray[address, MAX_COMMITTEE] = self._draw(
         model & MODEL_ID_MASK,
         self._address(blocks),
@@ -685,6 +708,19 @@ def pool(model_id: uint256) -> DynArray[address, MAX_POOL]:
     for entry: uint256 in self._pool[model_id]:
         members.append(self._address(entry))
     return members
+
+
+@external
+@view
+def awaiting_draw(model_id: uint256) -> uint256:
+    """
+    @notice How many disputes of `model_id` are opened and not drawn yet (while any is, a full pool
+            admits nobody in another member's place).
+    @param model_id The model.
+    @return The count.
+    """
+    stored: uint256 = self._awaiting_draw[model_id]
+    return stored - min(stored, 1)
 
 
 @external

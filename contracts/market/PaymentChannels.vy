@@ -67,6 +67,13 @@ exports: (
 
 
 MAX_SETTLE: constant(uint256) = 64  # vouchers per settle call
+# Bounds on the governed parameters. A close delay of at least a minute leaves the worker's settle loop
+# (a tick at a quarter of the delay) time to cash a closing channel; at most 30 days bounds how long a
+# payer's unspent deposit waits. A slash below 2**128 keeps WorkerRegistry's lock sums from overflowing
+# (a larger one would make every receipt challenge revert).
+MIN_CLOSE_DELAY: constant(uint256) = 60
+MAX_CLOSE_DELAY: constant(uint256) = 30 * 86_400
+MAX_SLASH: constant(uint256) = 2**128
 MAX_EVIDENCE_URI: constant(uint256) = 1_024  # bytes of an evidence URI (the market's input URI bound: small ones fit inline)
 
 _VOUCHER_TYPE_HASH: constant(bytes32) = keccak256("Voucher(bytes32 channelId,uint256 amount)")
@@ -207,6 +214,7 @@ def __init__(
     court = court_
     pull_payments.__init__(governance_)
     fee_split.__init__(shares_, token_)
+    self._check_params(params_)
     self.params = params_
 
 
@@ -469,7 +477,7 @@ def set_params(new_params: ChannelParams):
     @param new_params Close delay, challenge bond and slash.
     """
     self._check_governance()
-    assert new_params.close_delay > 0, "PaymentChannels: close delay is zero"
+    self._check_params(new_params)
     log ParamsChanged(old_params=self.params, new_params=new_params)
     self.params = new_params
 
@@ -538,6 +546,14 @@ def _receipt_signer(
 ) -> address:
     struct_hash: bytes32 = keccak256(abi_encode(_RECEIPT_TYPE_HASH, channel_id, seq, input_hash, result_hash))
     return ecdsa._recover_sig(eip712_domain_separator._hash_typed_data_v4(struct_hash), signature)
+
+
+@internal
+@pure
+def _check_params(p: ChannelParams):
+    assert p.close_delay >= MIN_CLOSE_DELAY, "PaymentChannels: close delay below a minute"
+    assert p.close_delay <= MAX_CLOSE_DELAY, "PaymentChannels: close delay above 30 days"
+    assert p.challenge_slash <= MAX_SLASH, "PaymentChannels: challenge slash above bound"
 
 
 @internal

@@ -408,6 +408,17 @@ def locked_by(slasher: address, worker: address) -> uint256:
 
 @external
 @view
+def stake_of(worker: address) -> uint256:
+    """
+    @notice The worker's whole stake, locked or not (what the court ranks its pools by).
+    @param worker The worker.
+    @return Token wei staked.
+    """
+    return self.workers[worker].stake
+
+
+@external
+@view
 def free_stake(worker: address) -> uint256:
     """
     @notice The part of the worker's stake that no pending dispute may take.

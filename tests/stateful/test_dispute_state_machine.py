@@ -161,6 +161,9 @@ def test_dispute_state_machine(lone_court, model_id):
             """The worker serves a request and the challenger disputes it (one step, so runs reach disputes)."""
             if not self._active(worker.address) or not self._active(challenger.address):
                 return
+            stake = self.stakes[worker.address]
+            if stake - min(stake, self._locked(worker.address)) < market_lock:  # the market refuses the claim
+                return
             market.request_inference(model_id, keccak(b"x"), "", chain.pending_timestamp + 3_600,
                                      sender=requester, value=market.quote(model_id))
             rid = market.request_count()
@@ -430,6 +433,8 @@ def test_dispute_state_machine(lone_court, model_id):
 
         @invariant()
         def phases_and_requests_match(self):
+            drawing = sum(1 for d in self.disputes.values() if d["phase"] == Phase.DRAWING)
+            assert court.awaiting_draw(model_id) == drawing  # what holds a full pool's displacement back
             for dispute_id, d in self.disputes.items():
                 onchain = court.disputes(dispute_id)
                 assert onchain.phase == d["phase"]

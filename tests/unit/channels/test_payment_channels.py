@@ -351,12 +351,30 @@ def test_withdraw__reentrant_payer__reverts(project, channels, model_id, staked_
 
 
 def test_set_params__governance_only_and_checked(channels, govern, deployer):
-    govern((channels, "set_params", (60, 10**15, ETH)))
+    tx = govern((channels, "set_params", (60, 10**15, ETH)))
     assert channels.params().close_delay == 60
-    with ape.reverts("PaymentChannels: close delay is zero"):
-        govern((channels, "set_params", (0, 10**15, ETH)))
+    log = tx.decode_logs(channels.ParamsChanged)[0]
+    assert tuple(log.new_params) == (60, 10**15, ETH)
     with ape.reverts("PaymentChannels: caller is not governance"):
         channels.set_params((60, 1, 1), sender=deployer)
+
+
+@pytest.mark.parametrize(("params", "reason"), [
+    ((0, 10**15, ETH), "close delay below a minute"),
+    ((59, 10**15, ETH), "close delay below a minute"),
+    ((30 * DAY + 1, 10**15, ETH), "close delay above 30 days"),
+    ((3_600, 10**15, 2**128 + 1), "challenge slash above bound"),  # would overflow every challenge's lock
+])
+def test_set_params__out_of_bounds__reverts_even_for_a_critical_vote(channels, govern, params, reason):
+    with ape.reverts(f"PaymentChannels: {reason}"):
+        govern((channels, "set_params", params))
+
+
+def test_deploy__out_of_bounds_params__reverts(project, system, deployer):
+    with ape.reverts("PaymentChannels: close delay below a minute"):
+        deployer.deploy(project.PaymentChannels, system.Timelock, system.ModelRegistry, system.WorkerRegistry,
+                        system.InferenceMarket, system.DisputeCourt, system.ModelShares, system.GovernanceToken,
+                        (0, 10**16, ETH))
 
 
 def test_challenge_receipt__slash_disabled_by_governance__bond_still_returned(channels, court, govern, workers, cid,

@@ -6,11 +6,12 @@ from eth_utils import keccak
 
 from offchain.deploy import CRITICAL_METHODS, GovernanceConfig, MarketConfig
 from offchain.governance import Proposal, ProposalState, Support
+from tests.conftest import MIN_STAKE
 from tests.unit.court.conftest import BOND, WRONG
 from tests.utils.constants import DAY, ETH, ZERO_ADDRESS
-from tests.utils.court import draw, new_verifiers, past
+from tests.utils.court import by_address, draw, new_verifiers, past
 from tests.utils.governance import propose, to_active, to_deadline_passed
-from tests.utils.market import RESULT_HASH
+from tests.utils.market import RESULT_HASH, fulfil, request
 
 DEFAULTS = MarketConfig().court_params()
 FIELDS = ["committee_size", "draw_delay", "commit_period", "reveal_period", "member_fee", "no_show_slash",
@@ -59,11 +60,78 @@ def test_join__twice__reverts(court, model_id, staked_worker):
         court.join(model_id, sender=staked_worker)
 
 
-def test_join__pool_full__reverts(accounts, system, court, deployer, model_id, staked_worker):
+def test_join__pool_full_of_stakes_as_large__reverts(accounts, system, court, deployer, model_id, staked_worker):
     new_verifiers(accounts, system, deployer, model_id, 64)
     assert len(court.pool(model_id)) == 64
-    with ape.reverts("DisputeCourt: pool full"):
+    with ape.reverts("DisputeCourt: pool full of larger stakes"):  # equal is not larger
         court.join(model_id, sender=staked_worker)
+    assert not court.is_member(model_id, staked_worker)
+
+
+def test_attack__minimum_stakes_squat_a_new_models_pool__larger_stakes_take_their_places(
+        accounts, system, court, workers, deployer, model_id):
+    """64 minimum stakes (64,000 NCOM) filled a new model's pool and decided all of its disputes. Now each
+    larger stake that joins takes the place of the smallest member, so holding the court costs more stake
+    than its honest members have."""
+    squatters = by_address(new_verifiers(accounts, system, deployer, model_id, 64))
+    honest = []
+    for extra in (3, 1, 2):  # each joiner displaces the smallest stake: a squatter every time
+        (joiner,) = new_verifiers(accounts, system, deployer, model_id, 1, stake=MIN_STAKE + extra * ETH)
+        honest.append(joiner)
+        assert len(court.pool(model_id)) == 64 and court.is_member(model_id, joiner)
+    pool = [str(a) for a in court.pool(model_id)]
+    assert sum(1 for a in pool if a in squatters) == 61
+    assert all(h.address in pool for h in honest)
+    # A squatter cannot come back in: its stake is below every other member's.
+    gone = next(a for a in squatters if a not in pool)
+    with ape.reverts("DisputeCourt: pool full of larger stakes"):
+        court.join(model_id, sender=squatters[gone])
+
+
+def test_join__pool_full__larger_stake_takes_the_smallest_members_place_and_logs(
+        accounts, system, court, deployer, model_id):
+    members = new_verifiers(accounts, system, deployer, model_id, 63, stake=2 * MIN_STAKE)
+    (smallest,) = new_verifiers(accounts, system, deployer, model_id, 1)
+    joiner = _fresh_worker(accounts, system, deployer, 2 * MIN_STAKE + 1)
+    tx = court.join(model_id, sender=joiner)
+    left = tx.decode_logs(court.PoolLeft)[0]
+    assert (left.model_id, left.worker, left.by) == (model_id, smallest.address, joiner.address)
+    joined = tx.decode_logs(court.PoolJoined)[0]
+    assert (joined.model_id, joined.worker) == (model_id, joiner.address)
+    pool = [str(a) for a in court.pool(model_id)]
+    assert len(pool) == 64 and set(pool) == {m.address for m in members} | {joiner.address}
+    assert not court.is_member(model_id, smallest) and court.is_member(model_id, joiner)
+
+
+def test_join__pool_full_while_a_dispute_awaits_its_draw__reverts_until_it_is_drawn(
+        accounts, system, court, market, deployer, model_id, staked_worker, signer_key, app_builder, mallory):
+    """Displacing a member once a draw's seed may be known would bias that draw: refused until the draw."""
+    new_verifiers(accounts, system, deployer, model_id, 64 - len(court.pool(model_id)))
+    rich = _fresh_worker(accounts, system, deployer, 5 * MIN_STAKE)
+    challenger = _fresh_worker(accounts, system, deployer, MIN_STAKE)
+    rid = request(market, model_id, app_builder)
+    market.claim(rid, sender=staked_worker)
+    fulfil(market, rid, staked_worker, signer_key)
+    tx = market.challenge(rid, WRONG, sender=challenger, value=BOND)
+    dispute = tx.decode_logs(court.DisputeOpened)[0].dispute_id
+    assert court.awaiting_draw(model_id) == 1
+    with ape.reverts("DisputeCourt: pool full and a dispute awaits its draw"):
+        court.join(model_id, sender=rich)
+    draw(court, dispute, mallory)
+    assert court.awaiting_draw(model_id) == 0
+    court.join(model_id, sender=rich)
+    assert court.is_member(model_id, rich) and len(court.pool(model_id)) == 64
+
+
+def _fresh_worker(accounts, system, deployer, stake: int):
+    """A funded account staked as a worker with `stake`, not in any pool."""
+    token, workers = system.GovernanceToken, system.WorkerRegistry
+    account = accounts.generate_test_account()
+    deployer.transfer(account, 10 * ETH)
+    token.transfer(account, stake, sender=deployer)
+    token.approve(workers, stake, sender=account)
+    workers.register(account, "http://rich.verifier", stake, sender=account)
+    return account
 
 
 def test_leave__swaps_last_into_place(accounts, system, court, deployer, model_id):

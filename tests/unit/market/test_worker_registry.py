@@ -90,7 +90,7 @@ def test_register__stakes_and_logs(reg, token, deployer, worker, bob):
 
 def test_register__above_minimum__whole_amount_staked(reg, token, deployer, dave):
     join(reg, token, deployer, dave, amount=3 * MIN_STAKE, endpoint="")
-    assert reg.workers(dave).stake == 3 * MIN_STAKE
+    assert reg.workers(dave).stake == reg.stake_of(dave) == 3 * MIN_STAKE
     assert reg.workers(dave).endpoint == ""
     assert reg.active_signer(dave) == dave.address
 
@@ -145,7 +145,7 @@ def test_add_stake__registered__adds_and_logs(reg, token, deployer, joined):
     tx = reg.add_stake(5 * ETH, sender=joined)
     log = tx.decode_logs(reg.StakeAdded)[0]
     assert (log.worker, log.amount, log.stake) == (joined.address, 5 * ETH, MIN_STAKE + 5 * ETH)
-    assert reg.workers(joined).stake == MIN_STAKE + 5 * ETH
+    assert reg.workers(joined).stake == reg.stake_of(joined) == MIN_STAKE + 5 * ETH
     assert token.balanceOf(reg) == MIN_STAKE + 5 * ETH
 
 
