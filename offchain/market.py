@@ -51,10 +51,13 @@ def claim_lock(market) -> int:
 
 
 def claim_room(market, workers, worker) -> int | None:
-    """How many more requests `worker`'s free stake lets it claim (the contract refuses the rest);
-    None when a claim locks nothing."""
+    """How many more requests `worker`'s stake lets it claim beside the market's locks for its requests in
+    flight, as the contract counts it (it refuses the rest); None when a claim locks nothing."""
     lock = claim_lock(market)
-    return None if lock == 0 else workers.free_stake(worker) // lock
+    if lock == 0:
+        return None
+    stake, (_, held) = workers.stake_of(worker), market.exposure(worker)
+    return (stake - min(stake, held)) // lock
 
 
 def stake_for(market, workers, in_flight: int) -> int:

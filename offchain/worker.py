@@ -230,9 +230,10 @@ class InferenceWorker:
             report.claimed += len(receipt.decode_logs(self.market.InferenceClaimed))
 
     def _within_stake(self, claimable: list[int]) -> list[int]:
-        """As many of `claimable` as this worker's free stake covers the locks of (the market claims no
-        more: a request in flight is backed by the stake its slash would take). The rest stay open for
-        other workers, or for this one once settled requests free its stake."""
+        """As many of `claimable` as this worker's stake covers the locks of, beside the market's locks for its
+        requests in flight (the market claims no more: a request in flight is backed by the stake its slash
+        would take). The rest stay open for other workers, or for this one once settled requests free its
+        stake."""
         if not claimable:
             return claimable
         if self._registry is None:
@@ -242,7 +243,7 @@ class InferenceWorker:
         room = claim_room(self.market, self._registry, self.account.address)
         bound = room is not None and room < len(claimable)
         if bound and not self._stake_bound:
-            log.info("free stake covers %d more claims: %d requests left to other workers for now (add stake "
+            log.info("stake covers %d more claims: %d requests left to other workers for now (add stake "
                      "with `ape run worker stake` to claim more at once)", room, len(claimable) - room)
         self._stake_bound = bound
         return claimable[:room] if bound else claimable

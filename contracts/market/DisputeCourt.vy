@@ -49,11 +49,11 @@
         new future block rather than use a hash the caller can pick.
         A full pool admits a joiner whose stake exceeds its smallest
         member's, which leaves: 64 minimum stakes cannot hold a model's
-        court against larger stakes, so capturing a committee majority
-        needs more stake than the pool's honest members. That displacement
-        removes someone else, so it is refused while a dispute of the model
-        awaits its draw (its seed may be known): a draw is then made first
-        (anyone may). A client is trusted: a reverting `on_verdict`
+        court against larger stakes (a majority of a full pool takes 33
+        accounts each staking more than its smallest member). That
+        displacement removes someone else, so it is refused while a dispute
+        of the model awaits its draw (its seed may be known): a draw is
+        then made first (anyone may). A client is trusted: a reverting `on_verdict`
         blocks its own disputes. Every function that moves value holds the
         contract's one reentrancy lock (shared with `withdraw`), and the
         client is called last.

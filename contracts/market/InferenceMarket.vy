@@ -32,10 +32,12 @@
         (finalized, refunded or its challenge lost) the claimant's
         WorkerRegistry stake is locked by max(miss_slash, challenge_slash)
         as they stood at the claim, so neither a miss nor a challenge can be
-        escaped by unbonding. A claim needs that much free stake (stake no
-        dispute or other claim holds): every request in flight is covered
-        by stake the slash can take, so a worker cannot claim more than it
-        answers for. The market keeps one word per worker (open
+        escaped by unbonding. A claim needs that much stake beside what the
+        market already locks for the worker: every request in flight is
+        covered by stake its slash can take, so a worker cannot claim more
+        than it answers for. (Other contracts' locks do not count: a
+        stranger's bonded receipt challenges must not stop a worker's
+        claims.) The market keeps one word per worker (open
         requests | locked amount) and locks and unlocks once per batch; a
         settled request releases an equal share of its worker's lock, so
         the market unlocks exactly what it locked. A challenge is a
@@ -415,11 +417,12 @@ def request_inference_batch(
 def claim(request_id: uint256):
     """
     @notice The calling active worker takes the request, exclusively until the claim timeout. Needs
-            free stake for the request's lock (max(miss_slash, challenge_slash)).
+            stake for the request's lock (max(miss_slash, challenge_slash)) beside the market's
+            locks for its other requests in flight.
     @param request_id The request.
     """
     self._check_active_worker(msg.sender)
-    assert self._claim_room(msg.sender) > 0, "InferenceMarket: free stake below the claim's lock"
+    assert self._claim_room(msg.sender) > 0, "InferenceMarket: stake below the claim's lock"
     self._claim(request_id, self._account(msg.sender), True)
     self._expose(msg.sender, 1)
 
@@ -428,7 +431,7 @@ def claim(request_id: uint256):
 def claim_batch(request_ids: DynArray[uint256, MAX_BATCH]) -> uint256:
     """
     @notice Claims every request in `request_ids` that is still claimable, in order, as far as the
-            caller's free stake covers their locks; skips the rest.
+            caller's stake covers their locks beside the market's other locks; skips the rest.
     @return How many were claimed.
     @param request_ids The requests to try; unclaimable ones are skipped.
     """
@@ -1026,12 +1029,17 @@ def _expose(worker: address, count: uint256):
 @view
 def _claim_room(worker: address) -> uint256:
     """
-    @dev How many more requests the worker's free stake covers the lock of.
+    @dev How many more requests the worker's stake covers the lock of, beside what this market
+         already locks for it. Other contracts' locks (pending receipt disputes, committee duty) do
+         not count: each takes only a bond from whoever opens it, and a stranger could otherwise
+         stop an honest worker's claims with a handful of challenges of one receipt.
     """
     per_request: uint256 = max(self.params.miss_slash, self.params.challenge_slash)
     if per_request == 0:
         return max_value(uint256)
-    return staticcall workers.free_stake(worker) // per_request
+    stake: uint256 = staticcall workers.stake_of(worker)
+    held: uint256 = self._exposure[worker] & EXPOSURE_AMOUNT_MASK
+    return (stake - min(stake, held)) // per_request
 
 
 @internal

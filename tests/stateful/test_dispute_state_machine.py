@@ -161,8 +161,8 @@ def test_dispute_state_machine(lone_court, model_id):
             """The worker serves a request and the challenger disputes it (one step, so runs reach disputes)."""
             if not self._active(worker.address) or not self._active(challenger.address):
                 return
-            stake = self.stakes[worker.address]
-            if stake - min(stake, self._locked(worker.address)) < market_lock:  # the market refuses the claim
+            stake = self.stakes[worker.address]  # the market counts its own locks only (not the court's)
+            if stake - min(stake, market_lock * self.worker_in_flight) < market_lock:  # it refuses the claim
                 return
             market.request_inference(model_id, keccak(b"x"), "", chain.pending_timestamp + 3_600,
                                      sender=requester, value=market.quote(model_id))

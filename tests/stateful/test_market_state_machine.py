@@ -180,7 +180,7 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
                     market.claim(rid, sender=workers[w])
                 return
             if not self._has_room(workers[w].address):
-                with ape.reverts("InferenceMarket: free stake below the claim's lock"):
+                with ape.reverts("InferenceMarket: stake below the claim's lock"):
                     market.claim(rid, sender=workers[w])
                 return
             ok = now <= req["deadline"] and (

@@ -11,6 +11,7 @@ from tests.conftest import MIN_STAKE
 from tests.utils.channels import item, open_channel, receipt, voucher
 from tests.utils.court import by_address, decide, draw, escalate, members, new_verifiers, past, vote
 from tests.utils.governance import pass_proposal
+from tests.utils.market import request
 from tests.utils.constants import DAY, ETH
 
 SLASH = 100 * ETH  # the receipt challenge_slash of the deploy defaults, locked per challenge
@@ -395,6 +396,18 @@ def challenge(channels, cid, worker, challenger, seq=1):
     sig = receipt(channels, worker, cid, seq, IN, OUT)
     tx = channels.challenge_receipt(cid, seq, IN, OUT, sig, OTHER, *EVIDENCE, sender=challenger, value=10**16)
     return tx, tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
+
+
+def test_attack__stranger_challenges_one_receipt_ten_times__worker_still_claims_market_requests(
+        channels, market, workers, cid, staked_worker, mallory, model_id, app_builder):
+    """A review of the market's stake check: ten bonded challenges of one receipt lock the worker's whole
+    stake; had the market counted every lock, they would have stopped its claims. It counts its own."""
+    for _ in range(MIN_STAKE // SLASH):
+        challenge(channels, cid, staked_worker, mallory)
+    assert workers.free_stake(staked_worker) == 0
+    rid = request(market, model_id, app_builder)
+    market.claim(rid, sender=staked_worker)
+    assert market.exposure(staked_worker) == (1, SLASH)
 
 
 def test_challenge_receipt__locks_slash_and_opens_dispute(channels, court, workers, cid, staked_worker, mallory,

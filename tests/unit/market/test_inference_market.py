@@ -776,20 +776,20 @@ def test_claim_batch__nothing_claimed__nothing_locked(market, workers, fulfilled
 COVERED = MIN_STAKE // LOCK  # requests a minimum stake may hold claimed at once (10)
 
 
-def test_claim__free_stake_below_the_lock__reverts_and_takes_nothing(market, workers, model_id, app_builder,
+def test_claim__stake_fully_locked_by_its_claims__reverts_and_takes_nothing(market, workers, model_id, app_builder,
                                                                      staked_worker):
     """The attack the check closes: a minimum stake holding more claims than it answers for (each caught
     wrong result beyond the tenth would have cost the worker nothing)."""
     ids = [request(market, model_id, app_builder) for _ in range(COVERED + 1)]
     market.claim_batch(ids[:COVERED], sender=staked_worker)
     assert workers.free_stake(staked_worker) == 0
-    with ape.reverts("InferenceMarket: free stake below the claim's lock"):
+    with ape.reverts("InferenceMarket: stake below the claim's lock"):
         market.claim(ids[COVERED], sender=staked_worker)
     assert market.get_request(ids[COVERED]).state == REQUESTED
     assert market.exposure(staked_worker) == (COVERED, COVERED * LOCK)
 
 
-def test_claim_batch__claims_in_order_as_far_as_free_stake_covers(market, workers, model_id, app_builder,
+def test_claim_batch__claims_in_order_as_far_as_the_stake_covers(market, workers, model_id, app_builder,
                                                                   staked_worker, second_worker):
     ids = [request(market, model_id, app_builder) for _ in range(COVERED + 3)]
     market.claim(ids[0], sender=second_worker)  # taken: skipped, and does not use up the room
@@ -816,15 +816,17 @@ def test_claim__room_comes_back_when_a_request_settles(market, workers, model_id
     assert market.exposure(staked_worker) == (COVERED, MIN_STAKE)
 
 
-def test_claim__stake_another_slasher_locked_is_not_free(market, workers, govern, dave, model_id, app_builder,
-                                                         staked_worker):
-    """A lock another authorised slasher holds (e.g. PaymentChannels for a pending receipt dispute) leaves
-    less room for claims: the market counts free stake, not the stake."""
+def test_claim__other_contracts_locks_do_not_count_against_the_room(market, workers, govern, dave, model_id,
+                                                                    app_builder, staked_worker):
+    """A lock another slasher holds (PaymentChannels for a pending receipt dispute, the court for committee
+    duty) does not shrink the room: a stranger's bonded challenges must not stop a worker's claims. The
+    market's own locks never exceed the stake."""
     govern((workers, "set_permissions", dave, True, False))
-    workers.lock(staked_worker, LOCK, sender=dave)
-    ids = [request(market, model_id, app_builder) for _ in range(COVERED)]
+    workers.lock(staked_worker, 3 * LOCK, sender=dave)
+    ids = [request(market, model_id, app_builder) for _ in range(COVERED + 1)]
     tx = market.claim_batch(ids, sender=staked_worker)
-    assert [log.request_id for log in tx.decode_logs(market.InferenceClaimed)] == ids[:COVERED - 1]
+    assert [log.request_id for log in tx.decode_logs(market.InferenceClaimed)] == ids[:COVERED]
+    assert market.exposure(staked_worker) == (COVERED, MIN_STAKE)
     assert workers.free_stake(staked_worker) == 0
 
 
