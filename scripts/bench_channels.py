@@ -5,6 +5,7 @@ the worker's channel API beside an unpaid FastAPI + ONNX Runtime server
 
     ape run bench_channels                 # embedded chain
     ape run bench_channels --network ethereum:local:foundry
+    ape run bench_channels --skip-gas --model minilm   # a real model (MiniLM sentence embeddings)
 """
 
 import os
@@ -12,7 +13,7 @@ import os
 import click
 from ape import accounts, project
 from offchain.cli import Command, console, quiet_ape, require_local, table, user_errors
-from offchain.demos.bench import channel_gas, channel_latency
+from offchain.demos.bench import BENCH_MODELS, channel_gas, channel_latency
 
 
 @click.command(cls=Command)
@@ -22,9 +23,11 @@ from offchain.demos.bench import channel_gas, channel_latency
               help="Concurrent clients for the throughput figure (one client is the latency figure).")
 @click.option("--rounds", default=2, show_default=True, type=click.IntRange(1),
               help="Times each measure is taken (best kept).")
+@click.option("--model", type=click.Choice(BENCH_MODELS), default="digits", show_default=True,
+              help="The model served: digits (a tiny one: the payment's cost shows most) or minilm.")
 @click.option("--skip-gas", is_flag=True, help="Only the API figures.")
 @user_errors
-def cli(provider, calls, clients, rounds, skip_gas):
+def cli(provider, calls, clients, rounds, model, skip_gas):
     require_local(provider, "the benchmark (it advances time)")
     quiet_ape()
     where = f"{provider.network.name}:{provider.name}"
@@ -38,7 +41,8 @@ def cli(provider, calls, clients, rounds, skip_gas):
             rows,
         ))
     console.print(table(
-        f"Paid calls through the worker's channel API beside the unpaid baseline on {where} "
+        f"Paid calls of {model} through the worker's channel API beside the unpaid baseline on {where} "
         f"({os.cpu_count()} CPU cores, load {os.getloadavg()[0]:.2f} at the start)",
         ["measure", "unpaid (FastAPI + ONNX Runtime)", "paid (channel API)", "paid vs unpaid"],
-        channel_latency(project, accounts.test_accounts, calls=calls, clients=clients, rounds=rounds)))
+        channel_latency(project, accounts.test_accounts, calls=calls, clients=clients, rounds=rounds,
+                        model=model)))

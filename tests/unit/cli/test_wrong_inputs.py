@@ -101,6 +101,7 @@ CASES = [
     # benchmarks (one client is the latency figure: the throughput one needs two or more)
     (["bench_channels", "--clients", "1"], 2, "Invalid value for '--clients': 1 is not in the range 2<=x<=8"),
     (["bench_channels", "--rounds", "0"], 2, "Invalid value for '--rounds': 0 is not in the range x>=1"),
+    (["bench_channels", "--model", "risk"], 2, "Invalid value for '--model': 'risk' is not one of 'digits', 'minilm'"),
     # mint
     (["mint", "deploy", "--callback-gas", "2000001"], 1, "--callback-gas 2,000,001 is above the market's bound"),
     # deploy
