@@ -150,7 +150,7 @@ class InferenceWorker:
         self.input_wait_s = input_wait_s  # how long a step waits for the inputs it has just asked for
         self.tamper = tamper  # offchain.tamper.Tamper: a cheating worker, in tests and benchmarks only
         self._registry = None  # the market's WorkerRegistry, bound on first use
-        self._stake_bound = False  # the last claim step left requests unclaimed for want of free stake
+        self._stake_bound = False  # the last claim step left requests unclaimed for want of stake
 
     # ------------------------------------------------------------ the loop
 
