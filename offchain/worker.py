@@ -241,7 +241,9 @@ class InferenceWorker:
 
             self._registry = project.WorkerRegistry.at(self.market.workers())
         room = claim_room(self.market, self._registry, self.account.address)
-        bound = room is not None and room < len(claimable)
+        # An inactive worker (never staked, unbonding, slashed below the minimum) is not held back here: the
+        # market refuses its claims, and the step fails loudly instead of the bot idling as if merely full.
+        bound = room is not None and room < len(claimable) and self._registry.is_active(self.account.address)
         if bound and not self._stake_bound:
             log.info("stake covers %d more claims: %d requests left to other workers for now (add stake "
                      "with `ape run worker stake` to claim more at once)", room, len(claimable) - room)
