@@ -44,16 +44,17 @@ def request_views(market, request_ids) -> dict[int, object]:
     return views
 
 
-def claim_lock(market) -> int:
-    """Token wei of stake a claimed request locks until it is settled: max(miss_slash, challenge_slash)."""
-    params = market.params()
+def claim_lock(market, params=None) -> int:
+    """Token wei of stake a claimed request locks until it is settled: max(miss_slash, challenge_slash)
+    (`params`: the market's parameters when the caller has just read them)."""
+    params = params or market.params()
     return max(params.miss_slash, params.challenge_slash)
 
 
-def claim_room(market, workers, worker) -> int | None:
+def claim_room(market, workers, worker, params=None) -> int | None:
     """How many more requests `worker`'s stake lets it claim beside the market's locks for its requests in
     flight, as the contract counts it (it refuses the rest); None when a claim locks nothing."""
-    lock = claim_lock(market)
+    lock = claim_lock(market, params)
     if lock == 0:
         return None
     stake, (_, held) = workers.stake_of(worker), market.exposure(worker)

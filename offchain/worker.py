@@ -221,7 +221,7 @@ class InferenceWorker:
                 if not self._unfulfillable(request_id, params.max_result_size, report):
                     candidates.append(request_id)
         ready = self._load_inputs(candidates, report)
-        claimable = self._within_stake([rid for rid in candidates if rid in ready])
+        claimable = self._within_stake([rid for rid in candidates if rid in ready], params)
         self.state.save(self.state_path)
         for start in range(0, len(claimable), self.batch_size):
             batch = claimable[start : start + self.batch_size]
@@ -229,7 +229,7 @@ class InferenceWorker:
             report.gas += receipt.gas_used
             report.claimed += len(receipt.decode_logs(self.market.InferenceClaimed))
 
-    def _within_stake(self, claimable: list[int]) -> list[int]:
+    def _within_stake(self, claimable: list[int], params) -> list[int]:
         """As many of `claimable` as this worker's stake covers the locks of, beside the market's locks for its
         requests in flight (the market claims no more: a request in flight is backed by the stake its slash
         would take). The rest stay open for other workers, or for this one once settled requests free its
@@ -240,7 +240,7 @@ class InferenceWorker:
             from ape import project
 
             self._registry = project.WorkerRegistry.at(self.market.workers())
-        room = claim_room(self.market, self._registry, self.account.address)
+        room = claim_room(self.market, self._registry, self.account.address, params)
         # An inactive worker (never staked, unbonding, slashed below the minimum) is not held back here: the
         # market refuses its claims, and the step fails loudly instead of the bot idling as if merely full.
         bound = room is not None and room < len(claimable) and self._registry.is_active(self.account.address)

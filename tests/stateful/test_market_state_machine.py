@@ -18,8 +18,9 @@ After every step:
 - the stake locked for each worker is exactly what its requests in flight may
   take (max(miss_slash, challenge_slash) each), and the free stake never
   counts locked tokens: a worker never withdraws stake a pending dispute may take;
-- every request in flight is backed by stake: a claim needs free stake for its
-  lock, so a worker's lock never exceeds its stake, slashes included;
+- every request in flight is backed by stake: a claim needs stake for its lock
+  beside the market's locks for the worker's other requests in flight, so a
+  worker's lock never exceeds its stake, slashes included;
 - every challenge ends: it can be ruled until its expiry and expired after.
 
 The market here is a second deployment, with its own DisputeCourt, both
@@ -113,7 +114,7 @@ def test_market_state_machine(lone_market, model_id, shares, author, dave):
             return sum(1 for r in self.requests.values() if r["state"] in IN_FLIGHT and r["worker"] == address)
 
         def _has_room(self, address):
-            """The worker's free stake covers one more claim's lock."""
+            """The worker's stake covers one more claim's lock beside the market's locks for its requests."""
             stake = self.stakes[address]["stake"]
             return stake - min(stake, lock * self._in_flight(address)) >= lock
 

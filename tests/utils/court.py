@@ -14,8 +14,10 @@ def salt_of(member) -> bytes:
     return bytes.fromhex(str(member)[2:].lower().rjust(64, "0"))
 
 
-def new_verifiers(accounts, system, deployer, model_id, count: int, *, stake: int = MIN_STAKE) -> list:
-    """`count` fresh accounts, funded, staked as workers and in the model's verifier pool."""
+def new_verifiers(accounts, system, deployer, model_id, count: int, *, stake: int = MIN_STAKE,
+                  join: bool = True) -> list:
+    """`count` fresh accounts, funded, staked as workers and (unless `join` is False) in the model's
+    verifier pool."""
     token, workers, court = system.GovernanceToken, system.WorkerRegistry, system.DisputeCourt
     verifiers = []
     for _ in range(count):
@@ -24,7 +26,8 @@ def new_verifiers(accounts, system, deployer, model_id, count: int, *, stake: in
         token.transfer(account, stake, sender=deployer)
         token.approve(workers, stake, sender=account)
         workers.register(account, f"http://{account.address[:8]}.verifier", stake, sender=account)
-        court.join(model_id, sender=account)
+        if join:
+            court.join(model_id, sender=account)
         verifiers.append(account)
     return verifiers
 

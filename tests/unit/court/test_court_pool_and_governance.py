@@ -71,8 +71,8 @@ def test_join__pool_full_of_stakes_as_large__reverts(accounts, system, court, de
 def test_attack__minimum_stakes_squat_a_new_models_pool__larger_stakes_take_their_places(
         accounts, system, court, workers, deployer, model_id):
     """64 minimum stakes (64,000 NCOM) filled a new model's pool and decided all of its disputes. Now each
-    larger stake that joins takes the place of the smallest member, so holding the court costs more stake
-    than its honest members have."""
+    larger stake that joins takes the place of the smallest member: a seat of a full pool goes to an
+    account staking more than the member it displaces."""
     squatters = by_address(new_verifiers(accounts, system, deployer, model_id, 64))
     honest = []
     for extra in (3, 1, 2):  # each joiner displaces the smallest stake: a squatter every time
@@ -92,7 +92,7 @@ def test_join__pool_full__larger_stake_takes_the_smallest_members_place_and_logs
         accounts, system, court, deployer, model_id):
     members = new_verifiers(accounts, system, deployer, model_id, 63, stake=2 * MIN_STAKE)
     (smallest,) = new_verifiers(accounts, system, deployer, model_id, 1)
-    joiner = _fresh_worker(accounts, system, deployer, 2 * MIN_STAKE + 1)
+    (joiner,) = new_verifiers(accounts, system, deployer, model_id, 1, stake=2 * MIN_STAKE + 1, join=False)
     tx = court.join(model_id, sender=joiner)
     left = tx.decode_logs(court.PoolLeft)[0]
     assert (left.model_id, left.worker, left.by) == (model_id, smallest.address, joiner.address)
@@ -107,8 +107,8 @@ def test_join__pool_full_while_a_dispute_awaits_its_draw__reverts_until_it_is_dr
         accounts, system, court, market, deployer, model_id, staked_worker, signer_key, app_builder, mallory):
     """Displacing a member once a draw's seed may be known would bias that draw: refused until the draw."""
     new_verifiers(accounts, system, deployer, model_id, 64 - len(court.pool(model_id)))
-    rich = _fresh_worker(accounts, system, deployer, 5 * MIN_STAKE)
-    challenger = _fresh_worker(accounts, system, deployer, MIN_STAKE)
+    (rich,) = new_verifiers(accounts, system, deployer, model_id, 1, stake=5 * MIN_STAKE, join=False)
+    (challenger,) = new_verifiers(accounts, system, deployer, model_id, 1, join=False)
     rid = request(market, model_id, app_builder)
     market.claim(rid, sender=staked_worker)
     fulfil(market, rid, staked_worker, signer_key)
@@ -121,17 +121,6 @@ def test_join__pool_full_while_a_dispute_awaits_its_draw__reverts_until_it_is_dr
     assert court.awaiting_draw(model_id) == 0
     court.join(model_id, sender=rich)
     assert court.is_member(model_id, rich) and len(court.pool(model_id)) == 64
-
-
-def _fresh_worker(accounts, system, deployer, stake: int):
-    """A funded account staked as a worker with `stake`, not in any pool."""
-    token, workers = system.GovernanceToken, system.WorkerRegistry
-    account = accounts.generate_test_account()
-    deployer.transfer(account, 10 * ETH)
-    token.transfer(account, stake, sender=deployer)
-    token.approve(workers, stake, sender=account)
-    workers.register(account, "http://rich.verifier", stake, sender=account)
-    return account
 
 
 def test_leave__swaps_last_into_place(accounts, system, court, deployer, model_id):
