@@ -25,9 +25,11 @@ from offchain.demos.bench import BENCH_MODELS, channel_gas, channel_latency
               help="Times each measure is taken (best kept).")
 @click.option("--model", type=click.Choice(BENCH_MODELS), default="digits", show_default=True,
               help="The model served: digits (a tiny one: the payment's cost shows most) or minilm.")
+@click.option("--credit", default=10, show_default=True, type=click.IntRange(1),
+              help="Also pay with a voucher every this many calls (paid ahead); 1: only a voucher every call.")
 @click.option("--skip-gas", is_flag=True, help="Only the API figures.")
 @user_errors
-def cli(provider, calls, clients, rounds, model, skip_gas):
+def cli(provider, calls, clients, rounds, model, credit, skip_gas):
     require_local(provider, "the benchmark (it advances time)")
     quiet_ape()
     where = f"{provider.network.name}:{provider.name}"
@@ -45,4 +47,4 @@ def cli(provider, calls, clients, rounds, model, skip_gas):
         f"({os.cpu_count()} CPU cores, load {os.getloadavg()[0]:.2f} at the start)",
         ["measure", "unpaid (FastAPI + ONNX Runtime)", "paid (channel API)", "paid vs unpaid"],
         channel_latency(project, accounts.test_accounts, calls=calls, clients=clients, rounds=rounds,
-                        model=model)))
+                        model=model, credit=credit)))

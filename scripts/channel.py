@@ -4,12 +4,14 @@
     ape run channel list                              # your channels
     ape run channel status CHANNEL_ID
     ape run channel fund CHANNEL_ID "0.05 ether"
-    ape run channel call CHANNEL_ID --input models/digits/sample.json   # one paid call, receipt verified
+    ape run channel call CHANNEL_ID --input models/digits/sample.json [--credit N]   # one paid call, receipt verified
     ape run channel close CHANNEL_ID                  # first: request the close; after the delay: close
     ape run channel withdraw                          # collect the unspent deposit of closed channels
 
-A channel pays per call with signed vouchers (cumulative amounts); the latest one you signed is kept in
---state-dir (default NC_PAYER_STATE, else ~/.neural-commons/payer) so later calls continue from it.
+A channel pays per call with signed vouchers (cumulative amounts); the latest one you signed, what your calls
+used of it and the session token that spends the rest are kept in --state-dir (default NC_PAYER_STATE, else
+~/.neural-commons/payer) so later calls continue from it. With --credit N a voucher pays for N calls and the
+next N-1 calls need no signature (the worker may cash the calls paid ahead even if you never make them).
 CHANNEL_ID is the 0x id `open` and `list` print. Every command takes --network and --account.
 """
 
@@ -121,12 +123,15 @@ def status(provider, account, channel_id, state_dir):
     raw = _channel_id(channel_id)
     c = _channel(deployment_of(provider).PaymentChannels, raw)
     path = _state_file(state_dir, raw)
-    signed = json.loads(path.read_text())["spent"] if path.exists() else None
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    signed = saved.get("spent")
     now = chain.blocks.head.timestamp
     console.print(table(f"Channel 0x{raw.hex()}", ["field", "value"], [
         ("payer", c.payer), ("worker", c.worker), ("model", c.model_id),
         ("deposit (ETH)", fmt_eth(c.deposit)), ("settled (ETH)", fmt_eth(c.settled)),
         ("signed by you (ETH)", fmt_eth(signed) if signed is not None else "- (no voucher kept here)"),
+        ("of which paid ahead, not yet used (ETH)",
+         fmt_eth(signed - saved.get("used", signed)) if signed is not None else "-"),
         ("state", "closed" if c.closed else f"closing at {fmt_time(c.closes_at, now)}" if c.closes_at else "open"),
     ]))
 
@@ -156,10 +161,13 @@ def fund(provider, account, channel_id, amount):
 @click.option("--input", "input_path", required=True, help="The input document (JSON), e.g. models/digits/sample.json.")
 @click.option("--model", "model_name", default="digits", show_default=True, help="Model folder whose schema to check.")
 @click.option("--url", default=None, help="The worker's API [default: its registered endpoint].")
+@click.option("--credit", default=1, show_default=True, type=click.IntRange(1),
+              help="Calls a new voucher pays for: the next ones spend its credit without a signature.")
 @STATE_OPTION
 @user_errors
-def call(provider, account, channel_id, input_path, model_name, url, state_dir):
-    """One paid call: signs the next voucher, sends the input, checks the signed receipt and the output."""
+def call(provider, account, channel_id, input_path, model_name, url, credit, state_dir):
+    """One paid call: signs the next voucher (unless the last one's credit pays), sends the input, checks the
+    signed receipt and the output."""
     import httpx
 
     sender = resolve_account(account, provider)
@@ -173,16 +181,21 @@ def call(provider, account, channel_id, input_path, model_name, url, state_dir):
     c = _mine(d.PaymentChannels, raw, sender)
     if c.closes_at:
         raise InvalidInput("the channel is closing: calls are no longer served")
-    client = ChannelClient(d.PaymentChannels, d.ModelRegistry, d.WorkerRegistry, sender, chain_id=chain.chain_id)
-    client.channel_id, client.worker = raw, c.worker
+    client = ChannelClient(d.PaymentChannels, d.ModelRegistry, d.WorkerRegistry, sender, chain_id=chain.chain_id,
+                           credit=credit)
+    client.channel_id, client.worker, client.deposit = raw, c.worker, c.deposit
     client.price = d.ModelRegistry.model_terms(c.model_id)[1]
     client.url = (url or d.WorkerRegistry.workers(c.worker).endpoint).rstrip("/")
     if not client.url:
         raise InvalidInput(f"worker {c.worker} registered no endpoint: pass --url")
     client.read_signer()
     state = _state_file(state_dir, raw)
-    client.spent = max(json.loads(state.read_text())["spent"] if state.exists() else 0, c.settled)
-    if client.spent + client.price > c.deposit:
+    saved = json.loads(state.read_text()) if state.exists() else {}
+    client.spent = max(saved.get("spent", 0), c.settled)
+    client.used = min(saved.get("used", client.spent), client.spent)
+    if "session" in saved:
+        client.session = bytes.fromhex(saved["session"])
+    if client.spent - client.used < client.price and client.used + client.price > c.deposit:
         raise InvalidInput(f"the deposit is spent ({fmt_eth(client.spent)} of {fmt_eth(c.deposit)} ETH): "
                            f"`ape run channel fund 0x{raw.hex()} AMOUNT`")
     with httpx.Client(timeout=30) as http:
@@ -191,9 +204,10 @@ def call(provider, account, channel_id, input_path, model_name, url, state_dir):
         except httpx.HTTPError as exc:
             raise InvalidInput(f"cannot reach the worker at {client.url}: {exc}") from exc
     state.parent.mkdir(parents=True, exist_ok=True)
-    state.write_text(json.dumps({"spent": client.spent}))
+    state.write_text(json.dumps({"spent": client.spent, "used": client.used, "session": client.session.hex()}))
     console.print(table(f"Call {result.seq} on 0x{raw.hex()[:10]}", ["field", "value"], [
         ("paid so far (ETH)", fmt_eth(client.spent)),
+        ("prepaid credit left (ETH)", fmt_eth(client.spent - client.used)),
         ("result hash", "0x" + result.result_hash.hex()),
         ("receipt", "signed by the worker's registered key"),
         *((LABELS.get(k, k), ", ".join(f"{p:.3f}" for p in v) if isinstance(v, list) else v)

@@ -34,6 +34,7 @@ log = logging.getLogger("offchain.channels")
 MAX_BODY = 16 * 1024  # bytes of one call
 _SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
 _CHANNEL_ID = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+_SESSION = re.compile(r"0x[0-9a-fA-F]{32}")
 
 
 class VoucherBody(BaseModel):
@@ -61,7 +62,17 @@ class VoucherBody(BaseModel):
 
 class CallBody(BaseModel):
     input: str  # the input document, e.g. {"pixels": [...]} for the digits model
-    voucher: VoucherBody
+    # Pays for this call (and, beyond it, for later calls: prepaid credit). Without one, the call is paid
+    # from the credit of the channel's latest voucher and must carry that voucher's session token.
+    voucher: VoucherBody | None = None
+    session: str | None = None  # 0x-hex, 16 random bytes the payer chose: spends the credit
+
+    @field_validator("session", mode="before")
+    @classmethod
+    def _session(cls, value):
+        if value is not None and (not isinstance(value, str) or not _SESSION.fullmatch(value)):
+            raise ValueError("must be 0x and 32 hex digits (16 bytes)")
+        return value
 
 
 class Answer(BaseModel):
@@ -70,6 +81,7 @@ class Answer(BaseModel):
     result_hash: str
     input_hash: str
     receipt: str  # the worker's InferenceReceipt signature
+    credit: int  # wei of prepaid credit left after this call
     decoded: dict
 
 
@@ -225,8 +237,7 @@ def create_app(worker: ChannelWorker):
 
     async def serve(channel_id: str, call: CallBody) -> dict:
         cid = channel_id_of(channel_id)
-        amount = call.voucher.amount
-        signature = bytes.fromhex(call.voucher.signature[2:])
+        session = bytes.fromhex(call.session[2:]) if call.session is not None else None
         book = worker.fresh_channel(cid) or await asyncio.to_thread(worker.channel, cid)
         runtime = worker.runtimes[book.model_id]
         document = call.input.encode()
@@ -234,10 +245,15 @@ def create_app(worker: ChannelWorker):
         if isinstance(array, inputs.ContractRef):
             raise BadInput("contract models are served per request (the worker reads the code from its node), "
                            "not over channels")
-        worker.check_voucher(book, cid, amount, signature)
-        if amount > book.deposit:  # perhaps funded since
-            book = await asyncio.to_thread(worker.channel, cid, refresh=True)
-        book, seq, generation = worker.stage_voucher(book, cid, amount, signature)
+        if call.voucher is None:
+            book, seq, generation = worker.stage_prepaid(book, cid, session)
+        else:
+            amount, signature = call.voucher.amount, bytes.fromhex(call.voucher.signature[2:])
+            worker.check_voucher(book, cid, amount, signature)
+            if amount > book.deposit:  # perhaps funded since
+                book = await asyncio.to_thread(worker.channel, cid, refresh=True)
+            book, seq, generation = worker.stage_voucher(book, cid, amount, signature, session)
+        credit = book.credit
         # Taken in memory (a concurrent or replayed voucher for as much is refused from here on); the answer
         # comes once the voucher, the seq and the receipt are on disk, in the batch's one commit.
         served = await batchers[book.model_id].run(array, PendingCall(cid, book.model_id, seq, generation, document))
@@ -246,7 +262,7 @@ def create_app(worker: ChannelWorker):
         kind, scale = runtime.spec.encoding
         return {"seq": seq, "result": "0x" + served.result.hex(), "result_hash": "0x" + served.result_hash.hex(),
                 "input_hash": "0x" + served.input_hash.hex(), "receipt": "0x" + served.receipt.hex(),
-                "decoded": canonical.decode(kind, scale, served.result)}
+                "credit": credit, "decoded": canonical.decode(kind, scale, served.result)}
 
     async def answer_call(channel_id: str, body: bytes) -> tuple[int, dict]:
         """(status, JSON answer) of a paid call: the answer, or `{"detail": <one line>}`."""

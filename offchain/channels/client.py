@@ -5,9 +5,10 @@ receipt, close."""
 from __future__ import annotations
 
 import base64
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from offchain import inputs
@@ -35,7 +36,9 @@ class CallResult:
 class ChannelClient:
     """The app builder's side: open and fund a channel, sign vouchers, call, verify, challenge, close."""
 
-    def __init__(self, channels, registry, workers, account, *, chain_id: int):
+    def __init__(self, channels, registry, workers, account, *, chain_id: int, credit: int = 1):
+        """`credit`: calls each voucher pays for (1: a voucher every call; more: fewer signatures for both
+        sides, and up to `credit - 1` calls paid for and not yet served, which the worker may cash)."""
         self.channels = channels
         self.registry = registry
         self.workers = workers
@@ -45,6 +48,10 @@ class ChannelClient:
         self.worker: str | None = None
         self.price = 0
         self.spent = 0  # the latest voucher amount
+        self.used: int | None = None  # wei of the calls answered (below `spent` while paid ahead; None: `spent`)
+        self.credit = credit
+        self.deposit = 0
+        self.session = os.urandom(16)  # spends the credit of our vouchers: sent to the worker only
         self.url = ""
         self.worker_signer: str | None = None
         self.signer_read_at = float("-inf")  # time.monotonic() of the last read of worker_signer
@@ -55,7 +62,8 @@ class ChannelClient:
         self.worker = str(worker)
         self.price = self.registry.model_terms(model_id)[1]
         self.url = (url or self.workers.workers(worker).endpoint).rstrip("/")
-        self.spent = 0
+        self.spent = self.used = 0
+        self.deposit = deposit
         self.read_signer()
         return self.channel_id
 
@@ -68,6 +76,7 @@ class ChannelClient:
     def fund(self, amount: int) -> None:
         """Adds `amount` wei to the open channel's deposit."""
         self.channels.fund(self.channel_id, sender=self.account, value=amount)
+        self.deposit += amount
 
     def voucher(self, amount: int) -> bytes:
         return Voucher.sign_for(self.account.private_key, chain_id=self.chain_id, contract=str(self.channels.address),
@@ -77,7 +86,8 @@ class ChannelClient:
         """The channel's paid calls as plain data (no chain access): for another process or thread."""
         return PaidCaller(url=self.url, channel_id=self.channel_id, key=_key_hex(self.account.private_key),
                           chain_id=self.chain_id, contract=str(self.channels.address), price=self.price,
-                          spent=self.spent, worker_signer=self.worker_signer)
+                          spent=self.spent, worker_signer=self.worker_signer, used=self.used, credit=self.credit,
+                          deposit=self.deposit, session=self.session)
 
     def call(self, document: bytes, http) -> CallResult:
         """One paid call over `http` (an httpx.Client); checks the receipt and the output."""
@@ -90,7 +100,7 @@ class ChannelClient:
             caller.worker_signer = self.read_signer()  # the worker may have rotated its key
             return caller.check(document, caller.last_answer)
         finally:
-            self.spent = caller.spent
+            self.spent, self.used = caller.spent, caller.used
 
     def challenge(self, call: CallResult, claimed_hash: bytes, *,
                   publish: Callable[[bytes], str] | None = None) -> int:
@@ -127,8 +137,10 @@ class WrongSigner(NeuralCommonsError):
 
 @dataclass
 class PaidCaller:
-    """Paid calls on one channel from plain data: signs each voucher, checks each answer's hashes and
-    receipt. `spent` is the latest voucher amount the worker took."""
+    """Paid calls on one channel from plain data: signs a voucher when the last one's credit is spent,
+    checks each answer's hashes and receipt. `spent` is the latest voucher amount the worker took, `used`
+    what the calls answered cost (None: as much as `spent`); each voucher pays for `credit` calls (fewer
+    near the deposit, when it is known), the rest of them spent with the `session` token."""
 
     url: str
     channel_id: bytes
@@ -138,17 +150,29 @@ class PaidCaller:
     price: int
     spent: int
     worker_signer: str
+    used: int | None = None
+    credit: int = 1
+    deposit: int = 0  # 0: not known here (vouchers are not capped)
+    session: bytes = field(default_factory=lambda: os.urandom(16))
     last_answer: dict | None = None
 
     def call(self, document: bytes, http) -> CallResult:
-        amount = self.spent + self.price
-        signature = Voucher.sign_for(self.key, chain_id=self.chain_id, contract=self.contract,
-                                     channelId=self.channel_id, amount=amount)
-        response = http.post(self.endpoint, json={
-            "input": document.decode(), "voucher": {"amount": amount, "signature": "0x" + signature.hex()}})
+        """One call: from the credit of the latest voucher while it covers the price, else with a new
+        voucher. A worker that refuses credit its voucher paid for (401, 402) is raised as `CallRejected`,
+        as a refused voucher is; nothing is paid again for it here."""
+        used = self.spent if self.used is None else self.used
+        body, amount = {"input": document.decode(), "session": "0x" + self.session.hex()}, self.spent
+        if self.spent - used < self.price:
+            amount = used + self.price * max(self.credit, 1)
+            if self.deposit:
+                amount = max(min(amount, self.deposit), used + self.price)
+            signature = Voucher.sign_for(self.key, chain_id=self.chain_id, contract=self.contract,
+                                         channelId=self.channel_id, amount=amount)
+            body["voucher"] = {"amount": amount, "signature": "0x" + signature.hex()}
+        response = http.post(self.endpoint, json=body)
         if response.status_code != 200:
             raise CallRejected(response.status_code, response.json().get("detail", response.text))
-        self.spent = amount
+        self.spent, self.used = amount, used + self.price
         self.last_answer = response.json()
         return self.check(document, self.last_answer)
 

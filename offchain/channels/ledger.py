@@ -1,7 +1,9 @@
 """The worker's channel books, persisted crash-safe in SQLite (WAL, full sync).
 
 Per channel: the latest (largest) voucher accepted and its signature, the
-receipt sequence counter, the receipts not yet paid for by a confirmed
+receipt sequence counter, the wei charged for the calls taken (below the
+voucher while the payer has paid ahead), the hash of the session token that
+spends that prepaid credit, the receipts not yet paid for by a confirmed
 settlement, what the chain confirmed settled, and the channel's on-chain
 state as last read. A call is answered only after its voucher, its seq and
 its receipt are committed (and fsync'd): a crash or restart can neither
@@ -45,7 +47,9 @@ CREATE TABLE IF NOT EXISTS channels (
     deposit TEXT NOT NULL,
     closes_at INTEGER NOT NULL,
     closed INTEGER NOT NULL,
-    dead TEXT                          -- why the channel can never be settled again; NULL while live
+    dead TEXT,                         -- why the channel can never be settled again; NULL while live
+    charged TEXT,                      -- wei charged for the calls taken (NULL in books from before credit)
+    session BLOB                       -- sha256 of the latest voucher's session token (spends its credit)
 );
 CREATE TABLE IF NOT EXISTS receipts (
     id BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (id, seq)
@@ -71,6 +75,8 @@ class ChannelBook:
     calls: int = 0  # the last seq handed out
     voucher_amount: int = 0  # the latest (largest) voucher accepted
     voucher_signature: bytes = b""
+    charged: int = 0  # wei charged for the calls taken; below voucher_amount while the payer has paid ahead
+    session: bytes = b""  # sha256 of the session token sent with the latest voucher; b"": no credit calls
     dead: str | None = None
     checked_at: float = float("-inf")  # monotonic time of the last on-chain read (not persisted)
     # The latest voucher and seq on disk (committed): what settlement may cash. `calls`, `voucher_amount`
@@ -89,6 +95,11 @@ class ChannelBook:
     def unsettled(self) -> int:
         """Wei of the latest voucher on disk that the chain has not settled yet."""
         return max(self.durable_amount - self.settled, 0)
+
+    @property
+    def credit(self) -> int:
+        """Wei the latest voucher pays beyond the calls taken: calls the payer paid ahead for."""
+        return max(self.voucher_amount - self.charged, 0)
 
     @property
     def owed(self) -> int:
@@ -120,6 +131,10 @@ class Ledger:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(channels)")}
+        for column, kind in (("charged", "TEXT"), ("session", "BLOB")):  # books written before prepaid credit
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE channels ADD COLUMN {column} {kind}")
         self.reset_reason: str | None = None
         known = self._meta("genesis")
         if known is not None and genesis and known != genesis.hex():
@@ -146,11 +161,15 @@ class Ledger:
         """The books from disk (at start, and after a failed commit took memory ahead of disk)."""
         self.books.clear()
         for row in self.db.execute("SELECT id, payer, model_id, calls, voucher_amount, voucher_signature, settled, "
-                                   "deposit, closes_at, closed, dead FROM channels"):
+                                   "deposit, closes_at, closed, dead, charged, session FROM channels"):
+            amount, settled = int(row[4]), int(row[6])
             self.books[bytes(row[0])] = ChannelBook(
-                payer=row[1], model_id=int(row[2]), calls=row[3], voucher_amount=int(row[4]),
-                voucher_signature=bytes(row[5]), settled=int(row[6]), deposit=int(row[7]), closes_at=row[8],
-                closed=bool(row[9]), dead=row[10]).saved()
+                payer=row[1], model_id=int(row[2]), calls=row[3], voucher_amount=amount,
+                voucher_signature=bytes(row[5]), settled=settled, deposit=int(row[7]), closes_at=row[8],
+                closed=bool(row[9]), dead=row[10],
+                # Books from before prepaid credit charged every voucher whole.
+                charged=int(row[11]) if row[11] is not None else max(amount, settled),
+                session=bytes(row[12] or b"")).saved()
         self.unsettled_total = sum(book.owed for book in self.books.values())
 
     # ------------------------------------------------------------ plumbing
@@ -194,10 +213,10 @@ class Ledger:
         """Starts (or restarts, replacing a stale one) the books of a channel."""
         with self.lock, self.db_lock, self._tx():
             self.db.execute("DELETE FROM receipts WHERE id = ?", (channel_id,))
-            self.db.execute("INSERT OR REPLACE INTO channels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+            self.db.execute("INSERT OR REPLACE INTO channels VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
                 channel_id, book.payer, str(book.model_id), book.calls, str(book.voucher_amount),
                 book.voucher_signature, str(book.settled), str(book.deposit), book.closes_at, int(book.closed),
-                book.dead))
+                book.dead, str(book.charged), book.session))
             old = self.books.get(channel_id)
             before = old.owed if old is not None else 0
             self.books[channel_id] = book.saved()
@@ -230,15 +249,28 @@ class Ledger:
 
     # ------------------------------------------------------------ group commit
 
-    def stage_accept(self, channel_id: bytes, amount: int, signature: bytes) -> tuple[int, int]:
+    def stage_accept(self, channel_id: bytes, amount: int, signature: bytes, *, charged: int | None = None,
+                     session: bytes = b"") -> tuple[int, int]:
         """Takes a voucher and the next seq in memory; returns (seq, generation). Nothing may act on the
-        call (run the model, answer) before `flush(generation)` returns."""
+        call (run the model, answer) before `flush(generation)` returns. `charged`: the channel's charged
+        wei with this call (default: the whole voucher); `session`: the hash of the token that may spend
+        the rest of the voucher (`stage_prepaid`)."""
         with self.lock:
             book = self.books[channel_id]
             seq = book.calls + 1
             book.calls, book.voucher_amount, book.voucher_signature = seq, amount, signature
+            book.charged, book.session = amount if charged is None else charged, session
             self._dirty.add(channel_id)
             return seq, self._generation
+
+    def stage_prepaid(self, channel_id: bytes, charged: int) -> tuple[int, int]:
+        """Takes the next seq for a call the latest voucher already paid for (the channel's charged wei
+        now `charged`), in memory; returns (seq, generation) as `stage_accept` does."""
+        with self.lock:
+            book = self.books[channel_id]
+            book.calls, book.charged = book.calls + 1, charged
+            self._dirty.add(channel_id)
+            return book.calls, self._generation
 
     def stage_receipt(self, channel_id: bytes, seq: int, receipt_hash: bytes, *, after: int | None = None) -> int:
         """Keeps a receipt's hash in memory; returns the generation to `flush`. `after`: the generation the
@@ -267,17 +299,20 @@ class Ledger:
             self._generation += 1
             books = [(cid, self.books[cid]) for cid in self._dirty if cid in self.books]
             rows = [(book.calls, book.voucher_amount, book.voucher_signature) for _, book in books]
+            credit = [(str(book.charged), book.session) for _, book in books]
             receipts, self._dirty, self._staged_receipts = self._staged_receipts, set(), []
         error = None
         try:
             with self.db_lock, self._tx():
                 # One statement per table (not one per row): each statement lets go of the interpreter lock
                 # and has to take it back from the event loop.
-                for chunk in _chunks([(cid, calls, str(amount), signature) for (cid, _), (calls, amount, signature)
-                                      in zip(books, rows, strict=True)]):
+                for chunk in _chunks([(cid, calls, str(amount), signature, charged, session)
+                                      for (cid, _), (calls, amount, signature), (charged, session)
+                                      in zip(books, rows, credit, strict=True)]):
                     self.db.execute(
                         "UPDATE channels SET calls = v.column2, voucher_amount = v.column3, voucher_signature = "
-                        f"v.column4 FROM (VALUES {_placeholders(4, len(chunk))}) AS v WHERE channels.id = v.column1",
+                        "v.column4, charged = v.column5, session = v.column6 "
+                        f"FROM (VALUES {_placeholders(6, len(chunk))}) AS v WHERE channels.id = v.column1",
                         [value for row in chunk for value in row])
                 for chunk in _chunks(receipts):
                     self.db.execute(f"INSERT OR REPLACE INTO receipts VALUES {_placeholders(3, len(chunk))}",

@@ -3,10 +3,10 @@ time on serving alone (a client's signing and checking would otherwise share its
 
     python -m offchain.channels.loadgen < job.json
 
-The job (JSON): {"url", "documents": [str], "paid": null or PaidCaller fields (channel_id and key hex),
+The job (JSON): {"url", "documents": [str], "paid": null or PaidCaller fields (channel_id, session, key hex),
 "model_id"}. The process makes one warm-up call, prints "ready", waits for a line on stdin, makes one
-call per document in turn and prints {"latencies": [seconds], "spent": wei, "cpu": CPU seconds over the calls}
-as one JSON line.
+call per document in turn and prints {"latencies": [seconds], "spent": wei, "used": wei, "cpu": CPU seconds
+over the calls} as one JSON line.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def run(job: dict, go) -> dict:
     documents = [d.encode() for d in job["documents"]]
     with httpx.Client(timeout=30) as http:
         if job.get("paid"):
-            paid = dict(job["paid"], channel_id=bytes.fromhex(job["paid"]["channel_id"]))
+            paid = dict(job["paid"], channel_id=bytes.fromhex(job["paid"]["channel_id"]),
+                        session=bytes.fromhex(job["paid"]["session"]))
             caller = PaidCaller(**paid)
 
             def call(document):
@@ -45,7 +46,8 @@ def run(job: dict, go) -> dict:
             call(document)
             latencies.append(time.perf_counter() - start)
         cpu = time.process_time() - cpu
-    return {"latencies": latencies, "spent": caller.spent if job.get("paid") else 0, "cpu": cpu}
+    return {"latencies": latencies, "spent": caller.spent if job.get("paid") else 0,
+            "used": caller.used if job.get("paid") else 0, "cpu": cpu}
 
 
 def main() -> None:

@@ -3,8 +3,12 @@ against its persisted books and the chain, hands out receipts, follows the
 channels' on-chain state and settles.
 
 Every voucher must be newer than both the latest voucher the books hold and
-what the chain already settled, by at least the model's price; the books
-are written before a call is answered (see `ledger`). A channel's on-chain
+what the chain already settled, and cover the calls taken so far plus this
+one at the model's price; what it pays beyond that is prepaid credit, which
+later calls without a voucher spend if they carry the session token sent
+with that voucher (the payer's choice: a voucher every call, or every few
+calls at the risk of the credit). The books are written before a call is
+answered (see `ledger`). A channel's on-chain
 state is re-read when it is older than `refresh_after` seconds, when its
 events show up (`sync`) and around every settlement; closing and closed
 channels are refused. `tick` (run in the background by the app) settles
@@ -14,6 +18,7 @@ once the unsettled total passes the threshold.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -49,8 +54,8 @@ class ChannelState:
 
 @dataclass(frozen=True)
 class PendingCall:
-    """A call between its voucher's check and its answer: `stage_voucher` took the voucher and `seq` in
-    memory (staged in `generation`), the model runs on `document`."""
+    """A call between its voucher's check and its answer: `stage_voucher` (or `stage_prepaid`) took the
+    voucher and `seq` in memory (staged in `generation`), the model runs on `document`."""
 
     channel_id: bytes
     model_id: int
@@ -167,7 +172,7 @@ class ChannelWorker:
                 # New to these books (or the books describe a channel the chain no longer has): start from
                 # the chain. Seqs continue above the calls the settled amount paid for.
                 book = ChannelBook(payer=c.payer, model_id=c.model_id, deposit=c.deposit, settled=c.settled,
-                                   closes_at=c.closes_at, closed=c.closed,
+                                   closes_at=c.closes_at, closed=c.closed, charged=c.settled,
                                    calls=c.settled // max(self.prices[c.model_id], 1))
                 self.ledger.track(channel_id, book)
             return self.ledger.observe(channel_id, **state)
@@ -200,7 +205,8 @@ class ChannelWorker:
         book = self.ledger.get(channel_id)
         if book is None or time.monotonic() - book.checked_at >= self.refresh_after:
             book = self.refresh(channel_id)
-        return {"calls": book.calls, "voucher_amount": book.voucher_amount, "settled": book.settled,
+        return {"calls": book.calls, "voucher_amount": book.voucher_amount, "charged": book.charged,
+                "credit": book.credit, "settled": book.settled,
                 "deposit": book.deposit, "model_id": book.model_id, "closing": book.closes_at != 0,
                 "closes_at": book.closes_at, "closed": book.closed, "dead": book.dead,
                 "pending_receipts": self.ledger.pending_receipts(channel_id)}
@@ -251,11 +257,13 @@ class ChannelWorker:
         if signer != _address_bytes(book.payer):
             raise CallRejected(401, "voucher is not signed by the channel's payer")
 
-    def stage_voucher(self, book: ChannelBook, channel_id: bytes, amount: int,
-                      signature: bytes) -> tuple[ChannelBook, int, int]:
+    def stage_voucher(self, book: ChannelBook, channel_id: bytes, amount: int, signature: bytes,
+                      session: bytes | None = None) -> tuple[ChannelBook, int, int]:
         """Takes a checked voucher if it pays for one more call, in memory; returns (book, seq, generation).
-        The call may be answered only once `self.ledger.flush(generation)` returned and its receipt is on
-        disk too (`answer` does both); settlement cashes the voucher only once it is on disk."""
+        What it pays beyond the call is credit that calls carrying `session` spend (`stage_prepaid`); a
+        voucher without a session leaves no credit spendable. The call may be answered only once
+        `self.ledger.flush(generation)` returned and its receipt is on disk too (`answer` does both);
+        settlement cashes the voucher only once it is on disk."""
         if amount > book.deposit:
             raise CallRejected(402, f"voucher for {amount} wei exceeds the channel deposit of {book.deposit}")
         with self.lock:
@@ -263,11 +271,26 @@ class ChannelWorker:
             if amount <= floor:
                 raise CallRejected(409, f"voucher for {amount} wei is not newer than the {floor} wei already "
                                         "accepted or settled")
-            due = floor + self.prices[book.model_id]
+            due = book.charged + self.prices[book.model_id]
             if amount < due:
                 raise CallRejected(402, f"voucher covers {amount} wei; this call needs {due} "
-                                        f"({floor} already taken + the price)")
-            seq, generation = self.ledger.stage_accept(channel_id, amount, signature)
+                                        f"({book.charged} already charged + the price)")
+            seq, generation = self.ledger.stage_accept(channel_id, amount, signature, charged=due,
+                                                       session=session_hash(session))
+            return book, seq, generation
+
+    def stage_prepaid(self, book: ChannelBook, channel_id: bytes, session: bytes | None) -> tuple[ChannelBook, int, int]:
+        """Takes a call without a voucher from the credit of the latest one, which needs the session token
+        sent with that voucher (a stranger who knows the channel id cannot spend it); as `stage_voucher`."""
+        with self.lock:
+            if not book.session or session is None or session_hash(session) != book.session:
+                raise CallRejected(401, "a call without a voucher needs the session token sent with the "
+                                        "channel's latest voucher")
+            due = book.charged + self.prices[book.model_id]
+            if book.voucher_amount < due:
+                raise CallRejected(402, f"prepaid credit used up ({book.credit} wei left, this call costs "
+                                        f"{self.prices[book.model_id]}): send a voucher")
+            seq, generation = self.ledger.stage_prepaid(channel_id, due)
             return book, seq, generation
 
     def receipt(self, channel_id: bytes, seq: int, input_hash: bytes, result_hash: bytes) -> bytes:
@@ -428,6 +451,12 @@ class ChannelWorker:
 
     def close(self) -> None:
         self.ledger.close()
+
+
+def session_hash(session: bytes | None) -> bytes:
+    """What the books keep of a session token (b"" for none): its sha256, so the books on disk cannot
+    spend a payer's credit."""
+    return hashlib.sha256(session).digest() if session else b""
 
 
 def _address_bytes(address: str) -> bytes:

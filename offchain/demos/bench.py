@@ -359,12 +359,14 @@ def bench_documents(spec, count: int) -> list[bytes]:
 
 
 def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, rounds: int = 2,
-                    model: str = "digits") -> list[tuple]:
+                    model: str = "digits", credit: int = 10) -> list[tuple]:
     """Paid calls through the worker's channel API beside the same calls to the unpaid baseline (a plain
     FastAPI + ONNX Runtime server, `offchain.channels.baseline`), from one run: latency with one client
-    and throughput with `clients` concurrent ones. Both servers run in this process (one at a time under
-    load); every client is its own process (`offchain.channels.loadgen`). Each measure is taken `rounds`
-    times, unpaid and paid alternating, and the best of each kept. Rows: (measure, unpaid, paid, ratio)."""
+    and throughput with `clients` concurrent ones, paying with a voucher every call and, where `credit` is
+    above 1, with a voucher every `credit` calls (paid ahead). Both servers run in this process (one at a
+    time under load); every client is its own process (`offchain.channels.loadgen`). Each measure is taken
+    `rounds` times, unpaid and paid alternating, and the best of each kept. Rows: (measure, unpaid, paid,
+    ratio)."""
     import statistics
     import time
 
@@ -395,13 +397,17 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
                          chain_id=chain.chain_id) as (api, url), serving(create_unpaid_app({model_id: runtime})) as plain:
         payers = [accounts[i] for i in (6, 1, 2, 3, 4, 7, 8, 9)][:clients]
         callers = []
+        modes = (0, 1, credit) if credit > 1 else (0, 1)  # 0: unpaid; else calls a voucher pays for
         for payer in payers:
             client = ChannelClient(d.PaymentChannels, d.ModelRegistry, d.WorkerRegistry, payer, chain_id=chain.chain_id)
-            client.open(worker, model_id, price * (calls + 1) * 2 * (rounds + 1), url=url)  # every round's calls
+            # every round's calls, and a voucher's credit left over at the end of each
+            client.open(worker, model_id, price * (calls + 1 + credit) * len(modes) * (rounds + 1), url=url)
             callers.append(client.caller())
         texts = [doc.decode() for doc in documents]
         for _ in range(rounds):
-            for paid in (False, True):
+            for paid in modes:
+                for caller in callers:
+                    caller.credit = paid
                 for n in (1, clients):
                     jobs = [{"url": plain, "model_id": model_id, "documents": texts, "paid": _paid_job(c) if paid else None}
                             for c in callers[:n]]
@@ -409,9 +415,9 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
                     loop_cpu = _thread_cpu(loop_thread)
                     seconds, latencies, spent, cpu, client_cpu = _load(jobs)
                     loop_cpu = _thread_cpu(loop_thread) - loop_cpu
-                    for caller, wei in zip(callers, spent):
+                    for caller, (wei, used) in zip(callers, spent):
                         if paid:
-                            caller.spent = wei
+                            caller.spent, caller.used = wei, used
                     key = (paid, n)
                     if n == 1:
                         value = statistics.median(latencies[0])
@@ -425,9 +431,9 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
                         best["loop cpu", paid] = min(best.get(("loop cpu", paid), float("inf")), loop_cpu / count)
         settled = api.settle().total
 
-    (plain_p50, plain_p95), (paid_p50, paid_p95) = best[(False, 1)], best[(True, 1)]
-    plain_rate, paid_rate = best[(False, clients)], best[(True, clients)]
-    return [
+    (plain_p50, plain_p95), (paid_p50, paid_p95) = best[(0, 1)], best[(1, 1)]
+    plain_rate, paid_rate = best[(0, clients)], best[(1, clients)]
+    rows = [
         ("ONNX Runtime directly, one input: p50", f"{statistics.median(direct) * 1e3:.3f} ms", "", ""),
         ("sign one voucher or receipt (EIP-712, libsecp256k1): mean", "", f"{sign_us:.0f} µs", ""),
         ("recover its signer: mean", "", f"{recover_us:.0f} µs", ""),
@@ -436,19 +442,32 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
         ("one client, p95", f"{plain_p95 * 1e3:.2f} ms", f"{paid_p95 * 1e3:.2f} ms", f"{(paid_p95 - plain_p95) * 1e3:+.2f} ms"),
         (f"{clients} concurrent clients (best of {rounds}; {calls} calls each)", f"{plain_rate:,.0f} calls/s",
          f"{paid_rate:,.0f} calls/s", f"{paid_rate / plain_rate:.2f}"),
-        (f"server CPU per call, {clients} clients (least of {rounds})", f"{best['cpu', False] * 1e3:.2f} ms",
-         f"{best['cpu', True] * 1e3:.2f} ms", f"{(best['cpu', True] - best['cpu', False]) * 1e3:+.2f} ms"),
-        ("  of which the HTTP server's event-loop thread", f"{best['loop cpu', False] * 1e3:.2f} ms",
-         f"{best['loop cpu', True] * 1e3:.2f} ms", f"{(best['loop cpu', True] - best['loop cpu', False]) * 1e3:+.2f} ms"),
+        (f"server CPU per call, {clients} clients (least of {rounds})", f"{best['cpu', 0] * 1e3:.2f} ms",
+         f"{best['cpu', 1] * 1e3:.2f} ms", f"{(best['cpu', 1] - best['cpu', 0]) * 1e3:+.2f} ms"),
+        ("  of which the HTTP server's event-loop thread", f"{best['loop cpu', 0] * 1e3:.2f} ms",
+         f"{best['loop cpu', 1] * 1e3:.2f} ms", f"{(best['loop cpu', 1] - best['loop cpu', 0]) * 1e3:+.2f} ms"),
         ("  of which the model's threads (and the rest of the process)",
-         f"{(best['cpu', False] - best['loop cpu', False]) * 1e3:.2f} ms",
-         f"{(best['cpu', True] - best['loop cpu', True]) * 1e3:.2f} ms",
-         f"{((best['cpu', True] - best['loop cpu', True]) - (best['cpu', False] - best['loop cpu', False])) * 1e3:+.2f} ms"),
-        (f"client CPU per call, {clients} clients (least of {rounds})", f"{best['client cpu', False] * 1e3:.2f} ms",
-         f"{best['client cpu', True] * 1e3:.2f} ms",
-         f"{(best['client cpu', True] - best['client cpu', False]) * 1e3:+.2f} ms"),
-        ("settled on chain in one transaction", "", f"{settled / 10**18:.6f} ETH", ""),
+         f"{(best['cpu', 0] - best['loop cpu', 0]) * 1e3:.2f} ms",
+         f"{(best['cpu', 1] - best['loop cpu', 1]) * 1e3:.2f} ms",
+         f"{((best['cpu', 1] - best['loop cpu', 1]) - (best['cpu', 0] - best['loop cpu', 0])) * 1e3:+.2f} ms"),
+        (f"client CPU per call, {clients} clients (least of {rounds})", f"{best['client cpu', 0] * 1e3:.2f} ms",
+         f"{best['client cpu', 1] * 1e3:.2f} ms",
+         f"{(best['client cpu', 1] - best['client cpu', 0]) * 1e3:+.2f} ms"),
     ]
+    if credit > 1:
+        ahead = f"a voucher every {credit} calls"
+        rows += [
+            (f"one client, p50, {ahead}", f"{plain_p50 * 1e3:.2f} ms", f"{best[credit, 1][0] * 1e3:.2f} ms",
+             f"{(best[credit, 1][0] - plain_p50) * 1e3:+.2f} ms"),
+            (f"{clients} concurrent clients, {ahead}", f"{plain_rate:,.0f} calls/s",
+             f"{best[credit, clients]:,.0f} calls/s", f"{best[credit, clients] / plain_rate:.2f}"),
+            (f"server CPU per call, {clients} clients, {ahead}", f"{best['cpu', 0] * 1e3:.2f} ms",
+             f"{best['cpu', credit] * 1e3:.2f} ms", f"{(best['cpu', credit] - best['cpu', 0]) * 1e3:+.2f} ms"),
+            (f"client CPU per call, {clients} clients, {ahead}", f"{best['client cpu', 0] * 1e3:.2f} ms",
+             f"{best['client cpu', credit] * 1e3:.2f} ms",
+             f"{(best['client cpu', credit] - best['client cpu', 0]) * 1e3:+.2f} ms"),
+        ]
+    return rows + [("settled on chain in one transaction", "", f"{settled / 10**18:.6f} ETH", "")]
 
 
 def _signature_costs(n: int = 2_000) -> tuple[float, float]:
@@ -486,13 +505,13 @@ def _paid_job(caller) -> dict:
 
     job = asdict(caller)
     job.pop("last_answer")
-    job["channel_id"] = caller.channel_id.hex()
+    job["channel_id"], job["session"] = caller.channel_id.hex(), caller.session.hex()
     return job
 
 
-def _load(jobs: list[dict]) -> tuple[float, list[list[float]], list[int], float, float]:
+def _load(jobs: list[dict]) -> tuple[float, list[list[float]], list[tuple[int, int]], float, float]:
     """Runs each job in its own client process, all started together; returns (seconds from the start
-    signal until the last finished, each client's latencies, each client's spent wei, CPU seconds this
+    signal until the last finished, each client's latencies, each client's (spent, used) wei, CPU seconds this
     process (the server) spent meanwhile, CPU seconds the clients spent on their calls)."""
     import json
     import os
@@ -526,7 +545,7 @@ def _load(jobs: list[dict]) -> tuple[float, list[list[float]], list[int], float,
             proc.wait(timeout=60)
     server_cpu = (done.user - cpu.user) + (done.system - cpu.system)
     client_cpu = sum(a["cpu"] for a in answers)
-    return seconds, [a["latencies"] for a in answers], [a["spent"] for a in answers], server_cpu, client_cpu
+    return seconds, [a["latencies"] for a in answers], [(a["spent"], a["used"]) for a in answers], server_cpu, client_cpu
 
 
 def inputs_parse(spec, document):

@@ -82,7 +82,7 @@ def test_hundreds_of_paid_calls__one_settlement_pays_everyone(anvil, project, ac
     server, log = start_server(tmp_path, "second")
     try:
         with httpx.Client() as http:
-            client.spent = paid - client.price  # replays the last voucher
+            client.spent, client.used = paid - client.price, None  # replays the last voucher
             with pytest.raises(CallRejected) as replay:
                 client.call(documents[0], http)
             assert replay.value.status == 409

@@ -1,5 +1,6 @@
-"""`ape run channel` against a real node and the worker's API in its own process: open, call twice from
-the terminal (the second continuing from the kept voucher), status, request the close, close, withdraw."""
+"""`ape run channel` against a real node and the worker's API in its own process: open, call four times from
+the terminal (each continuing from the kept voucher; the third pays three calls ahead, the fourth spends that
+credit), status, request the close, close, withdraw."""
 
 import os
 import re
@@ -45,15 +46,25 @@ def test_channel_cli__open_call_status_close_withdraw(anvil, project, accounts, 
         assert re.search(r"paid so far \(ETH\)\s*│\s*0\.001000\s", first), first
         second = ape_run(tmp_path, "channel", "call", channel_id, "--input", "models/digits/sample.json")
         assert re.search(r"paid so far \(ETH\)\s*│\s*0\.002000\s", second) and "Call 2" in second, second
+        # A voucher for three calls; the next call spends its credit without a signature (a later process:
+        # the session token came from the payer's state folder).
+        third = ape_run(tmp_path, "channel", "call", channel_id, "--input", "models/digits/sample.json",
+                        "--credit", "3")
+        assert re.search(r"paid so far \(ETH\)\s*│\s*0\.005000\s", third) and "Call 3" in third, third
+        assert re.search(r"prepaid credit left \(ETH\)\s*│\s*0\.002000\s", third), third
+        fourth = ape_run(tmp_path, "channel", "call", channel_id, "--input", "models/digits/sample.json")
+        assert re.search(r"paid so far \(ETH\)\s*│\s*0\.005000\s", fourth) and "Call 4" in fourth, fourth
+        assert re.search(r"prepaid credit left \(ETH\)\s*│\s*0\.001000\s", fourth), fourth
         status = ape_run(tmp_path, "channel", "status", channel_id)
-        assert re.search(r"signed by you \(ETH\)\s*│\s*0\.002000\s", status), status
+        assert re.search(r"signed by you \(ETH\)\s*│\s*0\.005000\s", status), status
+        assert re.search(r"of which paid ahead, not yet used \(ETH\)\s*│\s*0\.001000\s", status), status
         assert "close requested" in ape_run(tmp_path, "channel", "close", channel_id)
     finally:
-        stop_server(server)  # settles the two calls on shutdown
-    assert channels.channels(raw).settled == 2 * 10**15, log.read_text()
+        stop_server(server)  # settles the latest voucher on shutdown, the call paid ahead included
+    assert channels.channels(raw).settled == 5 * 10**15, log.read_text()
     error = ape_run(tmp_path, "channel", "close", channel_id, status=1)
     assert "error: the close delay ends" in error
     chain.mine(timestamp=chain.pending_timestamp + channels.params().close_delay + 1)
-    assert "closed: 0.008000 ETH credited" in ape_run(tmp_path, "channel", "close", channel_id)
-    assert "withdrew 0.008000 ETH" in ape_run(tmp_path, "channel", "withdraw")
+    assert "closed: 0.005000 ETH credited" in ape_run(tmp_path, "channel", "close", channel_id)
+    assert "withdrew 0.005000 ETH" in ape_run(tmp_path, "channel", "withdraw")
     assert channels.owed(payer) == 0

@@ -67,7 +67,7 @@ def test_error__voucher_too_small__402(system, api, cid, app_builder, digits):
     response = post(http, cid, digits[0], MODEL_PRICE - 1, voucher(system.PaymentChannels, app_builder, cid,
                                                                     MODEL_PRICE - 1))
     assert (response.status_code, response.json()["detail"]) == (
-        402, f"voucher covers {MODEL_PRICE - 1} wei; this call needs {MODEL_PRICE} (0 already taken + the price)")
+        402, f"voucher covers {MODEL_PRICE - 1} wei; this call needs {MODEL_PRICE} (0 already charged + the price)")
 
 
 def test_error__voucher_over_deposit__402(system, api, cid, app_builder, digits):
@@ -151,10 +151,12 @@ def test_error__malformed_voucher_field__422_with_its_reason(api, cid, amount, s
     assert cid not in worker.book
 
 
-def test_error__missing_voucher__422_with_its_reason(api, cid):
-    _, http = api
-    response = http.post(f"/v1/channels/0x{cid.hex()}/infer", json={"input": "{}"})
-    assert (response.status_code, response.json()) == (422, {"detail": "voucher: Field required"})
+def test_error__no_voucher_and_no_session__401_nothing_charged(api, cid, digits):
+    worker, http = api
+    response = http.post(f"/v1/channels/0x{cid.hex()}/infer", json={"input": digits[0].decode()})
+    assert (response.status_code, response.json()) == (401, {
+        "detail": "a call without a voucher needs the session token sent with the channel's latest voucher"})
+    assert (worker.book[cid].calls, worker.book[cid].charged) == (0, 0)
 
 
 @pytest.mark.parametrize("channel_id", ["0x1234", "0x" + "zz" * 32, "0x" + "11" * 33])

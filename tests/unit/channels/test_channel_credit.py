@@ -1,0 +1,265 @@
+"""Prepaid credit: a voucher that pays for more than its call, spent by later calls without a voucher that carry
+the session token sent with it; what a stranger, a restart and old books can do with it."""
+
+import sqlite3
+
+import pytest
+from ape import chain
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from offchain.channels import CallRejected, ChannelClient, Ledger
+from offchain.channels import client as client_module
+from offchain.channels.ledger import ChannelBook
+from tests.conftest import MODEL_PRICE
+from tests.utils.channels import open_channel, voucher
+
+SESSION = bytes(range(16))
+OTHER_SESSION = bytes(range(1, 17))
+
+
+@pytest.fixture
+def wide(system, model_id, staked_worker, app_builder):
+    """A channel with a deposit of ten calls."""
+    return open_channel(system.PaymentChannels, app_builder, staked_worker, model_id, 10 * MODEL_PRICE)
+
+
+def call(http, cid, document, *, amount=None, signature=None, session=SESSION):
+    body = {"input": document.decode()}
+    if amount is not None:
+        body["voucher"] = {"amount": amount, "signature": "0x" + signature.hex()}
+    if session is not None:
+        body["session"] = "0x" + session.hex()
+    return http.post(f"/v1/channels/0x{cid.hex()}/infer", json=body)
+
+
+def pay(system, app_builder, http, cid, document, amount, session=SESSION):
+    return call(http, cid, document, amount=amount, signature=voucher(system.PaymentChannels, app_builder, cid, amount),
+                session=session)
+
+
+def books(worker, cid):
+    book = worker.book[cid]
+    return book.calls, book.charged, book.voucher_amount, book.credit
+
+
+def test_credit__later_calls_spend_it_with_the_session__settlement_cashes_the_voucher(system, api, cid, app_builder,
+                                                                                      staked_worker, digits):
+    worker, http = api
+    first = pay(system, app_builder, http, cid, digits[0], 3 * MODEL_PRICE)
+    assert (first.status_code, first.json()["seq"], first.json()["credit"]) == (200, 1, 2 * MODEL_PRICE)
+    answers = [call(http, cid, d) for d in digits[1:3]]
+    assert [(a.status_code, a.json()["seq"], a.json()["credit"]) for a in answers] == [
+        (200, 2, MODEL_PRICE), (200, 3, 0)]
+    used_up = call(http, cid, digits[3])
+    assert (used_up.status_code, used_up.json()["detail"]) == (
+        402, f"prepaid credit used up (0 wei left, this call costs {MODEL_PRICE}): send a voucher")
+    assert books(worker, cid) == (3, 3 * MODEL_PRICE, 3 * MODEL_PRICE, 0)  # the refused call was not taken
+    assert worker.status(cid)["pending_receipts"] == 3
+    assert worker.settle().paid == {cid: 3 * MODEL_PRICE}
+    assert system.PaymentChannels.channels(cid).settled == 3 * MODEL_PRICE
+
+
+def test_credit__a_stranger_without_the_session__401_nothing_spent(system, api, wide, app_builder, digits):
+    worker, http = api
+    assert pay(system, app_builder, http, wide, digits[0], 5 * MODEL_PRICE).status_code == 200
+    for session in (None, OTHER_SESSION):
+        refused = call(http, wide, digits[1], session=session)
+        assert (refused.status_code, refused.json()["detail"]) == (
+            401, "a call without a voucher needs the session token sent with the channel's latest voucher")
+    assert books(worker, wide) == (1, MODEL_PRICE, 5 * MODEL_PRICE, 4 * MODEL_PRICE)
+    assert call(http, wide, digits[1]).json()["seq"] == 2  # the payer's session still spends it
+
+
+def test_credit__voucher_without_a_session__its_credit_cannot_be_spent(system, api, wide, app_builder, digits):
+    worker, http = api
+    assert pay(system, app_builder, http, wide, digits[0], 3 * MODEL_PRICE, session=None).status_code == 200
+    assert call(http, wide, digits[1]).status_code == 401
+    # A later voucher with a session only needs to be newer and cover the calls taken plus this one.
+    assert pay(system, app_builder, http, wide, digits[1], 3 * MODEL_PRICE + 1).json()["credit"] == MODEL_PRICE + 1
+    assert books(worker, wide) == (2, 2 * MODEL_PRICE, 3 * MODEL_PRICE + 1, MODEL_PRICE + 1)
+
+
+def test_credit__a_newer_voucher_replaces_the_session(system, api, wide, app_builder, digits):
+    _, http = api
+    assert pay(system, app_builder, http, wide, digits[0], 3 * MODEL_PRICE).status_code == 200
+    assert pay(system, app_builder, http, wide, digits[1], 5 * MODEL_PRICE, OTHER_SESSION).json()["credit"] == (
+        3 * MODEL_PRICE)
+    assert call(http, wide, digits[2]).status_code == 401
+    answer = call(http, wide, digits[2], session=OTHER_SESSION)
+    assert (answer.status_code, answer.json()["seq"], answer.json()["credit"]) == (200, 3, 2 * MODEL_PRICE)
+
+
+def test_credit__a_voucher_while_credit_is_left__must_still_be_newer(system, api, wide, app_builder, digits):
+    worker, http = api
+    assert pay(system, app_builder, http, wide, digits[0], 3 * MODEL_PRICE).status_code == 200
+    again = pay(system, app_builder, http, wide, digits[1], 3 * MODEL_PRICE)
+    assert (again.status_code, again.json()["detail"]) == (
+        409, f"voucher for {3 * MODEL_PRICE} wei is not newer than the {3 * MODEL_PRICE} wei already accepted or "
+             "settled")
+    assert books(worker, wide) == (1, MODEL_PRICE, 3 * MODEL_PRICE, 2 * MODEL_PRICE)
+
+
+def test_credit__survives_a_restart_of_the_worker(system, new_api, wide, app_builder, digits, tmp_path):
+    worker, http = new_api(tmp_path / "books")
+    assert pay(system, app_builder, http, wide, digits[0], 3 * MODEL_PRICE).status_code == 200
+    http.__exit__(None, None, None)
+    worker.close()
+    again, http = new_api(tmp_path / "books")
+    answer = call(http, wide, digits[1])
+    assert (answer.status_code, answer.json()["seq"], answer.json()["credit"]) == (200, 2, MODEL_PRICE)
+    assert books(again, wide) == (2, 2 * MODEL_PRICE, 3 * MODEL_PRICE, MODEL_PRICE)
+
+
+def test_error__malformed_session__422(api, cid, digits):
+    worker, http = api
+    for session in ("0x1234", "11" * 16, "0x" + "zz" * 16, 16):
+        response = http.post(f"/v1/channels/0x{cid.hex()}/infer", json={"input": digits[0].decode(),
+                                                                         "session": session})
+        assert (response.status_code, response.json()) == (
+            422, {"detail": "session: must be 0x and 32 hex digits (16 bytes)"})
+    assert cid not in worker.book
+
+
+def test_openapi__the_call_takes_a_session_and_an_optional_voucher(api):
+    _, http = api
+    schema = http.get("/openapi.json").json()["components"]["schemas"]
+    assert "session" in schema["CallBody"]["properties"] and schema["CallBody"]["required"] == ["input"]
+    assert "credit" in schema["Answer"]["required"]
+
+
+# ------------------------------------------------------------ the client
+
+
+@pytest.fixture
+def paying_ahead(system, app_builder):
+    return ChannelClient(system.PaymentChannels, system.ModelRegistry, system.WorkerRegistry, app_builder,
+                         chain_id=chain.chain_id, credit=3)
+
+
+def test_client__signs_a_voucher_every_credit_calls__the_last_capped_at_the_deposit(api, paying_ahead, staked_worker,
+                                                                                    model_id, digits, monkeypatch):
+    worker, http = api
+    signed = []
+    sign_for = client_module.Voucher.sign_for
+    monkeypatch.setattr(client_module.Voucher, "sign_for",
+                        lambda *a, **k: signed.append(k["amount"]) or sign_for(*a, **k))
+    paying_ahead.open(staked_worker, model_id, 7 * MODEL_PRICE, url="http://testserver")
+    results = [paying_ahead.call(d, http) for d in (digits * 2)[:7]]
+    assert [r.seq for r in results] == list(range(1, 8))
+    assert signed == [3 * MODEL_PRICE, 6 * MODEL_PRICE, 7 * MODEL_PRICE]
+    assert (paying_ahead.spent, paying_ahead.used) == (7 * MODEL_PRICE, 7 * MODEL_PRICE)
+    assert books(worker, paying_ahead.channel_id) == (7, 7 * MODEL_PRICE, 7 * MODEL_PRICE, 0)
+
+
+def test_client__a_worker_refusing_credit_it_took__raised_nothing_paid_again(api, paying_ahead, staked_worker, model_id,
+                                                                            digits):
+    worker, http = api
+    paying_ahead.open(staked_worker, model_id, 7 * MODEL_PRICE, url="http://testserver")
+    paying_ahead.call(digits[0], http)
+    worker.book[paying_ahead.channel_id].session = b""  # a worker that goes back on the credit
+    with pytest.raises(CallRejected) as refused:
+        paying_ahead.call(digits[1], http)
+    assert refused.value.status == 401
+    assert (paying_ahead.spent, paying_ahead.used) == (3 * MODEL_PRICE, MODEL_PRICE)
+
+
+# ------------------------------------------------------------ the books
+
+
+def test_ledger__books_from_before_credit__charged_every_voucher_whole(tmp_path):
+    contract = "0x" + "22" * 20
+    path = tmp_path / f"ledger-1337-{contract}.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE channels (id BLOB PRIMARY KEY, payer TEXT NOT NULL, model_id TEXT NOT NULL,
+            calls INTEGER NOT NULL, voucher_amount TEXT NOT NULL, voucher_signature BLOB NOT NULL,
+            settled TEXT NOT NULL, deposit TEXT NOT NULL, closes_at INTEGER NOT NULL, closed INTEGER NOT NULL,
+            dead TEXT);
+        CREATE TABLE receipts (id BLOB NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (id, seq));
+    """)
+    old.executemany("INSERT INTO channels VALUES (?, '0xp', '1', ?, ?, x'01', ?, '900', 0, 0, NULL)",
+                    [(b"\x01" * 32, 2, "200", "100"), (b"\x02" * 32, 5, "0", "500")])  # the second: books lost once
+    old.commit()
+    old.close()
+    ledger = Ledger(tmp_path, chain_id=1337, contract=contract)
+    assert [(b.charged, b.session, b.credit) for b in ledger.books.values()] == [(200, b"", 0), (500, b"", 0)]
+    seq, generation = ledger.stage_accept(b"\x01" * 32, 400, b"\x02", charged=300, session=b"h" * 32)
+    ledger.flush(generation)
+    ledger.close()
+    again = Ledger(tmp_path, chain_id=1337, contract=contract).books[b"\x01" * 32]
+    assert (again.calls, again.charged, again.voucher_amount, again.session, again.credit) == (
+        3, 300, 400, b"h" * 32, 100)
+
+
+def test_ledger__prepaid_calls_on_disk_with_their_seq(tmp_path):
+    ledger = Ledger(tmp_path, chain_id=1337, contract="0x" + "22" * 20)
+    cid = b"\x01" * 32
+    ledger.track(cid, ChannelBook(payer="0xp", model_id=1, deposit=10**18, settled=0))
+    ledger.flush(ledger.stage_accept(cid, 300, b"\x02", charged=100, session=b"h" * 32)[1])
+    seq, generation = ledger.stage_prepaid(cid, 200)
+    ledger.flush(generation)
+    ledger.close()
+    book = Ledger(tmp_path, chain_id=1337, contract="0x" + "22" * 20).books[cid]
+    assert (seq, book.calls, book.charged, book.voucher_amount, book.durable_amount) == (2, 2, 200, 300, 300)
+
+
+# ------------------------------------------------------------ any sequence of calls
+
+
+def test_credit_state_machine(system, new_api, model_id, staked_worker, app_builder, mallory, digits):
+    """Vouchers of any amount with or without a session, calls without a voucher with the right, a wrong or no
+    session, and restarts of the worker: every call answered is charged exactly the price, every refused one
+    nothing, and the books never let the payer spend more than its latest voucher."""
+    channels = system.PaymentChannels
+    cid = open_channel(channels, app_builder, staked_worker, model_id, 40 * MODEL_PRICE)
+    state = {"api": new_api(), "answered": 0, "amount": 0, "session": None}
+
+    class CreditMachine(RuleBasedStateMachine):
+        @rule(calls=st.integers(-1, 4), session=st.sampled_from([SESSION, OTHER_SESSION, None]),
+              signer=st.sampled_from(["payer", "payer", "payer", "mallory"]))
+        def voucher_call(self, calls, session, signer):
+            worker, http = state["api"]
+            amount = max(state["amount"] + calls * MODEL_PRICE + (calls < 0), 1)
+            key = app_builder if signer == "payer" else mallory
+            response = call(http, cid, digits[0], amount=amount, signature=voucher(channels, key, cid, amount),
+                            session=session)
+            due = (state["answered"] + 1) * MODEL_PRICE
+            ok = signer == "payer" and state["amount"] < amount <= 40 * MODEL_PRICE and amount >= due
+            assert (response.status_code == 200) == ok, response.json()
+            if ok:
+                state["answered"] += 1
+                state["amount"], state["session"] = amount, session
+
+        @rule(session=st.sampled_from([SESSION, OTHER_SESSION, None]))
+        def prepaid_call(self, session):
+            worker, http = state["api"]
+            response = call(http, cid, digits[1], session=session)
+            ok = (session is not None and session == state["session"]
+                  and state["amount"] >= (state["answered"] + 1) * MODEL_PRICE)
+            assert (response.status_code == 200) == ok, response.json()
+            if ok:
+                state["answered"] += 1
+                assert response.json()["credit"] == state["amount"] - state["answered"] * MODEL_PRICE
+
+        @rule()
+        def restart(self):
+            worker, http = state["api"]
+            path = worker.ledger.path.parent
+            http.__exit__(None, None, None)
+            worker.close()
+            state["api"] = new_api(path)
+
+        @invariant()
+        def books_match(self):
+            worker, _ = state["api"]
+            book = worker.book.get(cid)
+            if book is not None:
+                assert (book.calls, book.charged, book.voucher_amount) == (
+                    state["answered"], state["answered"] * MODEL_PRICE, state["amount"])
+                assert book.charged <= book.voucher_amount <= book.deposit
+
+    run_state_machine_as_test(CreditMachine, settings=settings(
+        max_examples=6, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)))
