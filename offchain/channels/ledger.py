@@ -249,26 +249,26 @@ class Ledger:
 
     # ------------------------------------------------------------ group commit
 
-    def stage_accept(self, channel_id: bytes, amount: int, signature: bytes, *, charged: int | None = None,
+    def stage_accept(self, channel_id: bytes, amount: int, signature: bytes, *, price: int | None = None,
                      session: bytes = b"") -> tuple[int, int]:
         """Takes a voucher and the next seq in memory; returns (seq, generation). Nothing may act on the
-        call (run the model, answer) before `flush(generation)` returns. `charged`: the channel's charged
-        wei with this call (default: the whole voucher); `session`: the hash of the token that may spend
-        the rest of the voucher (`stage_prepaid`)."""
+        call (run the model, answer) before `flush(generation)` returns. `price`: what the call adds to
+        the channel's charged wei (default: everything up to the voucher); `session`: the hash of the token
+        that may spend the rest of the voucher (`stage_prepaid`)."""
         with self.lock:
             book = self.books[channel_id]
             seq = book.calls + 1
             book.calls, book.voucher_amount, book.voucher_signature = seq, amount, signature
-            book.charged, book.session = amount if charged is None else charged, session
+            book.charged, book.session = amount if price is None else book.charged + price, session
             self._dirty.add(channel_id)
             return seq, self._generation
 
-    def stage_prepaid(self, channel_id: bytes, charged: int) -> tuple[int, int]:
-        """Takes the next seq for a call the latest voucher already paid for (the channel's charged wei
-        now `charged`), in memory; returns (seq, generation) as `stage_accept` does."""
+    def stage_prepaid(self, channel_id: bytes, price: int) -> tuple[int, int]:
+        """Takes the next seq for a call the latest voucher already paid for (`price` more charged), in
+        memory; returns (seq, generation) as `stage_accept` does."""
         with self.lock:
             book = self.books[channel_id]
-            book.calls, book.charged = book.calls + 1, charged
+            book.calls, book.charged = book.calls + 1, book.charged + price
             self._dirty.add(channel_id)
             return book.calls, self._generation
 

@@ -267,15 +267,16 @@ class ChannelWorker:
         if amount > book.deposit:
             raise CallRejected(402, f"voucher for {amount} wei exceeds the channel deposit of {book.deposit}")
         with self.lock:
+            book = self.ledger.get(channel_id) or book  # a failed commit meanwhile put new books in memory
             floor = max(book.voucher_amount, book.settled)
             if amount <= floor:
                 raise CallRejected(409, f"voucher for {amount} wei is not newer than the {floor} wei already "
                                         "accepted or settled")
-            due = book.charged + self.prices[book.model_id]
-            if amount < due:
-                raise CallRejected(402, f"voucher covers {amount} wei; this call needs {due} "
+            price = self.prices[book.model_id]
+            if amount < book.charged + price:
+                raise CallRejected(402, f"voucher covers {amount} wei; this call needs {book.charged + price} "
                                         f"({book.charged} already charged + the price)")
-            seq, generation = self.ledger.stage_accept(channel_id, amount, signature, charged=due,
+            seq, generation = self.ledger.stage_accept(channel_id, amount, signature, price=price,
                                                        session=session_hash(session))
             return book, seq, generation
 
@@ -283,14 +284,15 @@ class ChannelWorker:
         """Takes a call without a voucher from the credit of the latest one, which needs the session token
         sent with that voucher (a stranger who knows the channel id cannot spend it); as `stage_voucher`."""
         with self.lock:
+            book = self.ledger.get(channel_id) or book  # a failed commit meanwhile put new books in memory
             if not book.session or session is None or session_hash(session) != book.session:
                 raise CallRejected(401, "a call without a voucher needs the session token sent with the "
                                         "channel's latest voucher")
-            due = book.charged + self.prices[book.model_id]
-            if book.voucher_amount < due:
+            price = self.prices[book.model_id]
+            if book.voucher_amount < book.charged + price:
                 raise CallRejected(402, f"prepaid credit used up ({book.credit} wei left, this call costs "
-                                        f"{self.prices[book.model_id]}): send a voucher")
-            seq, generation = self.ledger.stage_prepaid(channel_id, due)
+                                        f"{price}): send a voucher")
+            seq, generation = self.ledger.stage_prepaid(channel_id, price)
             return book, seq, generation
 
     def receipt(self, channel_id: bytes, seq: int, input_hash: bytes, result_hash: bytes) -> bytes:

@@ -129,6 +129,31 @@ def test_openapi__the_call_takes_a_session_and_an_optional_voucher(api):
     assert "credit" in schema["Answer"]["required"]
 
 
+def test_credit__a_voucher_whose_commit_failed__its_credit_is_not_spent(system, api, wide, app_builder, digits):
+    """A call takes a voucher paying ahead, its commit fails (the disk is full): the books in memory go back to
+    the disk, and a call that read the channel before that cannot spend the lost voucher's credit."""
+    worker, http = api
+    assert pay(system, app_builder, http, wide, digits[0], MODEL_PRICE, session=SESSION).status_code == 200
+    before = worker.channel(wide)  # what a concurrent call read
+    amount = 5 * MODEL_PRICE
+    signature = voucher(system.PaymentChannels, app_builder, wide, amount)
+    _, _, generation = worker.stage_voucher(before, wide, amount, signature, OTHER_SESSION)
+    saboteur = sqlite3.connect(worker.ledger.path)
+    saboteur.execute("CREATE TRIGGER full BEFORE UPDATE OF calls ON channels BEGIN SELECT RAISE(ABORT, 'disk full'); "
+                     "END")
+    saboteur.commit()
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        worker.ledger.flush(generation)
+    saboteur.execute("DROP TRIGGER full")
+    saboteur.commit()
+    saboteur.close()
+    assert (before.voucher_amount, worker.book[wide].voucher_amount) == (amount, MODEL_PRICE)
+    with pytest.raises(CallRejected) as refused:
+        worker.stage_prepaid(before, wide, OTHER_SESSION)
+    assert refused.value.status == 401
+    assert books(worker, wide) == (1, MODEL_PRICE, MODEL_PRICE, 0)
+
+
 # ------------------------------------------------------------ the client
 
 
@@ -186,7 +211,7 @@ def test_ledger__books_from_before_credit__charged_every_voucher_whole(tmp_path)
     old.close()
     ledger = Ledger(tmp_path, chain_id=1337, contract=contract)
     assert [(b.charged, b.session, b.credit) for b in ledger.books.values()] == [(200, b"", 0), (500, b"", 0)]
-    seq, generation = ledger.stage_accept(b"\x01" * 32, 400, b"\x02", charged=300, session=b"h" * 32)
+    seq, generation = ledger.stage_accept(b"\x01" * 32, 400, b"\x02", price=100, session=b"h" * 32)
     ledger.flush(generation)
     ledger.close()
     again = Ledger(tmp_path, chain_id=1337, contract=contract).books[b"\x01" * 32]
@@ -198,8 +223,8 @@ def test_ledger__prepaid_calls_on_disk_with_their_seq(tmp_path):
     ledger = Ledger(tmp_path, chain_id=1337, contract="0x" + "22" * 20)
     cid = b"\x01" * 32
     ledger.track(cid, ChannelBook(payer="0xp", model_id=1, deposit=10**18, settled=0))
-    ledger.flush(ledger.stage_accept(cid, 300, b"\x02", charged=100, session=b"h" * 32)[1])
-    seq, generation = ledger.stage_prepaid(cid, 200)
+    ledger.flush(ledger.stage_accept(cid, 300, b"\x02", price=100, session=b"h" * 32)[1])
+    seq, generation = ledger.stage_prepaid(cid, 100)
     ledger.flush(generation)
     ledger.close()
     book = Ledger(tmp_path, chain_id=1337, contract="0x" + "22" * 20).books[cid]
