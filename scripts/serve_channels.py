@@ -39,8 +39,9 @@ from offchain.serve import find_model_id
               help="Where the channel books live [default: NC_CHANNEL_STATE, else ~/.neural-commons/channels].")
 @click.option("--tick", default=15.0, show_default=True,
               help="Seconds between looks at the chain's channel events (at most a quarter of the close delay).")
-@click.option("--refresh-after", default=2.0, show_default=True,
-              help="Seconds a channel's on-chain state is trusted before a call re-reads it (0: every call).")
+@click.option("--refresh-after", default=15.0, show_default=True,
+              help="Seconds a channel's on-chain state is trusted before a call re-reads it (0: every call); "
+                   "the events seen every --tick re-read it sooner.")
 @user_errors
 def cli(provider, account, port, models, settle_eth, state_dir, tick, refresh_after):
     import uvicorn

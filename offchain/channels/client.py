@@ -161,7 +161,7 @@ class PaidCaller:
         voucher. A worker that refuses credit its voucher paid for (401, 402) is raised as `CallRejected`,
         as a refused voucher is; nothing is paid again for it here."""
         used = self.spent if self.used is None else self.used
-        body, amount = {"input": document.decode(), "session": "0x" + self.session.hex()}, self.spent
+        body, amount = {"input": document.decode()}, self.spent
         if self.spent - used < self.price:
             amount = used + self.price * max(self.credit, 1)
             if self.deposit:
@@ -169,6 +169,8 @@ class PaidCaller:
             signature = Voucher.sign_for(self.key, chain_id=self.chain_id, contract=self.contract,
                                          channelId=self.channel_id, amount=amount)
             body["voucher"] = {"amount": amount, "signature": "0x" + signature.hex()}
+        if "voucher" not in body or amount > used + self.price:  # paid from credit, or credit is left
+            body["session"] = "0x" + self.session.hex()
         response = http.post(self.endpoint, json=body)
         if response.status_code != 200:
             raise CallRejected(response.status_code, response.json().get("detail", response.text))
