@@ -97,11 +97,14 @@ CASES = [
     (["channel", "open", DEPLOYER, "1", "--deposit", "0.1"], 1, f"{DEPLOYER} is not an active worker"),
     (["channel", "call", NO_CHANNEL, "--input", "{bad_input}"], 1, "'pixels' must hold 64 numbers"),
     (["channel", "call", NO_CHANNEL, "--input", SAMPLE], 1, f"no channel {NO_CHANNEL}"),
+    (["channel", "call", NO_CHANNEL, "--input", SAMPLE, "--credit", "0"], 2,
+     "Invalid value for '--credit': 0 is not in the range x>=1"),
     (["channel", "withdraw"], 1, "the channels owe you nothing"),
     # benchmarks (one client is the latency figure: the throughput one needs two or more)
     (["bench_channels", "--clients", "1"], 2, "Invalid value for '--clients': 1 is not in the range 2<=x<=8"),
     (["bench_channels", "--rounds", "0"], 2, "Invalid value for '--rounds': 0 is not in the range x>=1"),
     (["bench_channels", "--model", "risk"], 2, "Invalid value for '--model': 'risk' is not one of 'digits', 'minilm'"),
+    (["bench_channels", "--credit", "0"], 2, "Invalid value for '--credit': 0 is not in the range x>=1"),
     # mint
     (["mint", "deploy", "--callback-gas", "2000001"], 1, "--callback-gas 2,000,001 is above the market's bound"),
     # deploy
