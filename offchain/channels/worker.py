@@ -269,7 +269,9 @@ class ChannelWorker:
         settlement cashes the voucher only once it is on disk."""
         if amount > book.deposit:
             raise CallRejected(402, f"voucher for {amount} wei exceeds the channel deposit of {book.deposit}")
-        with self.lock:
+        # The ledger's lock too, from the check to the stage: a failed commit cannot put the books back from
+        # disk in between (the check would pass on books that are gone).
+        with self.lock, self.ledger.lock:
             book = self.ledger.get(channel_id) or book  # a failed commit meanwhile put new books in memory
             floor = max(book.voucher_amount, book.settled)
             if amount <= floor:
@@ -286,7 +288,7 @@ class ChannelWorker:
     def stage_prepaid(self, book: ChannelBook, channel_id: bytes, session: bytes | None) -> tuple[ChannelBook, int, int]:
         """Takes a call without a voucher from the credit of the latest one, which needs the session token
         sent with that voucher (a stranger who knows the channel id cannot spend it); as `stage_voucher`."""
-        with self.lock:
+        with self.lock, self.ledger.lock:  # as in `stage_voucher`
             book = self.ledger.get(channel_id) or book  # a failed commit meanwhile put new books in memory
             if not book.session or session is None or session_hash(session) != book.session:
                 raise CallRejected(401, "a call without a voucher needs the session token sent with the "

@@ -2,6 +2,7 @@
 the session token sent with it; what a stranger, a restart and old books can do with it."""
 
 import sqlite3
+import threading
 
 import pytest
 from ape import chain
@@ -152,6 +153,51 @@ def test_credit__a_voucher_whose_commit_failed__its_credit_is_not_spent(system, 
         worker.stage_prepaid(before, wide, OTHER_SESSION)
     assert refused.value.status == 401
     assert books(worker, wide) == (1, MODEL_PRICE, MODEL_PRICE, 0)
+
+
+def test_credit__a_commit_failing_between_the_check_and_the_stage__the_call_is_not_served(system, api, wide,
+                                                                                          app_builder, digits):
+    """A credit call is checked against a voucher whose commit then fails on another thread (the books go back to
+    the disk) before the call is staged: the check and the stage hold the books' lock together, so the failure
+    waits for the stage and the call fails with its commit; nothing is charged beyond a durable voucher."""
+    worker, http = api
+    assert pay(system, app_builder, http, wide, digits[0], MODEL_PRICE).status_code == 200
+    amount = 5 * MODEL_PRICE
+    _, _, generation = worker.stage_voucher(worker.channel(wide), wide, amount,
+                                            voucher(system.PaymentChannels, app_builder, wide, amount), SESSION)
+    stage_prepaid = worker.ledger.stage_prepaid
+    saboteur = sqlite3.connect(worker.ledger.path)
+    saboteur.execute("CREATE TRIGGER full BEFORE UPDATE OF calls ON channels BEGIN SELECT RAISE(ABORT, 'disk full'); "
+                     "END")
+    saboteur.commit()
+    failed = []
+    commit = threading.Thread(target=_raises, args=(lambda: worker.ledger.flush(generation), failed))
+
+    def failing_commit_meanwhile(cid, price):
+        commit.start()
+        commit.join(timeout=0.5)  # the commit fails now, or waits for the books' lock the check holds
+        return stage_prepaid(cid, price)
+
+    worker.ledger.stage_prepaid = failing_commit_meanwhile
+    _, _, prepaid_generation = worker.stage_prepaid(worker.channel(wide), wide, SESSION)
+    worker.ledger.stage_prepaid = stage_prepaid
+    commit.join()
+    saboteur.execute("DROP TRIGGER full")
+    saboteur.commit()
+    saboteur.close()
+    assert failed, "the commit did not fail"
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):  # failed with the voucher it spent
+        worker.ledger.flush(prepaid_generation)
+    book = worker.book[wide]
+    assert (book.calls, book.charged, book.voucher_amount, book.durable_amount) == (
+        1, MODEL_PRICE, MODEL_PRICE, MODEL_PRICE)
+
+
+def _raises(action, errors):
+    try:
+        action()
+    except sqlite3.IntegrityError as exc:
+        errors.append(exc)
 
 
 # ------------------------------------------------------------ the client
