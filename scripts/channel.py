@@ -48,6 +48,19 @@ def _state_file(state_dir: str | None, channel_id: bytes) -> Path:
     return root / f"{chain.chain_id}-0x{channel_id.hex()}.json"
 
 
+def _save_state(path: Path, state: dict) -> None:
+    """Writes the payer's state of a channel whole or not at all, readable by its owner only (the session
+    token in it spends prepaid credit)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(json.dumps(state))
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
 def _channel_id(text: str) -> bytes:
     try:
         raw = bytes.fromhex(text[2:] if text.lower().startswith("0x") else text)
@@ -193,6 +206,7 @@ def call(provider, account, channel_id, input_path, model_name, url, credit, sta
     saved = json.loads(state.read_text()) if state.exists() else {}
     client.spent = max(saved.get("spent", 0), c.settled)
     client.used = min(saved.get("used", client.spent), client.spent)
+    client.signed, client.unanswered = saved.get("signed", 0), saved.get("unanswered", 0)
     if "session" in saved:
         client.session = bytes.fromhex(saved["session"])
     if client.spent - client.used < client.price and client.used + client.price > c.deposit:
@@ -203,8 +217,9 @@ def call(provider, account, channel_id, input_path, model_name, url, credit, sta
             result = client.call(document, http)
         except httpx.HTTPError as exc:
             raise InvalidInput(f"cannot reach the worker at {client.url}: {exc}") from exc
-    state.parent.mkdir(parents=True, exist_ok=True)
-    state.write_text(json.dumps({"spent": client.spent, "used": client.used, "session": client.session.hex()}))
+        finally:  # a call that failed may still have been charged: the next one catches up from this
+            _save_state(state, {"spent": client.spent, "used": client.used, "session": client.session.hex(),
+                                "signed": client.signed, "unanswered": client.unanswered})
     console.print(table(f"Call {result.seq} on 0x{raw.hex()[:10]}", ["field", "value"], [
         ("paid so far (ETH)", fmt_eth(client.spent)),
         ("prepaid credit left (ETH)", fmt_eth(client.spent - client.used)),

@@ -49,6 +49,8 @@ class ChannelClient:
         self.price = 0
         self.spent = 0  # the latest voucher amount
         self.used: int | None = None  # wei of the calls answered (below `spent` while paid ahead; None: `spent`)
+        self.signed = 0  # the largest voucher signed (see PaidCaller)
+        self.unanswered = 0  # calls sent whose answer never came (see PaidCaller)
         self.credit = credit
         self.deposit = 0
         self.session = os.urandom(16)  # spends the credit of our vouchers: sent to the worker only
@@ -62,8 +64,9 @@ class ChannelClient:
         self.worker = str(worker)
         self.price = self.registry.model_terms(model_id)[1]
         self.url = (url or self.workers.workers(worker).endpoint).rstrip("/")
-        self.spent = self.used = 0
+        self.spent = self.used = self.signed = self.unanswered = 0
         self.deposit = deposit
+        self.session = os.urandom(16)  # one per channel: a worker cannot spend credit on another channel
         self.read_signer()
         return self.channel_id
 
@@ -87,7 +90,8 @@ class ChannelClient:
         return PaidCaller(url=self.url, channel_id=self.channel_id, key=_key_hex(self.account.private_key),
                           chain_id=self.chain_id, contract=str(self.channels.address), price=self.price,
                           spent=self.spent, worker_signer=self.worker_signer, used=self.used, credit=self.credit,
-                          deposit=self.deposit, session=self.session)
+                          deposit=self.deposit, session=self.session, signed=self.signed,
+                          unanswered=self.unanswered)
 
     def call(self, document: bytes, http) -> CallResult:
         """One paid call over `http` (an httpx.Client); checks the receipt and the output."""
@@ -100,7 +104,8 @@ class ChannelClient:
             caller.worker_signer = self.read_signer()  # the worker may have rotated its key
             return caller.check(document, caller.last_answer)
         finally:
-            self.spent, self.used = caller.spent, caller.used
+            self.spent, self.used, self.session = caller.spent, caller.used, caller.session
+            self.signed, self.unanswered = caller.signed, caller.unanswered
 
     def challenge(self, call: CallResult, claimed_hash: bytes, *,
                   publish: Callable[[bytes], str] | None = None) -> int:
@@ -140,7 +145,9 @@ class PaidCaller:
     """Paid calls on one channel from plain data: signs a voucher when the last one's credit is spent,
     checks each answer's hashes and receipt. `spent` is the latest voucher amount the worker took, `used`
     what the calls answered cost (None: as much as `spent`); each voucher pays for `credit` calls (fewer
-    near the deposit, when it is known), the rest of them spent with the `session` token."""
+    near the deposit, when it is known), the rest of them spent with the `session` token, a new one with
+    each voucher that pays ahead. `signed` (the largest voucher signed here) and `unanswered` (calls sent
+    whose answer never came: a timeout, a 5xx) bound what `resync` takes from the worker's books."""
 
     url: str
     channel_id: bytes
@@ -154,29 +161,59 @@ class PaidCaller:
     credit: int = 1
     deposit: int = 0  # 0: not known here (vouchers are not capped)
     session: bytes = field(default_factory=lambda: os.urandom(16))
+    signed: int = 0
+    unanswered: int = 0
     last_answer: dict | None = None
 
-    def call(self, document: bytes, http) -> CallResult:
+    def call(self, document: bytes, http, *, resynced: bool = False) -> CallResult:
         """One call: from the credit of the latest voucher while it covers the price, else with a new
-        voucher. A worker that refuses credit its voucher paid for (401, 402) is raised as `CallRejected`,
-        as a refused voucher is; nothing is paid again for it here."""
+        voucher. Refused with 402 or 409, it catches up with the worker's books once (`resync`) and tries
+        again; otherwise a refusal is raised as `CallRejected`. A worker that refuses credit it took is
+        raised (401, 402): nothing is paid again for it here."""
         used = self.spent if self.used is None else self.used
         body, amount = {"input": document.decode()}, self.spent
         if self.spent - used < self.price:
             amount = used + self.price * max(self.credit, 1)
             if self.deposit:
                 amount = max(min(amount, self.deposit), used + self.price)
+            if amount > used + self.price:  # pays ahead: a fresh session spends this voucher's credit only
+                self.session = os.urandom(16)
             signature = Voucher.sign_for(self.key, chain_id=self.chain_id, contract=self.contract,
                                          channelId=self.channel_id, amount=amount)
             body["voucher"] = {"amount": amount, "signature": "0x" + signature.hex()}
+            self.signed = max(self.signed, amount)
         if "voucher" not in body or amount > used + self.price:  # paid from credit, or credit is left
             body["session"] = "0x" + self.session.hex()
-        response = http.post(self.endpoint, json=body)
+        self.unanswered += 1
+        response = http.post(self.endpoint, json=body)  # a timeout leaves the call unanswered: perhaps charged
+        if response.status_code < 500:  # answered, or refused (a refusal charges nothing)
+            self.unanswered -= 1
+        if response.status_code in (402, 409) and not resynced and self.resync(http):
+            return self.call(document, http, resynced=True)
         if response.status_code != 200:
             raise CallRejected(response.status_code, response.json().get("detail", response.text))
         self.spent, self.used = amount, used + self.price
         self.last_answer = response.json()
         return self.check(document, self.last_answer)
+
+    def resync(self, http) -> bool:
+        """Catches up with the worker's books of the channel (`GET /v1/channels/{id}`) after calls it may
+        have taken that never answered here (an error after its commit, a timeout): its latest voucher,
+        never above the largest signed here, and what it charged, never above that voucher nor more than
+        the unanswered calls' price. So a worker cannot make this client pay again for what it answered,
+        nor sign beyond what it would have. True if anything changed."""
+        if not self.unanswered:  # every call was answered or refused: the books cannot be ahead of us
+            return False
+        response = http.get(self.status_url)
+        if response.status_code != 200:
+            return False
+        books = response.json()
+        used = self.spent if self.used is None else self.used
+        spent = max(self.spent, min(int(books["voucher_amount"]), max(self.signed, self.spent)))
+        caught_up = max(used, min(int(books["charged"]), spent, used + self.unanswered * self.price))
+        changed = (spent, caught_up) != (self.spent, used)
+        self.spent, self.used, self.unanswered = spent, caught_up, 0
+        return changed
 
     @cached_property
     def endpoint(self):
@@ -185,6 +222,12 @@ class PaidCaller:
         import httpx
 
         return httpx.URL(f"{self.url}/v1/channels/0x{self.channel_id.hex()}/infer")
+
+    @cached_property
+    def status_url(self):
+        import httpx
+
+        return httpx.URL(f"{self.url}/v1/channels/0x{self.channel_id.hex()}")
 
     def check(self, document: bytes, body: dict) -> CallResult:
         """The answer's hashes match our input and its output; its receipt is signed by the worker's key."""

@@ -58,6 +58,8 @@ def test_channel_cli__open_call_status_close_withdraw(anvil, project, accounts, 
         status = ape_run(tmp_path, "channel", "status", channel_id)
         assert re.search(r"signed by you \(ETH\)\s*│\s*0\.005000\s", status), status
         assert re.search(r"of which paid ahead, not yet used \(ETH\)\s*│\s*0\.001000\s", status), status
+        (kept,) = (tmp_path / "payer").glob("*.json")
+        assert kept.stat().st_mode & 0o777 == 0o600  # its session token spends the credit
         assert "close requested" in ape_run(tmp_path, "channel", "close", channel_id)
     finally:
         stop_server(server)  # settles the latest voucher on shutdown, the call paid ahead included

@@ -236,6 +236,68 @@ def test_client__a_worker_refusing_credit_it_took__raised_nothing_paid_again(api
     assert (paying_ahead.spent, paying_ahead.used) == (3 * MODEL_PRICE, MODEL_PRICE)
 
 
+def _failing_model(monkeypatch, runtime):
+    def infer(arrays):
+        raise RuntimeError("the accelerator fell over")
+
+    monkeypatch.setattr(runtime, "infer", infer)
+
+
+@pytest.mark.parametrize("credit", [1, 3])
+def test_client__a_call_charged_but_never_answered__the_next_calls_catch_up(system, api, app_builder, staked_worker,
+                                                                           model_id, digits, runtime, monkeypatch,
+                                                                           credit):
+    """The model fails after a call was taken (500: the worker charged it, as when a client times out): the
+    client reads the worker's books once, takes that call as used, and goes on; with a voucher every call it
+    used to be refused (409) from then on."""
+    worker, http = api
+    client = ChannelClient(system.PaymentChannels, system.ModelRegistry, system.WorkerRegistry, app_builder,
+                           chain_id=chain.chain_id, credit=credit)
+    client.open(staked_worker, model_id, 10 * MODEL_PRICE, url="http://testserver")
+    client.call(digits[0], http)
+    with monkeypatch.context() as broken:
+        _failing_model(broken, runtime)
+        with pytest.raises(Exception):
+            client.call(digits[1], http)
+    assert client.unanswered == 1
+    assert [client.call(d, http).seq for d in digits[2:6]] == [3, 4, 5, 6]
+    book = worker.book[client.channel_id]
+    assert (client.spent, client.used, client.unanswered) == (book.voucher_amount, book.charged, 0)
+    assert book.charged == 6 * MODEL_PRICE
+
+
+def test_client__a_worker_claiming_the_credit_used_up__not_believed_beyond_unanswered_calls(api, paying_ahead,
+                                                                                           staked_worker, model_id,
+                                                                                           digits):
+    """A worker that says the credit is spent when every call was answered gets no more than it held: the
+    client raises (402) and signs nothing more for it."""
+    worker, http = api
+    paying_ahead.open(staked_worker, model_id, 7 * MODEL_PRICE, url="http://testserver")
+    paying_ahead.call(digits[0], http)
+    book = worker.book[paying_ahead.channel_id]
+    book.charged = book.voucher_amount  # a worker that goes back on the credit, and says so in its books
+    with pytest.raises(CallRejected) as refused:
+        paying_ahead.call(digits[1], http)
+    assert refused.value.status == 402
+    assert (paying_ahead.spent, paying_ahead.used, paying_ahead.signed) == (3 * MODEL_PRICE, MODEL_PRICE,
+                                                                            3 * MODEL_PRICE)
+
+
+def test_client__a_fresh_session_per_channel_and_per_voucher_paying_ahead(system, api, paying_ahead, staked_worker,
+                                                                         model_id, digits):
+    worker, http = api
+    paying_ahead.open(staked_worker, model_id, 7 * MODEL_PRICE, url="http://testserver")
+    sessions = []
+    for document in digits[:4]:  # vouchers at the first and the fourth call
+        paying_ahead.call(document, http)
+        sessions.append(worker.book[paying_ahead.channel_id].session)
+    assert sessions[0] == sessions[1] == sessions[2] != sessions[3]
+    first = paying_ahead.session
+    system.PaymentChannels.close(paying_ahead.channel_id, sender=staked_worker)  # a worker may close at once
+    paying_ahead.open(staked_worker, model_id, 7 * MODEL_PRICE, url="http://testserver")
+    assert paying_ahead.session != first  # a worker holding one channel's session cannot spend another's
+
+
 # ------------------------------------------------------------ the books
 
 
