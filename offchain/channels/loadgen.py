@@ -5,8 +5,8 @@ time on serving alone (a client's signing and checking would otherwise share its
 
 The job (JSON): {"url", "documents": [str], "paid": null or PaidCaller fields (channel_id, session, key hex),
 "model_id"}. The process makes one warm-up call, prints "ready", waits for a line on stdin, makes one
-call per document in turn and prints {"latencies": [seconds], "spent": wei, "used": wei, "cpu": CPU seconds
-over the calls} as one JSON line.
+call per document in turn and prints {"latencies": [seconds], "caller": the paid caller's state after them
+(spent, used, signed, unanswered, session hex) or null, "cpu": CPU seconds over the calls} as one JSON line.
 """
 
 from __future__ import annotations
@@ -46,8 +46,11 @@ def run(job: dict, go) -> dict:
             call(document)
             latencies.append(time.perf_counter() - start)
         cpu = time.process_time() - cpu
-    return {"latencies": latencies, "spent": caller.spent if job.get("paid") else 0,
-            "used": caller.used if job.get("paid") else 0, "cpu": cpu}
+    state = None
+    if job.get("paid"):
+        state = {"spent": caller.spent, "used": caller.used, "signed": caller.signed,
+                 "unanswered": caller.unanswered, "session": caller.session.hex()}
+    return {"latencies": latencies, "caller": state, "cpu": cpu}
 
 
 def main() -> None:

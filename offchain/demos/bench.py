@@ -413,11 +413,13 @@ def channel_latency(project, accounts, *, calls: int = 200, clients: int = 8, ro
                             for c in callers[:n]]
                     loop_thread = _serving_thread(url if paid else plain)
                     loop_cpu = _thread_cpu(loop_thread)
-                    seconds, latencies, spent, cpu, client_cpu = _load(jobs)
+                    seconds, latencies, states, cpu, client_cpu = _load(jobs)
                     loop_cpu = _thread_cpu(loop_thread) - loop_cpu
-                    for caller, (wei, used) in zip(callers, spent):
-                        if paid:
-                            caller.spent, caller.used = wei, used
+                    for caller, state in zip(callers, states):
+                        if state is not None:  # where the client process left the channel: vouchers, session
+                            caller.spent, caller.used = state["spent"], state["used"]
+                            caller.signed, caller.unanswered = state["signed"], state["unanswered"]
+                            caller.session = bytes.fromhex(state["session"])
                     key = (paid, n)
                     if n == 1:
                         value = statistics.median(latencies[0])
@@ -509,9 +511,9 @@ def _paid_job(caller) -> dict:
     return job
 
 
-def _load(jobs: list[dict]) -> tuple[float, list[list[float]], list[tuple[int, int]], float, float]:
+def _load(jobs: list[dict]) -> tuple[float, list[list[float]], list[dict | None], float, float]:
     """Runs each job in its own client process, all started together; returns (seconds from the start
-    signal until the last finished, each client's latencies, each client's (spent, used) wei, CPU seconds this
+    signal until the last finished, each client's latencies, each paid caller's state after them, CPU seconds this
     process (the server) spent meanwhile, CPU seconds the clients spent on their calls)."""
     import json
     import os
@@ -545,7 +547,7 @@ def _load(jobs: list[dict]) -> tuple[float, list[list[float]], list[tuple[int, i
             proc.wait(timeout=60)
     server_cpu = (done.user - cpu.user) + (done.system - cpu.system)
     client_cpu = sum(a["cpu"] for a in answers)
-    return seconds, [a["latencies"] for a in answers], [(a["spent"], a["used"]) for a in answers], server_cpu, client_cpu
+    return seconds, [a["latencies"] for a in answers], [a["caller"] for a in answers], server_cpu, client_cpu
 
 
 def inputs_parse(spec, document):
