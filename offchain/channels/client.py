@@ -176,7 +176,9 @@ class PaidCaller:
             amount = used + self.price * max(self.credit, 1)
             if self.deposit:
                 amount = max(min(amount, self.deposit), used + self.price)
-            if amount > used + self.price:  # pays ahead: a fresh session spends this voucher's credit only
+            # A new voucher paying ahead gets a fresh session, which spends its credit only; one signed before
+            # (sent again after a call that went unanswered) keeps the session it went with.
+            if amount > used + self.price and amount > self.signed:
                 self.session = os.urandom(16)
             signature = Voucher.sign_for(self.key, chain_id=self.chain_id, contract=self.contract,
                                          channelId=self.channel_id, amount=amount)

@@ -243,27 +243,30 @@ def _failing_model(monkeypatch, runtime):
     monkeypatch.setattr(runtime, "infer", infer)
 
 
-@pytest.mark.parametrize("credit", [1, 3])
+@pytest.mark.parametrize("credit,answered", [(1, 1), (3, 1), (3, 3)])
 def test_client__a_call_charged_but_never_answered__the_next_calls_catch_up(system, api, app_builder, staked_worker,
                                                                            model_id, digits, runtime, monkeypatch,
-                                                                           credit):
+                                                                           credit, answered):
     """The model fails after a call was taken (500: the worker charged it, as when a client times out): the
     client reads the worker's books once, takes that call as used, and goes on; with a voucher every call it
-    used to be refused (409) from then on."""
+    used to be refused (409) from then on. The failed call spends credit (3, 1) or carries a voucher paying
+    ahead, whose session the next calls must keep (3, 3)."""
     worker, http = api
     client = ChannelClient(system.PaymentChannels, system.ModelRegistry, system.WorkerRegistry, app_builder,
                            chain_id=chain.chain_id, credit=credit)
-    client.open(staked_worker, model_id, 10 * MODEL_PRICE, url="http://testserver")
-    client.call(digits[0], http)
+    client.open(staked_worker, model_id, 20 * MODEL_PRICE, url="http://testserver")
+    for document in digits[:answered]:
+        client.call(document, http)
     with monkeypatch.context() as broken:
         _failing_model(broken, runtime)
         with pytest.raises(Exception):
-            client.call(digits[1], http)
+            client.call(digits[answered], http)
     assert client.unanswered == 1
-    assert [client.call(d, http).seq for d in digits[2:6]] == [3, 4, 5, 6]
+    first = answered + 2
+    assert [client.call(d, http).seq for d in digits[:5]] == list(range(first, first + 5))
     book = worker.book[client.channel_id]
     assert (client.spent, client.used, client.unanswered) == (book.voucher_amount, book.charged, 0)
-    assert book.charged == 6 * MODEL_PRICE
+    assert book.charged == (answered + 6) * MODEL_PRICE
 
 
 def test_client__a_worker_claiming_the_credit_used_up__not_believed_beyond_unanswered_calls(api, paying_ahead,
