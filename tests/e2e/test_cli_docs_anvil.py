@@ -205,14 +205,18 @@ def test_docs__opening_a_payment_channel__runs_as_printed(recipes):
 
     outputs = []
     expects = [r"serving paid calls on http://127\.0\.0\.1:8601", r"channel (0x[0-9a-f]{64}) open",
-               r"predicted class\s*│\s*4\s", r"signed by you \(ETH\)\s*│\s*0\.001000\s", r"deposit 0\.100000 ETH",
-               r"│\s*1\s*│\s*0\.100000\s*│\s*open", r"close requested", r"advanced 1h",
-               r"closed: 0\.099000 ETH credited to you", r"withdrew 0\.099000 ETH"]
+               r"predicted class\s*│\s*4\s",
+               # pays 5 calls ahead: 0.001 + 0.005 signed, 0.004 of it not yet used
+               r"paid so far \(ETH\)\s*│\s*0\.006000\s[\s\S]*prepaid credit left \(ETH\)\s*│\s*0\.004000\s",
+               r"paid so far \(ETH\)\s*│\s*0\.006000\s[\s\S]*prepaid credit left \(ETH\)\s*│\s*0\.003000\s",
+               r"signed by you \(ETH\)\s*│\s*0\.006000\s[\s\S]*paid ahead, not yet used \(ETH\)\s*│\s*0\.003000\s",
+               r"deposit 0\.100000 ETH", r"│\s*1\s*│\s*0\.100000\s*│\s*open", r"close requested", r"advanced 1h",
+               r"closed: 0\.094000 ETH credited to you", r"withdrew 0\.094000 ETH"]
     try:
         for line, expect in zip(lines, expects, strict=True):
             if "dao advance" in line:
                 [log] = recipes.stop_background()  # the worker's API settles the call on shutdown
-                assert "settled 1000000000000000 wei on shutdown" in log, log
+                assert "settled 6000000000000000 wei on shutdown" in log, log  # the credit not used too
             outputs.append(recipes.run(line, expect))
     finally:
         recipes.stop_background()
@@ -228,8 +232,8 @@ ONE_BLOCK_SECTIONS = {  # heading -> what its one block prints, in order (run in
         r"proposal ([0-9a-f]{10}) submitted", r"status\s*│\s*pending[\s\S]*metadata\s*│\s*models/pixels",
         r"model 3: 0\.001000 -> 0\.002000 ETH per inference", r"model 4: version of 3, pending"],
     "The treasury and governance": [
-        r"ETH owed by the contracts\s*│\s*0\.0000\d+", r"PaymentChannels\s*│\s*0\.0000\d+",
-        r"PaymentChannels: 0\.0000\d+ ETH to the treasury", r"the treasury now holds 3\.0000\d+ ETH",
+        r"ETH owed by the contracts\s*│\s*0\.000\d+", r"PaymentChannels\s*│\s*0\.000\d+",
+        r"PaymentChannels: 0\.000\d+ ETH to the treasury", r"the treasury now holds 3\.000\d+ ETH",
         r"proposal [0-9a-f]{10} submitted[\s\S]*critical\s*│\s*yes"],
 }
 
