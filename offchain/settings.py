@@ -14,6 +14,8 @@ A bad value is refused with one line that names the variable (`SettingsError`).
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -98,6 +100,18 @@ class Settings(BaseSettings):
         if self.tamper:
             values["tamper"] = self.tamper
         return {PREFIX + name.upper(): value for name, value in values.items()}
+
+
+def write_state(path: Path, state: dict) -> None:
+    """Writes a process's JSON state file whole or not at all (a temporary file, fsync'd, then renamed over
+    it), readable by its owner only: the states hold secrets (a verifier's vote salts, a payer's session)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        file.write(json.dumps(state))
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
 
 
 def load_settings(**overrides) -> Settings:

@@ -64,6 +64,7 @@ from offchain.court import Ballot, Phase
 from offchain.errors import BadInput, NeuralCommonsError
 from offchain.market import RequestState
 from offchain.runtime import Runtime
+from offchain.settings import write_state
 from offchain.store import ContentStore
 from offchain.worker import code_from_node
 
@@ -100,10 +101,8 @@ class VerifierState:
         return cls(**data)
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"cursor": self.cursor, "secret": self.secret, "requests": self.requests,
-                                   "checks": self.checks, "judged": self.judged, "disputes": self.disputes}))
-        tmp.replace(path)
+        write_state(path, {"cursor": self.cursor, "secret": self.secret, "requests": self.requests,
+                           "checks": self.checks, "judged": self.judged, "disputes": self.disputes})
 
 
 @dataclass

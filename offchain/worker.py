@@ -31,6 +31,7 @@ from offchain.attestation import InferenceResult
 from offchain.errors import BadInput, transient
 from offchain.market import RequestState, claim_room, request_views
 from offchain.runtime import Runtime
+from offchain.settings import write_state
 from offchain.store import ContentStore
 
 log = logging.getLogger("neural_commons.worker")
@@ -66,10 +67,7 @@ class WorkerState:
         return cls(cursor=data["cursor"], open=data["open"], rejected=data["rejected"], chain=chain)
 
     def save(self, path: Path) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"cursor": self.cursor, "open": self.open, "rejected": self.rejected,
-                                   "chain": self.chain}))
-        tmp.replace(path)
+        write_state(path, {"cursor": self.cursor, "open": self.open, "rejected": self.rejected, "chain": self.chain})
 
 
 def chain_fingerprint(market) -> str:

@@ -30,6 +30,7 @@ from offchain.cli import Command, Group, console, fmt_eth, fmt_time, parse_addre
 from offchain.errors import InvalidInput
 from offchain.inputs import parse as check_input
 from offchain.models import load_spec
+from offchain.settings import write_state
 
 ZERO = "0x" + "00" * 20
 LABELS = {"class": "predicted class"}
@@ -46,19 +47,6 @@ def cli():
 def _state_file(state_dir: str | None, channel_id: bytes) -> Path:
     root = Path(state_dir or os.environ.get("NC_PAYER_STATE") or Path.home() / ".neural-commons" / "payer")
     return root / f"{chain.chain_id}-0x{channel_id.hex()}.json"
-
-
-def _save_state(path: Path, state: dict) -> None:
-    """Writes the payer's state of a channel whole or not at all, readable by its owner only (the session
-    token in it spends prepaid credit)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(json.dumps(state))
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
 
 
 def _channel_id(text: str) -> bytes:
@@ -218,7 +206,7 @@ def call(provider, account, channel_id, input_path, model_name, url, credit, sta
         except httpx.HTTPError as exc:
             raise InvalidInput(f"cannot reach the worker at {client.url}: {exc}") from exc
         finally:  # a call that failed may still have been charged: the next one catches up from this
-            _save_state(state, {"spent": client.spent, "used": client.used, "session": client.session.hex(),
+            write_state(state, {"spent": client.spent, "used": client.used, "session": client.session.hex(),
                                 "signed": client.signed, "unanswered": client.unanswered})
     console.print(table(f"Call {result.seq} on 0x{raw.hex()[:10]}", ["field", "value"], [
         ("paid so far (ETH)", fmt_eth(client.spent)),
