@@ -215,8 +215,11 @@ def test_docs__opening_a_payment_channel__runs_as_printed(recipes):
     try:
         for line, expect in zip(lines, expects, strict=True):
             if "dao advance" in line:
-                [log] = recipes.stop_background()  # the worker's API settles the call on shutdown
-                assert "settled 6000000000000000 wei on shutdown" in log, log  # the credit not used too
+                # The worker's API settles the channel on shutdown, or at a tick that saw the close request just
+                # before it (then nothing is left at shutdown); the refund below shows what was settled: the
+                # calls and the credit not used, 0.006 ETH.
+                [log] = recipes.stop_background()
+                assert re.search(r"settled (6000000000000000|0) wei on shutdown", log), log
             outputs.append(recipes.run(line, expect))
     finally:
         recipes.stop_background()
