@@ -127,6 +127,7 @@ class Ledger:
         self._failed: dict[int, Exception] = {}  # generations whose commit failed, and why
         self._dirty: set[bytes] = set()  # channels whose voucher and seq changed since the last commit
         self._staged_receipts: list[tuple[bytes, int, bytes]] = []
+        self.commits = 0  # group commits that succeeded (calls per commit: how well batching shares them)
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -323,6 +324,7 @@ class Ledger:
             self._committing = False
             self._durable = target
             if error is None:
+                self.commits += 1
                 for (_, book), (calls, amount, signature) in zip(books, rows, strict=True):
                     if calls >= book.durable_calls:
                         before = book.owed
