@@ -39,6 +39,10 @@ CRITICAL_EVERYWHERE = (
     "transfer_governance",  # governance hand-overs
     "set_governance",
     "set_minter",  # who may mint
+    # The timelock itself is a minter of the token and the shares (snekmate makes an owner one): a routine
+    # vote minting itself 10x the supply would hold every later critical vote, or a model's revenue
+    "mint",
+    "mint_batch",
     "set_permissions",  # who may slash stakes and write reputation
     "transfer_ownership",
 )

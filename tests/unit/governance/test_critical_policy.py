@@ -117,6 +117,22 @@ def test_attack__five_percent_grants_minting__defeated(governor, token, carol, m
     assert not token.is_minter(mallory)
 
 
+def test_attack__five_percent_mints_to_itself_as_the_timelock__defeated(system, governor, token, timelock, carol):
+    # The timelock became a minter with the token's and the shares' ownership: minting 10x the supply by a
+    # routine vote would hold every later critical vote; shares of a model, its revenue.
+    assert token.is_minter(timelock) and system.ModelShares.is_minter(timelock)
+    supply = token.totalSupply()
+    grab = (Proposal("Mint carol the majority").call(token, "mint", carol, 10 * supply)
+            .call(system.ModelShares, "mint_batch", [carol], 1, [10**8]))
+    proposal_id = vote_through(governor, grab, carol, [carol])
+    assert governor.is_critical_proposal(proposal_id)
+    assert state(governor, proposal_id) == ProposalState.Defeated
+    with ape.reverts("Governor: proposal not successful"):
+        governor.queue(*grab.args(), sender=carol)
+    assert token.totalSupply() == supply
+    assert system.ModelShares.balanceOf(carol, 1) == 0
+
+
 def test_attack__critical_action_mixed_into_routine_proposal__whole_proposal_critical(system, governor, carol):
     mixed = (
         Proposal("Open listing, and lower the quorum")
@@ -230,6 +246,8 @@ def _calls():
         ("GovernanceToken", "approve", lambda s, m: (m, 1)),
         ("GovernanceToken", "delegate", lambda s, m: (m,)),  # treasury votes
         ("GovernanceToken", "burn", lambda s, m: (1,)),
+        ("GovernanceToken", "mint", lambda s, m: (m, 1)),  # the timelock is a minter
+        ("ModelShares", "mint_batch", lambda s, m: ([m], 1, [1])),
         ("ModelShares", "set_minter", lambda s, m: (m, True)),
         ("ModelShares", "transfer_ownership", lambda s, m: (m,)),
         ("ModelShares", "safeTransferFrom", lambda s, m: (s.Timelock.address, m, 1, 1, b"")),
