@@ -130,6 +130,11 @@ channels: public(HashMap[bytes32, Channel])
 epochs: public(HashMap[address, HashMap[address, HashMap[uint256, uint256]]])  # payer -> worker -> model -> epoch
 challenges: public(HashMap[uint256, ReceiptChallenge])
 challenge_count: public(uint256)
+# The challenge of each receipt (by its EIP-712 digest), 0 if none: a receipt
+# is challenged once. Copies of a challenge would each lock and slash
+# `challenge_slash` (one wrong receipt taking the whole stake), and a decided
+# receipt stands.
+receipt_challenge: public(HashMap[bytes32, uint256])
 
 
 event ChannelOpened:
@@ -362,7 +367,8 @@ def challenge_receipt(
     result_uri: String[MAX_EVIDENCE_URI],
 ) -> uint256:
     """
-    @notice Disputes a receipt the channel's worker signed, posting the bond,
+    @notice The channel's payer disputes a receipt the channel's worker
+            signed, once per receipt, posting the bond,
             the result hash the challenger says is right and the evidence a
             committee needs to re-execute: where to fetch the call's input
             and the worker's result bytes (the payer received both in the
@@ -387,11 +393,18 @@ def challenge_receipt(
     """
     worker: address = self.channels[channel_id].worker
     assert worker != empty(address), "PaymentChannels: unknown channel"
+    # Only the payer, who paid for the call and holds its evidence: a copy of
+    # its challenge sent ahead of it (the calldata is public) would take its
+    # reward, and the worker's own copy with withheld evidence would leave the
+    # receipt standing before the payer's challenge lands.
+    assert msg.sender == self.channels[channel_id].payer, "PaymentChannels: caller is not the payer"
     assert len(input_uri) > 0, "PaymentChannels: input uri is empty"
     assert len(result_uri) > 0, "PaymentChannels: result uri is empty"
     assert msg.value == self.params.challenge_bond, "PaymentChannels: wrong challenge bond"
     assert claimed_hash != result_hash, "PaymentChannels: challenge repeats the result"
-    signer: address = self._receipt_signer(channel_id, seq, input_hash, result_hash, signature)
+    digest: bytes32 = self._receipt_digest(channel_id, seq, input_hash, result_hash)
+    assert self.receipt_challenge[digest] == 0, "PaymentChannels: receipt already challenged"
+    signer: address = ecdsa._recover_sig(digest, signature)
     # A key that binds the worker: the registered one, or one rotated away less
     # than the unbonding delay ago (a rotation sent ahead of this challenge
     # escapes nothing). Registered, not active: an unbonding worker still
@@ -400,6 +413,7 @@ def challenge_receipt(
     locked: uint256 = self.params.challenge_slash
     challenge_id: uint256 = self.challenge_count + 1
     self.challenge_count = challenge_id
+    self.receipt_challenge[digest] = challenge_id
     if locked > 0:
         extcall workers.lock(worker, locked)
     dispute_id: uint256 = extcall court.open_dispute(
@@ -544,8 +558,14 @@ def _voucher_signer(channel_id: bytes32, amount: uint256, signature: Bytes[65]) 
 def _receipt_signer(
     channel_id: bytes32, seq: uint256, input_hash: bytes32, result_hash: bytes32, signature: Bytes[65]
 ) -> address:
+    return ecdsa._recover_sig(self._receipt_digest(channel_id, seq, input_hash, result_hash), signature)
+
+
+@internal
+@view
+def _receipt_digest(channel_id: bytes32, seq: uint256, input_hash: bytes32, result_hash: bytes32) -> bytes32:
     struct_hash: bytes32 = keccak256(abi_encode(_RECEIPT_TYPE_HASH, channel_id, seq, input_hash, result_hash))
-    return ecdsa._recover_sig(eip712_domain_separator._hash_typed_data_v4(struct_hash), signature)
+    return eip712_domain_separator._hash_typed_data_v4(struct_hash)
 
 
 @internal

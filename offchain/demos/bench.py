@@ -300,7 +300,7 @@ def channel_gas(project, accounts) -> tuple[list[tuple[str, int]], list[tuple]]:
     per-request path measured in the same run."""
     from ape import chain
 
-    from offchain.attestation import sign_typed, voucher_message
+    from offchain.attestation import InferenceReceipt, keccak256, sign_typed, voucher_message
 
     d, model_id, worker, payer = setup_market(project, accounts)
     channels = d.PaymentChannels
@@ -327,6 +327,14 @@ def channel_gas(project, accounts) -> tuple[list[tuple[str, int]], list[tuple]]:
     many = [(c, 1_000 * price, voucher(o, c, 1_000 * price), b"\x00" * 32) for o, c in opened[1:9]]
     many_gas = channels.settle(many, sender=worker).gas_used
     single.append(("settle (8 channels in one transaction), per channel", many_gas // 8))
+    challenger, challenged = opened[1]  # the payer of a call: two ~100-byte data: URIs of evidence
+    input_hash, result_hash = keccak256(b"input"), keccak256(b"result")
+    signed = InferenceReceipt.sign_for(worker.private_key, chain_id=chain.chain_id, contract=str(channels.address),
+                                       channelId=challenged, seq=1, inputHash=input_hash, resultHash=result_hash)
+    evidence = "data:application/octet-stream;base64," + "A" * 64
+    single.append(("challenge_receipt (opens the dispute, locks the stake)", channels.challenge_receipt(
+        challenged, 1, input_hash, result_hash, signed, keccak256(b"right"), evidence, evidence,
+        sender=challenger, value=channels.params().challenge_bond).gas_used))
     single.append(("request_close", channels.request_close(cid, sender=owner).gas_used))
     advance_time(channels.params().close_delay + 1)
     close_gas = channels.close(cid, sender=payer).gas_used

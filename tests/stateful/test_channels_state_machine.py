@@ -74,7 +74,9 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
             self.stake = registry.workers(worker).stake
             self.unbonding_at = 0  # when the worker may withdraw; zero while bonded
             self.registered = True
-            self.tokens = {a: token.balanceOf(a) for a in (worker.address, accounts[4].address, gov.address)}
+            self.tokens = {a: token.balanceOf(a) for a in (worker.address, *(p.address for p in payers), gov.address)}
+            self.challenger = {}  # open challenge id -> the payer who challenged
+            self.challenged = set()  # (channel id, seq): each receipt is challenged once
 
         def teardown(self):
             chain.restore(self.snapshot)
@@ -156,16 +158,25 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
                 return
             sig = receipt(channels, worker, cid, n, keccak(b"in"), keccak(b"out"))
             args = (cid, n, keccak(b"in"), keccak(b"out"), sig, keccak(b"x"), "data:,in", "data:,out")
+            payer = account_of[self.open[cid]["payer"]]
+            with ape.reverts("PaymentChannels: caller is not the payer"):  # a copier of the payer's challenge
+                channels.challenge_receipt(*args, sender=accounts[4], value=10**16)
+            if (cid, n) in self.challenged:
+                with ape.reverts("PaymentChannels: receipt already challenged"):
+                    channels.challenge_receipt(*args, sender=payer, value=10**16)
+                return
             if not self.registered:  # withdrew: nothing left to answer with
                 with ape.reverts("PaymentChannels: receipt not signed by the worker"):
-                    channels.challenge_receipt(*args, sender=accounts[4], value=10**16)
+                    channels.challenge_receipt(*args, sender=payer, value=10**16)
                 return
-            tx = channels.challenge_receipt(*args, sender=accounts[4], value=10**16)
+            tx = channels.challenge_receipt(*args, sender=payer, value=10**16)
+            self.challenged.add((cid, n))
             challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
             dispute_id = tx.decode_logs(court.DisputeOpened)[0].dispute_id
             chain.mine(2)  # the draw block
             tx = court.draw(dispute_id, sender=payers[0])  # no verifiers: escalated to the governing account
             self.bonds[challenge_id] = 10**16
+            self.challenger[challenge_id] = payer.address
             self.disputes[challenge_id] = dispute_id
             self.expiry[challenge_id] = tx.timestamp + timeout
 
@@ -181,11 +192,12 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
             court.rule(self.disputes[challenge_id], worker_right, sender=gov)
             bond = self.bonds.pop(challenge_id)
             del self.expiry[challenge_id], self.disputes[challenge_id]
-            self.court_owed[worker.address if worker_right else accounts[4].address] += bond
+            challenger = self.challenger.pop(challenge_id)
+            self.court_owed[worker.address if worker_right else challenger] += bond
             if not worker_right:
                 taken = min(SLASH, self.stake)
                 self.stake -= taken
-                self.tokens[accounts[4].address] += taken // 2  # half to the challenger
+                self.tokens[challenger] += taken // 2  # half to the challenger
                 self.tokens[gov.address] += taken - taken // 2  # the rest to the treasury
 
         @rule(n=pick, wait_it_out=st.booleans())
@@ -200,7 +212,7 @@ def test_channels_state_machine(lone_channels, model_id, system, accounts):
                     court.expire(self.disputes[challenge_id], sender=payers[0])
                 return
             court.expire(self.disputes[challenge_id], sender=payers[0])
-            self.court_owed[accounts[4].address] += self.bonds.pop(challenge_id)
+            self.court_owed[self.challenger.pop(challenge_id)] += self.bonds.pop(challenge_id)
             del self.expiry[challenge_id], self.disputes[challenge_id]
 
         @rule()

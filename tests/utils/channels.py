@@ -16,6 +16,12 @@ def receipt(channels, worker, channel_id, seq, input_hash, result_hash, *, key=N
                                   inputHash=input_hash, resultHash=result_hash).sign(key or worker.private_key)
 
 
+def receipt_digest(channels, channel_id, seq, input_hash, result_hash) -> bytes:
+    """The receipt's EIP-712 digest: what PaymentChannels keys its one challenge per receipt on."""
+    return InferenceReceipt.digest_for(chain_id=chain.chain_id, contract=channels.address, channelId=channel_id,
+                                       seq=seq, inputHash=input_hash, resultHash=result_hash)
+
+
 def item(channels, payer, channel_id, amount, root=b"\x00" * 32, **kwargs):
     return (channel_id, amount, voucher(channels, payer, channel_id, amount, **kwargs), root)
 

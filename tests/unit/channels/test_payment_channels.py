@@ -8,7 +8,7 @@ from eth_utils import keccak
 
 from offchain.governance import Proposal
 from tests.conftest import MIN_STAKE
-from tests.utils.channels import item, open_channel, receipt, voucher
+from tests.utils.channels import item, open_channel, receipt, receipt_digest, voucher
 from tests.utils.court import by_address, decide, draw, escalate, members, new_verifiers, past, vote
 from tests.utils.governance import pass_proposal
 from tests.utils.market import request
@@ -252,23 +252,23 @@ def dispute_of(channels, challenge_id) -> int:
 
 
 def test_challenge_receipt__worker_wrong__slashed_half_to_challenger_rest_to_treasury(
-        channels, court, token, workers, timelock, cid, staked_worker, pool, mallory, carol):
+        channels, court, token, workers, timelock, cid, staked_worker, pool, mallory, carol, app_builder):
     sig = receipt(channels, staked_worker, cid, 7, IN, OUT)
-    tx = channels.challenge_receipt(cid, 7, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
+    tx = channels.challenge_receipt(cid, 7, IN, OUT, sig, OTHER, *EVIDENCE, sender=app_builder, value=10**16)
     challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
-    before, treasury_before = token.balanceOf(mallory), token.balanceOf(timelock)
+    before, treasury_before = token.balanceOf(app_builder), token.balanceOf(timelock)
     assert channels.governance() == timelock.address
     tx = decide(court, dispute_of(channels, challenge_id), pool, False, carol)
     resolved = tx.decode_logs(channels.ReceiptChallengeResolved)[0]
     assert (resolved.challenge_id, resolved.worker_was_right, resolved.slashed) == (challenge_id, False, 100 * ETH)
     # Half to the challenger, the rest to the treasury (a sybil challenger of the worker's must still lose).
     assert [(str(s.worker), s.amount, str(s.recipient), str(s.slasher)) for s in tx.decode_logs(workers.Slashed)] == [
-        (staked_worker.address, 50 * ETH, mallory.address, channels.address),
+        (staked_worker.address, 50 * ETH, app_builder.address, channels.address),
         (staked_worker.address, 50 * ETH, timelock.address, channels.address),
     ]
-    assert token.balanceOf(mallory) == before + 50 * ETH
+    assert token.balanceOf(app_builder) == before + 50 * ETH
     assert token.balanceOf(timelock) == treasury_before + 50 * ETH
-    assert court.owed(mallory) == BOND - 3 * FEE
+    assert court.owed(app_builder) == BOND - 3 * FEE
     assert workers.slashed(staked_worker) == 1
     unlocked = [log.amount for log in tx.decode_logs(workers.StakeUnlocked) if log.slasher == channels.address]
     assert unlocked == [SLASH]  # after the slash took it
@@ -276,9 +276,9 @@ def test_challenge_receipt__worker_wrong__slashed_half_to_challenger_rest_to_tre
     assert channels.challenges(challenge_id).resolved
 
 
-def test_challenge_receipt__worker_right__takes_bond_rest(channels, court, workers, cid, staked_worker, pool, mallory):
+def test_challenge_receipt__worker_right__takes_bond_rest(channels, court, workers, cid, staked_worker, pool, mallory, app_builder):
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
-    channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
+    channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, *EVIDENCE, sender=app_builder, value=10**16)
     tx = decide(court, dispute_of(channels, channels.challenge_count()), pool, True, mallory)
     assert court.owed(staked_worker) == BOND - 3 * FEE
     assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == 0
@@ -293,11 +293,14 @@ def test_challenge_receipt__worker_right__takes_bond_rest(channels, court, worke
     ("unknown", "PaymentChannels: unknown channel"),
     ("no input", "PaymentChannels: input uri is empty"),
     ("no result", "PaymentChannels: result uri is empty"),
+    ("stranger", "PaymentChannels: caller is not the payer"),
 ])
-def test_challenge_receipt__invalid__reverts(channels, cid, staked_worker, mallory, case, reason):
-    target, value, claimed, evidence = cid, 10**16, OTHER, EVIDENCE
+def test_challenge_receipt__invalid__reverts(channels, cid, staked_worker, mallory, case, reason, app_builder):
+    target, value, claimed, evidence, challenger = cid, 10**16, OTHER, EVIDENCE, app_builder
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
-    if case == "bond":
+    if case == "stranger":
+        challenger = mallory
+    elif case == "bond":
         value = 1
     elif case == "same":
         claimed = OUT
@@ -310,7 +313,37 @@ def test_challenge_receipt__invalid__reverts(channels, cid, staked_worker, mallo
     else:
         target = b"\x09" * 32
     with ape.reverts(reason):
-        channels.challenge_receipt(target, 1, IN, OUT, sig, claimed, *evidence, sender=mallory, value=value)
+        channels.challenge_receipt(target, 1, IN, OUT, sig, claimed, *evidence, sender=challenger, value=value)
+    assert channels.challenge_count() == 0
+
+
+def test_attack__copies_of_the_payers_challenge__one_dispute_one_slash(channels, court, workers, token, cid,
+                                                                       staked_worker, pool, app_builder, mallory,
+                                                                       carol):
+    """A review found a receipt challengeable any number of times: copies of the payer's challenge (its
+    calldata is public) each locked and slashed `challenge_slash`, so one wrong receipt could take the whole
+    stake, the copier taking the rewards; and the worker's own copy with withheld evidence, sent ahead, would
+    have left the receipt standing. Only the payer challenges, once per receipt."""
+    sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
+    args = (cid, 1, IN, OUT, sig, OTHER, *EVIDENCE)
+    with ape.reverts("PaymentChannels: caller is not the payer"):  # the copier, or the worker's sybil, ahead
+        channels.challenge_receipt(*args, sender=mallory, value=BOND)
+    tx, challenge_id = challenge(channels, cid, staked_worker, app_builder)
+    digest = receipt_digest(channels, cid, 1, IN, OUT)
+    assert channels.receipt_challenge(digest) == challenge_id
+    with ape.reverts("PaymentChannels: receipt already challenged"):
+        channels.challenge_receipt(*args, sender=app_builder, value=BOND)
+    assert (channels.challenge_count(), workers.locked(staked_worker)) == (challenge_id, SLASH)
+    before = token.balanceOf(app_builder)
+    decide(court, dispute_of(channels, challenge_id), pool, False, carol)
+    with ape.reverts("PaymentChannels: receipt already challenged"):  # decided: the verdict stands
+        channels.challenge_receipt(*args, sender=app_builder, value=BOND)
+    assert workers.workers(staked_worker).stake == MIN_STAKE - SLASH  # one slash
+    assert token.balanceOf(app_builder) == before + SLASH // 2
+    # Another receipt (another result signed for the same seq) is another claim of the worker's, challengeable.
+    other = receipt(channels, staked_worker, cid, 1, IN, OTHER)
+    tx = channels.challenge_receipt(cid, 1, IN, OTHER, other, OUT, *EVIDENCE, sender=app_builder, value=BOND)
+    assert tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id == challenge_id + 1
 
 
 def test_on_verdict__not_the_court__reverts(channels, mallory):
@@ -379,14 +412,14 @@ def test_deploy__out_of_bounds_params__reverts(project, system, deployer):
 
 
 def test_challenge_receipt__slash_disabled_by_governance__bond_still_returned(channels, court, govern, workers, cid,
-                                                                            staked_worker, pool, mallory):
+                                                                            staked_worker, pool, mallory, app_builder):
     govern((channels, "set_params", (3_600, 10**16, 0)))
     sig = receipt(channels, staked_worker, cid, 2, IN, OUT)
-    channels.challenge_receipt(cid, 2, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
+    channels.challenge_receipt(cid, 2, IN, OUT, sig, OTHER, *EVIDENCE, sender=app_builder, value=10**16)
     tx = decide(court, dispute_of(channels, channels.challenge_count()), pool, False, mallory)
     assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == 0
     assert workers.slashed(staked_worker) == 0
-    assert court.owed(mallory) == BOND - 3 * FEE
+    assert court.owed(app_builder) == BOND - 3 * FEE
 
 
 # ---------------------------------------------------------------- locked stake and bounded disputes (issue 11)
@@ -398,12 +431,12 @@ def challenge(channels, cid, worker, challenger, seq=1):
     return tx, tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
 
 
-def test_attack__stranger_challenges_one_receipt_ten_times__worker_still_claims_market_requests(
+def test_attack__payer_challenges_ten_receipts__worker_still_claims_market_requests(
         channels, market, workers, cid, staked_worker, mallory, model_id, app_builder):
-    """A review of the market's stake check: ten bonded challenges of one receipt lock the worker's whole
+    """A review of the market's stake check: ten bonded challenges (of ten receipts) lock the worker's whole
     stake; had the market counted every lock, they would have stopped its claims. It counts its own."""
-    for _ in range(MIN_STAKE // SLASH):
-        challenge(channels, cid, staked_worker, mallory)
+    for seq in range(1, MIN_STAKE // SLASH + 1):  # one challenge per receipt: ten receipts
+        challenge(channels, cid, staked_worker, app_builder, seq)
     assert workers.free_stake(staked_worker) == 0
     rid = request(market, model_id, app_builder)
     market.claim(rid, sender=staked_worker)
@@ -411,8 +444,8 @@ def test_attack__stranger_challenges_one_receipt_ten_times__worker_still_claims_
 
 
 def test_challenge_receipt__locks_slash_and_opens_dispute(channels, court, workers, cid, staked_worker, mallory,
-                                                          model_id):
-    tx, challenge_id = challenge(channels, cid, staked_worker, mallory)
+                                                          model_id, app_builder):
+    tx, challenge_id = challenge(channels, cid, staked_worker, app_builder)
     log = tx.decode_logs(workers.StakeLocked)[0]
     assert (log.worker, log.slasher, log.amount) == (staked_worker.address, channels.address, SLASH)
     assert workers.locked_by(channels, staked_worker) == SLASH
@@ -425,32 +458,32 @@ def test_challenge_receipt__locks_slash_and_opens_dispute(channels, court, worke
     logged = tx.decode_logs(channels.ReceiptChallenged)[0]
     assert (logged.challenge_id, bytes(logged.channel_id), logged.challenger, logged.seq, bytes(logged.claimed_hash),
             logged.dispute_id, logged.input_uri, logged.result_uri) == (
-        challenge_id, cid, mallory.address, 1, OTHER, opened.dispute_id, *EVIDENCE)
+        challenge_id, cid, app_builder.address, 1, OTHER, opened.dispute_id, *EVIDENCE)
 
 
 def test_challenge_receipt__evidence_over_bound__reverts_and_nothing_locked(channels, workers, cid, staked_worker,
-                                                                           mallory):
+                                                                           mallory, app_builder):
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
     count = channels.challenge_count()
     with ape.reverts():  # String[1024]: the ABI refuses a longer URI
-        channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, "data:," + "a" * 1_019, EVIDENCE[1], sender=mallory,
+        channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, "data:," + "a" * 1_019, EVIDENCE[1], sender=app_builder,
                                    value=10**16)
     assert (channels.challenge_count(), workers.locked(staked_worker)) == (count, 0)
 
 
-def test_challenge_receipt__evidence_at_bound__accepted_and_emitted_whole(channels, cid, staked_worker, mallory):
+def test_challenge_receipt__evidence_at_bound__accepted_and_emitted_whole(channels, cid, staked_worker, mallory, app_builder):
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
     longest = "data:," + "a" * 1_018
-    tx = channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, longest, longest, sender=mallory, value=10**16)
+    tx = channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, longest, longest, sender=app_builder, value=10**16)
     logged = tx.decode_logs(channels.ReceiptChallenged)[0]
     assert (len(logged.input_uri), logged.input_uri, logged.result_uri) == (1_024, longest, longest)
 
 
 def test_challenge_receipt__worker_unbonds_and_withdraws__locked_stake_slashed_on_day_8(
-        channels, court, governor, alice, bob, token, workers, cid, staked_worker, pool, mallory, carol):
+        channels, court, governor, alice, bob, token, workers, cid, staked_worker, pool, mallory, carol, app_builder):
     """Issue 11 for receipts: challenged, unbond; the committee ties; withdraw on day 7, ruling (critical) on
     day 18."""
-    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    _, challenge_id = challenge(channels, cid, staked_worker, app_builder)
     dispute_id = dispute_of(channels, challenge_id)
     at = workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at
     draw(court, dispute_id, carol)
@@ -462,38 +495,38 @@ def test_challenge_receipt__worker_unbonds_and_withdraws__locked_stake_slashed_o
     chain.mine(timestamp=max(chain.pending_timestamp, at))
     assert workers.withdraw_stake(sender=staked_worker).decode_logs(workers.StakeWithdrawn)[0].amount == MIN_STAKE - SLASH
     chain.mine(timestamp=max(chain.pending_timestamp, governor.proposalEta(proposal_id)))
-    before = token.balanceOf(mallory)
+    before = token.balanceOf(app_builder)
     tx = governor.execute(*proposal.args(), sender=alice)
     assert tx.decode_logs(channels.ReceiptChallengeResolved)[0].slashed == SLASH
-    assert token.balanceOf(mallory) == before + SLASH // 2  # half; the treasury the rest
-    assert court.owed(mallory) == BOND
+    assert token.balanceOf(app_builder) == before + SLASH // 2  # half; the treasury the rest
+    assert court.owed(app_builder) == BOND
     assert (workers.workers(staked_worker).stake, workers.locked(staked_worker)) == (0, 0)
 
 
 def test_challenge_receipt__unbonding_worker__still_challengeable_and_locked(channels, workers, cid, staked_worker,
-                                                                            mallory):
+                                                                            mallory, app_builder):
     workers.unbond(sender=staked_worker)
-    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    _, challenge_id = challenge(channels, cid, staked_worker, app_builder)
     assert channels.challenges(challenge_id).worker == staked_worker.address
     assert workers.locked(staked_worker) == SLASH
 
 
-def test_challenge_receipt__withdrawn_worker__reverts(channels, workers, cid, staked_worker, mallory):
+def test_challenge_receipt__withdrawn_worker__reverts(channels, workers, cid, staked_worker, mallory, app_builder):
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
     chain.mine(timestamp=workers.unbond(sender=staked_worker).decode_logs(workers.UnbondingStarted)[0].withdrawable_at)
     workers.withdraw_stake(sender=staked_worker)
     with ape.reverts("PaymentChannels: receipt not signed by the worker"):
-        channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
+        channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, *EVIDENCE, sender=app_builder, value=10**16)
 
 
 def test_attack__worker_rotates_key_ahead_of_challenge__still_challenged_and_slashed(
-        channels, court, workers, cid, staked_worker, pool, mallory, carol, dave):
+        channels, court, workers, cid, staked_worker, pool, mallory, carol, dave, app_builder):
     """A worker that sees a challenge of its wrong receipt coming sends `set_signer` ahead of it (front-running
     the challenge, or just in time): the receipt's key still binds it, the challenge opens and the slash lands."""
     sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
     workers.set_signer(dave, sender=staked_worker)
     assert workers.signer_of(staked_worker) == dave.address
-    tx = channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
+    tx = channels.challenge_receipt(cid, 1, IN, OUT, sig, OTHER, *EVIDENCE, sender=app_builder, value=10**16)
     challenge_id = tx.decode_logs(channels.ReceiptChallenged)[0].challenge_id
     assert workers.locked(staked_worker) == SLASH
     tx = decide(court, dispute_of(channels, challenge_id), pool, False, carol)
@@ -502,7 +535,7 @@ def test_attack__worker_rotates_key_ahead_of_challenge__still_challenged_and_sla
 
 
 def test_challenge_receipt__key_rotated_away_past_the_unbonding_delay__reverts(channels, workers, cid,
-                                                                              staked_worker, mallory, dave):
+                                                                              staked_worker, mallory, dave, app_builder):
     """The old key binds the worker for the unbonding delay only: after it, a receipt it signs (a thief's who
     stole the retired key, say) cannot be held against the worker; the new key's receipts can."""
     old_sig = receipt(channels, staked_worker, cid, 1, IN, OUT)
@@ -510,16 +543,16 @@ def test_challenge_receipt__key_rotated_away_past_the_unbonding_delay__reverts(c
     assert workers.retired_until(staked_worker, staked_worker) == until
     chain.mine(timestamp=until)
     with ape.reverts("PaymentChannels: receipt not signed by the worker"):
-        channels.challenge_receipt(cid, 1, IN, OUT, old_sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
+        channels.challenge_receipt(cid, 1, IN, OUT, old_sig, OTHER, *EVIDENCE, sender=app_builder, value=10**16)
     new_sig = receipt(channels, staked_worker, cid, 2, IN, OUT, key=dave.private_key)
-    tx = channels.challenge_receipt(cid, 2, IN, OUT, new_sig, OTHER, *EVIDENCE, sender=mallory, value=10**16)
+    tx = channels.challenge_receipt(cid, 2, IN, OUT, new_sig, OTHER, *EVIDENCE, sender=app_builder, value=10**16)
     assert tx.decode_logs(channels.ReceiptChallenged)[0].seq == 2
     assert workers.locked(staked_worker) == SLASH
 
 
 def test_escalated_unruled__expires__bond_returns_lock_released_once(channels, court, workers, cid, staked_worker,
-                                                                     pool, mallory, carol):
-    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+                                                                     pool, mallory, carol, app_builder):
+    _, challenge_id = challenge(channels, cid, staked_worker, app_builder)
     dispute_id = dispute_of(channels, challenge_id)
     escalate(court, dispute_id, carol)
     past(court.disputes(dispute_id).escalated_until)
@@ -527,7 +560,7 @@ def test_escalated_unruled__expires__bond_returns_lock_released_once(channels, c
     resolved = tx.decode_logs(channels.ReceiptChallengeResolved)[0]
     assert (resolved.challenge_id, resolved.worker_was_right, resolved.slashed) == (challenge_id, True, 0)
     assert [log.amount for log in tx.decode_logs(workers.StakeUnlocked)] == [SLASH]
-    assert court.owed(mallory) == BOND and court.owed(staked_worker) == 0
+    assert court.owed(app_builder) == BOND and court.owed(staked_worker) == 0
     assert channels.challenges(challenge_id).resolved
     assert (workers.locked(staked_worker), workers.workers(staked_worker).stake, workers.slashed(staked_worker)) == (
         0, MIN_STAKE, 0)
@@ -536,13 +569,13 @@ def test_escalated_unruled__expires__bond_returns_lock_released_once(channels, c
 
 
 def test_ruling__slash_raised_after_challenge__takes_only_what_was_locked(channels, court, govern, workers, cid,
-                                                                         staked_worker, pool, mallory, carol):
+                                                                         staked_worker, pool, mallory, carol, app_builder):
     # Raising a slash and ruling are critical (about 18 days) and the default escalation period is 21 days:
     # give appeals 30 days first so that the raise surely lands while the dispute is still open.
     params = list(court.params())
     params[6] = 30 * DAY  # escalation_period
     govern((court, "set_params", tuple(params)))
-    _, challenge_id = challenge(channels, cid, staked_worker, mallory)
+    _, challenge_id = challenge(channels, cid, staked_worker, app_builder)
     dispute_id = dispute_of(channels, challenge_id)
     escalate(court, dispute_id, carol)
     tx = govern((channels, "set_params", (3_600, 10**16, 500 * ETH)), (court, "rule", dispute_id, False))

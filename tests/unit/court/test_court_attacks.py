@@ -270,14 +270,15 @@ def test_challenge__cheating_worker_frontruns_with_own_sybil__still_loses_the_sl
 def test_challenge_receipt__cheating_worker_challenges_from_own_sybil__still_loses_half_the_slash(
         system, court, token, workers, deployer, model_id, app_builder, staked_worker, verifiers, pool, mallory,
         accounts):
-    """The same move through the channels: the worker signed a wrong receipt and challenges it first from
-    a second account of its own (anyone holding a receipt may). Half the slash goes to the treasury."""
+    """The same move through the channels: the worker signed a wrong receipt on a channel a second account
+    of its own pays for, and that payer challenges it first (only a channel's payer may). Half the slash goes
+    to the treasury."""
     from tests.utils.channels import open_channel, receipt
     from tests.utils.market import RESULT_HASH
     channels = system.PaymentChannels
     sybil = accounts.generate_test_account()
     deployer.transfer(sybil, ETH)
-    cid = open_channel(channels, app_builder, staked_worker, model_id, 10**16)
+    cid = open_channel(channels, sybil, staked_worker, model_id, 10**16)
     sig = receipt(channels, staked_worker, cid, 1, b"\x01" * 32, RESULT_HASH)  # a wrong result, signed
     tx = channels.challenge_receipt(cid, 1, b"\x01" * 32, RESULT_HASH, sig, WRONG, "data:,in", "data:,out",
                                     sender=sybil, value=channels.params().challenge_bond)
@@ -430,25 +431,29 @@ def test_dispute__every_ending__eth_and_tokens_conserved(court, market, workers,
 def test_challenge_receipt__griefer_repeats_on_honest_receipt__loses_every_bond(court, system, workers, model_id,
                                                                                staked_worker, app_builder, pool,
                                                                                mallory):
-    """Griefing an honest worker through the channels (anyone holding a receipt may challenge, several
-    times): each challenge locks its stake until the committee upholds the receipt, and each costs the
-    griefer its whole bond; the worker is never slashed and every lock is released."""
+    """Griefing an honest worker through the channels: its payer challenges honest receipts (each once: a
+    second challenge of one receipt is refused); each challenge locks its stake until the committee upholds
+    the receipt, and each costs the griefer its whole bond; the worker is never slashed and every lock is
+    released."""
     from tests.utils.channels import open_channel, receipt
     from tests.utils.market import RESULT_HASH
     channels = system.PaymentChannels
     bond = channels.params().challenge_bond
     cid = open_channel(channels, app_builder, staked_worker, model_id, 10**16)
-    sig = receipt(channels, staked_worker, cid, 1, b"\x01" * 32, RESULT_HASH)
     stake = workers.workers(staked_worker).stake
-    for _ in range(2):
-        tx = channels.challenge_receipt(cid, 1, b"\x01" * 32, RESULT_HASH, sig, WRONG, "data:,in", "data:,out",
-                                        sender=mallory, value=bond)
+    for seq in (1, 2):
+        sig = receipt(channels, staked_worker, cid, seq, b"\x01" * 32, RESULT_HASH)
+        tx = channels.challenge_receipt(cid, seq, b"\x01" * 32, RESULT_HASH, sig, WRONG, "data:,in", "data:,out",
+                                        sender=app_builder, value=bond)
         dispute_id = tx.decode_logs(court.DisputeOpened)[0].dispute_id
         assert workers.locked_by(channels, staked_worker) == CHALLENGE_SLASH
         tx = decide(court, dispute_id, pool, True, mallory)
         resolved = tx.decode_logs(channels.ReceiptChallengeResolved)[0]
         assert (resolved.worker_was_right, resolved.slashed) == (True, 0)
         assert workers.locked_by(channels, staked_worker) == 0
+        with ape.reverts("PaymentChannels: receipt already challenged"):
+            channels.challenge_receipt(cid, seq, b"\x01" * 32, RESULT_HASH, sig, WRONG, "data:,in", "data:,out",
+                                       sender=app_builder, value=bond)
     assert court.owed(staked_worker) == 2 * (bond - 3 * FEE)
-    assert court.owed(mallory) == 0
+    assert court.owed(app_builder) == 0
     assert workers.workers(staked_worker).stake == stake
