@@ -20,6 +20,11 @@ has_prediction: public(HashMap[uint256, bool])
 result_hash: public(HashMap[uint256, bytes32])
 
 
+event Withdrawn:
+    to: indexed(address)
+    amount: uint256
+
+
 event PredictionRecorded:
     request_id: indexed(uint256)
     predicted_class: uint256
@@ -68,7 +73,30 @@ def on_inference_result(request_id: uint256, result_hash_: bytes32, result: Byte
 
 
 @external
+@nonreentrant
+def withdraw(to: address) -> uint256:
+    """
+    @notice The owner collects this contract's ETH: what the market owes it
+            (refunds of requests that missed their deadline or lost a
+            challenge, with their prepaid callback gas; the market credits
+            its requester, this contract) and the excess a request returned.
+    @param to Who receives it.
+    @return The wei sent.
+    """
+    assert msg.sender == owner, "PredictionConsumer: caller is not the owner"
+    assert to != empty(address), "PredictionConsumer: recipient is the zero address"
+    if staticcall market.owed(self) > 0:
+        extcall market.withdraw()
+    amount: uint256 = self.balance
+    assert amount > 0, "PredictionConsumer: nothing to withdraw"
+    log Withdrawn(to=to, amount=amount)
+    send(to, amount)
+    return amount
+
+
+@external
 @payable
 def __default__():
-    # Accepts the excess a request returns and refunds withdrawn from the market.
+    # Accepts the excess a request returns and refunds withdrawn from the market
+    # (`withdraw` passes both on to the owner's choice).
     pass

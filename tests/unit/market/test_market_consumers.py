@@ -168,6 +168,30 @@ def test_callback__refund_returns_prepaid_gas(market, consumer, model_id, deploy
     assert market.owed(consumer) == PAYMENT + CALLBACK_FEE
 
 
+def test_consumer__refund_and_excess__owner_withdraws_them(market, consumer, model_id, deployer, mallory, carol):
+    """A review found the consumer's refunds (credited by the market to its requester, the consumer) and the
+    excess a request returns stuck in it for good. The owner collects both."""
+    excess = 12_345
+    consumer.request(model_id, INPUT_HASH, "data:,seven", chain.pending_timestamp + 3600, GAS, sender=deployer,
+                     value=PAYMENT + CALLBACK_FEE + excess)
+    assert consumer.balance == excess  # returned at once by the market
+    rid = market.request_count()
+    chain.mine(timestamp=market.get_request(rid).deadline + 1)
+    market.refund(rid, sender=mallory)
+    with ape.reverts("PredictionConsumer: caller is not the owner"):
+        consumer.withdraw(mallory, sender=mallory)
+    with ape.reverts("PredictionConsumer: recipient is the zero address"):
+        consumer.withdraw("0x" + "00" * 20, sender=deployer)
+    before = carol.balance
+    tx = consumer.withdraw(carol, sender=deployer)
+    log = tx.decode_logs(consumer.Withdrawn)[0]
+    assert (log.to, log.amount) == (carol.address, PAYMENT + CALLBACK_FEE + excess)
+    assert carol.balance == before + PAYMENT + CALLBACK_FEE + excess
+    assert (market.owed(consumer), consumer.balance) == (0, 0)
+    with ape.reverts("PredictionConsumer: nothing to withdraw"):
+        consumer.withdraw(carol, sender=deployer)
+
+
 # ---------------------------------------------------------------- reentrancy
 
 
