@@ -35,6 +35,9 @@ from offchain.settings import write_state
 from offchain.store import ContentStore
 
 log = logging.getLogger("neural_commons.worker")
+# Seconds before its claim times out that a request waits to be claimed again instead of fulfilled: the time a
+# fulfilment may take to be mined (at most a quarter of the market's claim timeout).
+CLAIM_MARGIN_S = 60
 
 REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = (
     RequestState.REQUESTED, RequestState.CLAIMED, RequestState.FULFILLED, RequestState.CHALLENGED,
@@ -307,10 +310,12 @@ class InferenceWorker:
         from ape import chain
 
         now = chain.pending_timestamp
+        views = self._chain_states()
         mine = [
-            rid for rid, view in self._chain_states().items()
+            rid for rid, view in views.items()
             if view.state == CLAIMED and view.worker == self.account.address and view.deadline >= now
         ]
+        mine = self._exclusive(mine, views, now, report)
         by_model: dict[int, list[tuple[int, object]]] = {}
         ready = self._load_inputs(mine, report)  # cached since the claim, or refetched after a restart
         for rid in mine:
@@ -327,6 +332,26 @@ class InferenceWorker:
                     outputs = [self.tamper.apply(encoding, out, rid) for (rid, _), out in zip(chunk, outputs,
                                                                                               strict=True)]
                 self._post(model_id, [rid for rid, _ in chunk], outputs, report)
+
+    def _exclusive(self, claimed: list[int], views: dict, now: int, report: StepReport) -> list[int]:
+        """The requests of `claimed` whose claim is still exclusive when a fulfilment sent now lands. Once a claim
+        times out any worker may take the request over, and a fulfilment in the mempool shows the result hash
+        that worker would sign and post as its own (the pay goes to the claimant): so a lapsed claim is claimed
+        again first (the market records the lapse as a miss, unslashed), and one about to lapse waits for that."""
+        timeout = self.market.params().claim_timeout
+        margin = min(CLAIM_MARGIN_S, timeout // 4)
+        lapsed = [rid for rid in claimed if now > views[rid].stamp + timeout]
+        reclaimed: set[int] = set()
+        for start in range(0, len(lapsed), self.batch_size):
+            batch = lapsed[start : start + self.batch_size]
+            log.info("claims of request %s lapsed: claimed again before fulfilling", ", ".join(map(str, batch)))
+            receipt = self.market.claim_batch(batch, sender=self.account)
+            report.gas += receipt.gas_used
+            taken = {event.request_id for event in receipt.decode_logs(self.market.InferenceClaimed)}
+            report.claimed += len(taken)
+            reclaimed |= taken
+        return [rid for rid in claimed
+                if rid in reclaimed or (rid not in lapsed and now + margin <= views[rid].stamp + timeout)]
 
     def _post(self, model_id: int, request_ids: list[int], outputs: list[bytes], report: StepReport) -> None:
         from ape import chain

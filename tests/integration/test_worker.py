@@ -119,6 +119,41 @@ def test_worker__killed_after_claim__restart_completes_each_once(system, spec, d
         client.fetch(i, spec)
 
 
+def test_worker__claim_lapsed_before_fulfilling__claimed_again_first_then_fulfilled(system, spec, digits_model,
+                                                                                     make_worker, client, samples):
+    """A review found a slow worker (a large batch, a restart) fulfilling after its exclusive claim timed out:
+    anyone may then take the request over, and the result hash in its pending fulfilment is there to sign and
+    post as their own (the pay goes to the claimant). The bot claims a lapsed request again first (a miss on
+    its record, unslashed) and holds back one about to lapse."""
+    from offchain.worker import CLAIM_MARGIN_S, StepReport
+
+    market, registry = system.InferenceMarket, system.WorkerRegistry
+    ids = [client.request(digits_model, inputs.encode_pixels(p), ttl=3_600) for p, _ in samples[:3]]
+    first = make_worker()
+    first._discover()
+    first._claim(StepReport())  # ... and the process stalls
+    worker = first.account.address
+    stamp, timeout = market.get_request(ids[0]).stamp, market.params().claim_timeout
+    chain.mine(timestamp=stamp + timeout - CLAIM_MARGIN_S // 2)  # about to lapse: a fulfilment might land after
+    second = make_worker()
+    report = second.step()
+    assert (report.claimed, report.fulfilled) == (0, 0)
+    assert all(market.get_request(i).state == CLAIMED for i in ids)
+    missed, stake = registry.missed(worker), registry.stake_of(worker)
+    chain.mine(timestamp=stamp + timeout + 1)  # lapsed: anyone may take them over now
+    start = chain.blocks.head.number + 1
+    report = second.step()
+    assert (report.claimed, report.fulfilled) == (3, 3)
+    claimed = [e for e in market.InferenceClaimed.range(0, None) if e.block_number >= start]
+    fulfilled = [e for i in ids for e in fulfilled_events(market, i)]
+    assert [(e.request_id, e.worker) for e in claimed] == [(i, worker) for i in ids]
+    assert [e.request_id for e in fulfilled] == ids  # each once
+    assert max(e.block_number for e in claimed) < min(e.block_number for e in fulfilled)  # claimed, then fulfilled
+    assert registry.missed(worker) == missed + 3 and registry.stake_of(worker) == stake  # on record, not slashed
+    for i in ids:
+        client.fetch(i, spec)
+
+
 def test_worker__state_of_another_chain__set_aside_and_started_fresh(system, digits_model, make_worker, client,
                                                                       samples, tmp_path):
     # A dev node reset under a bot: same addresses, same request ids, other requests. The remembered
