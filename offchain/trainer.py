@@ -125,7 +125,8 @@ class Trainer:
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def run(self, resume: int | None = None) -> Delivery:
-        """Checks the head of the queue's data, claims it, trains, publishes and delivers.
+        """Claims the first campaign of the queue whose data can be used (the head, unless no trainer can
+        serve it: then the next, so that one campaign cannot stop the queue), trains, publishes and delivers.
 
         With `resume`, retries a training this account has already claimed instead.
         Data that cannot be used is refused before anything is claimed; a failure after
@@ -135,15 +136,23 @@ class Trainer:
             queue = list(self.fund.queue())
             if not queue:
                 raise NeuralCommonsError("the compute queue is empty: nothing to train")
-            head = queue[0]
-            try:
-                x, y = self.fetch_campaign_data(head)
-            except BadInput as exc:
-                raise BadInput(f"campaign {head} not claimed: its data cannot be used: {exc}") from exc
-            receipt = self.fund.claim_head(sender=self.account)
-            gas["claim head of queue"] = receipt.gas_used
+            refused = []
+            for candidate in queue:
+                try:
+                    x, y = self.fetch_campaign_data(candidate)
+                    break
+                except BadInput as exc:
+                    refused.append(f"campaign {candidate} not claimed: its data cannot be used: {exc}")
+            else:
+                raise BadInput("; ".join(refused))
+            if candidate == queue[0]:
+                receipt = self.fund.claim_head(sender=self.account)
+                gas["claim head of queue"] = receipt.gas_used
+            else:  # the campaigns ahead of it cannot be served by anyone with their data as it is
+                receipt = self.fund.claim(candidate, sender=self.account)
+                gas["claim a campaign behind an unusable head"] = receipt.gas_used
             campaign_id = receipt.decode_logs(self.fund.TrainingClaimed)[0].campaign_id
-            if campaign_id != head:  # the queue moved between the check and the claim
+            if campaign_id != candidate:  # the queue moved between the check and the claim
                 x, y = self._after_claim(campaign_id, self.fetch_campaign_data, campaign_id)
         else:
             campaign_id = resume

@@ -55,6 +55,10 @@ MAX_URI: constant(uint256) = 256
 # Bounds on a campaign's times: a window `claim_head` cannot add to the clock would block the whole queue,
 # and a deadline years away would hold its backers' ETH where no vote can release it.
 MAX_DELIVERY_WINDOW: constant(uint256) = 365 * 86_400
+# Trainers' misses (missed deliveries, rejections) a campaign takes before it
+# fails, refundable: a trainer missing and claiming it again could otherwise
+# hold the backers' escrow for good, one miss penalty at a time.
+MAX_MISSES: constant(uint256) = 3
 MAX_FUNDING_PERIOD: constant(uint256) = 365 * 86_400
 PRECISION: constant(uint256) = 10**36  # scale of held_revenue_per_share
 
@@ -113,6 +117,7 @@ shares_owed: public(HashMap[uint256, HashMap[address, uint256]])  # campaign -> 
 held_revenue_per_share: public(HashMap[uint256, uint256])  # model -> wei per unclaimed share, scaled by PRECISION
 revenue_held: public(uint256)  # wei of share revenue received and not yet forwarded (rounding dust included)
 _datasets: HashMap[uint256, DynArray[uint256, MAX_DATASETS]]
+misses: public(HashMap[uint256, uint256])  # campaign -> trainers' misses so far (at MAX_MISSES it fails)
 _backers: HashMap[uint256, DynArray[address, MAX_BACKERS]]
 _queue: DynArray[uint256, MAX_QUEUE]
 _registering: bool  # True only while accept() registers a model: the registry's mint to this fund is expected
@@ -341,9 +346,29 @@ def claim_head() -> uint256:
     @notice A staked trainer takes the campaign at the head of the compute queue.
     @return The campaign id.
     """
-    assert staticcall workers.active_signer(msg.sender) != empty(address), "TrainingFund: caller is not an active worker"
     assert len(self._queue) > 0, "TrainingFund: queue empty"
-    campaign_id: uint256 = self._queue[0]
+    return self._claim(self._queue[0])
+
+
+@external
+def claim(campaign_id: uint256) -> uint256:
+    """
+    @notice A staked trainer takes a queued campaign out of queue order. The
+            head goes first where it can be served (the reference trainer
+            claims it when its data can be used), but a head no trainer can
+            serve (no usable data) must not hold up every campaign behind it
+            until the queue timeout: one campaign that raised the most would
+            otherwise stop the compute queue for free (refunded in the end).
+    @return The campaign id.
+    @param campaign_id The queued campaign.
+    """
+    assert self.campaigns[campaign_id].state == QUEUED, "TrainingFund: campaign not queued"
+    return self._claim(campaign_id)
+
+
+@internal
+def _claim(campaign_id: uint256) -> uint256:
+    assert staticcall workers.active_signer(msg.sender) != empty(address), "TrainingFund: caller is not an active worker"
     self._dequeue(campaign_id)
     deadline: uint256 = block.timestamp + self.campaigns[campaign_id].delivery_window
     # The penalty a miss or a rejection may take stays locked until the
@@ -402,8 +427,9 @@ def deliver(
 def report_missed(campaign_id: uint256):
     """
     @notice After a missed delivery deadline: the campaign returns to the queue
-            (or fails, refundable, if the queue is full of richer campaigns)
-            and the trainer is slashed. Callable by anyone.
+            (or fails, refundable, if the queue is full of richer campaigns
+            or this was its `MAX_MISSES`th miss) and the trainer is slashed.
+            Callable by anyone.
     @param campaign_id The campaign.
     """
     c: Campaign = self.campaigns[campaign_id]
@@ -769,7 +795,9 @@ def _requeue(campaign_id: uint256, c: Campaign, old: uint8):
     log TrainerPenalised(campaign_id=campaign_id, trainer=c.trainer, slashed=slashed)
     self.campaigns[campaign_id].trainer = empty(address)
     self.campaigns[campaign_id].delivery_deadline = 0
-    if self._enqueue(campaign_id, c.raised):
+    misses: uint256 = self.misses[campaign_id] + 1
+    self.misses[campaign_id] = misses
+    if misses < MAX_MISSES and self._enqueue(campaign_id, c.raised):
         self._set_state(campaign_id, old, QUEUED)
     else:
         self._set_state(campaign_id, old, FAILED)

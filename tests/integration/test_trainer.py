@@ -13,7 +13,7 @@ from tests.conftest import stake_worker
 from tests.utils.commons import accepted_bounty
 from tests.utils.constants import DAY, ETH
 
-QUEUED, TRAINING = CampaignState.QUEUED, CampaignState.TRAINING
+QUEUED, TRAINING, DELIVERED = CampaignState.QUEUED, CampaignState.TRAINING, CampaignState.DELIVERED
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +68,21 @@ def test_train__malformed_dataset__refused_before_claiming(system, datasets, mak
     assert fund.campaigns(campaign).state == QUEUED
     assert list(fund.queue()) == [campaign]
     assert len(list(fund.TrainingClaimed.range(0, None))) == claims_before  # nothing claimed, nobody penalised
+
+
+def test_train__head_data_unusable__next_campaign_claimed_and_trained(system, datasets, make_trainer, carol,
+                                                                       app_builder):
+    """The head's data cannot be used (so no trainer will claim it): the trainer claims the campaign behind it
+    instead of leaving the whole queue stopped until the head's queue timeout."""
+    fund = system.TrainingFund
+    head = queued_campaign(fund, carol, app_builder, datasets["bad"])
+    behind = queued_campaign(fund, carol, app_builder, datasets["good"])
+    assert list(fund.queue()) == [head, behind]
+    delivery = make_trainer().run()
+    assert delivery.campaign_id == behind
+    assert "claim a campaign behind an unusable head" in delivery.gas
+    assert fund.campaigns(behind).state == DELIVERED
+    assert (fund.campaigns(head).state, list(fund.queue())) == (QUEUED, [head])
 
 
 def test_train__fails_after_claim__retry_refused_then_miss_returns_campaign_to_queue(

@@ -184,7 +184,7 @@ def test_commons_state_machine(lone, system, accounts, worker):
                 return
             else:
                 fund.report_missed(cid, sender=gov)
-            self.campaigns[cid]["state"] = QUEUED
+            self._missed(cid)
 
         @rule(n=pick, accept=st.booleans())
         def judge(self, n, accept):
@@ -208,7 +208,14 @@ def test_commons_state_machine(lone, system, accounts, worker):
                 assert sum(c["entitled"].values()) == TOTAL
             else:
                 fund.reject(cid, sender=gov)
-                c["state"] = QUEUED
+                self._missed(cid)
+
+        def _missed(self, cid):
+            """A trainer's miss (missed, released, rejected): back to the queue, or failed at the third."""
+            c = self.campaigns[cid]
+            c["misses"] = c.get("misses", 0) + 1
+            c["state"] = QUEUED if c["misses"] < 3 else FAILED
+            assert fund.misses(cid) == c["misses"]
 
         @rule(n=pick)
         def cancel(self, n):

@@ -204,11 +204,78 @@ def test_claim_head__trainer_takes_the_richest(fund, funded, trainer):
     assert fund.queue() == []
 
 
-def test_claim_head__not_a_worker_or_empty_queue__reverts(fund, trainer, mallory):
+def test_claim_head__not_a_worker_or_empty_queue__reverts(fund, funded, trainer, mallory):
     with ape.reverts("TrainingFund: caller is not an active worker"):
         fund.claim_head(sender=mallory)
+    fund.claim_head(sender=trainer)
     with ape.reverts("TrainingFund: queue empty"):
         fund.claim_head(sender=trainer)
+
+
+def test_attack__richest_head_nobody_can_serve__campaigns_behind_it_claimed_out_of_order(fund, dataset, carol,
+                                                                                         app_builder, trainer,
+                                                                                         mallory):
+    """A review found one campaign stopping the compute queue for free: the richest (here with no datasets, its
+    money refunded in the end) sat at the head, no trainer would claim it, and `claim_head` could take nothing
+    else until the queue timeout. A trainer claims the campaigns behind it by id."""
+    junk = open_campaign(fund, mallory, [], goal=ETH)
+    fund.back(junk, sender=mallory, value=5 * ETH)
+    real = open_campaign(fund, carol, [dataset], goal=ETH)
+    fund.back(real, sender=app_builder, value=ETH)
+    past_funding(fund, real)
+    fund.close_funding(junk, sender=carol)
+    fund.close_funding(real, sender=carol)
+    assert fund.queue() == [junk, real]
+    tx = fund.claim(real, sender=trainer)
+    log = tx.decode_logs(fund.TrainingClaimed)[0]
+    assert (log.campaign_id, log.trainer) == (real, trainer.address)
+    assert fund.campaigns(real).state == TRAINING
+    assert fund.campaigns(real).trainer == trainer.address
+    assert fund.queue() == [junk]
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("stranger", "TrainingFund: caller is not an active worker"),
+    ("funding", "TrainingFund: campaign not queued"),
+    ("training", "TrainingFund: campaign not queued"),
+    ("unknown", "TrainingFund: campaign not queued"),
+])
+def test_claim__invalid__reverts(fund, funded, dataset, carol, trainer, mallory, case, reason):
+    target, sender = funded, trainer
+    if case == "stranger":
+        sender = mallory
+    elif case == "funding":
+        target = open_campaign(fund, carol, [dataset])
+    elif case == "training":
+        fund.claim(funded, sender=trainer)
+    elif case == "unknown":
+        target = 10**6
+    with ape.reverts(reason):
+        fund.claim(target, sender=sender)
+
+
+def test_attack__trainer_misses_and_claims_again__campaign_fails_at_the_third_miss(fund, funded, trainer, workers,
+                                                                                  system, deployer, app_builder, dave,
+                                                                                  mallory):
+    """A review found a trainer able to hold the backers' escrow for good: miss, claim it again, miss again (one
+    penalty each), the queue timeout restarting each time. The third miss fails the campaign, refundable."""
+    token = system.GovernanceToken
+    for miss in range(1, 4):
+        token.transfer(trainer, 50 * ETH, sender=deployer)  # tops up what the last miss took: active again
+        token.approve(workers, 50 * ETH, sender=trainer)
+        workers.add_stake(50 * ETH, sender=trainer)
+        fund.claim(funded, sender=trainer)
+        chain.mine(timestamp=chain.pending_timestamp + 2 * DAY + 1)
+        tx = fund.report_missed(funded, sender=mallory)
+        assert fund.misses(funded) == miss
+        state = tx.decode_logs(fund.CampaignStateChanged)[-1]
+        assert (state.old_state, state.new_state) == (TRAINING, QUEUED if miss < 3 else FAILED)
+    assert fund.queue() == [] and workers.missed(trainer) == 3
+    with ape.reverts("TrainingFund: campaign not queued"):
+        fund.claim(funded, sender=trainer)
+    fund.refund(funded, sender=app_builder)
+    fund.refund(funded, sender=dave)
+    assert (fund.owed(app_builder), fund.owed(dave)) == (2 * ETH, ETH)
 
 
 def test_attack__claims_beyond_what_the_free_stake_covers__reverts(fund, funded, trainer, workers, system, model_id,
