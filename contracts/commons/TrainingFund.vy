@@ -55,11 +55,11 @@ MAX_URI: constant(uint256) = 256
 # Bounds on a campaign's times: a window `claim_head` cannot add to the clock would block the whole queue,
 # and a deadline years away would hold its backers' ETH where no vote can release it.
 MAX_DELIVERY_WINDOW: constant(uint256) = 365 * 86_400
+MAX_FUNDING_PERIOD: constant(uint256) = 365 * 86_400
 # Trainers' misses (missed deliveries, rejections) a campaign takes before it
 # fails, refundable: a trainer missing and claiming it again could otherwise
 # hold the backers' escrow for good, one miss penalty at a time.
 MAX_MISSES: constant(uint256) = 3
-MAX_FUNDING_PERIOD: constant(uint256) = 365 * 86_400
 PRECISION: constant(uint256) = 10**36  # scale of held_revenue_per_share
 
 # Campaign states
