@@ -138,6 +138,9 @@ class Trainer:
                 raise NeuralCommonsError("the compute queue is empty: nothing to train")
             refused = []
             for candidate in queue:
+                if self.fund.missed_by(candidate, self.account.address):
+                    refused.append(f"campaign {candidate} not claimed: this trainer missed it before")
+                    continue
                 try:
                     x, y = self.fetch_campaign_data(candidate)
                     break
@@ -145,15 +148,17 @@ class Trainer:
                     refused.append(f"campaign {candidate} not claimed: its data cannot be used: {exc}")
             else:
                 raise BadInput("; ".join(refused))
-            if candidate == queue[0]:
-                receipt = self.fund.claim_head(sender=self.account)
-                gas["claim head of queue"] = receipt.gas_used
-            else:  # the campaigns ahead of it cannot be served by anyone with their data as it is
+            from ape.exceptions import ContractLogicError
+
+            # By id, not `claim_head`: had the queue moved since the check, the head would be a campaign whose
+            # data was never checked (a claim that could only end in a miss).
+            try:
                 receipt = self.fund.claim(candidate, sender=self.account)
-                gas["claim a campaign behind an unusable head"] = receipt.gas_used
-            campaign_id = receipt.decode_logs(self.fund.TrainingClaimed)[0].campaign_id
-            if campaign_id != candidate:  # the queue moved between the check and the claim
-                x, y = self._after_claim(campaign_id, self.fetch_campaign_data, campaign_id)
+            except ContractLogicError as exc:
+                raise NeuralCommonsError(f"campaign {candidate} not claimed: {exc}") from exc
+            gas["claim a queued campaign" if candidate == queue[0] else
+                "claim a campaign behind an unusable head"] = receipt.gas_used
+            campaign_id = candidate
         else:
             campaign_id = resume
             c = self.fund.campaigns(campaign_id)

@@ -213,16 +213,18 @@ class InferenceWorker:
         now = chain.pending_timestamp
         params = self.market.params()
         timeout = params.claim_timeout
-        candidates = []
+        candidates, lapsing = [], 0
         for request_id, view in self._chain_states().items():
             if view.deadline < now:
                 continue
-            if view.state == REQUESTED or (view.state == CLAIMED and view.worker != self.account.address
-                                            and now > view.stamp + timeout):
+            if view.state == CLAIMED and view.worker == self.account.address:
+                if now + min(CLAIM_MARGIN_S, timeout // 4) > view.stamp + timeout:
+                    lapsing += 1  # `_fulfil` claims it again, which needs room in the stake: kept for it
+            elif view.state == REQUESTED or (view.state == CLAIMED and now > view.stamp + timeout):
                 if not self._unfulfillable(request_id, params.max_result_size, report):
                     candidates.append(request_id)
         ready = self._load_inputs(candidates, report)
-        claimable = self._within_stake([rid for rid in candidates if rid in ready], params)
+        claimable = self._within_stake([rid for rid in candidates if rid in ready], params, reserve=lapsing)
         self.state.save(self.state_path)
         for start in range(0, len(claimable), self.batch_size):
             batch = claimable[start : start + self.batch_size]
@@ -230,11 +232,11 @@ class InferenceWorker:
             report.gas += receipt.gas_used
             report.claimed += len(receipt.decode_logs(self.market.InferenceClaimed))
 
-    def _within_stake(self, claimable: list[int], params) -> list[int]:
+    def _within_stake(self, claimable: list[int], params, *, reserve: int = 0) -> list[int]:
         """As many of `claimable` as this worker's stake covers the locks of, beside the market's locks for its
         requests in flight (the market claims no more: a request in flight is backed by the stake its slash
         would take). The rest stay open for other workers, or for this one once settled requests free its
-        stake."""
+        stake. `reserve`: room kept for claiming this worker's own lapsing claims again."""
         if not claimable:
             return claimable
         if self._registry is None:
@@ -242,6 +244,8 @@ class InferenceWorker:
 
             self._registry = project.WorkerRegistry.at(self.market.workers())
         room = claim_room(self.market, self._registry, self.account.address, params)
+        if room is not None:
+            room = max(room - reserve, 0)
         # An inactive worker (never staked, unbonding, slashed below the minimum) is not held back here: the
         # market refuses its claims, and the step fails loudly instead of the bot idling as if merely full.
         bound = room is not None and room < len(claimable) and self._registry.is_active(self.account.address)
@@ -334,10 +338,11 @@ class InferenceWorker:
                 self._post(model_id, [rid for rid, _ in chunk], outputs, report)
 
     def _exclusive(self, claimed: list[int], views: dict, now: int, report: StepReport) -> list[int]:
-        """The requests of `claimed` whose claim is still exclusive when a fulfilment sent now lands. Once a claim
-        times out any worker may take the request over, and a fulfilment in the mempool shows the result hash
-        that worker would sign and post as its own (the pay goes to the claimant): so a lapsed claim is claimed
-        again first (the market records the lapse as a miss, unslashed), and one about to lapse waits for that."""
+        """The requests of `claimed` to fulfil now. Once a claim times out any worker may take the request over,
+        and a fulfilment in the mempool shows the result hash that worker would sign and post as its own (the
+        pay goes to the claimant): so a lapsed claim is claimed again first (the market records the lapse as a
+        miss, unslashed), and one about to lapse waits for that. A lapsed claim the stake has no room to claim
+        again is fulfilled as it is: a takeover may happen, a refund at the deadline would slash for sure."""
         timeout = self.market.params().claim_timeout
         margin = min(CLAIM_MARGIN_S, timeout // 4)
         lapsed = [rid for rid in claimed if now > views[rid].stamp + timeout]
@@ -350,8 +355,11 @@ class InferenceWorker:
             taken = {event.request_id for event in receipt.decode_logs(self.market.InferenceClaimed)}
             report.claimed += len(taken)
             reclaimed |= taken
-        return [rid for rid in claimed
-                if rid in reclaimed or (rid not in lapsed and now + margin <= views[rid].stamp + timeout)]
+        left = [rid for rid in lapsed if rid not in reclaimed]
+        if left:  # no room in the stake to claim them again (`_claim` keeps it): a takeover risked, not a miss
+            log.warning("requests %s fulfilled on lapsed claims: the stake has no room to claim them again",
+                        ", ".join(map(str, left)))
+        return [rid for rid in claimed if rid in lapsed or now + margin <= views[rid].stamp + timeout]
 
     def _post(self, model_id: int, request_ids: list[int], outputs: list[bytes], report: StepReport) -> None:
         from ape import chain

@@ -9,9 +9,11 @@
         ordered by funds raised (more money, earlier compute); when the
         queue is full a richer campaign evicts the poorest, and whichever
         is left out becomes refundable. A staked trainer claims the head of
-        the queue, trains, and delivers an artifact hash and evaluation
+        the queue (or, when the head cannot be served, a campaign behind
+        it), trains, and delivers an artifact hash and evaluation
         metrics; governance accepts (or rejects). A missed delivery returns
-        the campaign to the queue and slashes the trainer. On acceptance
+        the campaign to the queue and slashes the trainer, who may not claim
+        it again; the third miss fails it, refundable. On acceptance
         the model is registered (and handed to governance) and all its
         shares are minted to this fund, which records each recipient's
         entitlement by a governed split: backers pro-rata to what they
@@ -118,6 +120,9 @@ held_revenue_per_share: public(HashMap[uint256, uint256])  # model -> wei per un
 revenue_held: public(uint256)  # wei of share revenue received and not yet forwarded (rounding dust included)
 _datasets: HashMap[uint256, DynArray[uint256, MAX_DATASETS]]
 misses: public(HashMap[uint256, uint256])  # campaign -> trainers' misses so far (at MAX_MISSES it fails)
+# campaign -> trainer -> it missed this campaign (missed, released, rejected): it may not claim it again, so
+# failing a campaign by misses takes MAX_MISSES staked workers, not one claiming and releasing it in a block
+missed_by: public(HashMap[uint256, HashMap[address, bool]])
 _backers: HashMap[uint256, DynArray[address, MAX_BACKERS]]
 _queue: DynArray[uint256, MAX_QUEUE]
 _registering: bool  # True only while accept() registers a model: the registry's mint to this fund is expected
@@ -369,6 +374,7 @@ def claim(campaign_id: uint256) -> uint256:
 @internal
 def _claim(campaign_id: uint256) -> uint256:
     assert staticcall workers.active_signer(msg.sender) != empty(address), "TrainingFund: caller is not an active worker"
+    assert not self.missed_by[campaign_id][msg.sender], "TrainingFund: trainer missed this campaign before"
     self._dequeue(campaign_id)
     deadline: uint256 = block.timestamp + self.campaigns[campaign_id].delivery_window
     # The penalty a miss or a rejection may take stays locked until the
@@ -797,6 +803,7 @@ def _requeue(campaign_id: uint256, c: Campaign, old: uint8):
     self.campaigns[campaign_id].delivery_deadline = 0
     misses: uint256 = self.misses[campaign_id] + 1
     self.misses[campaign_id] = misses
+    self.missed_by[campaign_id][c.trainer] = True
     if misses < MAX_MISSES and self._enqueue(campaign_id, c.raised):
         self._set_state(campaign_id, old, QUEUED)
     else:

@@ -14,7 +14,7 @@
         Accountability without per-call transactions: the worker answers
         each call with a receipt signed by its registered key,
         `InferenceReceipt(bytes32 channelId,uint256 seq,bytes32 inputHash,bytes32 resultHash)`.
-        Anyone holding a receipt can challenge it with a bond and the
+        The channel's payer can challenge a receipt, once, with a bond and the
         evidence (URIs of the input and of the worker's result bytes, which
         must hash to the signed hashes; emitted, never stored); the bond goes
         to the DisputeCourt, whose committee of verifiers re-executes and

@@ -90,7 +90,7 @@ def withdraw(to: address) -> uint256:
     amount: uint256 = self.balance
     assert amount > 0, "PredictionConsumer: nothing to withdraw"
     log Withdrawn(to=to, amount=amount)
-    send(to, amount)
+    raw_call(to, b"", value=amount)  # all the gas: `to` may be a contract wallet
     return amount
 
 

@@ -85,6 +85,17 @@ def test_train__head_data_unusable__next_campaign_claimed_and_trained(system, da
     assert (fund.campaigns(head).state, list(fund.queue())) == (QUEUED, [head])
 
 
+def test_train__campaign_this_trainer_missed__skipped_unclaimed(system, datasets, make_trainer, trainer_account,
+                                                                 carol, app_builder):
+    fund = system.TrainingFund
+    campaign = queued_campaign(fund, carol, app_builder, datasets["good"])
+    fund.claim(campaign, sender=trainer_account)
+    fund.release(campaign, sender=trainer_account)  # a miss: the contract refuses it this trainer again
+    with pytest.raises(BadInput, match=f"campaign {campaign} not claimed: this trainer missed it before"):
+        make_trainer().run()
+    assert list(fund.queue()) == [campaign]
+
+
 def test_train__fails_after_claim__retry_refused_then_miss_returns_campaign_to_queue(
         system, datasets, make_trainer, data_dir, trainer_account, carol, app_builder, mallory):
     fund = system.TrainingFund

@@ -154,6 +154,39 @@ def test_worker__claim_lapsed_before_fulfilling__claimed_again_first_then_fulfil
         client.fetch(i, spec)
 
 
+MARKET_FIELDS = ["protocol_fee_bps", "worker_bps", "shareholders_bps", "holders_bps", "claim_timeout",
+                 "challenge_window", "challenge_bond", "challenge_slash", "miss_slash", "callback_gas_price",
+                 "max_result_size"]
+
+
+@pytest.mark.parametrize("room", ["exactly for its lapsed claims", "none"])
+def test_worker__claims_lapsed_stake_tight__room_kept_for_them_or_fulfilled_as_they_are(
+        system, spec, digits_model, make_worker, client, govern, samples, room):
+    """Claiming a lapsed request again takes room in the stake (the market counts its old lock until the new
+    claim). The bot keeps that room from new claims; with none at all it fulfils on the lapsed claims (a
+    takeover possible) rather than leave them to a refund at the deadline, which would slash it."""
+    from offchain.worker import StepReport
+
+    market, registry = system.InferenceMarket, system.WorkerRegistry
+    first = make_worker()
+    worker = first.account.address
+    free = registry.stake_of(worker) - market.exposure(worker)[1]
+    # A lock per claim that leaves room, once 3 requests are claimed, for 3 more claims (free // 6) or none.
+    lock = free // 6 if room != "none" else free // 3
+    govern((market, "set_params", tuple(lock if f == "miss_slash" else getattr(market.params(), f)
+                                        for f in MARKET_FIELDS)))
+    ids = [client.request(digits_model, inputs.encode_pixels(p), ttl=3_600) for p, _ in samples[:3]]
+    first._discover()
+    first._claim(StepReport())
+    assert [market.get_request(i).state for i in ids] == [CLAIMED] * 3
+    newer = client.request(digits_model, inputs.encode_pixels(samples[3][0]), ttl=3_600)
+    chain.mine(timestamp=market.get_request(ids[0]).stamp + market.params().claim_timeout + 1)
+    report = make_worker().step()
+    assert report.fulfilled == 3 and [len(fulfilled_events(market, i)) for i in ids] == [1, 1, 1]
+    assert market.get_request(newer).state == REQUESTED  # its room was kept for the lapsed claims
+    assert report.claimed == (3 if room != "none" else 0)
+
+
 def test_worker__state_of_another_chain__set_aside_and_started_fresh(system, digits_model, make_worker, client,
                                                                       samples, tmp_path):
     # A dev node reset under a bot: same addresses, same request ids, other requests. The remembered

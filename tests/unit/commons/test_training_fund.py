@@ -254,25 +254,33 @@ def test_claim__invalid__reverts(fund, funded, dataset, carol, trainer, mallory,
         fund.claim(target, sender=sender)
 
 
-def test_attack__trainer_misses_and_claims_again__campaign_fails_at_the_third_miss(fund, funded, trainer, workers,
-                                                                                  system, deployer, app_builder, dave,
-                                                                                  mallory):
+def test_attack__trainer_misses_and_claims_again__refused_and_the_third_miss_fails_the_campaign(
+        fund, funded, trainer, workers, system, deployer, accounts, app_builder, dave, mallory):
     """A review found a trainer able to hold the backers' escrow for good: miss, claim it again, miss again (one
-    penalty each), the queue timeout restarting each time. The third miss fails the campaign, refundable."""
-    token = system.GovernanceToken
-    for miss in range(1, 4):
-        token.transfer(trainer, 50 * ETH, sender=deployer)  # tops up what the last miss took: active again
-        token.approve(workers, 50 * ETH, sender=trainer)
-        workers.add_stake(50 * ETH, sender=trainer)
+    penalty each), the queue timeout restarting each time. A trainer may not claim a campaign it missed, and
+    the third miss (three staked workers: one could not fail a campaign alone, claiming and releasing it in
+    a block) fails it, refundable."""
+    fund.claim(funded, sender=trainer)
+    fund.release(funded, sender=trainer)
+    assert fund.missed_by(funded, trainer)
+    system.GovernanceToken.transfer(trainer, 50 * ETH, sender=deployer)  # what the miss took: active again
+    system.GovernanceToken.approve(workers, 50 * ETH, sender=trainer)
+    workers.add_stake(50 * ETH, sender=trainer)
+    with ape.reverts("TrainingFund: trainer missed this campaign before"):
         fund.claim(funded, sender=trainer)
+    with ape.reverts("TrainingFund: trainer missed this campaign before"):
+        fund.claim_head(sender=trainer)
+    for miss in (2, 3):
+        other = accounts.generate_test_account()
+        deployer.transfer(other, ETH)
+        stake_worker(system.GovernanceToken, workers, deployer, other)
+        fund.claim(funded, sender=other)
         chain.mine(timestamp=chain.pending_timestamp + 2 * DAY + 1)
         tx = fund.report_missed(funded, sender=mallory)
-        assert fund.misses(funded) == miss
+        assert (fund.misses(funded), fund.missed_by(funded, other)) == (miss, True)
         state = tx.decode_logs(fund.CampaignStateChanged)[-1]
         assert (state.old_state, state.new_state) == (TRAINING, QUEUED if miss < 3 else FAILED)
-    assert fund.queue() == [] and workers.missed(trainer) == 3
-    with ape.reverts("TrainingFund: campaign not queued"):
-        fund.claim(funded, sender=trainer)
+    assert fund.queue() == []
     fund.refund(funded, sender=app_builder)
     fund.refund(funded, sender=dave)
     assert (fund.owed(app_builder), fund.owed(dave)) == (2 * ETH, ETH)
