@@ -39,6 +39,12 @@ log = logging.getLogger("neural_commons.worker")
 # fulfilment may take to be mined (at most a quarter of the market's claim timeout).
 CLAIM_MARGIN_S = 60
 
+
+def exclusive_until(view, timeout: int) -> int:
+    """The last timestamp at which a fulfilment of a request claimed as in `view` is sure to land while the claim
+    is still exclusive (`timeout`: the market's claim timeout)."""
+    return view.stamp + timeout - min(CLAIM_MARGIN_S, timeout // 4)
+
 REQUESTED, CLAIMED, FULFILLED, CHALLENGED, FINALIZED, REFUNDED = (
     RequestState.REQUESTED, RequestState.CLAIMED, RequestState.FULFILLED, RequestState.CHALLENGED,
     RequestState.FINALIZED, RequestState.REFUNDED)
@@ -218,7 +224,7 @@ class InferenceWorker:
             if view.deadline < now:
                 continue
             if view.state == CLAIMED and view.worker == self.account.address:
-                if now + min(CLAIM_MARGIN_S, timeout // 4) > view.stamp + timeout:
+                if now > exclusive_until(view, timeout):
                     lapsing += 1  # `_fulfil` claims it again, which needs room in the stake: kept for it
             elif view.state == REQUESTED or (view.state == CLAIMED and now > view.stamp + timeout):
                 if not self._unfulfillable(request_id, params.max_result_size, report):
@@ -343,8 +349,9 @@ class InferenceWorker:
         pay goes to the claimant): so a lapsed claim is claimed again first (the market records the lapse as a
         miss, unslashed), and one about to lapse waits for that. A lapsed claim the stake has no room to claim
         again is fulfilled as it is: a takeover may happen, a refund at the deadline would slash for sure."""
+        if not claimed:
+            return claimed
         timeout = self.market.params().claim_timeout
-        margin = min(CLAIM_MARGIN_S, timeout // 4)
         lapsed = [rid for rid in claimed if now > views[rid].stamp + timeout]
         reclaimed: set[int] = set()
         for start in range(0, len(lapsed), self.batch_size):
@@ -359,7 +366,9 @@ class InferenceWorker:
         if left:  # no room in the stake to claim them again (`_claim` keeps it): a takeover risked, not a miss
             log.warning("requests %s fulfilled on lapsed claims: the stake has no room to claim them again",
                         ", ".join(map(str, left)))
-        return [rid for rid in claimed if rid in lapsed or now + margin <= views[rid].stamp + timeout]
+        # Lapsed (claimed again, or not) or still exclusive: only those lapsing within the margin wait.
+        return [rid for rid in claimed
+                if now > views[rid].stamp + timeout or now <= exclusive_until(views[rid], timeout)]
 
     def _post(self, model_id: int, request_ids: list[int], outputs: list[bytes], report: StepReport) -> None:
         from ape import chain
